@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Machine lifecycle: build (RAM, buses, clock, event loop, board, images,
+ * engine), run (event loop on the main thread, one vCPU thread), and the
+ * handling of every way a run ends.
+ *
+ * KVM wants vCPU ioctls from the thread that created the vCPU, so the vCPU
+ * thread creates its vCPU, loads the boot state, and is the only thread that
+ * touches it afterwards; other threads ask it for things (stop, dump) with a
+ * flag plus a kick.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "boot/bios.h"
+#include "boot/multiboot.h"
+#include "core/chardev.h"
+#include "core/log.h"
+#include "core/vm.h"
+#include "hw/pc/board.h"
+
+/* --- accesses from vCPUs --- */
+
+static void vm_pio(void *opaque, uint16_t port, void *data, unsigned size, bool is_write)
+{
+	struct vm *vm = opaque;
+	uint64_t v = 0;
+	pthread_mutex_lock(&vm->lock);
+	if (is_write) {
+		memcpy(&v, data, size);
+		bus_write(&vm->pio, port, size, v);
+	} else {
+		bus_read(&vm->pio, port, size, &v);
+		memcpy(data, &v, size);
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
+static void vm_mmio(void *opaque, uint64_t gpa, void *data, unsigned size, bool is_write)
+{
+	struct vm *vm = opaque;
+	uint64_t v = 0;
+	pthread_mutex_lock(&vm->lock);
+	if (is_write) {
+		memcpy(&v, data, size);
+		bus_write(&vm->mmio, gpa, size, v);
+	} else {
+		bus_read(&vm->mmio, gpa, size, &v);
+		memcpy(data, &v, size);
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
+static void vm_set_isa_irq(void *opaque, unsigned irq, int level)
+{
+	struct vm *vm = opaque;
+	if (vm->engine && vm->eng_ops->set_irq)
+		(void)vm->eng_ops->set_irq(vm->engine, irq, level);
+}
+
+/* --- ending a run --- */
+
+void vm_request_exit(struct vm *vm, int status)
+{
+	if (vm->exit_requested)
+		return;
+	vm->exit_requested = true;
+	vm->exit_status = status;
+	evloop_stop(&vm->loop);
+	pthread_cond_broadcast(&vm->vcpu_wake);
+	if (vm->vcpu)
+		vm->eng_ops->kick(vm->vcpu);
+}
+
+static void vm_guest_exit(void *opaque, int status)
+{
+	vm_request_exit(opaque, status);
+}
+
+static void vm_console_quit(void *opaque)
+{
+	vm_request_exit(opaque, X86V_EXIT_OK);
+}
+
+static void vm_console_dump(void *opaque)
+{
+	struct vm *vm = opaque;
+	vm->dump_requested = true;
+	pthread_cond_broadcast(&vm->vcpu_wake);
+	if (vm->vcpu)
+		vm->eng_ops->kick(vm->vcpu);
+}
+
+/* Ctrl-A r: the registers, now, on the console's stderr (raw tty: \n needs \r). */
+static void vm_print_state(struct vm *vm)
+{
+	struct x86_cpu_state s;
+	char *text = NULL;
+	size_t len = 0;
+	if (vm->eng_ops->get_state(vm->vcpu, &s) < 0)
+		return;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		return;
+	x86_state_dump(&s, f);
+	fclose(f);
+	bool tty = isatty(STDERR_FILENO);
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+		fprintf(stderr, "%s%s", line, tty ? "\r\n" : "\n");
+	free(text);
+}
+
+static void vm_timeout(void *opaque)
+{
+	struct vm *vm = opaque;
+	if (vm->exit_requested)
+		return;
+	snprintf(vm->exit_reason, sizeof(vm->exit_reason), "timeout: the guest ran for %g s (--timeout)",
+		 vm->cfg.timeout);
+	vm->dump_on_exit = true;
+	vm_request_exit(vm, X86V_EXIT_TIMEOUT);
+}
+
+/* The register dump, taken on the vCPU thread; printed by vm_report_exit. */
+static void vm_capture_state(struct vm *vm)
+{
+	struct x86_cpu_state s;
+	free(vm->exit_dump);
+	vm->exit_dump = NULL;
+	int r = vm->eng_ops->get_state(vm->vcpu, &s);
+	size_t len = 0;
+	FILE *f = open_memstream(&vm->exit_dump, &len);
+	if (!f)
+		return;
+	if (r < 0)
+		fprintf(f, "(registers unavailable: %s)\n", strerror(-r));
+	else
+		x86_state_dump(&s, f);
+	fclose(f);
+}
+
+static void vm_report_exit(const struct vm *vm)
+{
+	if (vm->exit_reason[0])
+		log_error("%s", vm->exit_reason);
+	if (vm->exit_dump)
+		fputs(vm->exit_dump, stderr);
+}
+
+/* --- loading --- */
+
+static int vm_load_images(struct vm *vm, char *why, size_t why_len)
+{
+	if (vm->cfg.bios)
+		return bios_load_file(&vm->ram, vm->cfg.bios, &vm->boot_state, why, why_len);
+	return multiboot_load_file(&vm->ram, vm->cfg.kernel, vm->cfg.append ? vm->cfg.append : "",
+				   vm->cfg.initrd, &vm->boot_state, why, why_len);
+}
+
+/* Power-cycle: devices to reset state, images reloaded, the vCPU at the boot state. */
+static int vm_reset(struct vm *vm)
+{
+	char why[256];
+	pthread_mutex_lock(&vm->lock);
+	board_reset(vm->board);
+	int r = vm_load_images(vm, why, sizeof(why));
+	pthread_mutex_unlock(&vm->lock);
+	if (r < 0) {
+		snprintf(vm->exit_reason, sizeof(vm->exit_reason), "reset: %s", why);
+		return r;
+	}
+	return vm->eng_ops->set_state(vm->vcpu, &vm->boot_state);
+}
+
+/* --- the vCPU thread --- */
+
+static void vm_vcpu_fail(struct vm *vm, int status, const char *fmt, const char *detail)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->exit_requested) {
+		snprintf(vm->exit_reason, sizeof(vm->exit_reason), fmt, detail);
+		vm_request_exit(vm, status);
+	}
+	pthread_mutex_unlock(&vm->lock);
+}
+
+/* An exit that ends the run: reason line, register dump, status. */
+static void vm_vcpu_abnormal(struct vm *vm, int status, const char *detail)
+{
+	vm_capture_state(vm);
+	vm_vcpu_fail(vm, status, "%s", detail);
+}
+
+/* HLT: with interrupts disabled (and no NMI source yet) nothing can wake the vCPU. */
+static bool vm_vcpu_halt(struct vm *vm)
+{
+	struct x86_cpu_state s;
+	if (vm->eng_ops->get_state(vm->vcpu, &s) == 0 && !(s.rflags & RFLAGS_IF)) {
+		vm_vcpu_abnormal(vm, X86V_EXIT_HALTED, "the guest halted with interrupts disabled");
+		return false;
+	}
+	pthread_mutex_lock(&vm->lock);
+	while (!vm->exit_requested) {
+		if (vm->dump_requested) {
+			vm->dump_requested = false;
+			pthread_mutex_unlock(&vm->lock);
+			vm_print_state(vm);
+			pthread_mutex_lock(&vm->lock);
+			continue;
+		}
+		pthread_cond_wait(&vm->vcpu_wake, &vm->lock);
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return true;
+}
+
+static void *vm_vcpu_thread(void *opaque)
+{
+	struct vm *vm = opaque;
+	char why[256];
+	struct vcpu *vcpu;
+
+	int r = vm->eng_ops->vcpu_create(vm->engine, 0, &vcpu, why, sizeof(why));
+	if (r < 0) {
+		vm_vcpu_fail(vm, X86V_EXIT_USAGE, "%s", why);
+		return NULL;
+	}
+	pthread_mutex_lock(&vm->lock);
+	vm->vcpu = vcpu;
+	bool stop = vm->exit_requested;
+	pthread_mutex_unlock(&vm->lock);
+	r = vm->eng_ops->set_state(vcpu, &vm->boot_state);
+	if (r < 0) {
+		snprintf(why, sizeof(why), "cannot load the boot CPU state: %s", strerror(-r));
+		vm_vcpu_fail(vm, X86V_EXIT_HOST_ERROR, "%s", why);
+		return NULL;
+	}
+
+	while (!stop) {
+		struct vcpu_exit ex;
+		r = vm->eng_ops->run(vcpu, &ex);
+		if (r < 0) {
+			vm_vcpu_abnormal(vm, X86V_EXIT_HOST_ERROR, ex.detail[0] ? ex.detail : strerror(-r));
+			break;
+		}
+		switch (ex.reason) {
+		case VCPU_EXIT_KICK:
+			break;
+		case VCPU_EXIT_HALT:
+			if (!vm_vcpu_halt(vm))
+				stop = true;
+			break;
+		case VCPU_EXIT_SHUTDOWN:
+			if (vm->cfg.no_reboot) {
+				vm_vcpu_abnormal(vm, X86V_EXIT_SHUTDOWN, "guest shutdown: triple fault (--no-reboot)");
+				stop = true;
+			} else if (vm_reset(vm) < 0) {
+				vm_vcpu_fail(vm, X86V_EXIT_HOST_ERROR, "%s",
+					     vm->exit_reason[0] ? vm->exit_reason : "reset failed");
+				stop = true;
+			}
+			break;
+		case VCPU_EXIT_INTERNAL_ERROR:
+			vm_vcpu_abnormal(vm, X86V_EXIT_INTERNAL_ERROR, ex.detail);
+			stop = true;
+			break;
+		case VCPU_EXIT_FAIL_ENTRY:
+			vm_vcpu_abnormal(vm, X86V_EXIT_FAIL_ENTRY, ex.detail);
+			stop = true;
+			break;
+		case VCPU_EXIT_UNKNOWN:
+			vm_vcpu_abnormal(vm, X86V_EXIT_UNKNOWN_EXIT, ex.detail);
+			stop = true;
+			break;
+		}
+		pthread_mutex_lock(&vm->lock);
+		bool dump = vm->dump_requested || (vm->exit_requested && vm->dump_on_exit);
+		vm->dump_requested = false;
+		stop = stop || vm->exit_requested;
+		pthread_mutex_unlock(&vm->lock);
+		if (dump && stop)
+			vm_capture_state(vm);
+		else if (dump)
+			vm_print_state(vm);
+	}
+	return NULL;
+}
+
+/* --- build, run, destroy --- */
+
+int vm_create(struct vm *vm, const struct vm_config *cfg)
+{
+	char why[256] = "";
+	int r;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = *cfg;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_cond_init(&vm->vcpu_wake, NULL);
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+	vclock_init(&vm->clock);
+	vtimer_init(&vm->timeout_timer, &vm->clock, vm_timeout, vm);
+	vm->ram.fd = -1;
+
+	vm->eng_ops = engine_find(cfg->accel);
+	if (!vm->eng_ops) {
+		log_error("--accel %s: this x86v has no %s engine yet (available: kvm)", cfg->accel, cfg->accel);
+		return X86V_EXIT_USAGE;
+	}
+	r = ram_init(&vm->ram, cfg->ram_size);
+	if (r < 0) {
+		log_error("cannot allocate %llu MiB of guest RAM: %s",
+			  (unsigned long long)(cfg->ram_size / MiB), strerror(-r));
+		return X86V_EXIT_HOST_ERROR;
+	}
+	r = evloop_init(&vm->loop, &vm->clock, &vm->lock);
+	if (r < 0) {
+		log_error("cannot create the event loop: %s", strerror(-r));
+		return X86V_EXIT_HOST_ERROR;
+	}
+	if (vm_load_images(vm, why, sizeof(why)) < 0) {
+		log_error("%s", why);
+		return X86V_EXIT_USAGE;
+	}
+	if (chardev_open(cfg->serial, &vm->serial, why, sizeof(why)) < 0) {
+		log_error("%s", why);
+		return X86V_EXIT_USAGE;
+	}
+	struct chardev_commands cmds = { vm_console_quit, vm_console_dump, vm };
+	chardev_set_commands(vm->serial, &cmds);
+
+	struct board_env env = {
+		.pio = &vm->pio,
+		.mmio = &vm->mmio,
+		.clock = &vm->clock,
+		.loop = &vm->loop,
+		.serial = vm->serial,
+		.set_isa_irq = vm_set_isa_irq,
+		.exit = vm_guest_exit,
+		.opaque = vm,
+	};
+	if (board_create(&env, &vm->board, why, sizeof(why)) < 0) {
+		log_error("%s", why);
+		return X86V_EXIT_HOST_ERROR;
+	}
+
+	struct engine_host host = { &vm->ram, vm_pio, vm_mmio, vm };
+	if (vm->eng_ops->create(&host, &vm->engine, why, sizeof(why)) < 0) {
+		log_error("%s", why);
+		return X86V_EXIT_USAGE;
+	}
+
+	if (cfg->timeout > 0 && vtimer_arm(&vm->timeout_timer, (int64_t)(cfg->timeout * 1e9)) < 0) {
+		log_error("out of memory");
+		return X86V_EXIT_HOST_ERROR;
+	}
+	return 0;
+}
+
+int vm_run(struct vm *vm)
+{
+	int r = pthread_create(&vm->vcpu_thread, NULL, vm_vcpu_thread, vm);
+	if (r != 0) {
+		log_error("cannot start the vCPU thread: %s", strerror(r));
+		return X86V_EXIT_HOST_ERROR;
+	}
+	vm->vcpu_started = true;
+	evloop_run(&vm->loop);
+	pthread_join(vm->vcpu_thread, NULL);
+	vm->vcpu_started = false;
+	return vm->exit_status;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (vm->vcpu)
+		vm->eng_ops->vcpu_destroy(vm->vcpu);
+	vm->vcpu = NULL;
+	if (vm->engine)
+		vm->eng_ops->destroy(vm->engine);
+	vm->engine = NULL;
+	if (vm->board)
+		board_destroy(vm->board);
+	vm->board = NULL;
+	vtimer_cancel(&vm->timeout_timer);
+	if (vm->serial)
+		chardev_close(vm->serial);
+	vm->serial = NULL;
+	vm_report_exit(vm);
+	evloop_destroy(&vm->loop);
+	vclock_destroy(&vm->clock);
+	bus_destroy(&vm->mmio);
+	bus_destroy(&vm->pio);
+	ram_destroy(&vm->ram);
+	free(vm->exit_dump);
+	vm->exit_dump = NULL;
+	pthread_cond_destroy(&vm->vcpu_wake);
+	pthread_mutex_destroy(&vm->lock);
+}

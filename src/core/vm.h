@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A virtual machine: its configuration, memory, buses, clock, event loop,
+ * devices (through the board) and the engine running its vCPU. One lock, the
+ * machine lock, serialises every device access, timer callback and event-loop
+ * callback; vCPU threads take it only around exits.
+ */
+#ifndef X86V_CORE_VM_H
+#define X86V_CORE_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/compiler.h"
+#include "core/event_loop.h"
+#include "core/vclock.h"
+#include "cpu/x86_state.h"
+#include "engine/engine.h"
+#include "mem/bus.h"
+#include "mem/guest_ram.h"
+
+/* Exit statuses. A guest's debug-exit write of V gives (V << 1) | 1, always odd;
+ * x86v's own outcomes are even so the two never collide. */
+enum x86v_status {
+	X86V_EXIT_OK = 0, /* guest powered off, or the user quit with Ctrl-A x */
+	X86V_EXIT_USAGE = 2, /* bad command line, unreadable or malformed image, unusable engine */
+	X86V_EXIT_SHUTDOWN = 4, /* triple fault / shutdown with --no-reboot */
+	X86V_EXIT_INTERNAL_ERROR = 6, /* the engine could not run what the guest did */
+	X86V_EXIT_FAIL_ENTRY = 8, /* hardware refused to enter the guest */
+	X86V_EXIT_UNKNOWN_EXIT = 10, /* an engine exit x86v does not handle */
+	X86V_EXIT_TIMEOUT = 12, /* --timeout expired */
+	X86V_EXIT_HOST_ERROR = 14, /* a host call failed while running */
+	X86V_EXIT_HALTED = 16, /* the vCPU halted with no interrupt source */
+};
+
+struct vm_config {
+	uint64_t ram_size;
+	const char *accel; /* "kvm" or "soft" */
+	const char *bios;
+	const char *kernel;
+	const char *initrd;
+	const char *append;
+	const char *serial; /* "stdio", "none" or "file:PATH" */
+	bool no_reboot;
+	double timeout; /* seconds; 0 = none */
+};
+
+struct chardev;
+struct board;
+
+struct vm {
+	struct vm_config cfg;
+	pthread_mutex_t lock;
+	struct guest_ram ram;
+	struct bus pio;
+	struct bus mmio;
+	struct vclock clock;
+	struct event_loop loop;
+	struct chardev *serial;
+	struct board *board;
+
+	const struct engine_ops *eng_ops;
+	struct engine *engine;
+	struct vcpu *vcpu;
+	pthread_t vcpu_thread;
+	bool vcpu_started;
+	struct x86_cpu_state boot_state; /* what loaders built; reset restores it */
+
+	struct vtimer timeout_timer;
+	pthread_cond_t vcpu_wake; /* a halted vCPU waits here */
+	bool exit_requested; /* lock held to change */
+	int exit_status;
+	bool dump_requested; /* Ctrl-A r: print the registers and go on */
+	bool dump_on_exit; /* capture the registers when the vCPU stops */
+	char exit_reason[320]; /* one line, printed after the terminal is restored */
+	char *exit_dump; /* register dump for an abnormal end, or NULL */
+};
+
+/* Builds the whole machine from cfg. On failure prints a one-line error and returns the status to exit with. */
+int vm_create(struct vm *vm, const struct vm_config *cfg) MUST_CHECK;
+/* Runs the machine until the guest or the user ends it; returns the exit status. */
+int vm_run(struct vm *vm);
+/* Tears the machine down; once the console is restored, prints the reason and register
+ * dump of an abnormal end on stderr. */
+void vm_destroy(struct vm *vm);
+
+/* Ends the run with status (first request wins). Lock held. */
+void vm_request_exit(struct vm *vm, int status);
+
+#endif

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one vCPU interface both engines implement. The machine hands an engine
+ * its guest RAM and two access callbacks (port I/O, MMIO); the engine runs
+ * vCPUs until something only the machine can handle, and loads/saves the
+ * full architectural state in engine-neutral form (cpu/x86_state.h).
+ *
+ * Threading: run() is called on the vCPU's own thread. kick() may be called
+ * from any thread (and from a signal handler); it makes run() return
+ * VCPU_EXIT_KICK soon. The access callbacks take the machine lock themselves.
+ */
+#ifndef X86V_ENGINE_ENGINE_H
+#define X86V_ENGINE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "core/compiler.h"
+#include "cpu/x86_state.h"
+#include "mem/guest_ram.h"
+
+struct engine_host {
+	struct guest_ram *ram;
+	/* data holds size (1, 2, 4) bytes, little-endian; reads fill it. */
+	void (*pio)(void *opaque, uint16_t port, void *data, unsigned size, bool is_write);
+	/* data holds size (1..8) bytes; reads fill it. */
+	void (*mmio)(void *opaque, uint64_t gpa, void *data, unsigned size, bool is_write);
+	void *opaque;
+};
+
+enum vcpu_exit_reason {
+	VCPU_EXIT_KICK, /* kick() was called: the machine wants the thread back */
+	VCPU_EXIT_SHUTDOWN, /* triple fault or shutdown cycle */
+	VCPU_EXIT_HALT, /* HLT with no way for an interrupt to arrive */
+	VCPU_EXIT_INTERNAL_ERROR, /* the engine could not emulate what the guest did */
+	VCPU_EXIT_FAIL_ENTRY, /* hardware refused to enter the guest */
+	VCPU_EXIT_UNKNOWN, /* an exit this VMM does not know how to handle */
+};
+
+struct vcpu_exit {
+	enum vcpu_exit_reason reason;
+	char detail[256]; /* one line, for the user */
+};
+
+struct engine;
+struct vcpu;
+
+struct engine_ops {
+	const char *name;
+	/* Creates the VM-wide part. On failure fills why (one line) and returns -errno. */
+	int (*create)(const struct engine_host *host, struct engine **out, char *why, size_t why_len);
+	void (*destroy)(struct engine *eng);
+	int (*vcpu_create)(struct engine *eng, unsigned index, struct vcpu **out, char *why, size_t why_len);
+	void (*vcpu_destroy)(struct vcpu *vcpu);
+	/* Runs until an exit the machine must handle. 0 with *exit filled, or -errno (host failure). */
+	int (*run)(struct vcpu *vcpu, struct vcpu_exit *exit);
+	void (*kick)(struct vcpu *vcpu);
+	int (*get_state)(struct vcpu *vcpu, struct x86_cpu_state *state);
+	int (*set_state)(struct vcpu *vcpu, const struct x86_cpu_state *state);
+	/* Drives interrupt controller input gsi (ISA IRQ n = gsi n). */
+	int (*set_irq)(struct engine *eng, unsigned gsi, int level);
+	int (*inject_nmi)(struct vcpu *vcpu);
+};
+
+extern const struct engine_ops kvm_engine_ops;
+
+/* The engine named name ("kvm", "soft"), or NULL if x86v has no such engine. */
+const struct engine_ops *engine_find(const char *name);
+
+#endif

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the KVM engine: the VM and vCPU structs shared by its files.
+ * Follows the KVM API document (Documentation/virt/kvm/api.rst).
+ */
+#ifndef X86V_ENGINE_KVM_INTERNAL_H
+#define X86V_ENGINE_KVM_INTERNAL_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+
+/* Fixed addresses KVM needs below 4 GiB on hosts without unrestricted guest
+ * (real mode runs as vm86 with these); the same ones QEMU uses, above the
+ * PCI hole's devices and below a 16 MiB firmware ROM. */
+#define KVMENG_IDENTITY_MAP_ADDR 0xfeffc000ULL
+#define KVMENG_TSS_ADDR 0xfeffd000ULL
+
+struct engine {
+	struct engine_host host;
+	int kvm_fd;
+	int vm_fd;
+	int vcpu_mmap_size;
+	bool readonly_mem;
+	bool has_xcrs;
+	bool has_debugregs;
+	bool has_vcpu_events;
+	struct kvm_cpuid2 *cpuid; /* what the guest is shown */
+	uint32_t *msr_list; /* MSRs KVM can save/restore */
+	uint32_t msr_count;
+	uint8_t isa_irq_level[16];
+};
+
+struct vcpu {
+	struct engine *eng;
+	unsigned index;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_known;
+	int kicked; /* atomic: kick() happened, run() must return */
+};
+
+/* kvm_cpuid.c: builds eng->cpuid from KVM_GET_SUPPORTED_CPUID. 0 or -errno. */
+int kvmeng_cpuid_init(struct engine *eng, char *why, size_t why_len);
+/* Sets the vCPU's CPUID, with its APIC ID. 0 or -errno. */
+int kvmeng_cpuid_apply(struct vcpu *vcpu);
+
+/* kvm_regsync.c: engine-neutral state <-> KVM's register structs. 0 or -errno. */
+int kvmeng_get_state(struct vcpu *vcpu, struct x86_cpu_state *s);
+int kvmeng_set_state(struct vcpu *vcpu, const struct x86_cpu_state *s);
+/* Whether KVM can save/restore msr (from KVM_GET_MSR_INDEX_LIST). */
+bool kvmeng_msr_supported(const struct engine *eng, uint32_t msr);
+
+/* kvm_vcpu.c */
+int kvmeng_vcpu_create(struct engine *eng, unsigned index, struct vcpu **out, char *why, size_t why_len);
+void kvmeng_vcpu_destroy(struct vcpu *vcpu);
+int kvmeng_run(struct vcpu *vcpu, struct vcpu_exit *exit);
+void kvmeng_kick(struct vcpu *vcpu);
+int kvmeng_inject_nmi(struct vcpu *vcpu);
+
+/* ioctl() that retries on EINTR; returns the result or -errno. */
+int kvmeng_ioctl(int fd, unsigned long request, void *arg);
+
+#endif

@@ -1,0 +1,211 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The software engine's vCPU: the architectural state (the engine-neutral
+ * struct, used in place), values derived from it for speed, the soft TLB and
+ * the exception exit. Every part of the soft engine includes this header;
+ * instruction handlers (interp/) use only what is declared here and in
+ * soft_insn.h.
+ *
+ * Exceptions: a handler that detects a fault calls soft_raise() (or one of
+ * its wrappers), which never returns: it unwinds to the execution loop, which
+ * delivers the exception. Handlers therefore check and read everything before
+ * they write any architectural state, so a faulting instruction leaves the
+ * state as it was (x86 faults are precise).
+ */
+#ifndef X86V_ENGINE_SOFT_CPU_H
+#define X86V_ENGINE_SOFT_CPU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cpu/x86_state.h"
+#include "engine/engine.h"
+
+/* Exception vectors (SDM Vol. 3A §6.3.1). */
+enum {
+	X86_EXC_DE = 0, X86_EXC_DB = 1, X86_EXC_NMI = 2, X86_EXC_BP = 3, X86_EXC_OF = 4,
+	X86_EXC_BR = 5, X86_EXC_UD = 6, X86_EXC_NM = 7, X86_EXC_DF = 8, X86_EXC_TS = 10,
+	X86_EXC_NP = 11, X86_EXC_SS = 12, X86_EXC_GP = 13, X86_EXC_PF = 14, X86_EXC_MF = 16,
+	X86_EXC_AC = 17, X86_EXC_MC = 18, X86_EXC_XM = 19,
+};
+
+/* #PF error code bits (SDM Vol. 3A §4.7). */
+#define PF_P (1u << 0)
+#define PF_W (1u << 1)
+#define PF_U (1u << 2)
+#define PF_RSVD (1u << 3)
+#define PF_I (1u << 4)
+
+enum soft_access { SOFT_ACC_READ, SOFT_ACC_WRITE, SOFT_ACC_EXEC };
+
+#define SOFT_TLB_BITS 8
+#define SOFT_TLB_SIZE (1u << SOFT_TLB_BITS)
+#define SOFT_PAGE_MASK (~(uint64_t)0xfff)
+
+/*
+ * One soft-TLB entry: the linear page it maps, per access kind, and the
+ * host-minus-linear addend so a hit is one compare and one add. A tag that
+ * cannot match (SOFT_TLB_INVALID) sends that access kind to the slow path:
+ * writes to pages holding decoded code, to clean pages (the dirty bit must
+ * be set first) and to read-only pages never get a write tag; MMIO never
+ * gets any tag.
+ */
+struct soft_tlb_entry {
+	uint64_t tag_read, tag_write, tag_exec;
+	uintptr_t addend; /* host address = linear + addend */
+	uint64_t gpa; /* guest-physical page, for code-page tracking */
+	bool global;
+};
+#define SOFT_TLB_INVALID 1 /* page-aligned tags can never equal this */
+
+/* The two privilege views: index 0 for supervisor accesses, 1 for user (CPL 3) ones. */
+#define SOFT_TLB_VIEWS 2
+
+struct soft_engine;
+struct soft_block_cache;
+
+struct soft_cpu {
+	struct x86_cpu_state s; /* the truth; rflags is always materialised */
+
+	/* Derived from s, refreshed by soft_cpu_mode_changed() after any change to
+	 * CR0, CR4, EFER, CS or SS, or RFLAGS.VM. */
+	uint8_t cpl;
+	uint8_t code_size; /* default operand/address size: 2, 4 or 8 */
+	bool long_mode; /* EFER.LMA */
+
+	struct soft_engine *eng;
+	const struct engine_host *host;
+
+	/* The instruction being executed: faults report insn_rip; handlers that
+	 * branch write s.rip, others leave it at the next instruction. */
+	uint64_t insn_rip;
+	/* Set by a handler that changed something decoded blocks depend on (mode,
+	 * CS, paging, code bytes): the loop stops using the current block. */
+	bool end_block;
+
+	/* Exception in flight, for double-fault classification (-1: none). */
+	int delivering_vector;
+
+	void *unwind[5]; /* __builtin_setjmp buffer for soft_raise */
+	int raised_vector;
+	uint32_t raised_error;
+	bool raised_has_error;
+
+	bool halted;
+	bool shutdown; /* triple fault: the run ends with VCPU_EXIT_SHUTDOWN */
+	bool interrupt_shadow; /* the instruction after STI / MOV SS / POP SS */
+	int kicked; /* atomic */
+	uint64_t tsc_base; /* host TSC at guest TSC 0 */
+
+	struct soft_tlb_entry tlb[SOFT_TLB_VIEWS][SOFT_TLB_SIZE];
+	bool tlb_has_large; /* some entry caches a piece of a large page */
+	struct soft_block_cache *blocks;
+};
+
+/* ---- exceptions (soft_exception.c) ---- */
+
+/* Leaves the current instruction with exception vector (never returns). */
+__attribute__((noreturn)) void soft_raise(struct soft_cpu *cpu, int vector, uint32_t error_code, bool has_error);
+__attribute__((noreturn)) void soft_raise_gp(struct soft_cpu *cpu, uint32_t error_code);
+__attribute__((noreturn)) void soft_raise_ud(struct soft_cpu *cpu);
+__attribute__((noreturn)) void soft_raise_de(struct soft_cpu *cpu);
+__attribute__((noreturn)) void soft_raise_ss(struct soft_cpu *cpu, uint32_t error_code);
+
+/* ---- registers (inline, below) ---- */
+
+static inline uint64_t soft_size_mask(unsigned size)
+{
+	return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
+}
+
+/* GPR read. size 1 with high8 reads AH/CH/DH/BH (reg 4..7 then mean regs 0..3). */
+static inline uint64_t soft_reg_read(const struct soft_cpu *cpu, unsigned reg, unsigned size)
+{
+	return cpu->s.gpr[reg] & soft_size_mask(size);
+}
+
+static inline uint64_t soft_reg8h_read(const struct soft_cpu *cpu, unsigned reg)
+{
+	return (cpu->s.gpr[reg] >> 8) & 0xff;
+}
+
+/* GPR write with x86 merge rules: 8/16-bit writes keep the other bits, 32-bit writes
+ * zero the upper half, 64-bit writes replace. */
+static inline void soft_reg_write(struct soft_cpu *cpu, unsigned reg, unsigned size, uint64_t v)
+{
+	uint64_t *r = &cpu->s.gpr[reg];
+	switch (size) {
+	case 1: *r = (*r & ~0xffULL) | (v & 0xff); break;
+	case 2: *r = (*r & ~0xffffULL) | (v & 0xffff); break;
+	case 4: *r = v & 0xffffffffULL; break;
+	default: *r = v; break;
+	}
+}
+
+static inline void soft_reg8h_write(struct soft_cpu *cpu, unsigned reg, uint64_t v)
+{
+	cpu->s.gpr[reg] = (cpu->s.gpr[reg] & ~0xff00ULL) | ((v & 0xff) << 8);
+}
+
+/* The flags an arithmetic instruction defines (OF SF ZF AF PF CF). */
+#define SOFT_ARITH_FLAGS (RFLAGS_OF | RFLAGS_SF | RFLAGS_ZF | RFLAGS_AF | RFLAGS_PF | RFLAGS_CF)
+
+static inline void soft_set_flags(struct soft_cpu *cpu, uint64_t mask, uint64_t values)
+{
+	cpu->s.rflags = (cpu->s.rflags & ~mask) | (values & mask);
+}
+
+/* ---- memory (soft_mem.c) ---- */
+
+/* Linear-address accesses through paging and the soft TLB; raise #PF.
+ * user: the access is made with CPL-3 privilege (false for implicit
+ * supervisor accesses such as descriptor-table reads). size: 1, 2, 4, 8;
+ * an access crossing a page boundary is split. */
+uint64_t soft_lin_read(struct soft_cpu *cpu, uint64_t lin, unsigned size, bool user);
+void soft_lin_write(struct soft_cpu *cpu, uint64_t lin, unsigned size, uint64_t value, bool user);
+/* Bulk copies for descriptor tables, FXSAVE-style areas etc. */
+void soft_lin_read_bytes(struct soft_cpu *cpu, uint64_t lin, void *buf, unsigned len, bool user);
+void soft_lin_write_bytes(struct soft_cpu *cpu, uint64_t lin, const void *buf, unsigned len, bool user);
+/* Checks that [lin, lin + len) is writable (for instructions that must not
+ * partially write, e.g. a far call's stack frame), raising #PF if not. */
+void soft_lin_probe_write(struct soft_cpu *cpu, uint64_t lin, unsigned len, bool user);
+
+/* Segmented accesses: the segment's limit, type and presence are checked
+ * (#GP(0), or #SS(0) for SS), canonical form in 64-bit mode, then the access
+ * goes to linear memory with the CPL's privilege. */
+uint64_t soft_seg_read(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size);
+void soft_seg_write(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size, uint64_t value);
+/* The linear address for offset in sreg after the same checks (len bytes, access kind). */
+uint64_t soft_seg_linear(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned len, enum soft_access acc);
+
+/* Guest-physical accesses (page walks, descriptor A-bit updates bypass paging). RAM or MMIO. */
+uint64_t soft_phys_read(struct soft_cpu *cpu, uint64_t gpa, unsigned size);
+void soft_phys_write(struct soft_cpu *cpu, uint64_t gpa, unsigned size, uint64_t value);
+
+/* TLB maintenance (soft_tlb.c). */
+void soft_tlb_flush_all(struct soft_cpu *cpu, bool include_global);
+void soft_tlb_flush_page(struct soft_cpu *cpu, uint64_t lin);
+/* A page became a code page: writes to it must take the slow path from now on. */
+void soft_tlb_drop_writes_to(struct soft_cpu *cpu, uint64_t gpa_page);
+
+/* ---- stack (soft_mem.c) ---- */
+
+/* Stack address size: 8 in 64-bit mode, else 4 or 2 from SS.B. */
+unsigned soft_stack_size(const struct soft_cpu *cpu);
+/* Push/pop with the current stack; size is the operand size (2, 4, 8). Faults leave RSP unchanged. */
+void soft_push(struct soft_cpu *cpu, unsigned size, uint64_t value);
+uint64_t soft_pop(struct soft_cpu *cpu, unsigned size);
+
+/* ---- mode (soft_cpu.c) ---- */
+
+void soft_cpu_mode_changed(struct soft_cpu *cpu);
+bool soft_in_64bit_mode(const struct soft_cpu *cpu);
+bool soft_is_canonical(uint64_t lin);
+
+/* ---- port I/O (soft_cpu.c) ---- */
+
+/* IN/OUT after the IOPL / I/O-permission-bitmap check (raises #GP(0)). */
+uint64_t soft_io_read(struct soft_cpu *cpu, uint16_t port, unsigned size);
+void soft_io_write(struct soft_cpu *cpu, uint16_t port, unsigned size, uint64_t value);
+
+#endif

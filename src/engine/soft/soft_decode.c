@@ -1,0 +1,410 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Decode once: Zydis turns guest bytes into struct soft_insn, grouped in
+ * blocks keyed by guest-physical address and decoding mode, kept in a hash
+ * table and reused until the code changes.
+ *
+ * Code-page tracking: a page that holds decoded code is marked; the soft TLB
+ * sends every write to a marked page down the slow path, which bumps the
+ * page's generation and unmarks it. Blocks remember the generation they were
+ * decoded at, so stale blocks are simply not found again (O(1)
+ * invalidation, no block lists to walk). ROM pages are never written and
+ * need no tracking.
+ */
+#include <Zydis/Zydis.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "engine/soft/soft_engine.h"
+
+#define BLOCK_MAX_INSNS 32
+#define BLOCK_HASH_BITS 14
+#define ARENA_BYTES (32u << 20)
+
+struct soft_block {
+	struct soft_block *next; /* hash chain */
+	uint64_t gpa;
+	uint32_t gen;
+	uint8_t mode; /* code size */
+	uint8_t count;
+	struct soft_insn insns[];
+};
+
+struct soft_block_cache {
+	struct soft_block *hash[1u << BLOCK_HASH_BITS];
+	uint8_t *arena;
+	size_t used;
+	uint32_t *page_gen; /* per RAM page; bumped on a write to a code page */
+	uint64_t pages;
+	ZydisDecoder decoder[3]; /* for code size 2, 4, 8 */
+	struct soft_insn scratch; /* an instruction that crosses a page: decoded each time */
+};
+
+/* RAM page index of gpa, or -1 for non-RAM (ROM/MMIO). */
+static int64_t ram_page(const struct guest_ram *ram, uint64_t gpa)
+{
+	if (gpa < ram->low_size)
+		return (int64_t)(gpa >> 12);
+	if (gpa >= RAM_HIGH_BASE && gpa - RAM_HIGH_BASE < ram->size - ram->low_size)
+		return (int64_t)((ram->low_size + gpa - RAM_HIGH_BASE) >> 12);
+	return -1;
+}
+
+bool soft_is_code_page(const struct soft_engine *eng, uint64_t gpa)
+{
+	int64_t p = ram_page(eng->host.ram, gpa);
+	return p >= 0 && eng->code_pages[p];
+}
+
+void soft_code_page_written(struct soft_engine *eng, uint64_t gpa)
+{
+	int64_t p = ram_page(eng->host.ram, gpa);
+	if (p < 0 || !eng->code_pages[p])
+		return;
+	eng->code_pages[p] = 0;
+	if (eng->cpu && eng->cpu->blocks)
+		eng->cpu->blocks->page_gen[p]++;
+}
+
+int soft_blocks_init(struct soft_cpu *cpu)
+{
+	struct soft_block_cache *c = calloc(1, sizeof(*c));
+	if (!c)
+		return -1;
+	c->pages = cpu->eng->code_pages_len;
+	c->page_gen = calloc(c->pages ? c->pages : 1, sizeof(uint32_t));
+	c->arena = malloc(ARENA_BYTES);
+	if (!c->page_gen || !c->arena) {
+		free(c->page_gen);
+		free(c->arena);
+		free(c);
+		return -1;
+	}
+	ZydisDecoderInit(&c->decoder[0], ZYDIS_MACHINE_MODE_LEGACY_16, ZYDIS_STACK_WIDTH_16);
+	ZydisDecoderInit(&c->decoder[1], ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
+	ZydisDecoderInit(&c->decoder[2], ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	cpu->blocks = c;
+	return 0;
+}
+
+void soft_blocks_destroy(struct soft_cpu *cpu)
+{
+	struct soft_block_cache *c = cpu->blocks;
+	if (!c)
+		return;
+	free(c->page_gen);
+	free(c->arena);
+	free(c);
+	cpu->blocks = NULL;
+}
+
+void soft_blocks_flush(struct soft_cpu *cpu)
+{
+	struct soft_block_cache *c = cpu->blocks;
+	memset(c->hash, 0, sizeof(c->hash));
+	c->used = 0;
+}
+
+/* ---- Zydis → soft_insn ---- */
+
+static uint8_t sreg_index(ZydisRegister r)
+{
+	switch (r) {
+	case ZYDIS_REGISTER_ES: return X86_ES;
+	case ZYDIS_REGISTER_CS: return X86_CS;
+	case ZYDIS_REGISTER_SS: return X86_SS;
+	case ZYDIS_REGISTER_DS: return X86_DS;
+	case ZYDIS_REGISTER_FS: return X86_FS;
+	default: return X86_GS;
+	}
+}
+
+static uint8_t gpr_index(ZydisRegister r)
+{
+	switch (ZydisRegisterGetClass(r)) {
+	case ZYDIS_REGCLASS_GPR64: return (uint8_t)(r - ZYDIS_REGISTER_RAX);
+	case ZYDIS_REGCLASS_GPR32: return (uint8_t)(r - ZYDIS_REGISTER_EAX);
+	case ZYDIS_REGCLASS_GPR16: return (uint8_t)(r - ZYDIS_REGISTER_AX);
+	case ZYDIS_REGCLASS_GPR8:
+		if (r >= ZYDIS_REGISTER_SPL && r <= ZYDIS_REGISTER_DIL)
+			return (uint8_t)(4 + r - ZYDIS_REGISTER_SPL);
+		if (r >= ZYDIS_REGISTER_R8B)
+			return (uint8_t)(8 + r - ZYDIS_REGISTER_R8B);
+		return (uint8_t)(r - ZYDIS_REGISTER_AL);
+	default: return SOFT_NOREG;
+	}
+}
+
+static void convert_operand(const ZydisDecodedOperand *zo, struct soft_operand *op)
+{
+	memset(op, 0, sizeof(*op));
+	op->size = (uint8_t)(zo->size / 8);
+	switch (zo->type) {
+	case ZYDIS_OPERAND_TYPE_REGISTER: {
+		ZydisRegister r = zo->reg.value;
+		switch (ZydisRegisterGetClass(r)) {
+		case ZYDIS_REGCLASS_GPR8:
+			if (r >= ZYDIS_REGISTER_AH && r <= ZYDIS_REGISTER_BH) {
+				op->kind = SOFT_OP_REG8H;
+				op->reg = (uint8_t)(r - ZYDIS_REGISTER_AH);
+				break;
+			}
+			/* fall through */
+		case ZYDIS_REGCLASS_GPR16:
+		case ZYDIS_REGCLASS_GPR32:
+		case ZYDIS_REGCLASS_GPR64:
+			op->kind = SOFT_OP_REG;
+			op->reg = gpr_index(r);
+			break;
+		case ZYDIS_REGCLASS_SEGMENT:
+			op->kind = SOFT_OP_SREG;
+			op->reg = sreg_index(r);
+			break;
+		case ZYDIS_REGCLASS_CONTROL:
+			op->kind = SOFT_OP_CR;
+			op->reg = (uint8_t)(r - ZYDIS_REGISTER_CR0);
+			break;
+		case ZYDIS_REGCLASS_DEBUG:
+			op->kind = SOFT_OP_DR;
+			op->reg = (uint8_t)(r - ZYDIS_REGISTER_DR0);
+			break;
+		default:
+			op->kind = SOFT_OP_UNSUPPORTED;
+			break;
+		}
+		break;
+	}
+	case ZYDIS_OPERAND_TYPE_MEMORY:
+		op->kind = SOFT_OP_MEM;
+		op->seg = sreg_index(zo->mem.segment);
+		if (zo->mem.base == ZYDIS_REGISTER_RIP || zo->mem.base == ZYDIS_REGISTER_EIP)
+			op->base = SOFT_REG_RIP;
+		else
+			op->base = zo->mem.base == ZYDIS_REGISTER_NONE ? SOFT_NOREG : gpr_index(zo->mem.base);
+		op->index = zo->mem.index == ZYDIS_REGISTER_NONE ? SOFT_NOREG : gpr_index(zo->mem.index);
+		op->scale = zo->mem.scale ? zo->mem.scale : 1;
+		op->disp = zo->mem.disp.has_displacement ? zo->mem.disp.value : 0;
+		break;
+	case ZYDIS_OPERAND_TYPE_IMMEDIATE:
+		op->kind = SOFT_OP_IMM;
+		op->imm = zo->imm.value.u;
+		break;
+	case ZYDIS_OPERAND_TYPE_POINTER:
+		op->kind = SOFT_OP_PTR;
+		op->ptr_sel = zo->ptr.segment;
+		op->imm = zo->ptr.offset;
+		break;
+	default:
+		op->kind = SOFT_OP_UNSUPPORTED;
+		break;
+	}
+}
+
+static void op_unimplemented(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+	log_guest("soft: instruction %s at %#llx is not implemented: #UD",
+		  ZydisMnemonicGetString((ZydisMnemonic)in->mnemonic), (unsigned long long)cpu->insn_rip);
+	soft_raise_ud(cpu);
+}
+
+static void op_invalid(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+	(void)in;
+	soft_raise_ud(cpu);
+}
+
+/* Instructions after which a block ends: anything that branches or may change
+ * what the following bytes mean. */
+static bool ends_block(const ZydisDecodedInstruction *zi)
+{
+	switch (zi->meta.category) {
+	case ZYDIS_CATEGORY_COND_BR:
+	case ZYDIS_CATEGORY_UNCOND_BR:
+	case ZYDIS_CATEGORY_CALL:
+	case ZYDIS_CATEGORY_RET:
+	case ZYDIS_CATEGORY_INTERRUPT:
+	case ZYDIS_CATEGORY_SYSCALL:
+	case ZYDIS_CATEGORY_SYSRET:
+	case ZYDIS_CATEGORY_SYSTEM:
+	case ZYDIS_CATEGORY_IO:
+	case ZYDIS_CATEGORY_IOSTRINGOP:
+		return true;
+	default:
+		return zi->mnemonic == ZYDIS_MNEMONIC_MOV && zi->operand_count_visible == 2 &&
+		       zi->operands[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+		       ZydisRegisterGetClass(zi->operands[0].reg.value) == ZYDIS_REGCLASS_SEGMENT;
+	}
+}
+
+/* Decodes one instruction; false when the bytes are not a valid instruction
+ * or are cut short (then *short_input tells which). */
+static bool decode_one(struct soft_cpu *cpu, const uint8_t *bytes, size_t avail, struct soft_insn *in,
+		       bool *ends, bool *short_input)
+{
+	struct soft_block_cache *c = cpu->blocks;
+	ZydisDecodedInstruction zi;
+	ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];
+	unsigned m = cpu->code_size == 8 ? 2 : cpu->code_size == 4 ? 1 : 0;
+	ZyanStatus st = ZydisDecoderDecodeFull(&c->decoder[m], bytes, avail, &zi, zo);
+	*short_input = st == ZYDIS_STATUS_NO_MORE_DATA;
+	if (!ZYAN_SUCCESS(st))
+		return false;
+	memset(in, 0, sizeof(*in));
+	in->mnemonic = (uint16_t)zi.mnemonic;
+	in->len = zi.length;
+	in->opsize = (uint8_t)(zi.operand_width / 8);
+	in->addrsize = (uint8_t)(zi.address_width / 8);
+	in->opcode = zi.opcode;
+	if (zi.attributes & (ZYDIS_ATTRIB_HAS_REP | ZYDIS_ATTRIB_HAS_REPE))
+		in->flags |= SOFT_INSN_REP;
+	if (zi.attributes & ZYDIS_ATTRIB_HAS_REPNE)
+		in->flags |= SOFT_INSN_REPNE;
+	if (zi.attributes & ZYDIS_ATTRIB_HAS_LOCK)
+		in->flags |= SOFT_INSN_LOCK;
+	in->nops = zi.operand_count_visible < SOFT_INSN_MAX_OPS ? zi.operand_count_visible : SOFT_INSN_MAX_OPS;
+	bool sys_operand = false;
+	for (unsigned i = 0; i < in->nops; i++) {
+		convert_operand(&zo[i], &in->op[i]);
+		uint8_t k = in->op[i].kind;
+		sys_operand |= k == SOFT_OP_CR || k == SOFT_OP_DR || (k == SOFT_OP_SREG && i == 0);
+	}
+	soft_handler_fn *fn = cpu->eng->handlers[zi.mnemonic];
+	/* MOV/POP into segment registers and MOV to/from CR/DR are system instructions. */
+	if (sys_operand && zi.mnemonic == ZYDIS_MNEMONIC_MOV)
+		fn = soft_sys_mov_special;
+	else if (sys_operand && zi.mnemonic == ZYDIS_MNEMONIC_POP)
+		fn = soft_sys_pop_sreg;
+	else if (zi.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR && zi.mnemonic != ZYDIS_MNEMONIC_IRET &&
+		 zi.mnemonic != ZYDIS_MNEMONIC_IRETD && zi.mnemonic != ZYDIS_MNEMONIC_IRETQ)
+		fn = soft_sys_far_branch;
+	in->fn = fn ? fn : op_unimplemented;
+	*ends = ends_block(&zi) || sys_operand;
+	return true;
+}
+
+static uint32_t block_hash(uint64_t gpa, unsigned mode)
+{
+	uint64_t h = (gpa ^ ((uint64_t)mode << 60)) * 0x9e3779b97f4a7c15ULL;
+	return (uint32_t)(h >> (64 - BLOCK_HASH_BITS));
+}
+
+/* Decodes a new block from page bytes starting at off. */
+static struct soft_block *build_block(struct soft_cpu *cpu, uint64_t gpa, const uint8_t *page, unsigned off,
+				      int64_t pfn)
+{
+	struct soft_block_cache *c = cpu->blocks;
+	size_t need = sizeof(struct soft_block) + BLOCK_MAX_INSNS * sizeof(struct soft_insn);
+	if (c->used + need > ARENA_BYTES)
+		soft_blocks_flush(cpu);
+	struct soft_block *b = (struct soft_block *)(c->arena + c->used);
+	b->gpa = gpa;
+	b->mode = cpu->code_size;
+	b->gen = pfn >= 0 ? c->page_gen[pfn] : 0;
+	b->count = 0;
+	while (b->count < BLOCK_MAX_INSNS && off < 4096) {
+		struct soft_insn *in = &b->insns[b->count];
+		bool ends, short_input;
+		if (!decode_one(cpu, page + off, 4096 - off, in, &ends, &short_input)) {
+			if (b->count)
+				break; /* the bad or page-crossing one starts its own block */
+			if (short_input)
+				return NULL; /* crosses the page: decoded uncached by the caller */
+			memset(in, 0, sizeof(*in));
+			in->fn = op_invalid;
+			in->len = 1;
+			b->count = 1;
+			break;
+		}
+		b->count++;
+		off += in->len;
+		if (ends)
+			break;
+	}
+	c->used += (sizeof(struct soft_block) + b->count * sizeof(struct soft_insn) + 15) & ~(size_t)15;
+	uint32_t h = block_hash(gpa, b->mode);
+	b->next = c->hash[h];
+	c->hash[h] = b;
+	if (pfn >= 0 && !cpu->eng->code_pages[pfn]) {
+		cpu->eng->code_pages[pfn] = 1;
+		soft_tlb_drop_writes_to(cpu, gpa & SOFT_PAGE_MASK);
+	}
+	return b;
+}
+
+/* An instruction that crosses into the next page: gather its bytes through
+ * the linear path; the second page is touched (and may fault) only when the
+ * instruction really extends into it, as on hardware. */
+static const struct soft_insn *decode_crossing(struct soft_cpu *cpu, uint64_t lin)
+{
+	uint8_t bytes[15];
+	unsigned first = 4096 - (unsigned)(lin & 0xfff);
+	bool user = cpu->cpl == 3, ends, short_input;
+	struct soft_insn *in = &cpu->blocks->scratch;
+	if (first > sizeof(bytes))
+		first = sizeof(bytes);
+	for (unsigned i = 0; i < first; i++)
+		bytes[i] = (uint8_t)soft_lin_read(cpu, lin + i, 1, user);
+	if (decode_one(cpu, bytes, first, in, &ends, &short_input))
+		return in;
+	if (short_input) {
+		for (unsigned i = first; i < sizeof(bytes); i++)
+			bytes[i] = (uint8_t)soft_lin_read(cpu, lin + i, 1, user);
+		if (decode_one(cpu, bytes, sizeof(bytes), in, &ends, &short_input))
+			return in;
+	}
+	*in = (struct soft_insn){ .fn = op_invalid, .len = 1 };
+	return in;
+}
+
+const struct soft_insn *soft_fetch(struct soft_cpu *cpu, unsigned *run_len)
+{
+	struct soft_block_cache *c = cpu->blocks;
+	const struct x86_segment *cs = &cpu->s.seg[X86_CS];
+	uint64_t rip = cpu->s.rip;
+	uint64_t lin = soft_in_64bit_mode(cpu) ? rip : ((cs->base + rip) & 0xffffffffULL);
+	if (soft_in_64bit_mode(cpu) && !soft_is_canonical(rip))
+		soft_raise_gp(cpu, 0);
+	if (!soft_in_64bit_mode(cpu) && rip > cs->limit)
+		soft_raise_gp(cpu, 0);
+
+	bool user = cpu->cpl == 3;
+	struct soft_tlb_entry *e = &cpu->tlb[user][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
+	uint64_t gpa_page;
+	const uint8_t *host_page;
+	if (e->tag_exec == (lin & SOFT_PAGE_MASK)) {
+		gpa_page = e->gpa;
+		host_page = (const uint8_t *)(uintptr_t)((lin & SOFT_PAGE_MASK) + e->addend);
+	} else {
+		struct soft_walk w;
+		int code = soft_walk(cpu, lin, SOFT_ACC_EXEC, user, &w);
+		if (code) {
+			cpu->s.cr2 = lin;
+			soft_raise(cpu, X86_EXC_PF, (uint32_t)code, true);
+		}
+		gpa_page = w.gpa & SOFT_PAGE_MASK;
+		host_page = ram_ptr(cpu->host->ram, gpa_page, 4096);
+		if (!host_page) {
+			log_guest("soft: executing from MMIO at %#llx is not supported", (unsigned long long)w.gpa);
+			soft_raise_gp(cpu, 0);
+		}
+		/* Fills the TLB entry (exec tag included) as data accesses do. */
+		(void)soft_lin_read(cpu, lin, 1, user);
+	}
+	uint64_t gpa = gpa_page | (lin & 0xfff);
+	int64_t pfn = ram_page(cpu->host->ram, gpa_page);
+	uint32_t gen = pfn >= 0 ? c->page_gen[pfn] : 0;
+
+	struct soft_block *b;
+	for (b = c->hash[block_hash(gpa, cpu->code_size)]; b; b = b->next)
+		if (b->gpa == gpa && b->mode == cpu->code_size && b->gen == gen)
+			break;
+	if (!b)
+		b = build_block(cpu, gpa, host_page, (unsigned)(lin & 0xfff), pfn);
+	if (!b) {
+		*run_len = 1;
+		return decode_crossing(cpu, lin);
+	}
+	*run_len = b->count;
+	return b->insns;
+}

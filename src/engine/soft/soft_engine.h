@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Engine-wide state of the software engine (the "struct engine" of
+ * engine.h) and the pieces its files share: page walk, code-page tracking,
+ * the block cache, exception delivery.
+ */
+#ifndef X86V_ENGINE_SOFT_ENGINE_H
+#define X86V_ENGINE_SOFT_ENGINE_H
+
+#include "engine/soft/soft_cpu.h"
+#include "engine/soft/soft_insn.h"
+
+struct engine {
+	struct engine_host host;
+	struct soft_cpu *cpu; /* one vCPU for now */
+	uint8_t *code_pages; /* one byte per guest RAM page: 1 = holds decoded code */
+	uint64_t code_pages_len;
+	soft_handler_fn *handlers[2048]; /* indexed by ZydisMnemonic */
+	uint8_t isa_irq_level[16];
+};
+
+#define soft_engine engine
+
+/* ---- page walk (mmu/walker.c) ---- */
+
+struct soft_walk {
+	uint64_t gpa; /* physical address of the byte */
+	bool writable, user, executable, dirty, global;
+	uint64_t page_size;
+};
+
+/* Translates lin for an access by the given privilege; sets A (and D for
+ * writes) bits. Returns 0 or the #PF error code (with PF_P etc.) when the
+ * access must fault; the caller raises. */
+int soft_walk(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc, bool user, struct soft_walk *w);
+
+/* ---- code pages and blocks (soft_decode.c) ---- */
+
+/* A guest write hit a page that holds decoded code: drop the page's blocks. */
+void soft_code_page_written(struct soft_engine *eng, uint64_t gpa);
+bool soft_is_code_page(const struct soft_engine *eng, uint64_t gpa);
+int soft_blocks_init(struct soft_cpu *cpu);
+void soft_blocks_destroy(struct soft_cpu *cpu);
+void soft_blocks_flush(struct soft_cpu *cpu);
+
+/* Fetches and decodes (through the cache) the instruction at CS:RIP; raises on fetch faults. */
+const struct soft_insn *soft_fetch(struct soft_cpu *cpu, unsigned *run_len);
+
+/* ---- exceptions (soft_exception.c) ---- */
+
+/* Delivers the exception recorded by soft_raise (double/triple fault logic included). */
+void soft_deliver_exception(struct soft_cpu *cpu);
+/* Delivers interrupt/trap vector through the IDT / IVT. soft_int: INT n (DPL checked, rip = next). */
+void soft_deliver(struct soft_cpu *cpu, int vector, uint32_t error_code, bool has_error, bool soft_int);
+
+/* ---- system instructions the decoder routes by operand (interp/system.c) ---- */
+
+/* MOV to/from a segment, control or debug register. */
+void soft_sys_mov_special(struct soft_cpu *cpu, const struct soft_insn *in);
+/* Far JMP / CALL / RET (interp/far.c). */
+void soft_sys_far_branch(struct soft_cpu *cpu, const struct soft_insn *in);
+/* POP into a segment register. */
+void soft_sys_pop_sreg(struct soft_cpu *cpu, const struct soft_insn *in);
+
+/* ---- segments (soft_segment.c) ---- */
+
+/* Loads sreg from selector with all protected-mode checks (or real/v86 semantics). */
+void soft_load_sreg(struct soft_cpu *cpu, int sreg, uint16_t selector);
+/* Reads the 8-byte (or 16-byte system, long mode) descriptor for selector; raises #GP(sel) on limit. */
+uint64_t soft_read_descriptor(struct soft_cpu *cpu, uint16_t selector, int error_vector);
+/* Decodes a descriptor's low 8 bytes into a segment cache entry. */
+void soft_descriptor_to_segment(uint64_t desc, uint16_t selector, struct x86_segment *seg);
+
+#endif

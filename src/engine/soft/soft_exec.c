@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The software engine behind engine.h: creation, state load/save, and the
+ * execution loop (fetch a decoded block, run its handlers, deliver
+ * exceptions, return to the machine on HLT, shutdown or a kick).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <x86intrin.h>
+
+#include "engine/soft/soft_engine.h"
+
+struct vcpu {
+	struct soft_cpu cpu;
+};
+
+static void register_handlers(struct soft_engine *eng)
+{
+	static soft_register_fn *const families[] = {
+		soft_register_alu,   soft_register_shift, soft_register_bits,
+		soft_register_move,  soft_register_bcd,	  soft_register_string,
+		soft_register_stack, soft_register_control, soft_register_far,
+		soft_register_system,
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(families); i++)
+		families[i](eng->handlers);
+}
+
+static int soft_create(const struct engine_host *host, struct engine **out, char *why, size_t why_len)
+{
+	struct soft_engine *eng = calloc(1, sizeof(*eng));
+	if (!eng) {
+		snprintf(why, why_len, "out of memory");
+		return -ENOMEM;
+	}
+	eng->host = *host;
+	eng->code_pages_len = host->ram->size >> 12;
+	eng->code_pages = calloc(eng->code_pages_len ? eng->code_pages_len : 1, 1);
+	if (!eng->code_pages) {
+		free(eng);
+		snprintf(why, why_len, "out of memory");
+		return -ENOMEM;
+	}
+	register_handlers(eng);
+	*out = eng;
+	return 0;
+}
+
+static void soft_destroy(struct engine *eng)
+{
+	if (!eng)
+		return;
+	free(eng->code_pages);
+	free(eng);
+}
+
+static int soft_vcpu_create(struct engine *eng, unsigned index, struct vcpu **out, char *why, size_t why_len)
+{
+	if (index != 0 || eng->cpu) {
+		snprintf(why, why_len, "the soft engine runs one vCPU");
+		return -EINVAL;
+	}
+	struct vcpu *v = calloc(1, sizeof(*v));
+	if (!v) {
+		snprintf(why, why_len, "out of memory");
+		return -ENOMEM;
+	}
+	struct soft_cpu *cpu = &v->cpu;
+	cpu->eng = eng;
+	cpu->host = &eng->host;
+	cpu->delivering_vector = -1;
+	cpu->tsc_base = __rdtsc();
+	if (soft_blocks_init(cpu) < 0) {
+		free(v);
+		snprintf(why, why_len, "out of memory");
+		return -ENOMEM;
+	}
+	soft_tlb_flush_all(cpu, true);
+	x86_state_reset(&cpu->s);
+	soft_cpu_mode_changed(cpu);
+	eng->cpu = cpu;
+	*out = v;
+	return 0;
+}
+
+static void soft_vcpu_destroy(struct vcpu *v)
+{
+	if (!v)
+		return;
+	v->cpu.eng->cpu = NULL;
+	soft_blocks_destroy(&v->cpu);
+	free(v);
+}
+
+static int soft_get_state(struct vcpu *v, struct x86_cpu_state *s)
+{
+	*s = v->cpu.s;
+	s->events.halted = v->cpu.halted;
+	s->events.interrupt_shadow = v->cpu.interrupt_shadow;
+	s->msr.tsc = __rdtsc() - v->cpu.tsc_base;
+	return 0;
+}
+
+static int soft_set_state(struct vcpu *v, const struct x86_cpu_state *s)
+{
+	struct soft_cpu *cpu = &v->cpu;
+	cpu->s = *s;
+	cpu->s.rflags |= RFLAGS_FIXED;
+	cpu->halted = s->events.halted;
+	cpu->interrupt_shadow = s->events.interrupt_shadow;
+	cpu->tsc_base = __rdtsc() - s->msr.tsc;
+	cpu->shutdown = false;
+	cpu->delivering_vector = -1;
+	soft_cpu_mode_changed(cpu);
+	soft_tlb_flush_all(cpu, true);
+	return 0;
+}
+
+static void soft_kick(struct vcpu *v)
+{
+	__atomic_store_n(&v->cpu.kicked, 1, __ATOMIC_SEQ_CST);
+}
+
+static int soft_set_irq(struct engine *eng, unsigned gsi, int level)
+{
+	if (gsi < ARRAY_SIZE(eng->isa_irq_level))
+		eng->isa_irq_level[gsi] = level != 0;
+	return 0;
+}
+
+static int soft_inject_nmi(struct vcpu *v)
+{
+	v->cpu.s.events.nmi_pending = true;
+	soft_kick(v);
+	return 0;
+}
+
+/* Runs instructions until something needs the machine. Exceptions unwind to
+ * the __builtin_setjmp here; all loop state lives in *cpu, so nothing local
+ * is lost across the unwind. */
+static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
+{
+	struct soft_cpu *cpu = &v->cpu;
+	memset(exit, 0, sizeof(*exit));
+
+	if (__builtin_setjmp(cpu->unwind)) {
+		/* A fault in an instruction or in the delivery of another exception. */
+		soft_deliver_exception(cpu);
+	}
+	for (;;) {
+		if (cpu->shutdown) {
+			cpu->shutdown = false;
+			exit->reason = VCPU_EXIT_SHUTDOWN;
+			snprintf(exit->detail, sizeof(exit->detail), "triple fault (shutdown)");
+			return 0;
+		}
+		if (__atomic_exchange_n(&cpu->kicked, 0, __ATOMIC_SEQ_CST)) {
+			exit->reason = VCPU_EXIT_KICK;
+			return 0;
+		}
+		if (cpu->halted) {
+			exit->reason = VCPU_EXIT_HALT;
+			snprintf(exit->detail, sizeof(exit->detail), "the vCPU executed HLT");
+			return 0;
+		}
+		unsigned n;
+		cpu->insn_rip = cpu->s.rip; /* a fetch fault reports this address */
+		const struct soft_insn *in = soft_fetch(cpu, &n);
+		cpu->end_block = false;
+		for (unsigned i = 0; i < n; i++, in++) {
+			uint64_t rip = cpu->s.rip;
+			uint64_t next = rip + in->len;
+			cpu->insn_rip = rip;
+			if (cpu->code_size != 8) {
+				if (next - 1 > cpu->s.seg[X86_CS].limit)
+					soft_raise_gp(cpu, 0);
+				next &= cpu->code_size == 2 ? 0xffff : 0xffffffff;
+			}
+			cpu->s.rip = next;
+			cpu->interrupt_shadow = false;
+			in->fn(cpu, in);
+			if (cpu->end_block || cpu->s.rip != next)
+				break;
+		}
+	}
+}
+
+const struct engine_ops soft_engine_ops = {
+	.name = "soft",
+	.create = soft_create,
+	.destroy = soft_destroy,
+	.vcpu_create = soft_vcpu_create,
+	.vcpu_destroy = soft_vcpu_destroy,
+	.run = soft_run,
+	.kick = soft_kick,
+	.get_state = soft_get_state,
+	.set_state = soft_set_state,
+	.set_irq = soft_set_irq,
+	.inject_nmi = soft_inject_nmi,
+};

@@ -1,0 +1,314 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Memory for the software CPU: guest-physical accesses (RAM or MMIO, with
+ * code-page tracking), linear accesses through the soft TLB, segmented
+ * accesses with the protected-mode checks (SDM Vol. 3A §5.3), and the stack.
+ *
+ * The soft TLB is this engine's shadow page table: a hit is one compare and
+ * one add. Only RAM is ever cached. A write tag is given only to pages that
+ * are writable for that privilege view, already dirty, and hold no decoded
+ * code, so every write that must set a D bit or invalidate code takes the
+ * slow path.
+ */
+#include <string.h>
+
+#include "engine/soft/soft_engine.h"
+
+/* ---- physical ---- */
+
+uint64_t soft_phys_read(struct soft_cpu *cpu, uint64_t gpa, unsigned size)
+{
+	const uint8_t *p = ram_ptr(cpu->host->ram, gpa, size);
+	uint64_t v = 0;
+	if (p) {
+		memcpy(&v, p, size);
+		return v;
+	}
+	cpu->host->mmio(cpu->host->opaque, gpa, &v, size, false);
+	return v;
+}
+
+void soft_phys_write(struct soft_cpu *cpu, uint64_t gpa, unsigned size, uint64_t value)
+{
+	uint8_t *p = ram_ptr_rw(cpu->host->ram, gpa, size);
+	if (p) {
+		if (soft_is_code_page(cpu->eng, gpa) || soft_is_code_page(cpu->eng, gpa + size - 1)) {
+			soft_code_page_written(cpu->eng, gpa);
+			soft_code_page_written(cpu->eng, gpa + size - 1);
+		}
+		memcpy(p, &value, size);
+		return;
+	}
+	/* ROM or MMIO; a write to ROM reaches no device and is dropped. */
+	cpu->host->mmio(cpu->host->opaque, gpa, &value, size, true);
+}
+
+/* ---- TLB ---- */
+
+void soft_tlb_flush_all(struct soft_cpu *cpu, bool include_global)
+{
+	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++)
+		for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
+			struct soft_tlb_entry *e = &cpu->tlb[v][i];
+			if (e->global && !include_global)
+				continue;
+			e->tag_read = e->tag_write = e->tag_exec = SOFT_TLB_INVALID;
+			e->global = false;
+		}
+}
+
+void soft_tlb_flush_page(struct soft_cpu *cpu, uint64_t lin)
+{
+	/* Entries cache 4 KiB pieces; a large page's other pieces may sit in other
+	 * slots, so a flush of a large-page address would need them all. */
+	if (cpu->tlb_has_large) {
+		soft_tlb_flush_all(cpu, true);
+		cpu->tlb_has_large = false;
+		return;
+	}
+	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++) {
+		struct soft_tlb_entry *e = &cpu->tlb[v][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
+		e->tag_read = e->tag_write = e->tag_exec = SOFT_TLB_INVALID;
+		e->global = false;
+	}
+}
+
+/* A page became a code page: drop write tags that point at it. */
+void soft_tlb_drop_writes_to(struct soft_cpu *cpu, uint64_t gpa_page)
+{
+	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++)
+		for (unsigned i = 0; i < SOFT_TLB_SIZE; i++)
+			if (cpu->tlb[v][i].gpa == gpa_page)
+				cpu->tlb[v][i].tag_write = SOFT_TLB_INVALID;
+}
+
+static __attribute__((noreturn)) void raise_pf(struct soft_cpu *cpu, uint64_t lin, int code)
+{
+	cpu->s.cr2 = lin;
+	soft_raise(cpu, X86_EXC_PF, (uint32_t)code, true);
+}
+
+/*
+ * Slow path: walk, fault, and fill the entry when the page is RAM.
+ * Returns the guest-physical address of lin.
+ */
+static uint64_t tlb_fill(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc, bool user)
+{
+	struct soft_walk w;
+	int code = soft_walk(cpu, lin, acc, user, &w);
+	if (code)
+		raise_pf(cpu, lin, code);
+	uint64_t page = lin & SOFT_PAGE_MASK, gpa_page = w.gpa & SOFT_PAGE_MASK;
+	uint8_t *host = ram_ptr(cpu->host->ram, gpa_page, 4096);
+	struct soft_tlb_entry *e = &cpu->tlb[user][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
+	if (!host) {
+		/* MMIO: never cached; make sure no stale tag survives for this slot. */
+		if ((e->tag_read & SOFT_PAGE_MASK) == page)
+			e->tag_read = e->tag_write = e->tag_exec = SOFT_TLB_INVALID;
+		return w.gpa;
+	}
+	bool rw = ram_ptr_rw(cpu->host->ram, gpa_page, 4096) != NULL;
+	if (w.page_size > 4096)
+		cpu->tlb_has_large = true;
+	e->tag_read = page;
+	e->tag_exec = w.executable ? page : SOFT_TLB_INVALID;
+	e->tag_write = (w.writable && w.dirty && rw && !soft_is_code_page(cpu->eng, gpa_page)) ? page
+												: SOFT_TLB_INVALID;
+	e->addend = (uintptr_t)host - (uintptr_t)page;
+	e->gpa = gpa_page;
+	e->global = w.global;
+	return w.gpa;
+}
+
+/* Host pointer for a same-page access, or NULL after the slow path handled nothing (MMIO). */
+static inline void *tlb_lookup(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc, bool user)
+{
+	struct soft_tlb_entry *e = &cpu->tlb[user][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
+	uint64_t page = lin & SOFT_PAGE_MASK;
+	uint64_t tag = acc == SOFT_ACC_READ ? e->tag_read : acc == SOFT_ACC_WRITE ? e->tag_write : e->tag_exec;
+	if (tag == page)
+		return (void *)(uintptr_t)(lin + e->addend);
+	return NULL;
+}
+
+static uint64_t lin_read_page(struct soft_cpu *cpu, uint64_t lin, unsigned size, bool user)
+{
+	uint64_t v = 0;
+	void *p = tlb_lookup(cpu, lin, SOFT_ACC_READ, user);
+	if (p) {
+		memcpy(&v, p, size);
+		return v;
+	}
+	uint64_t gpa = tlb_fill(cpu, lin, SOFT_ACC_READ, user);
+	return soft_phys_read(cpu, gpa, size);
+}
+
+static void lin_write_page(struct soft_cpu *cpu, uint64_t lin, unsigned size, uint64_t value, bool user)
+{
+	void *p = tlb_lookup(cpu, lin, SOFT_ACC_WRITE, user);
+	if (p) {
+		memcpy(p, &value, size);
+		return;
+	}
+	uint64_t gpa = tlb_fill(cpu, lin, SOFT_ACC_WRITE, user);
+	soft_phys_write(cpu, gpa, size, value);
+	if (soft_is_code_page(cpu->eng, gpa))
+		cpu->end_block = true;
+}
+
+/* Linear addresses wrap at 4 GiB outside long mode. */
+static inline uint64_t lin_wrap(const struct soft_cpu *cpu, uint64_t lin)
+{
+	return cpu->long_mode ? lin : (lin & 0xffffffffULL);
+}
+
+uint64_t soft_lin_read(struct soft_cpu *cpu, uint64_t lin, unsigned size, bool user)
+{
+	lin = lin_wrap(cpu, lin);
+	if ((lin & 0xfff) + size <= 4096)
+		return lin_read_page(cpu, lin, size, user);
+	uint64_t v = 0;
+	for (unsigned i = 0; i < size; i++)
+		v |= lin_read_page(cpu, lin_wrap(cpu, lin + i), 1, user) << (i * 8);
+	return v;
+}
+
+void soft_lin_probe_write(struct soft_cpu *cpu, uint64_t lin, unsigned len, bool user)
+{
+	if (len == 0)
+		return;
+	lin = lin_wrap(cpu, lin);
+	uint64_t last = lin_wrap(cpu, lin + len - 1);
+	for (uint64_t page = lin & SOFT_PAGE_MASK;; page = lin_wrap(cpu, page + 4096)) {
+		if (!tlb_lookup(cpu, page, SOFT_ACC_WRITE, user)) {
+			struct soft_walk w;
+			int code = soft_walk(cpu, page < lin ? lin : page, SOFT_ACC_WRITE, user, &w);
+			if (code)
+				raise_pf(cpu, page < lin ? lin : page, code);
+		}
+		if (page == (last & SOFT_PAGE_MASK))
+			break;
+	}
+}
+
+void soft_lin_write(struct soft_cpu *cpu, uint64_t lin, unsigned size, uint64_t value, bool user)
+{
+	lin = lin_wrap(cpu, lin);
+	if ((lin & 0xfff) + size <= 4096) {
+		lin_write_page(cpu, lin, size, value, user);
+		return;
+	}
+	/* Both pages must be writable before any byte is written. */
+	soft_lin_probe_write(cpu, lin, size, user);
+	for (unsigned i = 0; i < size; i++)
+		lin_write_page(cpu, lin_wrap(cpu, lin + i), 1, value >> (i * 8), user);
+}
+
+void soft_lin_read_bytes(struct soft_cpu *cpu, uint64_t lin, void *buf, unsigned len, bool user)
+{
+	uint8_t *b = buf;
+	for (unsigned i = 0; i < len; i++)
+		b[i] = (uint8_t)soft_lin_read(cpu, lin + i, 1, user);
+}
+
+void soft_lin_write_bytes(struct soft_cpu *cpu, uint64_t lin, const void *buf, unsigned len, bool user)
+{
+	const uint8_t *b = buf;
+	soft_lin_probe_write(cpu, lin, len, user);
+	for (unsigned i = 0; i < len; i++)
+		soft_lin_write(cpu, lin + i, 1, b[i], user);
+}
+
+/* ---- segments ---- */
+
+bool soft_is_canonical(uint64_t lin)
+{
+	return (uint64_t)(((int64_t)lin << 16) >> 16) == lin;
+}
+
+static __attribute__((noreturn)) void seg_fault(struct soft_cpu *cpu, int sreg)
+{
+	if (sreg == X86_SS)
+		soft_raise_ss(cpu, 0);
+	soft_raise_gp(cpu, 0);
+}
+
+uint64_t soft_seg_linear(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned len, enum soft_access acc)
+{
+	const struct x86_segment *g = &cpu->s.seg[sreg];
+	if (soft_in_64bit_mode(cpu)) {
+		uint64_t lin = offset + ((sreg == X86_FS || sreg == X86_GS) ? g->base : 0);
+		if (!soft_is_canonical(lin) || !soft_is_canonical(lin + len - 1))
+			seg_fault(cpu, sreg);
+		return lin;
+	}
+	if (cpu->s.cr0 & CR0_PE && !(cpu->s.rflags & RFLAGS_VM)) {
+		if (g->attr & SEG_ATTR_UNUSABLE)
+			seg_fault(cpu, sreg);
+		uint32_t type = g->attr & SEG_ATTR_TYPE;
+		if (g->attr & SEG_ATTR_S) {
+			bool code = type & SEG_TYPE_CODE;
+			if (acc == SOFT_ACC_WRITE && (code || !(type & SEG_TYPE_DATA_RW)))
+				seg_fault(cpu, sreg);
+			if (acc == SOFT_ACC_READ && code && !(type & SEG_TYPE_CODE_R))
+				seg_fault(cpu, sreg);
+		}
+	}
+	/* Limits apply in every non-64-bit mode, real mode included (offsets past
+	 * 0xFFFF fault there unless firmware left a bigger limit: unreal mode). */
+	uint64_t last = offset + len - 1;
+	bool expand_down = (g->attr & SEG_ATTR_S) && !(g->attr & SEG_TYPE_CODE) && (g->attr & 0x4);
+	if (expand_down && (cpu->s.cr0 & CR0_PE)) {
+		uint64_t upper = (g->attr & SEG_ATTR_DB) ? 0xffffffffULL : 0xffffULL;
+		if (offset <= g->limit || last > upper)
+			seg_fault(cpu, sreg);
+	} else if (last > g->limit || last < offset) {
+		seg_fault(cpu, sreg);
+	}
+	return (g->base + offset) & 0xffffffffULL;
+}
+
+static inline bool user_access(const struct soft_cpu *cpu)
+{
+	return cpu->cpl == 3;
+}
+
+uint64_t soft_seg_read(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size)
+{
+	uint64_t lin = soft_seg_linear(cpu, sreg, offset, size, SOFT_ACC_READ);
+	return soft_lin_read(cpu, lin, size, user_access(cpu));
+}
+
+void soft_seg_write(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size, uint64_t value)
+{
+	uint64_t lin = soft_seg_linear(cpu, sreg, offset, size, SOFT_ACC_WRITE);
+	soft_lin_write(cpu, lin, size, value, user_access(cpu));
+}
+
+/* ---- stack ---- */
+
+unsigned soft_stack_size(const struct soft_cpu *cpu)
+{
+	if (soft_in_64bit_mode(cpu))
+		return 8;
+	return (cpu->s.seg[X86_SS].attr & SEG_ATTR_DB) ? 4 : 2;
+}
+
+void soft_push(struct soft_cpu *cpu, unsigned size, uint64_t value)
+{
+	unsigned ss = soft_stack_size(cpu);
+	uint64_t mask = soft_size_mask(ss);
+	uint64_t sp = (cpu->s.gpr[X86_RSP] - size) & mask;
+	soft_seg_write(cpu, X86_SS, sp, size, value);
+	cpu->s.gpr[X86_RSP] = (cpu->s.gpr[X86_RSP] & ~mask) | sp;
+}
+
+uint64_t soft_pop(struct soft_cpu *cpu, unsigned size)
+{
+	unsigned ss = soft_stack_size(cpu);
+	uint64_t mask = soft_size_mask(ss);
+	uint64_t sp = cpu->s.gpr[X86_RSP] & mask;
+	uint64_t v = soft_seg_read(cpu, X86_SS, sp, size);
+	cpu->s.gpr[X86_RSP] = (cpu->s.gpr[X86_RSP] & ~mask) | ((sp + size) & mask);
+	return v;
+}

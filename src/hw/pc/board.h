@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The PC board: which devices exist, at which ports and addresses, and which
+ * interrupt line each drives. Wiring only; device logic lives in the devices.
+ * The board sees the machine through board_env, never the engine.
+ */
+#ifndef X86V_HW_PC_BOARD_H
+#define X86V_HW_PC_BOARD_H
+
+#include <stddef.h>
+#include "core/compiler.h"
+#include "core/event_loop.h"
+#include "core/vclock.h"
+#include "hw/irq.h"
+#include "mem/bus.h"
+
+struct chardev;
+
+struct board_env {
+	struct bus *pio;
+	struct bus *mmio;
+	struct vclock *clock;
+	struct event_loop *loop;
+	struct chardev *serial; /* COM1's backend; NULL drops output */
+	/* ISA interrupt lines 0..15 go to set_isa_irq(opaque, irq, level). */
+	irq_set_fn *set_isa_irq;
+	/* The guest asked to end the run with this status (debug-exit). */
+	void (*exit)(void *opaque, int status);
+	void *opaque;
+};
+
+struct board;
+
+int board_create(const struct board_env *env, struct board **out, char *why, size_t why_len) MUST_CHECK;
+void board_reset(struct board *b);
+void board_destroy(struct board *b);
+
+#endif

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * x86v: command line → machine configuration → run.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/cmdline.h"
+#include "core/hostinfo.h"
+#include "core/log.h"
+#include "core/vm.h"
+
+static int run_vm(const struct vm_config *cfg)
+{
+	static struct vm vm; /* large; the process has exactly one */
+	int status = vm_create(&vm, cfg);
+	if (status == 0)
+		status = vm_run(&vm);
+	vm_destroy(&vm);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct cmdline cl;
+	char why[256];
+
+	if (cmdline_parse(argc, argv, &cl, why, sizeof(why)) < 0) {
+		log_error("%s", why);
+		return X86V_EXIT_USAGE;
+	}
+	switch (cl.command) {
+	case CMDLINE_HELP:
+		cmdline_usage(stdout);
+		return 0;
+	case CMDLINE_VERSION:
+		printf("x86v %s\n", X86V_VERSION);
+		return 0;
+	case CMDLINE_INFO:
+		if (cl.info_engines) {
+			puts("kvm");
+			return 0;
+		}
+		return hostinfo_report(stdout);
+	case CMDLINE_RUN:
+		break;
+	}
+	return run_vm(&cl.cfg);
+}

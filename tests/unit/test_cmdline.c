@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The command line: every option in both spellings, defaults, and the
+ * one-line errors for bad input.
+ */
+#include "check.h"
+#include "core/cmdline.h"
+
+static int parse(struct cmdline *cl, char *why, int argc, const char **argv)
+{
+	return cmdline_parse(argc, (char **)argv, cl, why, 256);
+}
+
+#define PARSE(cl, why, ...)                                                 \
+	({                                                                  \
+		const char *argv_[] = { "x86v", __VA_ARGS__ };              \
+		parse((cl), (why), (int)(sizeof(argv_) / sizeof(argv_[0])), argv_); \
+	})
+
+static void test_defaults(void)
+{
+	struct cmdline cl;
+	char why[256];
+	CHECK_EQ(PARSE(&cl, why, "run", "--bios", "rom.bin"), 0);
+	CHECK_EQ(cl.command, CMDLINE_RUN);
+	CHECK_STR(cl.cfg.accel, "kvm");
+	CHECK_EQ(cl.cfg.ram_size, 128 * MiB);
+	CHECK_STR(cl.cfg.serial, "stdio");
+	CHECK_STR(cl.cfg.bios, "rom.bin");
+	CHECK(!cl.cfg.no_reboot);
+	CHECK(cl.cfg.timeout == 0);
+}
+
+static void test_long_options(void)
+{
+	struct cmdline cl;
+	char why[256];
+	CHECK_EQ(PARSE(&cl, why, "run", "--accel", "soft", "-m", "2G", "--kernel", "k.elf", "--initrd",
+		       "i.img", "--append", "console=ttyS0 quiet", "--serial", "file:/tmp/out",
+		       "--no-reboot", "--timeout", "2.5"),
+		 0);
+	CHECK_STR(cl.cfg.accel, "soft");
+	CHECK_EQ(cl.cfg.ram_size, 2 * GiB);
+	CHECK_STR(cl.cfg.kernel, "k.elf");
+	CHECK_STR(cl.cfg.initrd, "i.img");
+	CHECK_STR(cl.cfg.append, "console=ttyS0 quiet");
+	CHECK_STR(cl.cfg.serial, "file:/tmp/out");
+	CHECK(cl.cfg.no_reboot);
+	CHECK(cl.cfg.timeout == 2.5);
+}
+
+static void test_equals_and_qemu_spellings(void)
+{
+	struct cmdline cl;
+	char why[256];
+	CHECK_EQ(PARSE(&cl, why, "run", "--memory=256M", "-kernel", "k", "-append", "a=b", "-initrd", "i",
+		       "-accel", "kvm", "-no-reboot", "-serial", "none"),
+		 0);
+	CHECK_EQ(cl.cfg.ram_size, 256 * MiB);
+	CHECK_STR(cl.cfg.kernel, "k");
+	CHECK_STR(cl.cfg.append, "a=b");
+	CHECK_STR(cl.cfg.initrd, "i");
+	CHECK(cl.cfg.no_reboot);
+	CHECK_STR(cl.cfg.serial, "none");
+	CHECK_EQ(PARSE(&cl, why, "run", "-bios", "r", "-m", "size=64M"), 0);
+	CHECK_EQ(cl.cfg.ram_size, 64 * MiB);
+	/* Without the "run" word, as one would type for QEMU. */
+	CHECK_EQ(PARSE(&cl, why, "-m", "64", "-kernel", "k.elf"), 0);
+	CHECK_EQ(cl.command, CMDLINE_RUN);
+	CHECK_EQ(cl.cfg.ram_size, 64 * MiB);
+}
+
+static void test_commands(void)
+{
+	struct cmdline cl;
+	char why[256];
+	CHECK_EQ(PARSE(&cl, why, "--help"), 0);
+	CHECK_EQ(cl.command, CMDLINE_HELP);
+	CHECK_EQ(PARSE(&cl, why, "--version"), 0);
+	CHECK_EQ(cl.command, CMDLINE_VERSION);
+	CHECK_EQ(PARSE(&cl, why, "info"), 0);
+	CHECK_EQ(cl.command, CMDLINE_INFO);
+	CHECK(!cl.info_engines);
+	CHECK_EQ(PARSE(&cl, why, "info", "--engines"), 0);
+	CHECK(cl.info_engines);
+	CHECK_EQ(PARSE(&cl, why, "run", "--help"), 0);
+	CHECK_EQ(cl.command, CMDLINE_HELP);
+}
+
+/* Each bad input is refused with a message naming the problem. */
+static void expect_error(int r, const char *why, const char *needle)
+{
+	CHECK(r < 0);
+	if (!strstr(why, needle)) {
+		printf("# message \"%s\" lacks \"%s\"\n", why, needle);
+		check_failures++;
+	}
+	CHECK(strchr(why, '\n') == NULL);
+}
+
+static void test_errors(void)
+{
+	struct cmdline cl;
+	char why[256];
+	const char *one[] = { "x86v" };
+	expect_error(parse(&cl, why, 1, one), why, "no command");
+	expect_error(PARSE(&cl, why, "frobnicate"), why, "unknown command 'frobnicate'");
+	expect_error(PARSE(&cl, why, "--bogus"), why, "unknown option --bogus");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--bogus"), why, "unknown option --bogus");
+	expect_error(PARSE(&cl, why, "run", "--bios"), why, "needs a value");
+	expect_error(PARSE(&cl, why, "run"), why, "nothing to run");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--accel", "tcg"), why, "expected kvm or soft");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "-m", "lots"), why, "-m lots");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "-m", "1M"), why, "2 MiB");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--serial", "tcp:1"), why, "--serial tcp:1");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--serial", "file:"), why, "needs a path");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--timeout", "-3"), why, "--timeout -3");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--timeout", "nan"), why, "--timeout nan");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--no-reboot=yes"), why, "takes no value");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--initrd", "i"), why, "--initrd needs --kernel");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--append", "x"), why, "--append needs --kernel");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "stray"), why, "unexpected argument 'stray'");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "-timeout", "3"), why, "unknown option -timeout");
+	expect_error(PARSE(&cl, why, "info", "--bogus"), why, "--bogus");
+}
+
+CHECK_MAIN(TEST_CASE(test_defaults), TEST_CASE(test_long_options), TEST_CASE(test_equals_and_qemu_spellings),
+	   TEST_CASE(test_commands), TEST_CASE(test_errors))
