@@ -9,6 +9,7 @@
 #include "core/hostinfo.h"
 #include "core/log.h"
 #include "core/vm.h"
+#include "engine/engine.h"
 
 static int run_vm(const struct vm_config *cfg)
 {
@@ -38,7 +39,8 @@ int main(int argc, char **argv)
 		return 0;
 	case CMDLINE_INFO:
 		if (cl.info_engines) {
-			puts("kvm");
+			for (size_t i = 0; engine_list[i]; i++)
+				puts(engine_list[i]->name);
 			return 0;
 		}
 		return hostinfo_report(stdout);

@@ -308,7 +308,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 
 	vm->eng_ops = engine_find(cfg->accel);
 	if (!vm->eng_ops) {
-		log_error("--accel %s: this x86v has no %s engine yet (available: kvm)", cfg->accel, cfg->accel);
+		log_error("--accel %s: this x86v has no such engine", cfg->accel);
 		return X86V_EXIT_USAGE;
 	}
 	r = ram_init(&vm->ram, cfg->ram_size);

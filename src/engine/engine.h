@@ -63,6 +63,9 @@ struct engine_ops {
 };
 
 extern const struct engine_ops kvm_engine_ops;
+extern const struct engine_ops soft_engine_ops;
+/* Every engine built into x86v, NULL-terminated. */
+extern const struct engine_ops *const engine_list[];
 
 /* The engine named name ("kvm", "soft"), or NULL if x86v has no such engine. */
 const struct engine_ops *engine_find(const char *name);

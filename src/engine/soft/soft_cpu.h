@@ -61,7 +61,7 @@ struct soft_tlb_entry {
 /* The two privilege views: index 0 for supervisor accesses, 1 for user (CPL 3) ones. */
 #define SOFT_TLB_VIEWS 2
 
-struct soft_engine;
+struct engine;
 struct soft_block_cache;
 
 struct soft_cpu {
@@ -73,7 +73,7 @@ struct soft_cpu {
 	uint8_t code_size; /* default operand/address size: 2, 4 or 8 */
 	bool long_mode; /* EFER.LMA */
 
-	struct soft_engine *eng;
+	struct engine *eng;
 	const struct engine_host *host;
 
 	/* The instruction being executed: faults report insn_rip; handlers that

@@ -51,13 +51,13 @@ static int64_t ram_page(const struct guest_ram *ram, uint64_t gpa)
 	return -1;
 }
 
-bool soft_is_code_page(const struct soft_engine *eng, uint64_t gpa)
+bool soft_is_code_page(const struct engine *eng, uint64_t gpa)
 {
 	int64_t p = ram_page(eng->host.ram, gpa);
 	return p >= 0 && eng->code_pages[p];
 }
 
-void soft_code_page_written(struct soft_engine *eng, uint64_t gpa)
+void soft_code_page_written(struct engine *eng, uint64_t gpa)
 {
 	int64_t p = ram_page(eng->host.ram, gpa);
 	if (p < 0 || !eng->code_pages[p])
@@ -216,7 +216,7 @@ static void op_invalid(struct soft_cpu *cpu, const struct soft_insn *in)
 
 /* Instructions after which a block ends: anything that branches or may change
  * what the following bytes mean. */
-static bool ends_block(const ZydisDecodedInstruction *zi)
+static bool ends_block(const ZydisDecodedInstruction *zi, const ZydisDecodedOperand *zo)
 {
 	switch (zi->meta.category) {
 	case ZYDIS_CATEGORY_COND_BR:
@@ -232,8 +232,8 @@ static bool ends_block(const ZydisDecodedInstruction *zi)
 		return true;
 	default:
 		return zi->mnemonic == ZYDIS_MNEMONIC_MOV && zi->operand_count_visible == 2 &&
-		       zi->operands[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
-		       ZydisRegisterGetClass(zi->operands[0].reg.value) == ZYDIS_REGCLASS_SEGMENT;
+		       zo[0].type == ZYDIS_OPERAND_TYPE_REGISTER &&
+		       ZydisRegisterGetClass(zo[0].reg.value) == ZYDIS_REGCLASS_SEGMENT;
 	}
 }
 
@@ -267,7 +267,7 @@ static bool decode_one(struct soft_cpu *cpu, const uint8_t *bytes, size_t avail,
 	for (unsigned i = 0; i < in->nops; i++) {
 		convert_operand(&zo[i], &in->op[i]);
 		uint8_t k = in->op[i].kind;
-		sys_operand |= k == SOFT_OP_CR || k == SOFT_OP_DR || (k == SOFT_OP_SREG && i == 0);
+		sys_operand |= k == SOFT_OP_CR || k == SOFT_OP_DR || k == SOFT_OP_SREG;
 	}
 	soft_handler_fn *fn = cpu->eng->handlers[zi.mnemonic];
 	/* MOV/POP into segment registers and MOV to/from CR/DR are system instructions. */
@@ -279,7 +279,7 @@ static bool decode_one(struct soft_cpu *cpu, const uint8_t *bytes, size_t avail,
 		 zi.mnemonic != ZYDIS_MNEMONIC_IRETD && zi.mnemonic != ZYDIS_MNEMONIC_IRETQ)
 		fn = soft_sys_far_branch;
 	in->fn = fn ? fn : op_unimplemented;
-	*ends = ends_block(&zi) || sys_operand;
+	*ends = ends_block(&zi, zo) || (sys_operand && zi.mnemonic != ZYDIS_MNEMONIC_PUSH);
 	return true;
 }
 
@@ -380,7 +380,7 @@ const struct soft_insn *soft_fetch(struct soft_cpu *cpu, unsigned *run_len)
 		int code = soft_walk(cpu, lin, SOFT_ACC_EXEC, user, &w);
 		if (code) {
 			cpu->s.cr2 = lin;
-			soft_raise(cpu, X86_EXC_PF, (uint32_t)code, true);
+			soft_raise(cpu, X86_EXC_PF, (uint32_t)code & 0xffff, true);
 		}
 		gpa_page = w.gpa & SOFT_PAGE_MASK;
 		host_page = ram_ptr(cpu->host->ram, gpa_page, 4096);

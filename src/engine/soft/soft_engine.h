@@ -19,7 +19,6 @@ struct engine {
 	uint8_t isa_irq_level[16];
 };
 
-#define soft_engine engine
 
 /* ---- page walk (mmu/walker.c) ---- */
 
@@ -29,16 +28,18 @@ struct soft_walk {
 	uint64_t page_size;
 };
 
+#define SOFT_WALK_FAULT (1 << 16)
+
 /* Translates lin for an access by the given privilege; sets A (and D for
- * writes) bits. Returns 0 or the #PF error code (with PF_P etc.) when the
- * access must fault; the caller raises. */
+ * writes) bits. Returns 0, or SOFT_WALK_FAULT | the #PF error code (PF_P
+ * etc.) when the access must fault; the caller raises. */
 int soft_walk(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc, bool user, struct soft_walk *w);
 
 /* ---- code pages and blocks (soft_decode.c) ---- */
 
 /* A guest write hit a page that holds decoded code: drop the page's blocks. */
-void soft_code_page_written(struct soft_engine *eng, uint64_t gpa);
-bool soft_is_code_page(const struct soft_engine *eng, uint64_t gpa);
+void soft_code_page_written(struct engine *eng, uint64_t gpa);
+bool soft_is_code_page(const struct engine *eng, uint64_t gpa);
 int soft_blocks_init(struct soft_cpu *cpu);
 void soft_blocks_destroy(struct soft_cpu *cpu);
 void soft_blocks_flush(struct soft_cpu *cpu);
@@ -61,6 +62,11 @@ void soft_sys_mov_special(struct soft_cpu *cpu, const struct soft_insn *in);
 void soft_sys_far_branch(struct soft_cpu *cpu, const struct soft_insn *in);
 /* POP into a segment register. */
 void soft_sys_pop_sreg(struct soft_cpu *cpu, const struct soft_insn *in);
+
+/* ---- CPUID (soft_cpuid.c) ---- */
+
+/* The CPUID result {eax, ebx, ecx, edx} for leaf/subleaf. */
+void soft_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 
 /* ---- segments (soft_segment.c) ---- */
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <x86intrin.h>
+#include <Zydis/Zydis.h>
 
 #include "engine/soft/soft_engine.h"
 
@@ -16,7 +17,7 @@ struct vcpu {
 	struct soft_cpu cpu;
 };
 
-static void register_handlers(struct soft_engine *eng)
+static void register_handlers(struct engine *eng)
 {
 	static soft_register_fn *const families[] = {
 		soft_register_alu,   soft_register_shift, soft_register_bits,
@@ -30,7 +31,7 @@ static void register_handlers(struct soft_engine *eng)
 
 static int soft_create(const struct engine_host *host, struct engine **out, char *why, size_t why_len)
 {
-	struct soft_engine *eng = calloc(1, sizeof(*eng));
+	struct engine *eng = calloc(1, sizeof(*eng));
 	if (!eng) {
 		snprintf(why, why_len, "out of memory");
 		return -ENOMEM;
@@ -140,8 +141,11 @@ static int soft_inject_nmi(struct vcpu *v)
 /* Runs instructions until something needs the machine. Exceptions unwind to
  * the __builtin_setjmp here; all loop state lives in *cpu, so nothing local
  * is lost across the unwind. */
+static bool trace_enabled;
+
 static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
 {
+	trace_enabled = getenv("X86V_SOFT_TRACE") != NULL;
 	struct soft_cpu *cpu = &v->cpu;
 	memset(exit, 0, sizeof(*exit));
 
@@ -180,6 +184,9 @@ static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
 			}
 			cpu->s.rip = next;
 			cpu->interrupt_shadow = false;
+			if (trace_enabled)
+				fprintf(stderr, "%04x:%08llx %s\n", cpu->s.seg[X86_CS].selector, (unsigned long long)rip,
+					ZydisMnemonicGetString((ZydisMnemonic)in->mnemonic));
 			in->fn(cpu, in);
 			if (cpu->end_block || cpu->s.rip != next)
 				break;

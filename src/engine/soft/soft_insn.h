@@ -75,7 +75,8 @@ void soft_register_string(soft_handler_fn **table); /* interp/string.c: movs cmp
 void soft_register_stack(soft_handler_fn **table); /* interp/stack.c: push pop pusha popa pushf popf enter leave */
 void soft_register_control(soft_handler_fn **table); /* interp/control.c: near jmp/jcc/call/ret, loop*, jcxz */
 void soft_register_far(soft_handler_fn **table); /* interp/far.c: INT n, INT3, INTO, INT1, IRET (far JMP/CALL/RET are routed by the decoder) */
-void soft_register_system(soft_handler_fn **table); /* interp/system.c: everything privileged, far transfers, int/iret, I/O, cpuid, msr */
+void soft_register_system(soft_handler_fn **table);
+void soft_register_msr(soft_handler_fn **table); /* interp/msr.c: RDMSR WRMSR RDTSC(P) SYSCALL SYSRET SYSENTER SYSEXIT SWAPGS (called by soft_register_system) */ /* interp/system.c: everything privileged, far transfers, int/iret, I/O, cpuid, msr */
 
 /* ---- operand access (soft_operand.c) ---- */
 

@@ -85,7 +85,7 @@ void soft_tlb_drop_writes_to(struct soft_cpu *cpu, uint64_t gpa_page)
 static __attribute__((noreturn)) void raise_pf(struct soft_cpu *cpu, uint64_t lin, int code)
 {
 	cpu->s.cr2 = lin;
-	soft_raise(cpu, X86_EXC_PF, (uint32_t)code, true);
+	soft_raise(cpu, X86_EXC_PF, (uint32_t)code & 0xffff, true);
 }
 
 /*
@@ -97,7 +97,7 @@ static uint64_t tlb_fill(struct soft_cpu *cpu, uint64_t lin, enum soft_access ac
 	struct soft_walk w;
 	int code = soft_walk(cpu, lin, acc, user, &w);
 	if (code)
-		raise_pf(cpu, lin, code);
+		raise_pf(cpu, lin, code & 0xffff);
 	uint64_t page = lin & SOFT_PAGE_MASK, gpa_page = w.gpa & SOFT_PAGE_MASK;
 	uint8_t *host = ram_ptr(cpu->host->ram, gpa_page, 4096);
 	struct soft_tlb_entry *e = &cpu->tlb[user][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
@@ -184,7 +184,7 @@ void soft_lin_probe_write(struct soft_cpu *cpu, uint64_t lin, unsigned len, bool
 			struct soft_walk w;
 			int code = soft_walk(cpu, page < lin ? lin : page, SOFT_ACC_WRITE, user, &w);
 			if (code)
-				raise_pf(cpu, page < lin ? lin : page, code);
+				raise_pf(cpu, page < lin ? lin : page, code & 0xffff);
 		}
 		if (page == (last & SOFT_PAGE_MASK))
 			break;

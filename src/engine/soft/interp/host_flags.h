@@ -45,17 +45,17 @@ static inline uint64_t host_flags_in(uint64_t guest_rflags)
 #define HOST_ENTER "lea -128(%%rsp), %%rsp\n\tpush %[f]\n\tpopfq\n\t"
 #define HOST_LEAVE "\n\tpushfq\n\tpop %[f]\n\tlea 128(%%rsp), %%rsp"
 
-/* insn %[s], %[r] at the width of the C types of r and s. */
-#define HOST_ASM_RS(text, r, s, f) \
-	__asm__(HOST_ENTER text HOST_LEAVE : [r] "+r"(r), [f] "+r"(f) : [s] "r"(s) : "cc")
+/* insn %[s], %[r] at the width of the C types of rv and sv. */
+#define HOST_ASM_RS(text, rv, sv, fv) \
+	__asm__(HOST_ENTER text HOST_LEAVE : [r] "+r"(rv), [f] "+r"(fv) : [s] "r"(sv) : "cc")
 /* insn %cl, %[r] */
-#define HOST_ASM_RC(text, r, c, f) \
-	__asm__(HOST_ENTER text HOST_LEAVE : [r] "+r"(r), [f] "+r"(f) : [c] "c"(c) : "cc")
+#define HOST_ASM_RC(text, rv, cv, fv) \
+	__asm__(HOST_ENTER text HOST_LEAVE : [r] "+r"(rv), [f] "+r"(fv) : [c] "c"(cv) : "cc")
 /* insn %[r] */
-#define HOST_ASM_R(text, r, f) __asm__(HOST_ENTER text HOST_LEAVE : [r] "+r"(r), [f] "+r"(f) : : "cc")
+#define HOST_ASM_R(text, rv, fv) __asm__(HOST_ENTER text HOST_LEAVE : [r] "+r"(rv), [f] "+r"(fv) : : "cc")
 /* insn %cl, %[s], %[r] */
-#define HOST_ASM_RSC(text, r, s, c, f) \
-	__asm__(HOST_ENTER text HOST_LEAVE : [r] "+r"(r), [f] "+r"(f) : [s] "r"(s), [c] "c"(c) : "cc")
+#define HOST_ASM_RSC(text, rv, sv, cv, fv) \
+	__asm__(HOST_ENTER text HOST_LEAVE : [r] "+r"(rv), [f] "+r"(fv) : [s] "r"(sv), [c] "c"(cv) : "cc")
 
 /* One switch over the operand size; BODY(type, suffix) does the work. */
 #define HOST_SIZED(size, BODY)                  \

@@ -23,22 +23,17 @@ static inline uint64_t sext(uint64_t v, unsigned size)
 	return size >= 8 ? v : (uint64_t)((int64_t)(v << shift) >> shift);
 }
 
-static inline uint64_t parity_flag(uint64_t res)
-{
-	return __builtin_parity((unsigned)(res & 0xff)) ? 0 : RFLAGS_PF;
-}
-
-/* OF SF ZF AF PF CF of a - b at size bytes (CMP, CMPXCHG). */
+/* OF SF ZF AF PF CF of a - b at size bytes. Plain C rather than interp/host_flags.h,
+ * so these files build on their own; test_soft_move checks it against the host. */
 static uint64_t flags_sub(uint64_t a, uint64_t b, unsigned size)
 {
 	uint64_t mask = soft_size_mask(size), sign = 1ULL << (size * 8 - 1);
-	uint64_t res;
-	uint64_t f;
+	uint64_t res, f;
 
 	a &= mask;
 	b &= mask;
 	res = (a - b) & mask;
-	f = parity_flag(res);
+	f = __builtin_parity((unsigned)(res & 0xff)) ? 0 : RFLAGS_PF;
 	if (a < b)
 		f |= RFLAGS_CF;
 	if (!res)
@@ -56,13 +51,12 @@ static uint64_t flags_sub(uint64_t a, uint64_t b, unsigned size)
 static uint64_t flags_add(uint64_t a, uint64_t b, unsigned size)
 {
 	uint64_t mask = soft_size_mask(size), sign = 1ULL << (size * 8 - 1);
-	uint64_t res;
-	uint64_t f;
+	uint64_t res, f;
 
 	a &= mask;
 	b &= mask;
 	res = (a + b) & mask;
-	f = parity_flag(res);
+	f = __builtin_parity((unsigned)(res & 0xff)) ? 0 : RFLAGS_PF;
 	if (res < a)
 		f |= RFLAGS_CF;
 	if (!res)
@@ -265,13 +259,13 @@ static void op_sahf(struct soft_cpu *cpu, const struct soft_insn *in)
 }
 
 /*
- * The data segment of an implicit [rBX]/[rSI] operand: the decoder passes
- * the instruction's memory operands (hidden in Zydis) when it has them, so
- * a segment override is honoured; DS otherwise.
+ * The data segment of an implicit [rBX] operand: DS or the override. Zydis
+ * lists it as hidden; the decoder converts it into op[] (past nops, unused
+ * slots are SOFT_OP_NONE) so the override reaches here. DS when absent.
  */
 static int implicit_seg(const struct soft_insn *in, unsigned base)
 {
-	for (unsigned i = 0; i < in->nops && i < SOFT_INSN_MAX_OPS; i++)
+	for (unsigned i = 0; i < SOFT_INSN_MAX_OPS; i++)
 		if (in->op[i].kind == SOFT_OP_MEM && in->op[i].base == base)
 			return in->op[i].seg;
 	return X86_DS;

@@ -26,12 +26,12 @@
 
 enum string_op { STR_MOVS, STR_CMPS, STR_STOS, STR_LODS, STR_SCAS, STR_INS, STR_OUTS };
 
-/* OF SF ZF AF PF CF of a - b at size bytes (CMPS, SCAS). */
+/* OF SF ZF AF PF CF of a - b at size bytes. Plain C rather than interp/host_flags.h,
+ * so these files build on their own; test_soft_move checks it against the host. */
 static uint64_t flags_sub(uint64_t a, uint64_t b, unsigned size)
 {
 	uint64_t mask = soft_size_mask(size), sign = 1ULL << (size * 8 - 1);
-	uint64_t res;
-	uint64_t f;
+	uint64_t res, f;
 
 	a &= mask;
 	b &= mask;
@@ -51,13 +51,14 @@ static uint64_t flags_sub(uint64_t a, uint64_t b, unsigned size)
 }
 
 /*
- * The source segment: the decoder passes the instruction's memory operands
- * (hidden in Zydis) when it has them, so an override is honoured; the
- * [rSI] one is the source. DS when there is none.
+ * The source segment: DS or the override. Zydis lists string operands as
+ * hidden; the decoder converts them into op[] (past nops, unused slots are
+ * SOFT_OP_NONE) so the override reaches here: the [rSI] one is the source.
+ * DS when there is none.
  */
 static int source_seg(const struct soft_insn *in)
 {
-	for (unsigned i = 0; i < in->nops && i < SOFT_INSN_MAX_OPS; i++)
+	for (unsigned i = 0; i < SOFT_INSN_MAX_OPS; i++)
 		if (in->op[i].kind == SOFT_OP_MEM && in->op[i].base == X86_RSI)
 			return in->op[i].seg;
 	return X86_DS;

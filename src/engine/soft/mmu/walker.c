@@ -27,7 +27,8 @@ struct walk_level {
 	unsigned size; /* 4 or 8 bytes */
 };
 
-/* Error code for a fault at this walk: P set when the entry was present. */
+/* Error code for a fault at this walk: P set when the entry was present.
+ * SOFT_WALK_FAULT marks it as a fault, since a fault's error code may be 0. */
 static int pf_code(struct soft_cpu *cpu, enum soft_access acc, bool user, bool present, bool rsvd)
 {
 	int code = present ? PF_P : 0;
@@ -39,7 +40,7 @@ static int pf_code(struct soft_cpu *cpu, enum soft_access acc, bool user, bool p
 		code |= PF_RSVD | PF_P;
 	if (acc == SOFT_ACC_EXEC && (cpu->s.efer & EFER_NXE) && (cpu->s.cr4 & CR4_PAE))
 		code |= PF_I;
-	return code;
+	return code | SOFT_WALK_FAULT;
 }
 
 int soft_walk(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc, bool user, struct soft_walk *w)
