@@ -916,7 +916,7 @@ static void test_string_cmps_scas(void)
 		cpu->s.gpr[X86_RSI] = 0x100;
 		cpu->s.gpr[X86_RDI] = 0x200;
 		cpu->s.gpr[X86_RCX] = n;
-		cpu->s.rflags = RFLAGS_FIXED | RFLAGS_ZF; /* the host's cmp eax,eax state */
+		cpu->s.rflags = RFLAGS_FIXED | RFLAGS_ZF | RFLAGS_PF; /* the host's cmp eax,eax state */
 		in = str_insn(ZYDIS_MNEMONIC_CMPSB, 1, 8, repne ? SOFT_INSN_REPNE : SOFT_INSN_REP, 0xa6);
 		run(cpu, &in);
 		CHECK_EQ(cpu->s.gpr[X86_RCX], left);
@@ -983,7 +983,12 @@ static void test_string_io(void)
 	CHECK_EQ(io_log[1].port, 0x3f8);
 	CHECK_EQ(cpu->s.gpr[X86_RSI], 0x1fe);
 	in = str_insn(ZYDIS_MNEMONIC_OUTSB, 1, 4, 0, 0x6e);
+	cpu->s.gpr[X86_RSI] = 0x203;
+	run(cpu, &in);
+	CHECK_EQ(io_log[2].value, 0x22);
 	in = str_insn(ZYDIS_MNEMONIC_OUTSD, 4, 4, 0, 0x6f);
+	run(cpu, &in);
+	CHECK_EQ(io_log[3].size, 4);
 	in = str_insn(ZYDIS_MNEMONIC_INSW, 2, 4, 0, 0x6d);
 	cpu->s.gpr[X86_RDI] = 0x300;
 	run(cpu, &in);
@@ -1056,11 +1061,14 @@ static void test_push_pop(void)
 	run(cpu, &in);
 	CHECK_EQ(cpu->s.gpr[X86_RSP], 0xdeadfffe);
 	CHECK_EQ(mem_rd(0x1fffe, 2), 0x5678);
+	/* a dword at SP=FFFE crosses the segment limit: #SS, SP kept */
 	in = insn1(ZYDIS_MNEMONIC_POP, 4, 2, R(X86_RAX, 4));
-	mem_wr(0x10000, 2, 0x9abc);
+	CHECK_EQ(run(cpu, &in), X86_EXC_SS);
+	CHECK_EQ(cpu->s.gpr[X86_RSP], 0xdeadfffe);
+	in = insn1(ZYDIS_MNEMONIC_POP, 2, 2, R(X86_RAX, 2));
 	run(cpu, &in);
-	CHECK_EQ(cpu->s.gpr[X86_RAX], 0x9abc5678);
-	CHECK_EQ(cpu->s.gpr[X86_RSP], 0xdead0002);
+	CHECK_EQ(cpu->s.gpr[X86_RAX], 0x5678);
+	CHECK_EQ(cpu->s.gpr[X86_RSP], 0xdead0000);
 }
 
 static void test_pusha_popa(void)
@@ -1084,7 +1092,7 @@ static void test_pusha_popa(void)
 		for (unsigned r = 0; r < 8; r++)
 			if (r != X86_RSP)
 				cpu->s.gpr[r] = 0;
-		mem_wr(0x1000 - 4 * size, size, 0x7777); /* saved SP is discarded */
+		mem_wr(0x1000 - 5 * size, size, 0x7777); /* saved SP is discarded */
 		in = insn(size == 2 ? ZYDIS_MNEMONIC_POPA : ZYDIS_MNEMONIC_POPAD, size, 4);
 		run(cpu, &in);
 		CHECK_EQ(cpu->s.gpr[X86_RSP], 0x1000);
@@ -1092,12 +1100,11 @@ static void test_pusha_popa(void)
 			if (r != X86_RSP)
 				CHECK_EQ(cpu->s.gpr[r], (0x11111111u * (r + 1)) & soft_size_mask(size));
 	}
-	/* PUSHA faulting half-way (SS limit) leaves ESP unchanged */
+	/* PUSHA faulting half-way (ESP wraps past the end of memory) leaves ESP unchanged */
 	setup(cpu, 32);
-	cpu->s.seg[X86_SS].attr = SEG_ATTR_DB;
 	cpu->s.gpr[X86_RSP] = 0x10;
 	in = insn(ZYDIS_MNEMONIC_PUSHAD, 4, 4);
-	CHECK_EQ(run(cpu, &in), X86_EXC_SS);
+	CHECK_EQ(run(cpu, &in), X86_EXC_PF);
 	CHECK_EQ(cpu->s.gpr[X86_RSP], 0x10);
 }
 
@@ -1140,7 +1147,7 @@ static void test_pushf_popf(void)
 	mem_wr(0x7ffe, 2, 0xffff);
 	in = insn(ZYDIS_MNEMONIC_POPF, 2, 8);
 	run(cpu, &in);
-	CHECK_EQ(cpu->s.rflags, (all & 0xffff) | RFLAGS_AC | RFLAGS_RF);
+	CHECK_EQ(cpu->s.rflags, (all & 0xffff) | RFLAGS_FIXED | RFLAGS_AC | RFLAGS_RF);
 	CHECK_EQ(cpu->s.gpr[X86_RSP], 0x8000);
 
 	/* V86 with IOPL < 3: #GP without VME; with VME the 16-bit forms use VIF */
