@@ -269,6 +269,12 @@ static bool decode_one(struct soft_cpu *cpu, const uint8_t *bytes, size_t avail,
 		uint8_t k = in->op[i].kind;
 		sys_operand |= k == SOFT_OP_CR || k == SOFT_OP_DR || k == SOFT_OP_SREG;
 	}
+	/* String instructions and XLAT keep their memory operands hidden; handlers
+	 * find them in the slots after the visible ones (segment overrides live there). */
+	unsigned slot = in->nops;
+	for (unsigned i = zi.operand_count_visible; i < zi.operand_count && slot < SOFT_INSN_MAX_OPS; i++)
+		if (zo[i].type == ZYDIS_OPERAND_TYPE_MEMORY && zo[i].mem.type == ZYDIS_MEMOP_TYPE_MEM)
+			convert_operand(&zo[i], &in->op[slot++]);
 	soft_handler_fn *fn = cpu->eng->handlers[zi.mnemonic];
 	/* MOV/POP into segment registers and MOV to/from CR/DR are system instructions. */
 	if (sys_operand && zi.mnemonic == ZYDIS_MNEMONIC_MOV)

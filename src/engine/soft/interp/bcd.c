@@ -3,19 +3,27 @@
  * BCD adjustments: DAA DAS AAA AAS AAM AAD (SDM Vol. 2A, the instruction page
  * of each). They are invalid in 64-bit mode, where the decoder never produces
  * them, so the host cannot execute them from this 64-bit process: results and
- * flags are computed here. The defined flags follow the SDM pseudocode; the
- * undefined ones (OF of DAA/DAS; OF SF ZF PF of AAA/AAS; OF AF CF of AAM/AAD)
- * follow the host's 8-bit ADD/SUB of the same adjustment, which is how Intel
- * hosts produce them (verified in tests/unit/test_soft_alu.c by running the
+ * flags are computed here. The defined flags follow the SDM pseudocode. The
+ * undefined ones are what Intel hosts produce: OF cleared, and for AAA/AAS
+ * SF ZF PF from the final AL, as a logic operation would set them; AAM's
+ * OF AF CF are those of a logic operation on AL, AAD's those of the 8-bit
+ * ADD AL + AH * imm8 (verified in tests/unit/test_soft_alu.c, which runs the
  * instructions natively in a 32-bit compatibility-mode code segment).
+ * AAS subtracts 6 from all of AX (a borrow reaches AH), as current Intel
+ * CPUs and the current SDM pseudocode do.
  */
 #include <Zydis/Zydis.h>
 
 #include "engine/soft/interp/host_flags.h"
 
-static uint64_t bcd_flags_in(const struct soft_cpu *cpu)
+/* SF ZF PF of the final AL (as a logic operation sets them: OF cleared), plus
+ * the explicit CF and AF. */
+static uint64_t bcd_flags(uint8_t al, bool cf, bool af)
 {
-	return cpu->s.rflags;
+	uint64_t f = 0;
+	host_alu(HOST_AND, 1, al, al, &f);
+	f &= RFLAGS_SF | RFLAGS_ZF | RFLAGS_PF;
+	return f | (cf ? RFLAGS_CF : 0) | (af ? RFLAGS_AF : 0);
 }
 
 /* DAA/DAS: AL += or -= 06h and/or 60h (SDM Vol. 2A, DAA, DAS). */
@@ -35,11 +43,9 @@ static void decimal_adjust(struct soft_cpu *cpu, bool sub)
 		corr += 0x60;
 		new_cf = true;
 	}
-	uint64_t f = bcd_flags_in(cpu);
-	uint64_t r = host_alu(sub ? HOST_SUB : HOST_ADD, 1, al, corr, &f);
-	f = (f & ~(RFLAGS_CF | RFLAGS_AF)) | (new_cf ? RFLAGS_CF : 0) | (new_af ? RFLAGS_AF : 0);
+	uint8_t r = sub ? (uint8_t)(al - corr) : (uint8_t)(al + corr);
 	soft_reg_write(cpu, X86_RAX, 1, r);
-	soft_set_flags(cpu, SOFT_ARITH_FLAGS, f);
+	soft_set_flags(cpu, SOFT_ARITH_FLAGS, bcd_flags(r, new_cf, new_af));
 }
 
 static void op_daa(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -60,14 +66,11 @@ static void ascii_adjust(struct soft_cpu *cpu, bool sub)
 	uint16_t ax = (uint16_t)soft_reg_read(cpu, X86_RAX, 2);
 	uint8_t al = ax & 0xff;
 	bool adjust = (al & 0x0f) > 9 || (cpu->s.rflags & RFLAGS_AF);
-	uint64_t f = bcd_flags_in(cpu);
-	host_alu(sub ? HOST_SUB : HOST_ADD, 1, al, adjust ? 6 : 0, &f);
 	if (adjust)
 		ax = sub ? (uint16_t)(ax - 6 - 0x100) : (uint16_t)(ax + 0x106);
 	ax &= 0xff0f;
-	f = (f & ~(RFLAGS_CF | RFLAGS_AF)) | (adjust ? RFLAGS_CF | RFLAGS_AF : 0);
 	soft_reg_write(cpu, X86_RAX, 2, ax);
-	soft_set_flags(cpu, SOFT_ARITH_FLAGS, f);
+	soft_set_flags(cpu, SOFT_ARITH_FLAGS, bcd_flags((uint8_t)ax, adjust, adjust));
 }
 
 static void op_aaa(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -91,7 +94,7 @@ static void op_aam(struct soft_cpu *cpu, const struct soft_insn *in)
 		soft_raise_de(cpu);
 	uint8_t al = (uint8_t)soft_reg_read(cpu, X86_RAX, 1);
 	uint8_t q = al / base, r = al % base;
-	uint64_t f = bcd_flags_in(cpu);
+	uint64_t f = cpu->s.rflags;
 	host_alu(HOST_AND, 1, r, r, &f);
 	soft_reg_write(cpu, X86_RAX, 2, (uint64_t)q << 8 | r);
 	soft_set_flags(cpu, SOFT_ARITH_FLAGS, f);
@@ -104,7 +107,7 @@ static void op_aad(struct soft_cpu *cpu, const struct soft_insn *in)
 	uint8_t base = (uint8_t)soft_op_read(cpu, in, 0);
 	uint8_t al = (uint8_t)soft_reg_read(cpu, X86_RAX, 1);
 	uint8_t ah = (uint8_t)soft_reg8h_read(cpu, X86_RAX);
-	uint64_t f = bcd_flags_in(cpu);
+	uint64_t f = cpu->s.rflags;
 	uint64_t r = host_alu(HOST_ADD, 1, al, (uint8_t)(ah * base), &f);
 	soft_reg_write(cpu, X86_RAX, 2, r & 0xff);
 	soft_set_flags(cpu, SOFT_ARITH_FLAGS, f);

@@ -32,7 +32,13 @@ static void shift_rm(struct soft_cpu *cpu, const struct soft_insn *in, enum host
 	soft_op_write(cpu, in, 0, r);
 	/* Rotates change only CF and OF; the others keep the guest's values. */
 	bool rotate = op == HOST_ROL || op == HOST_ROR || op == HOST_RCL || op == HOST_RCR;
-	soft_set_flags(cpu, rotate ? RFLAGS_CF | RFLAGS_OF : SOFT_ARITH_FLAGS, f);
+	uint64_t changed = rotate ? RFLAGS_CF | RFLAGS_OF : SOFT_ARITH_FLAGS;
+	/* Intel hosts leave the (undefined) OF alone for ROL/ROR by an immediate
+	 * count above 1 but compute it for the same count in CL; the host runs
+	 * the CL form here, so drop its OF for the immediate form. */
+	if ((op == HOST_ROL || op == HOST_ROR) && in->op[1].kind == SOFT_OP_IMM && count > 1)
+		changed &= ~RFLAGS_OF;
+	soft_set_flags(cpu, changed, f);
 }
 
 static void op_rol(struct soft_cpu *cpu, const struct soft_insn *in) { shift_rm(cpu, in, HOST_ROL); }
