@@ -54,6 +54,48 @@ static void vm_mmio(void *opaque, uint64_t gpa, void *data, unsigned size, bool 
 	pthread_mutex_unlock(&vm->lock);
 }
 
+static int vm_intr_ack(void *opaque, unsigned cpu)
+{
+	struct vm *vm = opaque;
+	pthread_mutex_lock(&vm->lock);
+	int vector = board_intr_ack(vm->board, cpu);
+	pthread_mutex_unlock(&vm->lock);
+	return vector;
+}
+
+static int vm_msr_read(void *opaque, unsigned cpu, uint32_t index, uint64_t *value)
+{
+	struct vm *vm = opaque;
+	pthread_mutex_lock(&vm->lock);
+	int r = board_msr_read(vm->board, cpu, index, value);
+	pthread_mutex_unlock(&vm->lock);
+	return r;
+}
+
+static int vm_msr_write(void *opaque, unsigned cpu, uint32_t index, uint64_t value)
+{
+	struct vm *vm = opaque;
+	pthread_mutex_lock(&vm->lock);
+	int r = board_msr_write(vm->board, cpu, index, value);
+	pthread_mutex_unlock(&vm->lock);
+	return r;
+}
+
+/* The interrupt controllers' INTR output for a vCPU changed (lock held). */
+static void vm_set_cpu_intr(void *opaque, unsigned cpu, int level)
+{
+	struct vm *vm = opaque;
+	(void)cpu;
+	vm->intr_level = level != 0;
+	if (vm->vcpu && vm->eng_ops->set_intr)
+		vm->eng_ops->set_intr(vm->vcpu, vm->intr_level);
+	if (level) {
+		pthread_cond_broadcast(&vm->vcpu_wake);
+		if (vm->vcpu)
+			vm->eng_ops->kick(vm->vcpu);
+	}
+}
+
 static void vm_set_isa_irq(void *opaque, unsigned irq, int level)
 {
 	struct vm *vm = opaque;
@@ -194,7 +236,8 @@ static void vm_vcpu_abnormal(struct vm *vm, int status, const char *detail)
 	vm_vcpu_fail(vm, status, "%s", detail);
 }
 
-/* HLT: with interrupts disabled (and no NMI source yet) nothing can wake the vCPU. */
+/* HLT: with interrupts disabled (and no NMI source yet) nothing can wake the
+ * vCPU; otherwise wait until the controllers raise INTR or the run ends. */
 static bool vm_vcpu_halt(struct vm *vm)
 {
 	struct x86_cpu_state s;
@@ -203,7 +246,7 @@ static bool vm_vcpu_halt(struct vm *vm)
 		return false;
 	}
 	pthread_mutex_lock(&vm->lock);
-	while (!vm->exit_requested) {
+	while (!vm->exit_requested && !vm->intr_level) {
 		if (vm->dump_requested) {
 			vm->dump_requested = false;
 			pthread_mutex_unlock(&vm->lock);
@@ -231,6 +274,8 @@ static void *vm_vcpu_thread(void *opaque)
 	pthread_mutex_lock(&vm->lock);
 	vm->vcpu = vcpu;
 	bool stop = vm->exit_requested;
+	if (vm->eng_ops->set_intr)
+		vm->eng_ops->set_intr(vcpu, vm->intr_level);
 	pthread_mutex_unlock(&vm->lock);
 	r = vm->eng_ops->set_state(vcpu, &vm->boot_state);
 	if (r < 0) {
@@ -340,6 +385,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		.loop = &vm->loop,
 		.serial = vm->serial,
 		.set_isa_irq = vm_set_isa_irq,
+		.set_cpu_intr = vm_set_cpu_intr,
 		.exit = vm_guest_exit,
 		.opaque = vm,
 	};
@@ -348,7 +394,15 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		return X86V_EXIT_HOST_ERROR;
 	}
 
-	struct engine_host host = { &vm->ram, vm_pio, vm_mmio, vm };
+	struct engine_host host = {
+		.ram = &vm->ram,
+		.pio = vm_pio,
+		.mmio = vm_mmio,
+		.intr_ack = vm_intr_ack,
+		.msr_read = vm_msr_read,
+		.msr_write = vm_msr_write,
+		.opaque = vm,
+	};
 	if (vm->eng_ops->create(&host, &vm->engine, why, sizeof(why)) < 0) {
 		log_error("%s", why);
 		return X86V_EXIT_USAGE;

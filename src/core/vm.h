@@ -69,6 +69,7 @@ struct vm {
 
 	struct vtimer timeout_timer;
 	pthread_cond_t vcpu_wake; /* a halted vCPU waits here */
+	bool intr_level; /* the controllers' INTR output to the vCPU (lock held) */
 	bool exit_requested; /* lock held to change */
 	int exit_status;
 	bool dump_requested; /* Ctrl-A r: print the registers and go on */

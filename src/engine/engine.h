@@ -25,13 +25,20 @@ struct engine_host {
 	void (*pio)(void *opaque, uint16_t port, void *data, unsigned size, bool is_write);
 	/* data holds size (1..8) bytes; reads fill it. */
 	void (*mmio)(void *opaque, uint64_t gpa, void *data, unsigned size, bool is_write);
+	/* The INTA cycle: the vector of the maskable interrupt the controllers present
+	 * to vCPU cpu, now in service; -1 if the request went away. Engines call it
+	 * when the INTR line is up and the vCPU can take an interrupt. */
+	int (*intr_ack)(void *opaque, unsigned cpu);
+	/* MSRs the machine owns (local APIC): 0, or -EINVAL when the access must #GP. */
+	int (*msr_read)(void *opaque, unsigned cpu, uint32_t index, uint64_t *value);
+	int (*msr_write)(void *opaque, unsigned cpu, uint32_t index, uint64_t value);
 	void *opaque;
 };
 
 enum vcpu_exit_reason {
 	VCPU_EXIT_KICK, /* kick() was called: the machine wants the thread back */
 	VCPU_EXIT_SHUTDOWN, /* triple fault or shutdown cycle */
-	VCPU_EXIT_HALT, /* HLT with no way for an interrupt to arrive */
+	VCPU_EXIT_HALT, /* HLT: the vCPU waits for an interrupt (run again once INTR is up) */
 	VCPU_EXIT_INTERNAL_ERROR, /* the engine could not emulate what the guest did */
 	VCPU_EXIT_FAIL_ENTRY, /* hardware refused to enter the guest */
 	VCPU_EXIT_UNKNOWN, /* an exit this VMM does not know how to handle */
@@ -59,6 +66,9 @@ struct engine_ops {
 	int (*set_state)(struct vcpu *vcpu, const struct x86_cpu_state *state);
 	/* Drives interrupt controller input gsi (ISA IRQ n = gsi n). */
 	int (*set_irq)(struct engine *eng, unsigned gsi, int level);
+	/* The level of the vCPU's INTR input (a maskable interrupt is waiting in the
+	 * user-space controllers). Any thread; a running vCPU notices soon. */
+	void (*set_intr)(struct vcpu *vcpu, bool level);
 	int (*inject_nmi)(struct vcpu *vcpu);
 };
 

@@ -42,6 +42,7 @@ struct vcpu {
 	pthread_t thread;
 	bool thread_known;
 	int kicked; /* atomic: kick() happened, run() must return */
+	int intr_line; /* atomic: INTR from the user-space interrupt controllers */
 };
 
 /* kvm_cpuid.c: builds eng->cpuid from KVM_GET_SUPPORTED_CPUID. 0 or -errno. */
@@ -60,6 +61,7 @@ int kvmeng_vcpu_create(struct engine *eng, unsigned index, struct vcpu **out, ch
 void kvmeng_vcpu_destroy(struct vcpu *vcpu);
 int kvmeng_run(struct vcpu *vcpu, struct vcpu_exit *exit);
 void kvmeng_kick(struct vcpu *vcpu);
+void kvmeng_set_intr(struct vcpu *vcpu, bool level);
 int kvmeng_inject_nmi(struct vcpu *vcpu);
 
 /* ioctl() that retries on EINTR; returns the result or -errno. */

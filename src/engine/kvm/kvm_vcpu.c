@@ -96,6 +96,33 @@ void kvmeng_kick(struct vcpu *v)
 		pthread_kill(v->thread, KVMENG_KICK_SIGNAL);
 }
 
+void kvmeng_set_intr(struct vcpu *v, bool level)
+{
+	__atomic_store_n(&v->intr_line, level, __ATOMIC_SEQ_CST);
+}
+
+/* User-space interrupt controllers (api.rst, KVM_INTERRUPT): inject when the
+ * vCPU can take an interrupt, else ask KVM to exit when it can. */
+static void inject_pending_interrupt(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	if (!__atomic_load_n(&v->intr_line, __ATOMIC_ACQUIRE)) {
+		run->request_interrupt_window = 0;
+		return;
+	}
+	if (run->ready_for_interrupt_injection && run->if_flag) {
+		const struct engine_host *h = &v->eng->host;
+		int vector = h->intr_ack(h->opaque, v->index);
+		if (vector >= 0) {
+			struct kvm_interrupt irq = { .irq = (uint32_t)vector };
+			(void)kvmeng_ioctl(v->fd, KVM_INTERRUPT, &irq);
+		}
+		run->request_interrupt_window = 0;
+		return;
+	}
+	run->request_interrupt_window = 1;
+}
+
 int kvmeng_inject_nmi(struct vcpu *v)
 {
 	return kvmeng_ioctl(v->fd, KVM_NMI, NULL);
@@ -163,6 +190,7 @@ int kvmeng_run(struct vcpu *v, struct vcpu_exit *exit)
 			exit->reason = VCPU_EXIT_KICK;
 			return 0;
 		}
+		inject_pending_interrupt(v);
 		int r = ioctl(v->fd, KVM_RUN, 0);
 		if (r < 0) {
 			int e = errno;

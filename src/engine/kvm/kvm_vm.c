@@ -214,5 +214,6 @@ const struct engine_ops kvm_engine_ops = {
 	.get_state = kvmeng_get_state,
 	.set_state = kvmeng_set_state,
 	.set_irq = kvmeng_set_irq,
+	.set_intr = kvmeng_set_intr,
 	.inject_nmi = kvmeng_inject_nmi,
 };

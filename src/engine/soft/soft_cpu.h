@@ -95,6 +95,9 @@ struct soft_cpu {
 	bool shutdown; /* triple fault: the run ends with VCPU_EXIT_SHUTDOWN */
 	bool interrupt_shadow; /* the instruction after STI / MOV SS / POP SS */
 	int kicked; /* atomic */
+	int intr_line; /* atomic: the controllers' INTR output for this vCPU */
+	uint64_t insn_count; /* instructions retired */
+	uint64_t insn_limit; /* run() returns VCPU_EXIT_KICK when insn_count reaches it */
 	uint64_t tsc_base; /* host TSC at guest TSC 0 */
 
 	struct soft_tlb_entry tlb[SOFT_TLB_VIEWS][SOFT_TLB_SIZE];

@@ -72,6 +72,7 @@ static int soft_vcpu_create(struct engine *eng, unsigned index, struct vcpu **ou
 	cpu->eng = eng;
 	cpu->host = &eng->host;
 	cpu->delivering_vector = -1;
+	cpu->insn_limit = UINT64_MAX;
 	cpu->tsc_base = __rdtsc();
 	if (soft_blocks_init(cpu) < 0) {
 		free(v);
@@ -131,6 +132,26 @@ static int soft_set_irq(struct engine *eng, unsigned gsi, int level)
 	return 0;
 }
 
+static void soft_set_intr(struct vcpu *v, bool level)
+{
+	__atomic_store_n(&v->cpu.intr_line, level, __ATOMIC_SEQ_CST);
+}
+
+/* An external interrupt is taken between instructions when INTR is up, IF is
+ * set and no STI / MOV SS shadow covers this instruction boundary. */
+static bool take_interrupt(struct soft_cpu *cpu)
+{
+	if (!__atomic_load_n(&cpu->intr_line, __ATOMIC_ACQUIRE) || !(cpu->s.rflags & RFLAGS_IF) ||
+	    cpu->interrupt_shadow)
+		return false;
+	int vector = cpu->host->intr_ack(cpu->host->opaque, 0);
+	if (vector < 0)
+		return false;
+	cpu->insn_rip = cpu->s.rip;
+	soft_deliver(cpu, vector, 0, false, false);
+	return true;
+}
+
 static int soft_inject_nmi(struct vcpu *v)
 {
 	v->cpu.s.events.nmi_pending = true;
@@ -160,10 +181,11 @@ static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
 			snprintf(exit->detail, sizeof(exit->detail), "triple fault (shutdown)");
 			return 0;
 		}
-		if (__atomic_exchange_n(&cpu->kicked, 0, __ATOMIC_SEQ_CST)) {
+		if (__atomic_exchange_n(&cpu->kicked, 0, __ATOMIC_SEQ_CST) || cpu->insn_count >= cpu->insn_limit) {
 			exit->reason = VCPU_EXIT_KICK;
 			return 0;
 		}
+		take_interrupt(cpu);
 		if (cpu->halted) {
 			exit->reason = VCPU_EXIT_HALT;
 			snprintf(exit->detail, sizeof(exit->detail), "the vCPU executed HLT");
@@ -184,6 +206,7 @@ static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
 			}
 			cpu->s.rip = next;
 			cpu->interrupt_shadow = false;
+			cpu->insn_count++;
 			if (trace_enabled)
 				fprintf(stderr, "%04x:%08llx %s\n", cpu->s.seg[X86_CS].selector, (unsigned long long)rip,
 					ZydisMnemonicGetString((ZydisMnemonic)in->mnemonic));
@@ -205,5 +228,6 @@ const struct engine_ops soft_engine_ops = {
 	.get_state = soft_get_state,
 	.set_state = soft_set_state,
 	.set_irq = soft_set_irq,
+	.set_intr = soft_set_intr,
 	.inject_nmi = soft_inject_nmi,
 };

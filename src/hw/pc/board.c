@@ -67,6 +67,31 @@ void board_reset(struct board *b)
 	b->post.last = 0;
 }
 
+int board_intr_ack(struct board *b, unsigned cpu)
+{
+	(void)b;
+	(void)cpu;
+	return -1; /* no interrupt controller yet */
+}
+
+int board_msr_read(struct board *b, unsigned cpu, uint32_t index, uint64_t *value)
+{
+	(void)b;
+	(void)cpu;
+	(void)index;
+	(void)value;
+	return -EINVAL;
+}
+
+int board_msr_write(struct board *b, unsigned cpu, uint32_t index, uint64_t value)
+{
+	(void)b;
+	(void)cpu;
+	(void)index;
+	(void)value;
+	return -EINVAL;
+}
+
 void board_destroy(struct board *b)
 {
 	if (!b)

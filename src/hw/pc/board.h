@@ -8,6 +8,7 @@
 #define X86V_HW_PC_BOARD_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "core/compiler.h"
 #include "core/event_loop.h"
 #include "core/vclock.h"
@@ -24,6 +25,8 @@ struct board_env {
 	struct chardev *serial; /* COM1's backend; NULL drops output */
 	/* ISA interrupt lines 0..15 go to set_isa_irq(opaque, irq, level). */
 	irq_set_fn *set_isa_irq;
+	/* The interrupt controllers' INTR output to vCPU cpu. */
+	void (*set_cpu_intr)(void *opaque, unsigned cpu, int level);
 	/* The guest asked to end the run with this status (debug-exit). */
 	void (*exit)(void *opaque, int status);
 	void *opaque;
@@ -33,6 +36,11 @@ struct board;
 
 int board_create(const struct board_env *env, struct board **out, char *why, size_t why_len) MUST_CHECK;
 void board_reset(struct board *b);
+/* INTA for vCPU cpu: the vector now in service, or -1 (lock held). */
+int board_intr_ack(struct board *b, unsigned cpu);
+/* MSRs the platform owns (local APIC); -EINVAL for the rest (lock held). */
+int board_msr_read(struct board *b, unsigned cpu, uint32_t index, uint64_t *value);
+int board_msr_write(struct board *b, unsigned cpu, uint32_t index, uint64_t value);
 void board_destroy(struct board *b);
 
 #endif
