@@ -169,6 +169,18 @@ static void convert_operand(const ZydisDecodedOperand *zo, struct soft_operand *
 			op->kind = SOFT_OP_DR;
 			op->reg = (uint8_t)(r - ZYDIS_REGISTER_DR0);
 			break;
+		case ZYDIS_REGCLASS_X87:
+			op->kind = SOFT_OP_ST;
+			op->reg = (uint8_t)(r - ZYDIS_REGISTER_ST0);
+			break;
+		case ZYDIS_REGCLASS_MMX:
+			op->kind = SOFT_OP_MMX;
+			op->reg = (uint8_t)(r - ZYDIS_REGISTER_MM0);
+			break;
+		case ZYDIS_REGCLASS_XMM:
+			op->kind = SOFT_OP_XMM;
+			op->reg = (uint8_t)(r - ZYDIS_REGISTER_XMM0);
+			break;
 		default:
 			op->kind = SOFT_OP_UNSUPPORTED;
 			break;
@@ -263,11 +275,12 @@ static bool decode_one(struct soft_cpu *cpu, const uint8_t *bytes, size_t avail,
 	if (zi.attributes & ZYDIS_ATTRIB_HAS_LOCK)
 		in->flags |= SOFT_INSN_LOCK;
 	in->nops = zi.operand_count_visible < SOFT_INSN_MAX_OPS ? zi.operand_count_visible : SOFT_INSN_MAX_OPS;
-	bool sys_operand = false;
+	bool sys_operand = false, simd = false;
 	for (unsigned i = 0; i < in->nops; i++) {
 		convert_operand(&zo[i], &in->op[i]);
 		uint8_t k = in->op[i].kind;
 		sys_operand |= k == SOFT_OP_CR || k == SOFT_OP_DR || k == SOFT_OP_SREG;
+		simd |= k == SOFT_OP_MMX || k == SOFT_OP_XMM;
 	}
 	/* String instructions and XLAT keep their memory operands hidden; handlers
 	 * find them in the slots after the visible ones (segment overrides live there). */
@@ -275,7 +288,7 @@ static bool decode_one(struct soft_cpu *cpu, const uint8_t *bytes, size_t avail,
 	for (unsigned i = zi.operand_count_visible; i < zi.operand_count && slot < SOFT_INSN_MAX_OPS; i++)
 		if (zo[i].type == ZYDIS_OPERAND_TYPE_MEMORY && zo[i].mem.type == ZYDIS_MEMOP_TYPE_MEM)
 			convert_operand(&zo[i], &in->op[slot++]);
-	soft_handler_fn *fn = cpu->eng->handlers[zi.mnemonic];
+	soft_handler_fn *fn = simd ? cpu->eng->simd_handlers[zi.mnemonic] : cpu->eng->handlers[zi.mnemonic];
 	/* MOV/POP into segment registers and MOV to/from CR/DR are system instructions. */
 	if (sys_operand && zi.mnemonic == ZYDIS_MNEMONIC_MOV)
 		fn = soft_sys_mov_special;

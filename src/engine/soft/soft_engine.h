@@ -16,6 +16,9 @@ struct engine {
 	uint8_t *code_pages; /* one byte per guest RAM page: 1 = holds decoded code */
 	uint64_t code_pages_len;
 	soft_handler_fn *handlers[2048]; /* indexed by ZydisMnemonic */
+	/* Forms with an MMX or XMM register operand: a separate table because
+	 * mnemonics such as MOVSD and CMPSD name both a string and an SSE2 instruction. */
+	soft_handler_fn *simd_handlers[2048];
 	uint8_t isa_irq_level[16];
 };
 

@@ -27,7 +27,10 @@ enum soft_op_kind {
 	SOFT_OP_CR, /* control register: reg = 0..15 */
 	SOFT_OP_DR, /* debug register: reg = 0..7 */
 	SOFT_OP_PTR, /* far pointer immediate: ptr_sel:imm */
-	SOFT_OP_UNSUPPORTED, /* x87/MMX/SSE/other: the instruction raises #UD for now */
+	SOFT_OP_ST, /* x87 stack register ST(reg), reg = 0..7 relative to TOP */
+	SOFT_OP_MMX, /* MMX register: reg = 0..7 */
+	SOFT_OP_XMM, /* SSE register: reg = 0..15 */
+	SOFT_OP_UNSUPPORTED, /* anything else (YMM, mask, bound...): the instruction raises #UD */
 };
 
 #define SOFT_NOREG 0xff
