@@ -42,11 +42,64 @@ enum vcpu_exit_reason {
 	VCPU_EXIT_INTERNAL_ERROR, /* the engine could not emulate what the guest did */
 	VCPU_EXIT_FAIL_ENTRY, /* hardware refused to enter the guest */
 	VCPU_EXIT_UNKNOWN, /* an exit this VMM does not know how to handle */
+	VCPU_EXIT_DEBUG, /* a breakpoint, watchpoint or single step of set_debug() */
 };
 
 struct vcpu_exit {
 	enum vcpu_exit_reason reason;
 	char detail[256]; /* one line, for the user */
+	/* VCPU_EXIT_DEBUG: the linear address of the next instruction to run, and the
+	 * hardware slot (0..3) of the watchpoint that hit with the address it watches,
+	 * or debug_watch = -1 (breakpoint or step). */
+	uint64_t debug_pc;
+	int debug_watch;
+	uint64_t debug_watch_addr;
+};
+
+/*
+ * Guest debugging (engine_ops.set_debug), the union of what GDB asks for.
+ * Addresses are linear (segment base applied, before paging). Software
+ * breakpoints stop before the instruction at the address runs; hardware
+ * breakpoints likewise; watchpoints stop after the accessing instruction.
+ */
+enum engine_hw_bp_type { ENGINE_HW_EXEC, ENGINE_HW_WRITE, ENGINE_HW_READ, ENGINE_HW_ACCESS };
+#define ENGINE_MAX_SW_BP 64
+#define ENGINE_MAX_HW_BP 4
+
+struct engine_hw_bp {
+	bool enabled;
+	enum engine_hw_bp_type type;
+	uint64_t addr;
+	unsigned len; /* 1, 2, 4, 8; addr aligned to len */
+};
+
+struct engine_debug {
+	bool enabled; /* false: no debugging, every field below ignored */
+	bool single_step; /* stop after one instruction (interrupts held off meanwhile) */
+	/* The first instruction after this call ignores breakpoints at its address,
+	 * so continuing from a breakpoint does not stop at once (the RF flag's job). */
+	bool skip_first;
+	/* The debugger wrote guest memory: drop what was derived from the old bytes. */
+	bool code_changed;
+	unsigned n_sw;
+	uint64_t sw_bp[ENGINE_MAX_SW_BP];
+	struct engine_hw_bp hw[ENGINE_MAX_HW_BP];
+};
+
+/* Per-instruction trace hook (engines that can trace: soft). want() is asked
+ * before each instruction (cheap filter); when it says yes, insn() follows
+ * with the state before and after it (fault: the vector it raised, else -1).
+ * Both run on the vCPU thread. */
+struct engine_trace {
+	bool (*want)(void *opaque, const struct x86_cpu_state *s);
+	void (*insn)(void *opaque, const struct x86_cpu_state *before, const struct x86_cpu_state *after,
+		     int fault_vector);
+	void *opaque;
+};
+
+#define ENGINE_BRANCH_HISTORY 16
+struct engine_branch {
+	uint64_t from, to; /* linear addresses */
 };
 
 struct engine;
@@ -70,6 +123,13 @@ struct engine_ops {
 	 * user-space controllers). Any thread; a running vCPU notices soon. */
 	void (*set_intr)(struct vcpu *vcpu, bool level);
 	int (*inject_nmi)(struct vcpu *vcpu);
+	/* Debugging (vCPU thread, between runs). NULL: the engine cannot. 0 or -errno. */
+	int (*set_debug)(struct vcpu *vcpu, const struct engine_debug *dbg);
+	/* Installs (or, with NULL, removes) a trace hook. NULL op: the engine cannot trace. */
+	int (*set_trace)(struct vcpu *vcpu, const struct engine_trace *trace);
+	/* The last taken branches, oldest first, into out[ENGINE_BRANCH_HISTORY];
+	 * returns how many. NULL op: the engine keeps none. vCPU thread. */
+	unsigned (*branch_history)(struct vcpu *vcpu, struct engine_branch *out);
 };
 
 extern const struct engine_ops kvm_engine_ops;

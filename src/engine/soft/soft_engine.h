@@ -66,6 +66,13 @@ void soft_sys_far_branch(struct soft_cpu *cpu, const struct soft_insn *in);
 /* POP into a segment register. */
 void soft_sys_pop_sreg(struct soft_cpu *cpu, const struct soft_insn *in);
 
+/* ---- for tests and benchmarks (soft_exec.c) ---- */
+
+/* run() returns VCPU_EXIT_KICK after n more instructions. */
+void soft_vcpu_set_insn_limit(struct vcpu *vcpu, uint64_t n);
+/* Instructions retired so far. */
+uint64_t soft_vcpu_insn_count(const struct vcpu *vcpu);
+
 /* ---- CPUID (soft_cpuid.c) ---- */
 
 /* The CPUID result {eax, ebx, ecx, edx} for leaf/subleaf. */

@@ -217,6 +217,16 @@ static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
 	}
 }
 
+void soft_vcpu_set_insn_limit(struct vcpu *v, uint64_t n)
+{
+	v->cpu.insn_limit = v->cpu.insn_count + n;
+}
+
+uint64_t soft_vcpu_insn_count(const struct vcpu *v)
+{
+	return v->cpu.insn_count;
+}
+
 const struct engine_ops soft_engine_ops = {
 	.name = "soft",
 	.create = soft_create,

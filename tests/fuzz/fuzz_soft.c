@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fuzz target: arbitrary instruction bytes in every CPU mode on the soft
+ * engine. The guest may do anything (fault, triple-fault, halt, write to its
+ * own code, poke ports); x86v must never crash, hang or read outside guest
+ * memory. The first input byte picks the mode and register seed; the rest is
+ * code placed at the entry point, with the same bytes also filling the IDT/GDT
+ * area so descriptor loads see garbage too.
+ *
+ * Built two ways: as a libFuzzer target (clang -fsanitize=fuzzer, see
+ * docs/testing.md) and, in make check, linked with fuzz_driver.c, which feeds
+ * a bounded number of pseudo-random inputs.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu/x86_state.h"
+#include "engine/engine.h"
+#include "engine/soft/soft_engine.h"
+#include "fuzz_soft.h"
+
+#define FUZZ_RAM (8 * MiB)
+#define CODE_GPA 0x100000ULL
+#define TABLES_GPA 0x1000ULL /* GDT at 0x1000, IDT at 0x2000 */
+#define PML4_GPA 0x10000ULL
+#define FUZZ_INSNS 20000
+
+static void fuzz_pio(void *opaque, uint16_t port, void *data, unsigned size, bool is_write)
+{
+	(void)opaque;
+	(void)port;
+	if (!is_write)
+		memset(data, 0xff, size);
+}
+
+static void fuzz_mmio(void *opaque, uint64_t gpa, void *data, unsigned size, bool is_write)
+{
+	(void)opaque;
+	(void)gpa;
+	if (!is_write)
+		memset(data, 0xff, size);
+}
+
+static int fuzz_intr_ack(void *opaque, unsigned cpu)
+{
+	(void)opaque;
+	(void)cpu;
+	return -1;
+}
+
+static struct x86_segment seg(uint16_t sel, uint32_t attr)
+{
+	return (struct x86_segment){ .selector = sel, .base = 0, .limit = 0xffffffff, .attr = attr };
+}
+
+/* Identity map of the first GiB with 2 MiB pages for long mode. */
+static void build_page_tables(struct guest_ram *ram)
+{
+	uint64_t pml4e = (PML4_GPA + 0x1000) | 7, pdpte = (PML4_GPA + 0x2000) | 7;
+	if (ram_write(ram, PML4_GPA, &pml4e, 8) < 0 || ram_write(ram, PML4_GPA + 0x1000, &pdpte, 8) < 0)
+		abort();
+	for (uint64_t i = 0; i < 512; i++) {
+		uint64_t pde = (i << 21) | 0x87;
+		if (ram_write(ram, PML4_GPA + 0x2000 + i * 8, &pde, 8) < 0)
+			abort();
+	}
+}
+
+static void initial_state(struct x86_cpu_state *s, unsigned mode, const uint8_t *seed, size_t seed_len)
+{
+	uint32_t code = SEG_ATTR_S | SEG_ATTR_P | SEG_TYPE_CODE | SEG_TYPE_CODE_R | SEG_TYPE_ACCESSED;
+	uint32_t data = SEG_ATTR_S | SEG_ATTR_P | SEG_TYPE_DATA_RW | SEG_TYPE_ACCESSED;
+	x86_state_reset(s);
+	for (int i = 0; i < X86_NR_GPRS; i++) {
+		uint64_t v = 0;
+		memcpy(&v, seed + (i * 8) % (seed_len > 8 ? seed_len - 8 : 1), seed_len >= 8 ? 8 : seed_len);
+		s->gpr[i] = v;
+	}
+	s->gpr[X86_RSP] = 0x80000;
+	s->gdtr = (struct x86_dtable){ TABLES_GPA, 0xfff };
+	s->idtr = (struct x86_dtable){ TABLES_GPA + 0x1000, 0xfff };
+	switch (mode) {
+	case 0: /* real mode */
+		for (int i = 0; i < X86_NR_SREGS; i++)
+			s->seg[i] = (struct x86_segment){ 0, 0, 0xffff, i == X86_CS ? code : data };
+		s->seg[X86_CS].selector = (uint16_t)(CODE_GPA >> 4);
+		s->seg[X86_CS].base = CODE_GPA;
+		s->rip = 0;
+		s->idtr = (struct x86_dtable){ 0, 0x3ff };
+		break;
+	case 1: /* 16-bit protected mode */
+	case 2: /* 32-bit protected mode */
+		s->cr0 = CR0_PE | CR0_ET;
+		for (int i = 0; i < X86_NR_SREGS; i++)
+			s->seg[i] = seg(0x10, data | SEG_ATTR_DB | SEG_ATTR_G);
+		s->seg[X86_CS] = seg(0x08, code | (mode == 2 ? SEG_ATTR_DB : 0) | SEG_ATTR_G);
+		s->rip = CODE_GPA;
+		break;
+	case 3: /* virtual-8086 mode */
+		s->cr0 = CR0_PE | CR0_ET;
+		s->rflags |= RFLAGS_VM | (3ULL << 12);
+		for (int i = 0; i < X86_NR_SREGS; i++)
+			s->seg[i] = (struct x86_segment){ 0, 0, 0xffff, data | (3u << SEG_ATTR_DPL_SHIFT) };
+		s->seg[X86_CS] = (struct x86_segment){ (uint16_t)(CODE_GPA >> 4), CODE_GPA, 0xffff,
+						       code | (3u << SEG_ATTR_DPL_SHIFT) };
+		s->rip = 0;
+		break;
+	default: /* 64-bit mode, paging on */
+		s->cr0 = CR0_PE | CR0_ET | CR0_PG;
+		s->cr4 = CR4_PAE;
+		s->cr3 = PML4_GPA;
+		s->efer = EFER_LME | EFER_LMA | EFER_NXE | EFER_SCE;
+		for (int i = 0; i < X86_NR_SREGS; i++)
+			s->seg[i] = seg(0x10, data | SEG_ATTR_DB | SEG_ATTR_G);
+		s->seg[X86_CS] = seg(0x08, code | SEG_ATTR_L | SEG_ATTR_G);
+		s->rip = CODE_GPA;
+		s->idtr.limit = 0xfff;
+		break;
+	}
+}
+
+int fuzz_soft_one(const uint8_t *data, size_t size)
+{
+	static struct guest_ram ram;
+	static bool ready;
+	if (!ready) {
+		if (ram_init(&ram, FUZZ_RAM) < 0)
+			abort();
+		ready = true;
+	}
+	if (size < 2)
+		return 0;
+	memset(ram.host, 0, FUZZ_RAM);
+	build_page_tables(&ram);
+	unsigned mode = data[0] % FUZZ_MODES;
+	data++;
+	size--;
+	size_t code_len = size < 4096 ? size : 4096;
+	if (ram_write(&ram, CODE_GPA, data, code_len) < 0 || ram_write(&ram, TABLES_GPA, data, code_len < 0x2000 ? code_len : 0x2000) < 0)
+		abort();
+
+	struct engine_host host = { .ram = &ram, .pio = fuzz_pio, .mmio = fuzz_mmio, .intr_ack = fuzz_intr_ack };
+	struct engine *eng;
+	struct vcpu *vcpu;
+	char why[256];
+	if (soft_engine_ops.create(&host, &eng, why, sizeof(why)) < 0 ||
+	    soft_engine_ops.vcpu_create(eng, 0, &vcpu, why, sizeof(why)) < 0)
+		abort();
+	struct x86_cpu_state s;
+	initial_state(&s, mode, data, size);
+	if (soft_engine_ops.set_state(vcpu, &s) < 0)
+		abort();
+	soft_vcpu_set_insn_limit(vcpu, FUZZ_INSNS);
+	/* A halted vCPU would wait for the machine; here one exit of any kind ends the input. */
+	struct vcpu_exit ex;
+	(void)soft_engine_ops.run(vcpu, &ex);
+	(void)soft_engine_ops.get_state(vcpu, &s);
+	soft_engine_ops.vcpu_destroy(vcpu);
+	soft_engine_ops.destroy(eng);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	return fuzz_soft_one(data, size);
+}
