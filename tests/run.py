@@ -58,6 +58,7 @@ class Spec:
     timeout: float = GUEST_TIMEOUT
     skip: str | None = None
     kvm_pvm: str | None = None  # why the kvm run is skipped on a kvm_pvm host
+    driver: list = field(default_factory=list)  # a python script that runs x86v itself
     error: str | None = None    # the spec itself is malformed
 
 
@@ -217,6 +218,8 @@ def parse_spec(path):
                 spec.skip = value
             elif key == "kvm-pvm":
                 spec.kvm_pvm = value
+            elif key == "driver":
+                spec.driver = shlex.split(value)
             else:
                 raise ValueError(f"unknown key '{key}'")
         except ValueError as e:
@@ -339,7 +342,14 @@ def run_spec(spec, engine, build, x86v):
             argv = [x86v, "run", "--accel", engine, "--timeout", str(X86V_TIMEOUT)] + args
         else:
             argv = [x86v] + args
+        if spec.driver:
+            # The driver runs x86v (argv after "--") and exits with its status,
+            # or 77 with "SKIP: why" on stdout.
+            argv = [sys.executable] + [expand(a, subst) for a in spec.driver] + ["--"] + argv
         rc, out, err = run_process(argv, spec.timeout, cwd=tmp)
+        if spec.driver and rc == 77:
+            why = out.strip().removeprefix("SKIP:").strip() or "the driver skipped it"
+            return [Result(label, "SKIP", why)]
         problems = check_output(spec, subst, rc, out, err)
     if not problems:
         return [Result(label, "PASS")]

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "core/cmdline.h"
+#include "core/gdbstub.h"
+#include "core/trace.h"
 
 struct option_spec {
 	const char *name; /* without dashes */
@@ -23,6 +25,11 @@ static const struct option_spec run_options[] = {
 	{ "bios", true, true },	   { "kernel", true, true },  { "initrd", true, true },
 	{ "append", true, true },  { "serial", true, true },  { "no-reboot", true, false },
 	{ "timeout", false, true }, { "help", false, false }, { "h", true, false },
+	/* debugging (docs/debugging.md) */
+	{ "gdb", true, true },	   { "gdb-listen-any", false, false }, { "s", true, false },
+	{ "S", true, false },	   { "trace", false, true },	     { "trace-range", false, true },
+	{ "trace-cpl", false, true }, { "trace-mode", false, true },   { "trace-count", false, true },
+	{ "trace-format", false, true },
 };
 
 static int fail(char *why, size_t why_len, const char *fmt, ...) PRINTF_LIKE(3, 4);
@@ -51,6 +58,19 @@ void cmdline_usage(FILE *out)
 	      "  --serial stdio|none|file:PATH   where COM1 goes (default stdio)\n"
 	      "  --no-reboot          exit on guest reset or triple fault instead of restarting\n"
 	      "  --timeout SECONDS    stop the guest after this long (exit status 12)\n"
+	      "\n"
+	      "debugging (docs/debugging.md):\n"
+	      "  --gdb tcp:[HOST:]PORT  GDB remote stub (HOST defaults to 127.0.0.1; loopback only)\n"
+	      "  --gdb-listen-any     allow a non-loopback --gdb HOST\n"
+	      "  -s                   shorthand for --gdb tcp:127.0.0.1:1234\n"
+	      "  -S                   start halted, waiting for the debugger\n"
+	      "  --trace FILE         write an instruction trace (soft engine; FILE - is stdout)\n"
+	      "  --trace-range START-END   only linear addresses START..END (hex, inclusive)\n"
+	      "  --trace-cpl N        only at privilege level N (0..3)\n"
+	      "  --trace-mode MODE    only in real|vm86|prot16|prot32|compat|long64\n"
+	      "  --trace-count N      only the first N traced instructions\n"
+	      "  --trace-format x86v|qemu  x86v: bytes, disassembly, changed registers;\n"
+	      "                       qemu: like qemu -d exec,cpu (for scripts/trace-diff)\n"
 	      "\n"
 	      "console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A, Ctrl-A h shows help\n"
 	      "exit status: the guest's debug-exit value V gives (V << 1) | 1; 0 after power-off or Ctrl-A x;\n"
@@ -108,6 +128,87 @@ static int parse_timeout(const char *text, double *out, char *why, size_t why_le
 	return 0;
 }
 
+static int parse_u64(const char *opt, const char *text, uint64_t max, uint64_t *out, char *why, size_t why_len)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 0);
+	if (errno || end == text || *end || text[0] == '-' || v > max)
+		return fail(why, why_len, "%s %s: expected a number up to %llu", opt, text, (unsigned long long)max);
+	*out = v;
+	return 0;
+}
+
+/* The debugging options; 1 when n is not one of them. */
+static int parse_debug_option(const char *n, const char *v, struct debug_opts *d, char *why, size_t why_len)
+{
+	uint64_t x = 0;
+	int r = 0;
+	if (!strcmp(n, "gdb")) {
+		d->gdb = v;
+	} else if (!strcmp(n, "gdb-listen-any")) {
+		d->gdb_listen_any = true;
+	} else if (!strcmp(n, "s")) {
+		d->gdb = "tcp:127.0.0.1:1234";
+	} else if (!strcmp(n, "S")) {
+		d->gdb_wait = true;
+	} else if (!strcmp(n, "trace")) {
+		if (!v[0])
+			return fail(why, why_len, "--trace needs a file name");
+		d->trace = v;
+	} else if (!strcmp(n, "trace-range")) {
+		if (trace_parse_range(v, &d->trace_start, &d->trace_end) < 0)
+			return fail(why, why_len, "--trace-range %s: expected START-END in hex, START <= END", v);
+		d->trace_has_range = true;
+	} else if (!strcmp(n, "trace-cpl")) {
+		r = parse_u64("--trace-cpl", v, 3, &x, why, why_len);
+		d->trace_cpl = (int)x;
+	} else if (!strcmp(n, "trace-mode")) {
+		static const char *const modes[] = { "real", "vm86", "prot16", "prot32", "compat", "long64" };
+		bool ok = false;
+		for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
+			ok |= !strcmp(v, modes[i]);
+		if (!ok)
+			return fail(why, why_len, "--trace-mode %s: expected real, vm86, prot16, prot32, compat or long64", v);
+		d->trace_mode = v;
+	} else if (!strcmp(n, "trace-count")) {
+		r = parse_u64("--trace-count", v, UINT64_MAX, &d->trace_count, why, why_len);
+		if (r == 0 && d->trace_count == 0)
+			return fail(why, why_len, "--trace-count 0: expected at least 1");
+	} else if (!strcmp(n, "trace-format")) {
+		if (!strcmp(v, "x86v"))
+			d->trace_format = TRACE_FORMAT_X86V;
+		else if (!strcmp(v, "qemu"))
+			d->trace_format = TRACE_FORMAT_QEMU;
+		else
+			return fail(why, why_len, "--trace-format %s: expected x86v or qemu", v);
+	} else {
+		return 1;
+	}
+	return r;
+}
+
+static int check_debug_options(const struct vm_config *cfg, char *why, size_t why_len)
+{
+	const struct debug_opts *d = &cfg->debug;
+	bool filters = d->trace_has_range || d->trace_cpl >= 0 || d->trace_mode || d->trace_count ||
+		       d->trace_format != TRACE_FORMAT_X86V;
+	if (filters && !d->trace)
+		return fail(why, why_len, "--trace-range/-cpl/-mode/-count/-format need --trace FILE");
+	if (d->trace && strcmp(cfg->accel, "soft"))
+		return fail(why, why_len, "--trace needs --accel soft (the %s engine cannot trace)", cfg->accel);
+	if (d->gdb_wait && !d->gdb)
+		return fail(why, why_len, "-S needs --gdb or -s (nothing could resume the guest)");
+	if (d->gdb_listen_any && !d->gdb)
+		return fail(why, why_len, "--gdb-listen-any needs --gdb");
+	if (d->gdb) {
+		char host[64];
+		uint16_t port;
+		return gdb_parse_address(d->gdb, d->gdb_listen_any, host, sizeof(host), &port, why, why_len);
+	}
+	return 0;
+}
+
 static int parse_run(int argc, char **argv, int first, struct cmdline *out, char *why, size_t why_len)
 {
 	struct vm_config *cfg = &out->cfg;
@@ -121,6 +222,11 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 		if (!o)
 			return err;
 		const char *n = o->name;
+		int dr = parse_debug_option(n, v, &cfg->debug, why, why_len);
+		if (dr < 0)
+			return dr;
+		if (dr == 0)
+			continue;
 		if (!strcmp(n, "help") || !strcmp(n, "h")) {
 			out->command = CMDLINE_HELP;
 			return 0;
@@ -168,7 +274,7 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 		return fail(why, why_len, "--initrd needs --kernel");
 	if (cfg->append && !cfg->kernel)
 		return fail(why, why_len, "--append needs --kernel");
-	return 0;
+	return check_debug_options(cfg, why, why_len);
 }
 
 int cmdline_parse(int argc, char **argv, struct cmdline *out, char *why, size_t why_len)
@@ -177,6 +283,7 @@ int cmdline_parse(int argc, char **argv, struct cmdline *out, char *why, size_t 
 	out->cfg.ram_size = CMDLINE_DEFAULT_RAM;
 	out->cfg.accel = "kvm";
 	out->cfg.serial = "stdio";
+	out->cfg.debug.trace_cpl = -1;
 	if (why_len)
 		why[0] = '\0';
 

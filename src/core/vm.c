@@ -20,6 +20,7 @@
 #include "core/chardev.h"
 #include "core/log.h"
 #include "core/vm.h"
+#include "core/vm_debug.h"
 #include "hw/pc/board.h"
 
 /* --- accesses from vCPUs --- */
@@ -96,13 +97,6 @@ static void vm_set_cpu_intr(void *opaque, unsigned cpu, int level)
 	}
 }
 
-static void vm_set_isa_irq(void *opaque, unsigned irq, int level)
-{
-	struct vm *vm = opaque;
-	if (vm->engine && vm->eng_ops->set_irq)
-		(void)vm->eng_ops->set_irq(vm->engine, irq, level);
-}
-
 /* --- ending a run --- */
 
 void vm_request_exit(struct vm *vm, int status)
@@ -148,6 +142,7 @@ static void vm_print_state(struct vm *vm)
 	if (!f)
 		return;
 	x86_state_dump(&s, f);
+	vm_debug_dump_extra(vm, &s, f);
 	fclose(f);
 	bool tty = isatty(STDERR_FILENO);
 	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
@@ -179,8 +174,10 @@ static void vm_capture_state(struct vm *vm)
 		return;
 	if (r < 0)
 		fprintf(f, "(registers unavailable: %s)\n", strerror(-r));
-	else
+	else {
 		x86_state_dump(&s, f);
+		vm_debug_dump_extra(vm, &s, f);
+	}
 	fclose(f);
 }
 
@@ -246,7 +243,7 @@ static bool vm_vcpu_halt(struct vm *vm)
 		return false;
 	}
 	pthread_mutex_lock(&vm->lock);
-	while (!vm->exit_requested && !vm->intr_level) {
+	while (!vm->exit_requested && !vm->intr_level && !vm_debug_stop_pending(vm)) {
 		if (vm->dump_requested) {
 			vm->dump_requested = false;
 			pthread_mutex_unlock(&vm->lock);
@@ -257,6 +254,7 @@ static bool vm_vcpu_halt(struct vm *vm)
 		pthread_cond_wait(&vm->vcpu_wake, &vm->lock);
 	}
 	pthread_mutex_unlock(&vm->lock);
+	vm_debug_vcpu_poll(vm); /* the debugger stopped the halted vCPU */
 	return true;
 }
 
@@ -283,6 +281,7 @@ static void *vm_vcpu_thread(void *opaque)
 		vm_vcpu_fail(vm, X86V_EXIT_HOST_ERROR, "%s", why);
 		return NULL;
 	}
+	vm_debug_vcpu_start(vm);
 
 	while (!stop) {
 		struct vcpu_exit ex;
@@ -293,6 +292,10 @@ static void *vm_vcpu_thread(void *opaque)
 		}
 		switch (ex.reason) {
 		case VCPU_EXIT_KICK:
+			vm_debug_vcpu_poll(vm);
+			break;
+		case VCPU_EXIT_DEBUG:
+			vm_debug_vcpu_exit(vm, &ex);
 			break;
 		case VCPU_EXIT_HALT:
 			if (!vm_vcpu_halt(vm))
@@ -384,7 +387,6 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		.clock = &vm->clock,
 		.loop = &vm->loop,
 		.serial = vm->serial,
-		.set_isa_irq = vm_set_isa_irq,
 		.set_cpu_intr = vm_set_cpu_intr,
 		.exit = vm_guest_exit,
 		.opaque = vm,
@@ -408,6 +410,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		return X86V_EXIT_USAGE;
 	}
 
+	r = vm_debug_create(vm);
+	if (r != 0)
+		return r;
 	if (cfg->timeout > 0 && vtimer_arm(&vm->timeout_timer, (int64_t)(cfg->timeout * 1e9)) < 0) {
 		log_error("out of memory");
 		return X86V_EXIT_HOST_ERROR;
@@ -426,6 +431,7 @@ int vm_run(struct vm *vm)
 	evloop_run(&vm->loop);
 	pthread_join(vm->vcpu_thread, NULL);
 	vm->vcpu_started = false;
+	vm_debug_finish(vm);
 	return vm->exit_status;
 }
 
@@ -444,6 +450,7 @@ void vm_destroy(struct vm *vm)
 	if (vm->serial)
 		chardev_close(vm->serial);
 	vm->serial = NULL;
+	vm_debug_destroy(vm);
 	vm_report_exit(vm);
 	evloop_destroy(&vm->loop);
 	vclock_destroy(&vm->clock);

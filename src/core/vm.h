@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/compiler.h"
+#include "core/debug_opts.h"
 #include "core/event_loop.h"
 #include "core/vclock.h"
 #include "cpu/x86_state.h"
@@ -44,10 +45,13 @@ struct vm_config {
 	const char *serial; /* "stdio", "none" or "file:PATH" */
 	bool no_reboot;
 	double timeout; /* seconds; 0 = none */
+	struct debug_opts debug; /* --gdb, -S, --trace... (docs/debugging.md) */
 };
 
 struct chardev;
 struct board;
+struct gdb_stub;
+struct trace;
 
 struct vm {
 	struct vm_config cfg;
@@ -76,6 +80,8 @@ struct vm {
 	bool dump_on_exit; /* capture the registers when the vCPU stops */
 	char exit_reason[320]; /* one line, printed after the terminal is restored */
 	char *exit_dump; /* register dump for an abnormal end, or NULL */
+	struct gdb_stub *gdb; /* --gdb, or NULL (core/vm_debug.c) */
+	struct trace *trace; /* --trace, or NULL */
 };
 
 /* Builds the whole machine from cfg. On failure prints a one-line error and returns the status to exit with. */

@@ -99,7 +99,7 @@ struct engine_trace {
 
 #define ENGINE_BRANCH_HISTORY 16
 struct engine_branch {
-	uint64_t from, to; /* linear addresses */
+	uint64_t from, to; /* RIP values (offsets in CS; linear in flat modes) */
 };
 
 struct engine;

@@ -124,5 +124,62 @@ static void test_errors(void)
 	expect_error(PARSE(&cl, why, "info", "--bogus"), why, "--bogus");
 }
 
+static void test_debug_options(void)
+{
+	struct cmdline cl;
+	char why[256];
+	CHECK_EQ(PARSE(&cl, why, "run", "--bios", "r"), 0);
+	CHECK(cl.cfg.debug.gdb == NULL);
+	CHECK(!cl.cfg.debug.gdb_wait);
+	CHECK(cl.cfg.debug.trace == NULL);
+	CHECK_EQ(cl.cfg.debug.trace_cpl, -1);
+	CHECK_EQ(PARSE(&cl, why, "-bios", "r", "-s", "-S"), 0);
+	CHECK_STR(cl.cfg.debug.gdb, "tcp:127.0.0.1:1234");
+	CHECK(cl.cfg.debug.gdb_wait);
+	CHECK_EQ(PARSE(&cl, why, "run", "--bios", "r", "--gdb", "tcp::4321"), 0);
+	CHECK_STR(cl.cfg.debug.gdb, "tcp::4321");
+	CHECK_EQ(PARSE(&cl, why, "run", "--bios", "r", "--gdb=tcp:0.0.0.0:9", "--gdb-listen-any"), 0);
+	CHECK(cl.cfg.debug.gdb_listen_any);
+	CHECK_EQ(PARSE(&cl, why, "run", "--accel", "soft", "--bios", "r", "--trace", "t.txt", "--trace-range",
+		       "0xf0000-fffff", "--trace-cpl", "3", "--trace-mode", "long64", "--trace-count", "100",
+		       "--trace-format", "qemu"),
+		 0);
+	CHECK_STR(cl.cfg.debug.trace, "t.txt");
+	CHECK(cl.cfg.debug.trace_has_range);
+	CHECK_EQ(cl.cfg.debug.trace_start, 0xf0000);
+	CHECK_EQ(cl.cfg.debug.trace_end, 0xfffff);
+	CHECK_EQ(cl.cfg.debug.trace_cpl, 3);
+	CHECK_STR(cl.cfg.debug.trace_mode, "long64");
+	CHECK_EQ(cl.cfg.debug.trace_count, 100);
+	CHECK_EQ(cl.cfg.debug.trace_format, TRACE_FORMAT_QEMU);
+}
+
+static void test_debug_errors(void)
+{
+	struct cmdline cl;
+	char why[256];
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--gdb", "tcp:0.0.0.0:1234"), why, "not a loopback");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--gdb", "udp:1234"), why, "expected tcp:");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--gdb", "tcp:127.0.0.1:70000"), why, "bad port");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--gdb", "tcp:host.example:1"), why, "not an IPv4");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "-S"), why, "-S needs --gdb");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--gdb-listen-any"), why, "needs --gdb");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--trace", "t"), why, "--trace needs --accel soft");
+	expect_error(PARSE(&cl, why, "run", "--accel", "soft", "--bios", "r", "--trace-count", "5"), why,
+		     "need --trace");
+	expect_error(PARSE(&cl, why, "run", "--accel", "soft", "--bios", "r", "--trace", "t", "--trace-range",
+			   "5-1"),
+		     why, "--trace-range 5-1");
+	expect_error(PARSE(&cl, why, "run", "--accel", "soft", "--bios", "r", "--trace", "t", "--trace-cpl", "4"),
+		     why, "--trace-cpl 4");
+	expect_error(PARSE(&cl, why, "run", "--accel", "soft", "--bios", "r", "--trace", "t", "--trace-mode", "smm"),
+		     why, "--trace-mode smm");
+	expect_error(PARSE(&cl, why, "run", "--accel", "soft", "--bios", "r", "--trace", "t", "--trace-format", "x"),
+		     why, "--trace-format x");
+	expect_error(PARSE(&cl, why, "run", "--accel", "soft", "--bios", "r", "--trace", "t", "--trace-count", "0"),
+		     why, "--trace-count 0");
+}
+
 CHECK_MAIN(TEST_CASE(test_defaults), TEST_CASE(test_long_options), TEST_CASE(test_equals_and_qemu_spellings),
-	   TEST_CASE(test_commands), TEST_CASE(test_errors))
+	   TEST_CASE(test_commands), TEST_CASE(test_errors), TEST_CASE(test_debug_options),
+	   TEST_CASE(test_debug_errors))

@@ -43,6 +43,14 @@ struct vcpu {
 	bool thread_known;
 	int kicked; /* atomic: kick() happened, run() must return */
 	int intr_line; /* atomic: INTR from the user-space interrupt controllers */
+	/* Guest debugging (kvm_debug.c): the INT3 bytes written over guest code
+	 * for software breakpoints, with the bytes they replaced. */
+	struct engine_debug dbg;
+	unsigned n_patched;
+	struct {
+		uint64_t gpa;
+		uint8_t orig;
+	} patched[ENGINE_MAX_SW_BP];
 };
 
 /* kvm_cpuid.c: builds eng->cpuid from KVM_GET_SUPPORTED_CPUID. 0 or -errno. */
@@ -63,6 +71,11 @@ int kvmeng_run(struct vcpu *vcpu, struct vcpu_exit *exit);
 void kvmeng_kick(struct vcpu *vcpu);
 void kvmeng_set_intr(struct vcpu *vcpu, bool level);
 int kvmeng_inject_nmi(struct vcpu *vcpu);
+
+/* kvm_debug.c: KVM_SET_GUEST_DEBUG from an engine_debug; the KVM_EXIT_DEBUG
+ * handler (true: exit filled, stop; false: not ours, run on). */
+int kvmeng_set_debug(struct vcpu *vcpu, const struct engine_debug *dbg);
+bool kvmeng_debug_exit(struct vcpu *vcpu, struct vcpu_exit *exit);
 
 /* ioctl() that retries on EINTR; returns the result or -errno. */
 int kvmeng_ioctl(int fd, unsigned long request, void *arg);

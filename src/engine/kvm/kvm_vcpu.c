@@ -84,6 +84,11 @@ void kvmeng_vcpu_destroy(struct vcpu *v)
 {
 	if (!v)
 		return;
+	if (v->dbg.enabled) {
+		/* Puts the bytes under software breakpoints back. */
+		struct engine_debug off = { .enabled = false };
+		(void)kvmeng_set_debug(v, &off);
+	}
 	munmap(v->run, (size_t)v->eng->vcpu_mmap_size);
 	close(v->fd);
 	free(v);
@@ -209,6 +214,10 @@ int kvmeng_run(struct vcpu *v, struct vcpu_exit *exit)
 			continue;
 		case KVM_EXIT_INTR:
 		case KVM_EXIT_IRQ_WINDOW_OPEN:
+			continue;
+		case KVM_EXIT_DEBUG:
+			if (kvmeng_debug_exit(v, exit))
+				return 0;
 			continue;
 		case KVM_EXIT_HLT:
 			exit->reason = VCPU_EXIT_HALT;

@@ -216,4 +216,5 @@ const struct engine_ops kvm_engine_ops = {
 	.set_irq = kvmeng_set_irq,
 	.set_intr = kvmeng_set_intr,
 	.inject_nmi = kvmeng_inject_nmi,
+	.set_debug = kvmeng_set_debug,
 };

@@ -100,6 +100,17 @@ struct soft_cpu {
 	uint64_t insn_limit; /* run() returns VCPU_EXIT_KICK when insn_count reaches it */
 	uint64_t tsc_base; /* host TSC at guest TSC 0 */
 
+	/* Debugging and tracing (soft_debug.c). The execution loop tests only
+	 * debug_hooks; data accesses test only watch_active. */
+	bool debug_hooks;
+	bool debug_step; /* single-step: stop after one instruction, interrupts held off */
+	bool watch_active; /* segmented data accesses are checked against watchpoints */
+	struct soft_debug *debug;
+	/* The last taken branches (CS offsets), always on: one store on a path that
+	 * has already left the block. branch_pos counts them. */
+	struct engine_branch branch_ring[ENGINE_BRANCH_HISTORY];
+	unsigned branch_pos;
+
 	struct soft_tlb_entry tlb[SOFT_TLB_VIEWS][SOFT_TLB_SIZE];
 	bool tlb_has_large; /* some entry caches a piece of a large page */
 	struct soft_block_cache *blocks;

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The CPU the soft engine presents (SDM Vol. 2A, CPUID): a 64-bit x86 with
- * exactly the features this engine implements. x87/MMX/SSE are absent until
- * they are implemented, so CPUID does not advertise them.
+ * exactly the features this engine implements: the x87 FPU, FXSAVE/FXRSTOR
+ * and XSAVE for x87|SSE (leaf 0xd), MMX and SSE..SSE4.2 (POPCNT included;
+ * PCLMULQDQ and AES-NI are implemented but not advertised).
  */
 #include <string.h>
 
 #include "engine/soft/soft_engine.h"
 
+#define LEAF1_EDX_FPU (1u << 0)
 #define LEAF1_EDX_PSE (1u << 3)
 #define LEAF1_EDX_TSC (1u << 4)
 #define LEAF1_EDX_MSR (1u << 5)
@@ -18,13 +20,22 @@
 #define LEAF1_EDX_CMOV (1u << 15)
 #define LEAF1_EDX_PAT (1u << 16)
 #define LEAF1_EDX_CLFSH (1u << 19)
+#define LEAF1_EDX_MMX (1u << 23)
+#define LEAF1_EDX_SSE (1u << 25)
+#define LEAF1_EDX_SSE2 (1u << 26)
+#define LEAF1_EDX_FXSR (1u << 24)
 #define LEAF1_ECX_CX16 (1u << 13)
 #define LEAF1_ECX_MOVBE (1u << 22)
 #define LEAF1_ECX_POPCNT (1u << 23)
+#define LEAF1_ECX_XSAVE (1u << 26) /* OSXSAVE (bit 27) is added by CPUID itself from CR4 */
 #define LEAF1_ECX_HYPERVISOR (1u << 31)
 #define LEAF7_EBX_BMI1 (1u << 3)
 #define LEAF7_EBX_BMI2 (1u << 8)
 #define LEAF7_EBX_ADX (1u << 19)
+#define LEAF7_EBX_FCS_FDS_DEPRECATED (1u << 13) /* x87 FCS/FDS saved as zero */
+#define LEAFD_XCR0_SUPPORTED 3u /* x87 | SSE */
+#define LEAFD_XSAVE_SIZE 576u /* legacy region + XSAVE header */
+#define LEAFD1_EAX_XSAVEOPT (1u << 0)
 #define EXT1_EDX_SYSCALL (1u << 11)
 #define EXT1_EDX_NX (1u << 20)
 #define EXT1_EDX_PAGE1GB (1u << 26)
@@ -44,7 +55,7 @@ void soft_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 	memset(out, 0, 16);
 	switch (leaf) {
 	case 0:
-		out[0] = 7;
+		out[0] = 0xd;
 		memcpy(&out[1], "Genu", 4);
 		memcpy(&out[3], "ineI", 4);
 		memcpy(&out[2], "ntel", 4);
@@ -52,13 +63,27 @@ void soft_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 	case 1:
 		out[0] = 0x000306a9; /* family 6, model 0x3a, stepping 9 */
 		out[1] = 0x00010800; /* CLFLUSH line 64 bytes, 1 logical processor */
-		out[2] = LEAF1_ECX_CX16 | LEAF1_ECX_MOVBE | LEAF1_ECX_POPCNT | LEAF1_ECX_HYPERVISOR;
-		out[3] = LEAF1_EDX_PSE | LEAF1_EDX_TSC | LEAF1_EDX_MSR | LEAF1_EDX_PAE | LEAF1_EDX_CX8 |
-			 LEAF1_EDX_SEP | LEAF1_EDX_PGE | LEAF1_EDX_CMOV | LEAF1_EDX_PAT | LEAF1_EDX_CLFSH;
+		out[2] = LEAF1_ECX_CX16 | LEAF1_ECX_MOVBE | LEAF1_ECX_POPCNT | LEAF1_ECX_XSAVE | LEAF1_ECX_HYPERVISOR;
+		/* SSE3/SSSE3/SSE4.1/SSE4.2 as far as the host runs them (interp/sse_exec.c) */
+		out[2] |= soft_sse_cpuid_ecx();
+		out[3] = LEAF1_EDX_FPU | LEAF1_EDX_FXSR | LEAF1_EDX_PSE | LEAF1_EDX_TSC | LEAF1_EDX_MSR | LEAF1_EDX_PAE | LEAF1_EDX_CX8 |
+			 LEAF1_EDX_SEP | LEAF1_EDX_PGE | LEAF1_EDX_CMOV | LEAF1_EDX_PAT | LEAF1_EDX_CLFSH |
+			 LEAF1_EDX_MMX | LEAF1_EDX_SSE | LEAF1_EDX_SSE2;
 		break;
 	case 7:
 		if (subleaf == 0)
-			out[1] = LEAF7_EBX_BMI1 | LEAF7_EBX_BMI2 | LEAF7_EBX_ADX;
+			out[1] = LEAF7_EBX_BMI1 | LEAF7_EBX_BMI2 | LEAF7_EBX_ADX | LEAF7_EBX_FCS_FDS_DEPRECATED;
+		break;
+	case 0xd:
+		/* XSAVE (SDM Vol. 1 §13.2): x87 and SSE only, both in the legacy
+		 * region, so the area is 576 bytes whatever XCR0 enables. */
+		if (subleaf == 0) {
+			out[0] = LEAFD_XCR0_SUPPORTED;
+			out[1] = LEAFD_XSAVE_SIZE;
+			out[2] = LEAFD_XSAVE_SIZE;
+		} else if (subleaf == 1) {
+			out[0] = LEAFD1_EAX_XSAVEOPT;
+		}
 		break;
 	case 0x80000000:
 		out[0] = 0x80000008;

@@ -63,8 +63,11 @@ void soft_code_page_written(struct engine *eng, uint64_t gpa)
 	if (p < 0 || !eng->code_pages[p])
 		return;
 	eng->code_pages[p] = 0;
-	if (eng->cpu && eng->cpu->blocks)
+	if (eng->cpu && eng->cpu->blocks) {
 		eng->cpu->blocks->page_gen[p]++;
+		/* The block being executed may be the one just made stale. */
+		eng->cpu->end_block = true;
+	}
 }
 
 int soft_blocks_init(struct soft_cpu *cpu)

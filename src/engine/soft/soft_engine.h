@@ -73,6 +73,25 @@ void soft_vcpu_set_insn_limit(struct vcpu *vcpu, uint64_t n);
 /* Instructions retired so far. */
 uint64_t soft_vcpu_insn_count(const struct vcpu *vcpu);
 
+/* ---- debugging and tracing (soft_debug.c) ---- */
+
+int soft_debug_configure(struct soft_cpu *cpu, const struct engine_debug *dbg);
+int soft_debug_set_trace(struct soft_cpu *cpu, const struct engine_trace *trace);
+void soft_debug_destroy(struct soft_cpu *cpu);
+/* Instruction boundary, s.rip = the instruction about to run: true (exit filled)
+ * when a breakpoint stops it. Also starts a trace record. */
+bool soft_debug_before(struct soft_cpu *cpu, struct vcpu_exit *exit);
+/* After an instruction completed: true (exit filled) for a step or watchpoint stop. */
+bool soft_debug_after(struct soft_cpu *cpu, struct vcpu_exit *exit);
+/* The instruction raised an exception (before delivery). */
+void soft_debug_fault(struct soft_cpu *cpu);
+/* Loop top: true (exit filled) when a single step ended in an exception delivery. */
+bool soft_debug_pending(struct soft_cpu *cpu, struct vcpu_exit *exit);
+/* A data access of size bytes at linear lin (watch_active only). */
+void soft_debug_watch(struct soft_cpu *cpu, uint64_t lin, unsigned size, bool is_write);
+/* Copies the branch ring, oldest first. */
+unsigned soft_debug_branches(const struct soft_cpu *cpu, struct engine_branch *out);
+
 /* ---- CPUID (soft_cpuid.c) ---- */
 
 /* The CPUID result {eax, ebx, ecx, edx} for leaf/subleaf. */

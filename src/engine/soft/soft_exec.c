@@ -23,10 +23,12 @@ static void register_handlers(struct engine *eng)
 		soft_register_alu,   soft_register_shift, soft_register_bits,
 		soft_register_move,  soft_register_bcd,	  soft_register_string,
 		soft_register_stack, soft_register_control, soft_register_far,
-		soft_register_system,
+		soft_register_system, soft_register_x87,
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(families); i++)
 		families[i](eng->handlers);
+	soft_register_sse(eng->simd_handlers);
+	soft_register_sse_misc(eng->handlers);
 }
 
 static int soft_create(const struct engine_host *host, struct engine **out, char *why, size_t why_len)
@@ -92,6 +94,7 @@ static void soft_vcpu_destroy(struct vcpu *v)
 	if (!v)
 		return;
 	v->cpu.eng->cpu = NULL;
+	soft_debug_destroy(&v->cpu);
 	soft_blocks_destroy(&v->cpu);
 	free(v);
 }
@@ -162,16 +165,15 @@ static int soft_inject_nmi(struct vcpu *v)
 /* Runs instructions until something needs the machine. Exceptions unwind to
  * the __builtin_setjmp here; all loop state lives in *cpu, so nothing local
  * is lost across the unwind. */
-static bool trace_enabled;
-
 static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
 {
-	trace_enabled = getenv("X86V_SOFT_TRACE") != NULL;
 	struct soft_cpu *cpu = &v->cpu;
 	memset(exit, 0, sizeof(*exit));
 
 	if (__builtin_setjmp(cpu->unwind)) {
 		/* A fault in an instruction or in the delivery of another exception. */
+		if (cpu->debug_hooks)
+			soft_debug_fault(cpu);
 		soft_deliver_exception(cpu);
 	}
 	for (;;) {
@@ -185,7 +187,12 @@ static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
 			exit->reason = VCPU_EXIT_KICK;
 			return 0;
 		}
-		take_interrupt(cpu);
+		if (cpu->debug_hooks && soft_debug_pending(cpu, exit))
+			return 0;
+		/* Single-stepping holds interrupts off, as QEMU's gdbstub does by
+		 * default: a step must not land in an interrupt handler. */
+		if (!cpu->debug_step)
+			take_interrupt(cpu);
 		if (cpu->halted) {
 			exit->reason = VCPU_EXIT_HALT;
 			snprintf(exit->detail, sizeof(exit->detail), "the vCPU executed HLT");
@@ -198,6 +205,8 @@ static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
 		for (unsigned i = 0; i < n; i++, in++) {
 			uint64_t rip = cpu->s.rip;
 			uint64_t next = rip + in->len;
+			if (cpu->debug_hooks && soft_debug_before(cpu, exit))
+				return 0;
 			cpu->insn_rip = rip;
 			if (cpu->code_size != 8) {
 				if (next - 1 > cpu->s.seg[X86_CS].limit)
@@ -207,11 +216,16 @@ static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
 			cpu->s.rip = next;
 			cpu->interrupt_shadow = false;
 			cpu->insn_count++;
-			if (trace_enabled)
-				fprintf(stderr, "%04x:%08llx %s\n", cpu->s.seg[X86_CS].selector, (unsigned long long)rip,
-					ZydisMnemonicGetString((ZydisMnemonic)in->mnemonic));
 			in->fn(cpu, in);
-			if (cpu->end_block || cpu->s.rip != next)
+			if (cpu->debug_hooks && soft_debug_after(cpu, exit))
+				return 0;
+			if (cpu->s.rip != next) {
+				struct engine_branch *b = &cpu->branch_ring[cpu->branch_pos++ % ENGINE_BRANCH_HISTORY];
+				b->from = rip;
+				b->to = cpu->s.rip;
+				break;
+			}
+			if (cpu->end_block)
 				break;
 		}
 	}
@@ -227,6 +241,21 @@ uint64_t soft_vcpu_insn_count(const struct vcpu *v)
 	return v->cpu.insn_count;
 }
 
+static int soft_set_debug(struct vcpu *v, const struct engine_debug *dbg)
+{
+	return soft_debug_configure(&v->cpu, dbg);
+}
+
+static int soft_set_trace(struct vcpu *v, const struct engine_trace *trace)
+{
+	return soft_debug_set_trace(&v->cpu, trace);
+}
+
+static unsigned soft_branch_history(struct vcpu *v, struct engine_branch *out)
+{
+	return soft_debug_branches(&v->cpu, out);
+}
+
 const struct engine_ops soft_engine_ops = {
 	.name = "soft",
 	.create = soft_create,
@@ -240,4 +269,7 @@ const struct engine_ops soft_engine_ops = {
 	.set_irq = soft_set_irq,
 	.set_intr = soft_set_intr,
 	.inject_nmi = soft_inject_nmi,
+	.set_debug = soft_set_debug,
+	.set_trace = soft_set_trace,
+	.branch_history = soft_branch_history,
 };

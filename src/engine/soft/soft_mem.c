@@ -152,8 +152,6 @@ static void lin_write_page(struct soft_cpu *cpu, uint64_t lin, unsigned size, ui
 	}
 	uint64_t gpa = tlb_fill(cpu, lin, SOFT_ACC_WRITE, user);
 	soft_phys_write(cpu, gpa, size, value);
-	if (soft_is_code_page(cpu->eng, gpa))
-		cpu->end_block = true;
 }
 
 /* Linear addresses wrap at 4 GiB outside long mode. */
@@ -223,7 +221,7 @@ void soft_lin_write_bytes(struct soft_cpu *cpu, uint64_t lin, const void *buf, u
 
 bool soft_is_canonical(uint64_t lin)
 {
-	return (uint64_t)(((int64_t)lin << 16) >> 16) == lin;
+	return (uint64_t)((int64_t)(lin << 16) >> 16) == lin;
 }
 
 static __attribute__((noreturn)) void seg_fault(struct soft_cpu *cpu, int sreg)
@@ -276,13 +274,18 @@ static inline bool user_access(const struct soft_cpu *cpu)
 uint64_t soft_seg_read(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size)
 {
 	uint64_t lin = soft_seg_linear(cpu, sreg, offset, size, SOFT_ACC_READ);
-	return soft_lin_read(cpu, lin, size, user_access(cpu));
+	uint64_t v = soft_lin_read(cpu, lin, size, user_access(cpu));
+	if (cpu->watch_active)
+		soft_debug_watch(cpu, lin, size, false);
+	return v;
 }
 
 void soft_seg_write(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size, uint64_t value)
 {
 	uint64_t lin = soft_seg_linear(cpu, sreg, offset, size, SOFT_ACC_WRITE);
 	soft_lin_write(cpu, lin, size, value, user_access(cpu));
+	if (cpu->watch_active)
+		soft_debug_watch(cpu, lin, size, true);
 }
 
 /* ---- stack ---- */

@@ -23,8 +23,6 @@ struct board_env {
 	struct vclock *clock;
 	struct event_loop *loop;
 	struct chardev *serial; /* COM1's backend; NULL drops output */
-	/* ISA interrupt lines 0..15 go to set_isa_irq(opaque, irq, level). */
-	irq_set_fn *set_isa_irq;
 	/* The interrupt controllers' INTR output to vCPU cpu. */
 	void (*set_cpu_intr)(void *opaque, unsigned cpu, int level);
 	/* The guest asked to end the run with this status (debug-exit). */

@@ -20,7 +20,9 @@ static void require_cpl0(struct soft_cpu *cpu)
 
 #define CR0_WRITABLE                                                                               \
 	(CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_NW | CR0_CD | CR0_PG)
-#define CR4_SUPPORTED (CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCE | CR4_MCE)
+#define CR4_SUPPORTED                                                                                         \
+	(CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCE | CR4_MCE | CR4_OSFXSR | \
+	 CR4_OSXMMEXCPT | CR4_OSXSAVE)
 
 static void write_cr0(struct soft_cpu *cpu, uint64_t v)
 {
@@ -326,6 +328,9 @@ static void op_cpuid(struct soft_cpu *cpu, const struct soft_insn *in)
 	(void)in;
 	uint32_t r[4];
 	soft_cpuid((uint32_t)cpu->s.gpr[X86_RAX], (uint32_t)cpu->s.gpr[X86_RCX], r);
+	/* Leaf 1 ECX.OSXSAVE (bit 27) mirrors CR4.OSXSAVE. */
+	if ((uint32_t)cpu->s.gpr[X86_RAX] == 1 && (cpu->s.cr4 & CR4_OSXSAVE))
+		r[2] |= 1u << 27;
 	soft_reg_write(cpu, X86_RAX, 4, r[0]);
 	soft_reg_write(cpu, X86_RBX, 4, r[1]);
 	soft_reg_write(cpu, X86_RCX, 4, r[2]);

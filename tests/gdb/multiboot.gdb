@@ -1,0 +1,32 @@
+# GDB session against guests/multiboot.elf, started with -S (halted at _start).
+# tests/gdb/gdb_driver.py substitutes {port}; multiboot.expect lists what the
+# output must contain, in order.
+set pagination off
+set confirm off
+set width 0
+target remote 127.0.0.1:{port}
+echo == start\n
+info registers eip
+echo == breakpoint\n
+break puts32
+continue
+echo == registers\n
+p/x $esp
+set $ecx = 0x1234abcd
+p/x $ecx
+echo == step\n
+stepi
+p/x $pc
+echo == memory\n
+x/wx &data_word
+set {int}&ram_low = 0x77
+x/wx &ram_low
+echo == monitor\n
+monitor cr
+echo == watchpoint\n
+delete
+watch *(int *)&ram_high
+continue
+echo == exit\n
+delete
+continue
