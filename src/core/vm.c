@@ -116,6 +116,11 @@ static void vm_guest_exit(void *opaque, int status)
 	vm_request_exit(opaque, status);
 }
 
+static void vm_guest_poweroff(void *opaque)
+{
+	vm_request_exit(opaque, X86V_EXIT_OK);
+}
+
 static void vm_console_quit(void *opaque)
 {
 	vm_request_exit(opaque, X86V_EXIT_OK);
@@ -387,8 +392,10 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		.clock = &vm->clock,
 		.loop = &vm->loop,
 		.serial = vm->serial,
+		.ram = &vm->ram,
 		.set_cpu_intr = vm_set_cpu_intr,
 		.exit = vm_guest_exit,
+		.poweroff = vm_guest_poweroff,
 		.opaque = vm,
 	};
 	if (board_create(&env, &vm->board, why, sizeof(why)) < 0) {

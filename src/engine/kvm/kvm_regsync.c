@@ -138,7 +138,11 @@ int kvmeng_get_state(struct vcpu *vcpu, struct x86_cpu_state *s)
 	s->fpu.fop = fpu.last_opcode;
 	s->fpu.fip = fpu.last_ip;
 	s->fpu.fdp = fpu.last_dp;
-	memcpy(s->fpu.st, fpu.fpr, sizeof(s->fpu.st));
+	/* KVM's fpr[] is in stack order (ST0 first, as FXSAVE stores it);
+	 * x86_state keeps physical registers: ST(i) is physical (TOP + i) mod 8. */
+	unsigned top = (fpu.fsw >> 11) & 7;
+	for (unsigned i = 0; i < 8; i++)
+		memcpy(s->fpu.st[(top + i) & 7], fpu.fpr[i], 16);
 	memcpy(s->fpu.xmm, fpu.xmm, sizeof(s->fpu.xmm));
 	s->fpu.mxcsr = fpu.mxcsr;
 	s->fpu.xcr0 = 1;
@@ -226,7 +230,9 @@ int kvmeng_set_state(struct vcpu *vcpu, const struct x86_cpu_state *s)
 	fpu.last_opcode = s->fpu.fop;
 	fpu.last_ip = s->fpu.fip;
 	fpu.last_dp = s->fpu.fdp;
-	memcpy(fpu.fpr, s->fpu.st, sizeof(fpu.fpr));
+	unsigned top = (s->fpu.fsw >> 11) & 7;
+	for (unsigned i = 0; i < 8; i++)
+		memcpy(fpu.fpr[i], s->fpu.st[(top + i) & 7], 16);
 	memcpy(fpu.xmm, s->fpu.xmm, sizeof(fpu.xmm));
 	fpu.mxcsr = s->fpu.mxcsr;
 	if ((r = kvmeng_ioctl(vcpu->fd, KVM_SET_FPU, &fpu)) < 0)

@@ -15,6 +15,7 @@
 #define LEAF1_EDX_MSR (1u << 5)
 #define LEAF1_EDX_PAE (1u << 6)
 #define LEAF1_EDX_CX8 (1u << 8)
+#define LEAF1_EDX_APIC (1u << 9)
 #define LEAF1_EDX_SEP (1u << 11)
 #define LEAF1_EDX_PGE (1u << 13)
 #define LEAF1_EDX_CMOV (1u << 15)
@@ -66,7 +67,7 @@ void soft_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 		out[2] = LEAF1_ECX_CX16 | LEAF1_ECX_MOVBE | LEAF1_ECX_POPCNT | LEAF1_ECX_XSAVE | LEAF1_ECX_HYPERVISOR;
 		/* SSE3/SSSE3/SSE4.1/SSE4.2 as far as the host runs them (interp/sse_exec.c) */
 		out[2] |= soft_sse_cpuid_ecx();
-		out[3] = LEAF1_EDX_FPU | LEAF1_EDX_FXSR | LEAF1_EDX_PSE | LEAF1_EDX_TSC | LEAF1_EDX_MSR | LEAF1_EDX_PAE | LEAF1_EDX_CX8 |
+		out[3] = LEAF1_EDX_FPU | LEAF1_EDX_FXSR | LEAF1_EDX_PSE | LEAF1_EDX_TSC | LEAF1_EDX_MSR | LEAF1_EDX_PAE | LEAF1_EDX_CX8 | LEAF1_EDX_APIC |
 			 LEAF1_EDX_SEP | LEAF1_EDX_PGE | LEAF1_EDX_CMOV | LEAF1_EDX_PAT | LEAF1_EDX_CLFSH |
 			 LEAF1_EDX_MMX | LEAF1_EDX_SSE | LEAF1_EDX_SSE2;
 		break;

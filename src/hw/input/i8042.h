@@ -71,7 +71,8 @@ struct i8042;
 #define I8042_CMD_WRITE_KBD_OBUF 0xd2
 #define I8042_CMD_WRITE_AUX_OBUF 0xd3 /* Linux's "AUX loopback" */
 #define I8042_CMD_WRITE_AUX 0xd4
-#define I8042_CMD_PULSE 0xf0 /* 0xf0..0xff: pulse output port bits 3..0 where the command bit is 0 */
+/* 0xf0..0xff: pulse output port bits 3..0 where the command's bit is 0 (even ones pulse reset) */
+#define I8042_CMD_PULSE 0xf0
 
 #define I8042_SELF_TEST_OK 0x55
 #define I8042_INPUT_PORT 0x80 /* keyboard not inhibited */

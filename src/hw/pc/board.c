@@ -1,65 +1,194 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * PC board wiring: which device sits at which port, and which interrupt line
- * each drives. ISA IRQ n reaches the 8259 pair's input n (as on a PC, IRQ 2
- * is the cascade and a device on "IRQ 2" appears on 9). No device logic here.
+ * PC board wiring (an i440FX/PIIX3-style machine, one CPU): which device sits
+ * at which port or address, and where each interrupt line goes. No device
+ * logic here.
  *
- *   0x20/0xa0  8259A PIC pair (ELCR 0x4d0)    0x40  8254 PIT, 0x61 port B
- *   0x80       POST                            0xf4  debug-exit
- *   0x3f8      COM1 16550A, IRQ 4
+ *   0x20/0xa0  8259A pair, ELCR 0x4d0     0x40-0x43 8254 PIT, 0x61 port B
+ *   0x80       POST                        0xf4      debug-exit
+ *   0x3f8      COM1 16550A (IRQ 4)         0x510/514 fw_cfg
+ *   0x600      ACPI PM1a/PM timer (SCI 9)  0xcf8/cfc PCI config mechanism #1
+ *   0xfec00000 IOAPIC                      0xfee00000 local APIC
+ *
+ * Interrupts: ISA IRQ n goes to 8259 input n and IOAPIC pin n (IRQ 0 to pin 2,
+ * as the MADT's override says). The 8259's INT pin reaches the CPU through
+ * LINT0 of the local APIC (ExtINT), or directly while the APIC is disabled.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot/acpi.h"
+#include "boot/e820.h"
 #include "core/chardev.h"
 #include "hw/char/debug_exit.h"
 #include "hw/char/uart16550.h"
+#include "hw/fw_cfg.h"
 #include "hw/intc/i8259.h"
+#include "hw/intc/ioapic.h"
+#include "hw/intc/lapic.h"
 #include "hw/pc/board.h"
+#include "hw/pci/pci.h"
+#include "hw/pci/piix.h"
+#include "hw/timer/acpi_pm.h"
 #include "hw/timer/i8254.h"
 
 #define COM1_PORT 0x3f8
 #define COM1_IRQ 4
+#define SCI_IRQ 9
 #define ISA_IRQS 16
 #define BOARD_MAX_REGIONS 32
+
+struct board_region {
+	struct bus *bus;
+	uint64_t base;
+};
 
 struct board {
 	struct board_env env;
 	struct irq_line isa_irq[ISA_IRQS];
 	struct i8259 *pic;
 	struct i8254 *pit;
+	struct lapic *lapic;
+	struct ioapic *ioapic;
 	struct uart16550 *com1;
+	struct pci_bus *pci;
+	struct piix *piix;
+	struct acpi_pm *pm;
+	struct fw_cfg *fw_cfg;
 	struct debug_exit debug_exit;
 	struct post_port post;
-	uint64_t pio_regions[BOARD_MAX_REGIONS]; /* bases to remove on destroy */
-	unsigned npio;
+	struct board_region regions[BOARD_MAX_REGIONS]; /* to remove on destroy */
+	unsigned nregions;
 };
 
-/* An ISA interrupt line changed level. */
+/* ---- interrupt routing ---- */
+
+/* The CPU's INTR input: the local APIC's output, or the 8259 itself when the APIC is off. */
+static void update_cpu_intr(struct board *b)
+{
+	bool level;
+	if (lapic_hw_enabled(b->lapic))
+		level = lapic_has_interrupt(b->lapic) || lapic_extint_pending(b->lapic);
+	else
+		level = pic_intr_level(b->pic);
+	b->env.set_cpu_intr(b->env.opaque, 0, level);
+}
+
 static void board_isa_irq(void *opaque, unsigned irq, int level)
 {
 	struct board *b = opaque;
-	if (irq == 2)
-		irq = 9; /* the cascade input: ISA "IRQ 2" devices are wired to 9 */
-	pic_set_irq(b->pic, irq, level);
+	pic_set_irq(b->pic, irq == 2 ? 9 : irq, level); /* IRQ 2 is the cascade; its devices use 9 */
+	ioapic_set_irq(b->ioapic, irq == 0 ? 2 : irq, level);
 }
 
 static void board_pic_intr(void *opaque, int level)
 {
 	struct board *b = opaque;
-	b->env.set_cpu_intr(b->env.opaque, 0, level);
+	lapic_set_lint(b->lapic, 0, level);
+	update_cpu_intr(b);
 }
 
-static int map_pio(struct board *b, uint64_t base, uint64_t size, const struct bus_ops *ops, void *opaque,
-		   const char *name)
+static void board_lapic_intr_changed(void *opaque)
 {
-	if (b->npio == BOARD_MAX_REGIONS)
+	update_cpu_intr(opaque);
+}
+
+/* One CPU: IPIs and IOAPIC messages reach it when it matches the destination. */
+static void board_send_ipi(void *opaque, uint32_t dest, unsigned dest_mode, unsigned delivery_mode, uint8_t vector,
+			   unsigned shorthand, bool level)
+{
+	struct board *b = opaque;
+	bool self = shorthand == APIC_SH_SELF || shorthand == APIC_SH_ALL;
+	if (self || (shorthand == APIC_SH_NONE && lapic_match_dest(b->lapic, dest, dest_mode)))
+		lapic_accept(b->lapic, vector, delivery_mode, level);
+}
+
+static void board_ioapic_deliver(void *opaque, uint32_t dest, bool logical, unsigned delivery_mode, uint8_t vector,
+				 bool level)
+{
+	struct board *b = opaque;
+	if (lapic_x2apic_mode(b->lapic) && dest == 0xff)
+		dest = APIC_BROADCAST;
+	if (lapic_match_dest(b->lapic, dest, logical))
+		lapic_accept(b->lapic, vector, delivery_mode, level);
+}
+
+static void board_eoi_broadcast(void *opaque, uint8_t vector)
+{
+	struct board *b = opaque;
+	ioapic_eoi(b->ioapic, vector);
+}
+
+int board_intr_ack(struct board *b, unsigned cpu)
+{
+	(void)cpu;
+	int vector = -1;
+	if (!lapic_hw_enabled(b->lapic)) {
+		if (pic_intr_level(b->pic))
+			vector = pic_read_irq(b->pic);
+	} else if (lapic_extint_pending(b->lapic)) {
+		vector = pic_read_irq(b->pic);
+		lapic_ack_extint(b->lapic);
+	} else if (lapic_has_interrupt(b->lapic)) {
+		vector = lapic_ack(b->lapic);
+	}
+	update_cpu_intr(b);
+	return vector;
+}
+
+int board_msr_read(struct board *b, unsigned cpu, uint32_t index, uint64_t *value)
+{
+	(void)cpu;
+	return lapic_msr_read(b->lapic, index, value) == 0 ? 0 : -EINVAL;
+}
+
+int board_msr_write(struct board *b, unsigned cpu, uint32_t index, uint64_t value)
+{
+	(void)cpu;
+	int r = lapic_msr_write(b->lapic, index, value) == 0 ? 0 : -EINVAL;
+	update_cpu_intr(b);
+	return r;
+}
+
+/* ---- construction ---- */
+
+static void board_poweroff(void *opaque)
+{
+	struct board *b = opaque;
+	b->env.poweroff(b->env.opaque);
+}
+
+static int map(struct board *b, struct bus *bus, uint64_t base, uint64_t size, const struct bus_ops *ops,
+	       void *opaque, const char *name)
+{
+	if (b->nregions == BOARD_MAX_REGIONS)
 		return -ENOSPC;
-	int r = bus_add(b->env.pio, base, size, ops, opaque, name);
+	int r = bus_add(bus, base, size, ops, opaque, name);
 	if (r == 0)
-		b->pio_regions[b->npio++] = base;
+		b->regions[b->nregions++] = (struct board_region){ bus, base };
+	return r;
+}
+
+/* What firmware reads through fw_cfg: RAM size, CPUs, the e820 map, ACPI tables. */
+static int board_fw_cfg_items(struct board *b)
+{
+	struct e820_entry map[E820_MAX_ENTRIES];
+	unsigned n = e820_build(b->env.ram, map, E820_MAX_ENTRIES);
+	struct acpi_config cfg;
+	struct acpi_tables tables;
+	int r = fw_cfg_add_machine(b->fw_cfg, b->env.ram->size, 1);
+	if (r == 0)
+		r = fw_cfg_add_e820(b->fw_cfg, map, n < E820_MAX_ENTRIES ? n : E820_MAX_ENTRIES);
+	if (r < 0)
+		return r;
+	acpi_config_pc_defaults(&cfg, 1);
+	r = acpi_build(&cfg, &tables);
+	if (r < 0)
+		return r;
+	r = fw_cfg_add_acpi(b->fw_cfg, &tables);
+	acpi_tables_free(&tables);
 	return r;
 }
 
@@ -75,30 +204,56 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 		b->isa_irq[i] = (struct irq_line){ board_isa_irq, b, i };
 	b->debug_exit = (struct debug_exit){ env->exit, env->opaque };
 
+	static const struct lapic_ops lapic_ops = {
+		.send_ipi = board_send_ipi,
+		.eoi_broadcast = board_eoi_broadcast,
+		.intr_changed = board_lapic_intr_changed,
+	};
+	struct lapic_config lcfg = { .apic_id = 0, .bsp = true, .phys_addr_bits = 40, .ops = &lapic_ops, .opaque = b };
+	struct ioapic_config iocfg = { .id = 0, .deliver = board_ioapic_deliver, .opaque = b };
+	struct piix_config pcfg = { .set_isa_irq = board_isa_irq, .isa_opaque = b };
+
 	int r = -ENOMEM;
+	b->lapic = lapic_create(env->clock, &lcfg);
+	b->ioapic = ioapic_create(&iocfg);
 	b->pic = pic_create(board_pic_intr, b);
 	b->pit = pit_create(env->clock, &b->isa_irq[PIT_IRQ]);
 	b->com1 = uart_create(env->clock, &b->isa_irq[COM1_IRQ], env->serial);
-	if (!b->pic || !b->pit || !b->com1)
+	b->pm = acpi_pm_create(env->clock, &b->isa_irq[SCI_IRQ], board_poweroff, b);
+	b->fw_cfg = fw_cfg_create(env->ram);
+	b->pci = pci_bus_create();
+	if (!b->lapic || !b->ioapic || !b->pic || !b->pit || !b->com1 || !b->pm || !b->fw_cfg || !b->pci)
+		goto fail;
+	pci_bus_set_address_spaces(b->pci, env->pio, env->mmio);
+	if ((r = piix_create(b->pci, &pcfg, &b->piix)) < 0 || (r = board_fw_cfg_items(b)) < 0)
 		goto fail;
 
 	const struct {
+		struct bus *bus;
 		uint64_t base, size;
 		const struct bus_ops *ops;
 		void *opaque;
 		const char *name;
-	} ports[] = {
-		{ PIC_MASTER_BASE, PIC_REGION_SIZE, &pic_master_ops, b->pic, "pic-master" },
-		{ PIC_SLAVE_BASE, PIC_REGION_SIZE, &pic_slave_ops, b->pic, "pic-slave" },
-		{ PIC_ELCR_BASE, PIC_ELCR_SIZE, &pic_elcr_ops, b->pic, "elcr" },
-		{ PIT_BASE, PIT_REGION_SIZE, &pit_ops, b->pit, "pit" },
-		{ PIT_PORT61, PIT_PORT61_SIZE, &pit_port61_ops, b->pit, "port61" },
-		{ POST_PORT, 1, &post_port_bus_ops, &b->post, "post" },
-		{ DEBUG_EXIT_PORT, DEBUG_EXIT_REGION_SIZE, &debug_exit_bus_ops, &b->debug_exit, "debug-exit" },
-		{ COM1_PORT, UART_REGION_SIZE, &uart_bus_ops, b->com1, "com1" },
+	} regions[] = {
+		{ env->pio, PIC_MASTER_BASE, PIC_REGION_SIZE, &pic_master_ops, b->pic, "pic-master" },
+		{ env->pio, PIC_SLAVE_BASE, PIC_REGION_SIZE, &pic_slave_ops, b->pic, "pic-slave" },
+		{ env->pio, PIC_ELCR_BASE, PIC_ELCR_SIZE, &pic_elcr_ops, b->pic, "elcr" },
+		{ env->pio, PIT_BASE, PIT_REGION_SIZE, &pit_ops, b->pit, "pit" },
+		{ env->pio, PIT_PORT61, PIT_PORT61_SIZE, &pit_port61_ops, b->pit, "port61" },
+		{ env->pio, POST_PORT, 1, &post_port_bus_ops, &b->post, "post" },
+		{ env->pio, DEBUG_EXIT_PORT, DEBUG_EXIT_REGION_SIZE, &debug_exit_bus_ops, &b->debug_exit, "debug-exit" },
+		{ env->pio, COM1_PORT, UART_REGION_SIZE, &uart_bus_ops, b->com1, "com1" },
+		{ env->pio, FW_CFG_IO_BASE, FW_CFG_IO_SIZE, &fw_cfg_io_bus_ops, b->fw_cfg, "fw_cfg" },
+		{ env->pio, FW_CFG_DMA_BASE, FW_CFG_DMA_SIZE, &fw_cfg_dma_bus_ops, b->fw_cfg, "fw_cfg-dma" },
+		{ env->pio, ACPI_PM_BASE, ACPI_PM_REGION_SIZE, &acpi_pm_bus_ops, b->pm, "acpi-pm" },
+		{ env->pio, PCI_CONFIG_ADDRESS_PORT, PCI_HOST_REGION_SIZE, &pci_host_addr_bus_ops, b->pci, "pci-addr" },
+		{ env->pio, PCI_CONFIG_DATA_PORT, PCI_HOST_REGION_SIZE, &pci_host_data_bus_ops, b->pci, "pci-data" },
+		{ env->mmio, IOAPIC_DEFAULT_BASE, IOAPIC_REGION_SIZE, &ioapic_bus_ops, b->ioapic, "ioapic" },
+		{ env->mmio, LAPIC_BASE_DEFAULT, 0x1000, &lapic_bus_ops, b->lapic, "lapic" },
 	};
-	for (size_t i = 0; i < ARRAY_SIZE(ports); i++) {
-		r = map_pio(b, ports[i].base, ports[i].size, ports[i].ops, ports[i].opaque, ports[i].name);
+	for (size_t i = 0; i < ARRAY_SIZE(regions); i++) {
+		r = map(b, regions[i].bus, regions[i].base, regions[i].size, regions[i].ops, regions[i].opaque,
+			regions[i].name);
 		if (r < 0)
 			goto fail;
 	}
@@ -118,48 +273,35 @@ fail:
 
 void board_reset(struct board *b)
 {
+	lapic_reset(b->lapic);
+	ioapic_reset(b->ioapic);
 	pic_reset(b->pic);
 	pit_reset(b->pit);
 	uart_reset(b->com1);
+	pci_bus_reset(b->pci);
+	piix_reset(b->piix);
+	acpi_pm_reset(b->pm);
+	fw_cfg_reset(b->fw_cfg);
 	b->post.last = 0;
-}
-
-int board_intr_ack(struct board *b, unsigned cpu)
-{
-	(void)cpu;
-	if (!pic_intr_level(b->pic))
-		return -1;
-	return pic_read_irq(b->pic);
-}
-
-int board_msr_read(struct board *b, unsigned cpu, uint32_t index, uint64_t *value)
-{
-	(void)b;
-	(void)cpu;
-	(void)index;
-	(void)value;
-	return -EINVAL;
-}
-
-int board_msr_write(struct board *b, unsigned cpu, uint32_t index, uint64_t value)
-{
-	(void)b;
-	(void)cpu;
-	(void)index;
-	(void)value;
-	return -EINVAL;
+	update_cpu_intr(b);
 }
 
 void board_destroy(struct board *b)
 {
 	if (!b)
 		return;
-	for (unsigned i = 0; i < b->npio; i++)
-		bus_remove(b->env.pio, b->pio_regions[i]);
+	for (unsigned i = 0; i < b->nregions; i++)
+		bus_remove(b->regions[i].bus, b->regions[i].base);
 	if (b->env.serial)
 		chardev_set_frontend(b->env.serial, NULL, NULL);
+	piix_destroy(b->piix);
+	pci_bus_destroy(b->pci);
+	fw_cfg_destroy(b->fw_cfg);
+	acpi_pm_destroy(b->pm);
 	uart_destroy(b->com1);
 	pit_destroy(b->pit);
 	pic_destroy(b->pic);
+	ioapic_destroy(b->ioapic);
+	lapic_destroy(b->lapic);
 	free(b);
 }

@@ -14,6 +14,7 @@
 #include "core/vclock.h"
 #include "hw/irq.h"
 #include "mem/bus.h"
+#include "mem/guest_ram.h"
 
 struct chardev;
 
@@ -23,10 +24,13 @@ struct board_env {
 	struct vclock *clock;
 	struct event_loop *loop;
 	struct chardev *serial; /* COM1's backend; NULL drops output */
+	const struct guest_ram *ram; /* for fw_cfg's items and DMA */
 	/* The interrupt controllers' INTR output to vCPU cpu. */
 	void (*set_cpu_intr)(void *opaque, unsigned cpu, int level);
 	/* The guest asked to end the run with this status (debug-exit). */
 	void (*exit)(void *opaque, int status);
+	/* The guest powered the machine off (ACPI S5). */
+	void (*poweroff)(void *opaque);
 	void *opaque;
 };
 

@@ -100,7 +100,8 @@ extern const struct bus_ops rtc_bus_ops;
  * 0x00..0x0d and 0x32 reach the clock registers.
  */
 void rtc_set_cmos(struct mc146818 *rtc, unsigned index, uint8_t value);
-/* Board side: what a guest would read at CMOS index (0xff for indices past 127). */
+/* Board side: what a guest would read at CMOS index, side effects included
+ * (reading register C clears it); 0xff for indices past 127. */
 uint8_t rtc_get_cmos(struct mc146818 *rtc, unsigned index);
 
 /*

@@ -2,7 +2,9 @@
 /*
  * Model-specific registers and the instructions built on them: RDMSR/WRMSR,
  * RDTSC/RDTSCP, SYSCALL/SYSRET, SYSENTER/SYSEXIT, SWAPGS (SDM Vol. 2, Vol. 4).
- * Any MSR not listed here raises #GP(0), as on a CPU that lacks it.
+ * The local APIC's MSRs (IA32_APIC_BASE, x2APIC, TSC deadline) belong to the
+ * machine and go through engine_host; any other MSR not listed here raises
+ * #GP(0), as on a CPU that lacks it.
  */
 #include <Zydis/Zydis.h>
 #include <x86intrin.h>
@@ -37,7 +39,6 @@ static bool read_msr(struct soft_cpu *cpu, uint32_t index, uint64_t *v)
 	case MSR_TSC_AUX: *v = m->tsc_aux; return true;
 	case MSR_IA32_PAT: *v = m->pat; return true;
 	case MSR_IA32_MISC_ENABLE: *v = m->misc_enable; return true;
-	case MSR_IA32_APIC_BASE: *v = s->apic_base; return true;
 	default: return false;
 	}
 }
@@ -99,10 +100,6 @@ static bool write_msr(struct soft_cpu *cpu, uint32_t index, uint64_t v)
 		m->pat = v;
 		return true;
 	case MSR_IA32_MISC_ENABLE: m->misc_enable = v; return true;
-	case MSR_IA32_APIC_BASE:
-		/* No local APIC is modelled yet: keep the value, ignore the effect. */
-		s->apic_base = v;
-		return true;
 	default: return false;
 	}
 }
