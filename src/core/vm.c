@@ -121,6 +121,16 @@ static void vm_guest_poweroff(void *opaque)
 	vm_request_exit(opaque, X86V_EXIT_OK);
 }
 
+/* The guest asked for a reset: the vCPU thread performs it (or ends the run
+ * with --no-reboot) once it is out of the guest. Lock held. */
+static void vm_guest_reset(void *opaque)
+{
+	struct vm *vm = opaque;
+	vm->reset_requested = true;
+	if (vm->vcpu)
+		vm->eng_ops->kick(vm->vcpu);
+}
+
 static void vm_console_quit(void *opaque)
 {
 	vm_request_exit(opaque, X86V_EXIT_OK);
@@ -330,6 +340,15 @@ static void *vm_vcpu_thread(void *opaque)
 			break;
 		}
 		pthread_mutex_lock(&vm->lock);
+		bool reset = vm->reset_requested && !vm->exit_requested;
+		vm->reset_requested = false;
+		pthread_mutex_unlock(&vm->lock);
+		if (reset && vm->cfg.no_reboot) {
+			vm_vcpu_fail(vm, X86V_EXIT_RESET, "%s", "the guest reset the machine (--no-reboot)");
+		} else if (reset && vm_reset(vm) < 0) {
+			vm_vcpu_fail(vm, X86V_EXIT_HOST_ERROR, "%s", vm->exit_reason[0] ? vm->exit_reason : "reset failed");
+		}
+		pthread_mutex_lock(&vm->lock);
 		bool dump = vm->dump_requested || (vm->exit_requested && vm->dump_on_exit);
 		vm->dump_requested = false;
 		stop = stop || vm->exit_requested;
@@ -396,6 +415,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		.set_cpu_intr = vm_set_cpu_intr,
 		.exit = vm_guest_exit,
 		.poweroff = vm_guest_poweroff,
+		.reset = vm_guest_reset,
 		.opaque = vm,
 	};
 	if (board_create(&env, &vm->board, why, sizeof(why)) < 0) {

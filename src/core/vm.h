@@ -33,6 +33,7 @@ enum x86v_status {
 	X86V_EXIT_TIMEOUT = 12, /* --timeout expired */
 	X86V_EXIT_HOST_ERROR = 14, /* a host call failed while running */
 	X86V_EXIT_HALTED = 16, /* the vCPU halted with no interrupt source */
+	X86V_EXIT_RESET = 18, /* the guest reset the machine and --no-reboot was given */
 };
 
 struct vm_config {
@@ -74,6 +75,7 @@ struct vm {
 	struct vtimer timeout_timer;
 	pthread_cond_t vcpu_wake; /* a halted vCPU waits here */
 	bool intr_level; /* the controllers' INTR output to the vCPU (lock held) */
+	bool reset_requested; /* a device asked for a system reset (lock held) */
 	bool exit_requested; /* lock held to change */
 	int exit_status;
 	bool dump_requested; /* Ctrl-A r: print the registers and go on */

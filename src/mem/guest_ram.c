@@ -68,6 +68,11 @@ int ram_set_rom(struct guest_ram *ram, const void *image, uint64_t size)
 {
 	if (size == 0 || size % (4 * KiB) || size > 16 * MiB)
 		return -EINVAL;
+	if (ram->rom && ram->rom_size == size) {
+		/* Same size (a reset reloading it): keep the mapping engines already map. */
+		memcpy(ram->rom, image, size);
+		return 0;
+	}
 	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return -errno;
@@ -128,7 +133,14 @@ int ram_write(const struct guest_ram *ram, gpa_t gpa, const void *buf, size_t le
 	if (!p)
 		return -EFAULT;
 	memcpy(p, buf, len);
+	ram_note_write(ram, gpa, len);
 	return 0;
+}
+
+void ram_note_write(const struct guest_ram *ram, gpa_t gpa, uint64_t len)
+{
+	if (ram->written && len)
+		ram->written(ram->written_opaque, gpa, len);
 }
 
 int ram_parse_size(const char *text, uint64_t *bytes)

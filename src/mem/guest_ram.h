@@ -43,6 +43,10 @@ struct guest_ram {
 	uint64_t rom_size;
 	struct mem_slot slots[RAM_MAX_SLOTS];
 	unsigned nslots;
+	/* Told about every write that does not come from a vCPU (loaders, DMA), so
+	 * an engine can drop what it derived from those bytes (decoded code). */
+	void (*written)(void *opaque, gpa_t gpa, uint64_t len);
+	void *written_opaque;
 };
 
 /* Maps size bytes of RAM (a multiple of 4 KiB, RAM_MIN_SIZE..RAM_MAX_SIZE). 0 or -errno. */
@@ -59,6 +63,9 @@ void *ram_ptr_rw(const struct guest_ram *ram, gpa_t gpa, uint64_t len);
 /* Copies; fail with -EFAULT when any byte is outside RAM (writes: outside writable RAM). */
 int ram_read(const struct guest_ram *ram, gpa_t gpa, void *buf, size_t len) MUST_CHECK;
 int ram_write(const struct guest_ram *ram, gpa_t gpa, const void *buf, size_t len) MUST_CHECK;
+
+/* Reports a write made through a pointer from ram_ptr_rw (device DMA) to the written hook. */
+void ram_note_write(const struct guest_ram *ram, gpa_t gpa, uint64_t len);
 
 /* True when [gpa, gpa + len) is entirely writable RAM. */
 bool ram_contains(const struct guest_ram *ram, gpa_t gpa, uint64_t len);

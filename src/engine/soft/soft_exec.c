@@ -31,6 +31,14 @@ static void register_handlers(struct engine *eng)
 	soft_register_sse_misc(eng->handlers);
 }
 
+/* The VMM or a device wrote guest RAM: decoded code from those pages is stale. */
+static void soft_ram_written(void *opaque, gpa_t gpa, uint64_t len)
+{
+	struct engine *eng = opaque;
+	for (uint64_t page = gpa & SOFT_PAGE_MASK; page < gpa + len; page += 4096)
+		soft_code_page_written(eng, page);
+}
+
 static int soft_create(const struct engine_host *host, struct engine **out, char *why, size_t why_len)
 {
 	struct engine *eng = calloc(1, sizeof(*eng));
@@ -47,6 +55,8 @@ static int soft_create(const struct engine_host *host, struct engine **out, char
 		return -ENOMEM;
 	}
 	register_handlers(eng);
+	host->ram->written = soft_ram_written;
+	host->ram->written_opaque = eng;
 	*out = eng;
 	return 0;
 }
@@ -55,6 +65,8 @@ static void soft_destroy(struct engine *eng)
 {
 	if (!eng)
 		return;
+	if (eng->host.ram->written_opaque == eng)
+		eng->host.ram->written = NULL;
 	free(eng->code_pages);
 	free(eng);
 }

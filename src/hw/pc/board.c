@@ -7,7 +7,9 @@
  *   0x20/0xa0  8259A pair, ELCR 0x4d0     0x40-0x43 8254 PIT, 0x61 port B
  *   0x80       POST                        0xf4      debug-exit
  *   0x3f8      COM1 16550A (IRQ 4)         0x510/514 fw_cfg
- *   0x600      ACPI PM1a/PM timer (SCI 9)  0xcf8/cfc PCI config mechanism #1
+ *   0x600      ACPI PM1a/PM timer (SCI 9)  0xcf8/cfc PCI config mechanism #1 (+ 0xcf9 reset)
+ *   0x60/0x64  i8042 (IRQ 1, 12)           0x70/0x71 MC146818 RTC/CMOS (IRQ 8)
+ *   0x92       fast A20 / reset
  *   0xfec00000 IOAPIC                      0xfee00000 local APIC
  *
  * Interrupts: ISA IRQ n goes to 8259 input n and IOAPIC pin n (IRQ 0 to pin 2,
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "boot/acpi.h"
 #include "boot/e820.h"
@@ -27,16 +30,26 @@
 #include "hw/fw_cfg.h"
 #include "hw/intc/i8259.h"
 #include "hw/intc/ioapic.h"
+#include "hw/input/i8042.h"
 #include "hw/intc/lapic.h"
 #include "hw/pc/board.h"
+#include "hw/pc/reset_ports.h"
 #include "hw/pci/pci.h"
 #include "hw/pci/piix.h"
 #include "hw/timer/acpi_pm.h"
 #include "hw/timer/i8254.h"
+#include "hw/timer/mc146818.h"
 
 #define COM1_PORT 0x3f8
 #define COM1_IRQ 4
 #define SCI_IRQ 9
+#define KBD_IRQ 1
+#define AUX_IRQ 12
+#define RTC_IRQ 8
+#define RTC_PORT 0x70
+#define I8042_DATA_PORT 0x60
+#define I8042_COMMAND_PORT 0x64
+#define PORT92 0x92
 #define ISA_IRQS 16
 #define BOARD_MAX_REGIONS 32
 
@@ -57,6 +70,9 @@ struct board {
 	struct piix *piix;
 	struct acpi_pm *pm;
 	struct fw_cfg *fw_cfg;
+	struct mc146818 *rtc;
+	struct i8042 *i8042;
+	struct reset_ports *reset_ports;
 	struct debug_exit debug_exit;
 	struct post_port post;
 	struct board_region regions[BOARD_MAX_REGIONS]; /* to remove on destroy */
@@ -160,6 +176,12 @@ static void board_poweroff(void *opaque)
 	b->env.poweroff(b->env.opaque);
 }
 
+static void board_reset_request(void *opaque)
+{
+	struct board *b = opaque;
+	b->env.reset(b->env.opaque);
+}
+
 static int map(struct board *b, struct bus *bus, uint64_t base, uint64_t size, const struct bus_ops *ops,
 	       void *opaque, const char *name)
 {
@@ -222,8 +244,16 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 	b->pm = acpi_pm_create(env->clock, &b->isa_irq[SCI_IRQ], board_poweroff, b);
 	b->fw_cfg = fw_cfg_create(env->ram);
 	b->pci = pci_bus_create();
-	if (!b->lapic || !b->ioapic || !b->pic || !b->pit || !b->com1 || !b->pm || !b->fw_cfg || !b->pci)
+	/* The RTC starts from the host's wall clock in UTC, as Linux guests expect by default. */
+	b->rtc = rtc_create(env->clock, &b->isa_irq[RTC_IRQ], time(NULL));
+	b->i8042 = i8042_create(&b->isa_irq[KBD_IRQ], &b->isa_irq[AUX_IRQ], board_reset_request, b);
+	b->reset_ports = reset_ports_create(board_reset_request, b);
+	if (!b->lapic || !b->ioapic || !b->pic || !b->pit || !b->com1 || !b->pm || !b->fw_cfg || !b->pci ||
+	    !b->rtc || !b->i8042 || !b->reset_ports)
 		goto fail;
+	rtc_set_memory_size(b->rtc, env->ram->low_size, env->ram->size - env->ram->low_size);
+	/* 0xCF9 sits inside the PCI address port's dword: the host bridge forwards it. */
+	pci_host_set_cf9(b->pci, &reset_cf9_bus_ops, b->reset_ports);
 	pci_bus_set_address_spaces(b->pci, env->pio, env->mmio);
 	if ((r = piix_create(b->pci, &pcfg, &b->piix)) < 0 || (r = board_fw_cfg_items(b)) < 0)
 		goto fail;
@@ -243,6 +273,10 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 		{ env->pio, POST_PORT, 1, &post_port_bus_ops, &b->post, "post" },
 		{ env->pio, DEBUG_EXIT_PORT, DEBUG_EXIT_REGION_SIZE, &debug_exit_bus_ops, &b->debug_exit, "debug-exit" },
 		{ env->pio, COM1_PORT, UART_REGION_SIZE, &uart_bus_ops, b->com1, "com1" },
+		{ env->pio, RTC_PORT, RTC_REGION_SIZE, &rtc_bus_ops, b->rtc, "rtc" },
+		{ env->pio, I8042_DATA_PORT, 1, &i8042_data_bus_ops, b->i8042, "i8042-data" },
+		{ env->pio, I8042_COMMAND_PORT, 1, &i8042_command_bus_ops, b->i8042, "i8042-cmd" },
+		{ env->pio, PORT92, 1, &reset_port92_bus_ops, b->reset_ports, "port92" },
 		{ env->pio, FW_CFG_IO_BASE, FW_CFG_IO_SIZE, &fw_cfg_io_bus_ops, b->fw_cfg, "fw_cfg" },
 		{ env->pio, FW_CFG_DMA_BASE, FW_CFG_DMA_SIZE, &fw_cfg_dma_bus_ops, b->fw_cfg, "fw_cfg-dma" },
 		{ env->pio, ACPI_PM_BASE, ACPI_PM_REGION_SIZE, &acpi_pm_bus_ops, b->pm, "acpi-pm" },
@@ -282,6 +316,9 @@ void board_reset(struct board *b)
 	piix_reset(b->piix);
 	acpi_pm_reset(b->pm);
 	fw_cfg_reset(b->fw_cfg);
+	rtc_reset(b->rtc);
+	i8042_reset(b->i8042);
+	reset_ports_reset(b->reset_ports);
 	b->post.last = 0;
 	update_cpu_intr(b);
 }
@@ -294,6 +331,9 @@ void board_destroy(struct board *b)
 		bus_remove(b->regions[i].bus, b->regions[i].base);
 	if (b->env.serial)
 		chardev_set_frontend(b->env.serial, NULL, NULL);
+	reset_ports_destroy(b->reset_ports);
+	i8042_destroy(b->i8042);
+	rtc_destroy(b->rtc);
 	piix_destroy(b->piix);
 	pci_bus_destroy(b->pci);
 	fw_cfg_destroy(b->fw_cfg);

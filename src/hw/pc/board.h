@@ -31,6 +31,9 @@ struct board_env {
 	void (*exit)(void *opaque, int status);
 	/* The guest powered the machine off (ACPI S5). */
 	void (*poweroff)(void *opaque);
+	/* The guest asked for a system reset (keyboard controller, port 0x92, 0xCF9).
+	 * Called inside a device write: only request it. */
+	void (*reset)(void *opaque);
 	void *opaque;
 };
 
