@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "boot/bios.h"
+#include "boot/image_file.h"
 
 static void bios_why(char *why, size_t why_len, const char *fmt, ...) PRINTF_LIKE(3, 4);
 static void bios_why(char *why, size_t why_len, const char *fmt, ...)
@@ -69,71 +70,13 @@ int bios_load_image(struct guest_ram *ram, const char *name, const uint8_t *imag
 	return 0;
 }
 
-/* Reads a whole regular file of at most limit bytes; *data is malloc'ed (NUL-padded). */
-static int bios_read_file(const char *path, size_t limit, uint8_t **data, size_t *size, char *why,
-			  size_t why_len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		bios_why(why, why_len, "%s: cannot open firmware image: %s", path, strerror(e));
-		return -e;
-	}
-	struct stat st;
-	int r = 0;
-	uint8_t *buf = NULL;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		bios_why(why, why_len, "%s: cannot stat firmware image: %s", path, strerror(-r));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -EINVAL;
-		bios_why(why, why_len, "%s: firmware image is not a regular file", path);
-		goto out;
-	}
-	if ((uint64_t)st.st_size > limit) {
-		r = -EFBIG;
-		bios_why(why, why_len, "%s: firmware image too large (%lld bytes, at most %zu)", path,
-			 (long long)st.st_size, limit);
-		goto out;
-	}
-	size_t len = (size_t)st.st_size;
-	buf = malloc(len + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		bios_why(why, why_len, "%s: out of memory reading firmware image", path);
-		goto out;
-	}
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pread(fd, buf + done, len - done, (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : -EIO;
-			bios_why(why, why_len, "%s: cannot read firmware image: %s", path,
-				 n < 0 ? strerror(-r) : "file shrank while reading");
-			goto out;
-		}
-		done += (size_t)n;
-	}
-	buf[len] = 0;
-	*data = buf;
-	*size = len;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return r;
-}
 
 int bios_load_file(struct guest_ram *ram, const char *path, struct x86_cpu_state *cpu, char *why,
 		   size_t why_len)
 {
 	uint8_t *image = NULL;
 	size_t size = 0;
-	int r = bios_read_file(path, BIOS_MAX_SIZE, &image, &size, why, why_len);
+	int r = boot_read_file(path, "firmware image", BIOS_MAX_SIZE, &image, &size, why, why_len);
 	if (r < 0)
 		return r;
 	r = bios_load_image(ram, path, image, size, cpu, why, why_len);

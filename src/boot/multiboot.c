@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "boot/e820.h"
+#include "boot/image_file.h"
 #include "boot/multiboot.h"
 #include "core/log.h"
 
@@ -467,64 +468,6 @@ int multiboot_load_image(struct guest_ram *ram, const char *name, const uint8_t 
 	return 0;
 }
 
-/* Reads a whole regular file of at most limit bytes into a malloc'ed buffer. */
-static int mb_read_file(const char *path, const char *what, uint64_t limit, uint8_t **data,
-			size_t *size, char *why, size_t why_len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		mb_why(why, why_len, "%s: cannot open %s: %s", path, what, strerror(e));
-		return -e;
-	}
-	struct stat st;
-	int r = 0;
-	uint8_t *buf = NULL;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		mb_why(why, why_len, "%s: cannot stat %s: %s", path, what, strerror(-r));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -EINVAL;
-		mb_why(why, why_len, "%s: %s is not a regular file", path, what);
-		goto out;
-	}
-	if ((uint64_t)st.st_size > limit) {
-		r = -EFBIG;
-		mb_why(why, why_len, "%s: %s too large (%lld bytes, at most %llu)", path,
-		       what, (long long)st.st_size, (unsigned long long)limit);
-		goto out;
-	}
-	size_t len = (size_t)st.st_size;
-	buf = malloc(len + 1);
-	if (!buf) {
-		r = -ENOMEM;
-		mb_why(why, why_len, "%s: out of memory reading %s", path, what);
-		goto out;
-	}
-	size_t done = 0;
-	while (done < len) {
-		ssize_t n = pread(fd, buf + done, len - done, (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 ? -errno : -EIO;
-			mb_why(why, why_len, "%s: cannot read %s: %s", path, what,
-			       n < 0 ? strerror(-r) : "file shrank while reading");
-			goto out;
-		}
-		done += (size_t)n;
-	}
-	*data = buf;
-	*size = len;
-	buf = NULL;
-out:
-	free(buf);
-	close(fd);
-	return r;
-}
-
 int multiboot_load_file(struct guest_ram *ram, const char *path, const char *cmdline,
 			const char *module_path, struct x86_cpu_state *cpu, char *why,
 			size_t why_len)
@@ -532,10 +475,10 @@ int multiboot_load_file(struct guest_ram *ram, const char *path, const char *cmd
 	uint8_t *image = NULL, *module = NULL;
 	size_t size = 0, module_size = 0;
 	/* An ELF file may carry far more than it loads (debug sections), so only a sanity cap. */
-	int r = mb_read_file(path, "kernel", MB_KERNEL_FILE_MAX, &image, &size, why, why_len);
+	int r = boot_read_file(path, "kernel", MB_KERNEL_FILE_MAX, &image, &size, why, why_len);
 	/* A module is copied whole, so one larger than low RAM can never fit: not read. */
 	if (r == 0 && module_path)
-		r = mb_read_file(module_path, "module", ram->low_size, &module, &module_size, why,
+		r = boot_read_file(module_path, "module", ram->low_size, &module, &module_size, why,
 				 why_len);
 	if (r == 0)
 		r = multiboot_load_image(ram, path, image, size, cmdline, module, module_size,

@@ -25,6 +25,7 @@ static const struct option_spec run_options[] = {
 	{ "bios", true, true },	   { "kernel", true, true },  { "initrd", true, true },
 	{ "append", true, true },  { "serial", true, true },  { "no-reboot", true, false },
 	{ "timeout", false, true }, { "help", false, false }, { "h", true, false },
+	{ "kernel-entry", false, true },
 	/* debugging (docs/debugging.md) */
 	{ "gdb", true, true },	   { "gdb-listen-any", false, false }, { "s", true, false },
 	{ "S", true, false },	   { "trace", false, true },	     { "trace-range", false, true },
@@ -52,8 +53,9 @@ void cmdline_usage(FILE *out)
 	      "  --accel kvm|soft     execution engine (default kvm)\n"
 	      "  -m, --memory SIZE    guest RAM, e.g. 512M, 2G; a bare number is MiB (default 128M)\n"
 	      "  --bios FILE          firmware ROM (64 KiB..16 MiB, multiple of 4 KiB), started at F000:FFF0\n"
-	      "  --kernel FILE        Multiboot (v1) ELF kernel, entered in 32-bit protected mode\n"
-	      "  --initrd FILE        passed to a Multiboot kernel as its boot module\n"
+	      "  --kernel FILE        Linux bzImage (boot protocol 2.10+) or Multiboot (v1) ELF kernel\n"
+	      "  --kernel-entry 64|32 bzImage entry point: 64-bit long mode (default) or 32-bit\n"
+	      "  --initrd FILE        initramfs for Linux; the boot module for a Multiboot kernel\n"
 	      "  --append TEXT        kernel command line\n"
 	      "  --serial stdio|none|file:PATH   where COM1 goes (default stdio)\n"
 	      "  --no-reboot          exit on guest reset or triple fault instead of restarting\n"
@@ -258,6 +260,10 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 			if (!strcmp(v, "file:"))
 				return fail(why, why_len, "--serial file: needs a path");
 			cfg->serial = v;
+		} else if (!strcmp(n, "kernel-entry")) {
+			if (strcmp(v, "64") && strcmp(v, "32"))
+				return fail(why, why_len, "--kernel-entry %s: expected 64 or 32", v);
+			cfg->kernel_entry32 = !strcmp(v, "32");
 		} else if (!strcmp(n, "no-reboot")) {
 			cfg->no_reboot = true;
 		} else if (!strcmp(n, "timeout")) {

@@ -10,12 +10,14 @@
  * flag plus a kick.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "boot/bios.h"
+#include "boot/linux.h"
 #include "boot/multiboot.h"
 #include "core/chardev.h"
 #include "core/log.h"
@@ -206,12 +208,35 @@ static void vm_report_exit(const struct vm *vm)
 
 /* --- loading --- */
 
+/* A --kernel file is a bzImage when its setup header says so; otherwise Multiboot. */
+static bool kernel_is_bzimage(const char *path)
+{
+	uint8_t head[0x250];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false; /* the loader reports the open error */
+	ssize_t n = pread(fd, head, sizeof(head), 0);
+	close(fd);
+	return n == (ssize_t)sizeof(head) && linux_probe(head, sizeof(head));
+}
+
 static int vm_load_images(struct vm *vm, char *why, size_t why_len)
 {
+	const char *append = vm->cfg.append ? vm->cfg.append : "";
 	if (vm->cfg.bios)
 		return bios_load_file(&vm->ram, vm->cfg.bios, &vm->boot_state, why, why_len);
-	return multiboot_load_file(&vm->ram, vm->cfg.kernel, vm->cfg.append ? vm->cfg.append : "",
-				   vm->cfg.initrd, &vm->boot_state, why, why_len);
+	if (!kernel_is_bzimage(vm->cfg.kernel))
+		return multiboot_load_file(&vm->ram, vm->cfg.kernel, append, vm->cfg.initrd, &vm->boot_state, why,
+					   why_len);
+	/* No firmware: x86v does what it would (ACPI tables, PCI resources) for the kernel. */
+	struct linux_boot opts = { .entry32 = vm->cfg.kernel_entry32 };
+	int r = board_prepare_direct_boot(vm->board, &opts.rsdp);
+	if (r < 0) {
+		snprintf(why, why_len, "cannot install the ACPI tables: %s", strerror(-r));
+		return r;
+	}
+	return linux_load_file(&vm->ram, vm->cfg.kernel, vm->cfg.initrd, append, &opts, &vm->boot_state, why,
+			       why_len);
 }
 
 /* Power-cycle: devices to reset state, images reloaded, the vCPU at the boot state. */
@@ -394,10 +419,6 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		log_error("cannot create the event loop: %s", strerror(-r));
 		return X86V_EXIT_HOST_ERROR;
 	}
-	if (vm_load_images(vm, why, sizeof(why)) < 0) {
-		log_error("%s", why);
-		return X86V_EXIT_USAGE;
-	}
 	if (chardev_open(cfg->serial, &vm->serial, why, sizeof(why)) < 0) {
 		log_error("%s", why);
 		return X86V_EXIT_USAGE;
@@ -421,6 +442,10 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	if (board_create(&env, &vm->board, why, sizeof(why)) < 0) {
 		log_error("%s", why);
 		return X86V_EXIT_HOST_ERROR;
+	}
+	if (vm_load_images(vm, why, sizeof(why)) < 0) {
+		log_error("%s", why);
+		return X86V_EXIT_USAGE;
 	}
 
 	struct engine_host host = {

@@ -45,6 +45,7 @@ struct vm_config {
 	const char *append;
 	const char *serial; /* "stdio", "none" or "file:PATH" */
 	bool no_reboot;
+	bool kernel_entry32; /* bzImage: the 32-bit entry instead of the 64-bit one */
 	double timeout; /* seconds; 0 = none */
 	struct debug_opts debug; /* --gdb, -S, --trace... (docs/debugging.md) */
 };

@@ -214,6 +214,30 @@ static int board_fw_cfg_items(struct board *b)
 	return r;
 }
 
+/* Where direct boots get their ACPI tables: the BIOS area, as firmware would use. */
+#define ACPI_TABLES_GPA 0xe0000ULL
+#define ACPI_RSDP_GPA 0xf0000ULL
+
+int board_prepare_direct_boot(struct board *b, uint64_t *rsdp)
+{
+	struct acpi_config cfg;
+	struct acpi_tables tables;
+	acpi_config_pc_defaults(&cfg, 1);
+	int r = acpi_build(&cfg, &tables);
+	if (r < 0)
+		return r;
+	r = acpi_install(&tables, b->env.ram, ACPI_TABLES_GPA, ACPI_RSDP_GPA);
+	acpi_tables_free(&tables);
+	if (r < 0)
+		return r;
+	r = pci_bus_assign_resources(b->pci);
+	if (r < 0)
+		return r;
+	piix_route_defaults(b->piix);
+	*rsdp = ACPI_RSDP_GPA;
+	return 0;
+}
+
 int board_create(const struct board_env *env, struct board **out, char *why, size_t why_len)
 {
 	struct board *b = calloc(1, sizeof(*b));

@@ -41,6 +41,10 @@ struct board;
 
 int board_create(const struct board_env *env, struct board **out, char *why, size_t why_len) MUST_CHECK;
 void board_reset(struct board *b);
+/* For kernels booted without firmware: installs the ACPI tables in RAM (RSDP
+ * address in *rsdp) and assigns PCI resources and interrupt routing as
+ * firmware would. 0 or -errno. */
+int board_prepare_direct_boot(struct board *b, uint64_t *rsdp) MUST_CHECK;
 /* INTA for vCPU cpu: the vector now in service, or -1 (lock held). */
 int board_intr_ack(struct board *b, unsigned cpu);
 /* MSRs the platform owns (local APIC); -EINVAL for the rest (lock held). */
