@@ -139,7 +139,7 @@ static uint8_t gpr_index(ZydisRegister r)
 	}
 }
 
-static void convert_operand(const ZydisDecodedOperand *zo, struct soft_operand *op)
+static void convert_operand(const ZydisDecodedOperand *zo, struct soft_operand *op, uint8_t operand_width)
 {
 	memset(op, 0, sizeof(*op));
 	op->size = (uint8_t)(zo->size / 8);
@@ -204,6 +204,10 @@ static void convert_operand(const ZydisDecodedOperand *zo, struct soft_operand *
 	case ZYDIS_OPERAND_TYPE_IMMEDIATE:
 		op->kind = SOFT_OP_IMM;
 		op->imm = zo->imm.value.u;
+		/* Zydis gives the encoded size with the value already sign-extended;
+		 * a signed immediate acts at the instruction's operand size. */
+		if (zo->imm.is_signed && operand_width > op->size)
+			op->size = operand_width;
 		break;
 	case ZYDIS_OPERAND_TYPE_POINTER:
 		op->kind = SOFT_OP_PTR;
@@ -280,7 +284,7 @@ static bool decode_one(struct soft_cpu *cpu, const uint8_t *bytes, size_t avail,
 	in->nops = zi.operand_count_visible < SOFT_INSN_MAX_OPS ? zi.operand_count_visible : SOFT_INSN_MAX_OPS;
 	bool sys_operand = false, simd = false;
 	for (unsigned i = 0; i < in->nops; i++) {
-		convert_operand(&zo[i], &in->op[i]);
+		convert_operand(&zo[i], &in->op[i], in->opsize);
 		uint8_t k = in->op[i].kind;
 		sys_operand |= k == SOFT_OP_CR || k == SOFT_OP_DR || k == SOFT_OP_SREG;
 		simd |= k == SOFT_OP_MMX || k == SOFT_OP_XMM;
@@ -290,7 +294,7 @@ static bool decode_one(struct soft_cpu *cpu, const uint8_t *bytes, size_t avail,
 	unsigned slot = in->nops;
 	for (unsigned i = zi.operand_count_visible; i < zi.operand_count && slot < SOFT_INSN_MAX_OPS; i++)
 		if (zo[i].type == ZYDIS_OPERAND_TYPE_MEMORY && zo[i].mem.type == ZYDIS_MEMOP_TYPE_MEM)
-			convert_operand(&zo[i], &in->op[slot++]);
+			convert_operand(&zo[i], &in->op[slot++], in->opsize);
 	soft_handler_fn *fn = simd ? cpu->eng->simd_handlers[zi.mnemonic] : cpu->eng->handlers[zi.mnemonic];
 	/* MOV/POP into segment registers and MOV to/from CR/DR are system instructions. */
 	if (sys_operand && zi.mnemonic == ZYDIS_MNEMONIC_MOV)
