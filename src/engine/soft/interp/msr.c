@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "engine/soft/soft_engine.h"
 
+#define MSR_IA32_BIOS_SIGN_ID 0x8b
 #define EFER_WRITABLE (EFER_SCE | EFER_LME | EFER_NXE)
 
 static uint64_t guest_tsc(const struct soft_cpu *cpu)
@@ -39,6 +40,7 @@ static bool read_msr(struct soft_cpu *cpu, uint32_t index, uint64_t *v)
 	case MSR_TSC_AUX: *v = m->tsc_aux; return true;
 	case MSR_IA32_PAT: *v = m->pat; return true;
 	case MSR_IA32_MISC_ENABLE: *v = m->misc_enable; return true;
+	case MSR_IA32_BIOS_SIGN_ID: *v = 0; return true; /* microcode revision 0: none loaded */
 	default: return false;
 	}
 }
@@ -100,6 +102,7 @@ static bool write_msr(struct soft_cpu *cpu, uint32_t index, uint64_t v)
 		m->pat = v;
 		return true;
 	case MSR_IA32_MISC_ENABLE: m->misc_enable = v; return true;
+	case MSR_IA32_BIOS_SIGN_ID: return true; /* written before CPUID(1) to read the revision */
 	default: return false;
 	}
 }

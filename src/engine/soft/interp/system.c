@@ -487,6 +487,11 @@ void soft_register_system(soft_handler_fn **table)
 	table[ZYDIS_MNEMONIC_PREFETCHT1] = op_nop;
 	table[ZYDIS_MNEMONIC_PREFETCHT2] = op_nop;
 	table[ZYDIS_MNEMONIC_CLFLUSH] = op_clflush;
+	/* CET is not advertised: its hint-space instructions execute as NOPs. */
+	table[ZYDIS_MNEMONIC_ENDBR32] = op_nop;
+	table[ZYDIS_MNEMONIC_ENDBR64] = op_nop;
+	table[ZYDIS_MNEMONIC_RDSSPD] = op_nop;
+	table[ZYDIS_MNEMONIC_RDSSPQ] = op_nop;
 	table[ZYDIS_MNEMONIC_UD0] = op_ud;
 	table[ZYDIS_MNEMONIC_UD1] = op_ud;
 	table[ZYDIS_MNEMONIC_UD2] = op_ud;
