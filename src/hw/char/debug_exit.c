@@ -16,8 +16,12 @@ static void debug_exit_write(void *opaque, uint64_t offset, uint64_t value, unsi
 {
 	struct debug_exit *d = opaque;
 	(void)size;
-	if (offset == 0 && d->exit)
+	if (!d->exit)
+		return;
+	if (offset == 0)
 		d->exit(d->opaque, (int)(((value & 0x7fffffff) << 1) | 1));
+	else if (offset == DEBUG_EXIT_STATUS_OFFSET)
+		d->exit(d->opaque, (int)(value & 0xff));
 }
 
 const struct bus_ops debug_exit_bus_ops = {
