@@ -48,6 +48,12 @@ static inline uint64_t host_flags_in(uint64_t guest_rflags)
 /* insn %[s], %[r] at the width of the C types of rv and sv. */
 #define HOST_ASM_RS(text, rv, sv, fv) \
 	__asm__(HOST_ENTER text HOST_LEAVE : [r] "+r"(rv), [f] "+r"(fv) : [s] "r"(sv) : "cc")
+/* The same for instructions whose written flags never depend on the flags in:
+ * no popfq (microcoded, the slowest part of the sequence). The caller must
+ * merge only flags the instruction defines. */
+#define HOST_ENTER_NOLOAD "lea -128(%%rsp), %%rsp\n\t"
+#define HOST_ASM_RS_NOLOAD(text, rv, sv, fv) \
+	__asm__(HOST_ENTER_NOLOAD text HOST_LEAVE : [r] "+r"(rv), [f] "+r"(fv) : [s] "r"(sv) : "cc")
 /* insn %cl, %[r] */
 #define HOST_ASM_RC(text, rv, cv, fv) \
 	__asm__(HOST_ENTER text HOST_LEAVE : [r] "+r"(rv), [f] "+r"(fv) : [c] "c"(cv) : "cc")
@@ -81,10 +87,15 @@ enum host_alu { HOST_ADD, HOST_OR, HOST_ADC, HOST_SBB, HOST_AND, HOST_SUB, HOST_
 static inline uint64_t host_alu(enum host_alu op, unsigned size, uint64_t a, uint64_t b, uint64_t *flags)
 {
 	uint64_t f = host_flags_in(*flags);
+	/* Only ADC and SBB read a flag; the rest define all six they write. */
+	bool load = op == HOST_ADC || op == HOST_SBB;
 #define B_(T, sfx, insn)                                                        \
 	do {                                                                    \
 		T r_ = (T)a, s_ = (T)b;                                         \
-		HOST_ASM_RS(insn sfx " %[s], %[r]", r_, s_, f);                 \
+		if (load)                                                       \
+			HOST_ASM_RS(insn sfx " %[s], %[r]", r_, s_, f);         \
+		else                                                            \
+			HOST_ASM_RS_NOLOAD(insn sfx " %[s], %[r]", r_, s_, f);  \
 		a = r_;                                                         \
 	} while (0)
 #define ADD_(T, sfx) B_(T, sfx, "add")
@@ -214,6 +225,7 @@ static inline uint64_t host_shiftd(bool left, unsigned size, uint64_t a, uint64_
 static inline uint64_t host_imul2(unsigned size, uint64_t a, uint64_t b, uint64_t *flags)
 {
 	uint64_t f = host_flags_in(*flags);
+	bool load = true; /* SF ZF AF PF are undefined: keep what the host leaves */
 #define IMUL_(T, sfx) B_(T, sfx, "imul")
 	HOST_SIZED_NO8(size, IMUL_)
 #undef IMUL_
