@@ -37,6 +37,7 @@
 #define LEAFD_XCR0_SUPPORTED 3u /* x87 | SSE */
 #define LEAFD_XSAVE_SIZE 576u /* legacy region + XSAVE header */
 #define LEAFD1_EAX_XSAVEOPT (1u << 0)
+#define LEAF7_EDX_ARCH_CAPABILITIES (1u << 29)
 #define EXT1_EDX_SYSCALL (1u << 11)
 #define EXT1_EDX_NX (1u << 20)
 #define EXT1_EDX_PAGE1GB (1u << 26)
@@ -72,8 +73,10 @@ void soft_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 			 LEAF1_EDX_MMX | LEAF1_EDX_SSE | LEAF1_EDX_SSE2;
 		break;
 	case 7:
-		if (subleaf == 0)
+		if (subleaf == 0) {
 			out[1] = LEAF7_EBX_BMI1 | LEAF7_EBX_BMI2 | LEAF7_EBX_ADX | LEAF7_EBX_FCS_FDS_DEPRECATED;
+			out[3] = LEAF7_EDX_ARCH_CAPABILITIES;
+		}
 		break;
 	case 0xd:
 		/* XSAVE (SDM Vol. 1 §13.2): x87 and SSE only, both in the legacy

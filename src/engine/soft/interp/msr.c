@@ -13,6 +13,14 @@
 #include "engine/soft/soft_engine.h"
 
 #define MSR_IA32_BIOS_SIGN_ID 0x8b
+#define MSR_IA32_ARCH_CAPABILITIES 0x10a
+/* An interpreter executes nothing speculatively: none of the transient-execution
+ * issues these bits rule out apply (Linux then skips the matching mitigations,
+ * e.g. page-table isolation). RDCL_NO, SSB_NO, MDS_NO, PSCHANGE_MC_NO, TAA_NO,
+ * SBDR_SSDP_NO, FBSDP_NO, PSDP_NO, BHI_NO, GDS_NO, RFDS_NO, ITS_NO. */
+#define SOFT_ARCH_CAPABILITIES                                                                          \
+	((1ULL << 0) | (1ULL << 4) | (1ULL << 5) | (1ULL << 6) | (1ULL << 8) | (1ULL << 13) | (1ULL << 14) | \
+	 (1ULL << 15) | (1ULL << 20) | (1ULL << 26) | (1ULL << 27) | (1ULL << 62))
 #define EFER_WRITABLE (EFER_SCE | EFER_LME | EFER_NXE)
 
 static uint64_t guest_tsc(const struct soft_cpu *cpu)
@@ -41,6 +49,7 @@ static bool read_msr(struct soft_cpu *cpu, uint32_t index, uint64_t *v)
 	case MSR_IA32_PAT: *v = m->pat; return true;
 	case MSR_IA32_MISC_ENABLE: *v = m->misc_enable; return true;
 	case MSR_IA32_BIOS_SIGN_ID: *v = 0; return true; /* microcode revision 0: none loaded */
+	case MSR_IA32_ARCH_CAPABILITIES: *v = SOFT_ARCH_CAPABILITIES; return true;
 	default: return false;
 	}
 }
