@@ -66,16 +66,6 @@ void soft_raise_ss(struct soft_cpu *cpu, uint32_t error_code)
 	soft_raise(cpu, X86_EXC_SS, error_code, true);
 }
 
-bool soft_in_64bit_mode(const struct soft_cpu *cpu)
-{
-	return cpu->long_mode && (cpu->s.seg[X86_CS].attr & SEG_ATTR_L);
-}
-
-bool soft_is_canonical(uint64_t lin)
-{
-	return (uint64_t)((int64_t)(lin << 16) >> 16) == lin;
-}
-
 uint64_t soft_seg_linear(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned len, enum soft_access acc)
 {
 	const struct x86_segment *g = &cpu->s.seg[sreg];

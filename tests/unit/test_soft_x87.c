@@ -42,7 +42,7 @@ void soft_raise(struct soft_cpu *cpu, int vector, uint32_t error_code, bool has_
 void soft_raise_gp(struct soft_cpu *cpu, uint32_t error_code) { soft_raise(cpu, X86_EXC_GP, error_code, true); }
 void soft_raise_ud(struct soft_cpu *cpu) { soft_raise(cpu, X86_EXC_UD, 0, false); }
 void log_guest_rl(struct log_ratelimit *rl, const char *fmt, ...) { (void)rl, (void)fmt; }
-bool soft_in_64bit_mode(const struct soft_cpu *cpu) { (void)cpu; return true; }
+
 uint64_t soft_seg_linear(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned len, enum soft_access acc)
 {
 	(void)cpu, (void)sreg, (void)len, (void)acc;
@@ -84,6 +84,7 @@ static __attribute__((noinline)) int call_handler(soft_handler_fn *fn, struct so
 						   const struct soft_insn *in)
 {
 	cpu->raised_vector = -1;
+	cpu->code_size = 8; /* the forms under test are 64-bit code */
 	if (!setjmp(raise_jmp))
 		fn(cpu, in);
 	return cpu->raised_vector;

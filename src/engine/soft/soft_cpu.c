@@ -6,10 +6,6 @@
 #include "engine/soft/soft_engine.h"
 #include "engine/soft/soft_insn.h"
 
-bool soft_in_64bit_mode(const struct soft_cpu *cpu)
-{
-	return cpu->code_size == 8;
-}
 
 void soft_cpu_mode_changed(struct soft_cpu *cpu)
 {

@@ -213,8 +213,16 @@ uint64_t soft_pop(struct soft_cpu *cpu, unsigned size);
 /* ---- mode (soft_cpu.c) ---- */
 
 void soft_cpu_mode_changed(struct soft_cpu *cpu);
-bool soft_in_64bit_mode(const struct soft_cpu *cpu);
-bool soft_is_canonical(uint64_t lin);
+static inline bool soft_in_64bit_mode(const struct soft_cpu *cpu)
+{
+	return cpu->code_size == 8;
+}
+
+/* Bits 63..47 all equal (48-bit linear addresses). */
+static inline bool soft_is_canonical(uint64_t lin)
+{
+	return (uint64_t)((int64_t)(lin << 16) >> 16) == lin;
+}
 
 /* ---- port I/O (soft_cpu.c) ---- */
 

@@ -131,14 +131,39 @@ static inline void *tlb_lookup(struct soft_cpu *cpu, uint64_t lin, enum soft_acc
 	return NULL;
 }
 
+/* Fixed-size host loads and stores: a variable-size memcpy would be a library call. */
+static inline uint64_t host_load(const void *p, unsigned size)
+{
+	uint8_t b;
+	uint16_t w;
+	uint32_t d;
+	uint64_t q;
+	switch (size) {
+	case 1: memcpy(&b, p, 1); return b;
+	case 2: memcpy(&w, p, 2); return w;
+	case 4: memcpy(&d, p, 4); return d;
+	default: memcpy(&q, p, 8); return q;
+	}
+}
+
+static inline void host_store(void *p, unsigned size, uint64_t v)
+{
+	uint8_t b = (uint8_t)v;
+	uint16_t w = (uint16_t)v;
+	uint32_t d = (uint32_t)v;
+	switch (size) {
+	case 1: memcpy(p, &b, 1); break;
+	case 2: memcpy(p, &w, 2); break;
+	case 4: memcpy(p, &d, 4); break;
+	default: memcpy(p, &v, 8); break;
+	}
+}
+
 static uint64_t lin_read_page(struct soft_cpu *cpu, uint64_t lin, unsigned size, bool user)
 {
-	uint64_t v = 0;
 	void *p = tlb_lookup(cpu, lin, SOFT_ACC_READ, user);
-	if (p) {
-		memcpy(&v, p, size);
-		return v;
-	}
+	if (p)
+		return host_load(p, size);
 	uint64_t gpa = tlb_fill(cpu, lin, SOFT_ACC_READ, user);
 	return soft_phys_read(cpu, gpa, size);
 }
@@ -147,7 +172,7 @@ static void lin_write_page(struct soft_cpu *cpu, uint64_t lin, unsigned size, ui
 {
 	void *p = tlb_lookup(cpu, lin, SOFT_ACC_WRITE, user);
 	if (p) {
-		memcpy(p, &value, size);
+		host_store(p, size, value);
 		return;
 	}
 	uint64_t gpa = tlb_fill(cpu, lin, SOFT_ACC_WRITE, user);
@@ -219,10 +244,6 @@ void soft_lin_write_bytes(struct soft_cpu *cpu, uint64_t lin, const void *buf, u
 
 /* ---- segments ---- */
 
-bool soft_is_canonical(uint64_t lin)
-{
-	return (uint64_t)((int64_t)(lin << 16) >> 16) == lin;
-}
 
 static __attribute__((noreturn)) void seg_fault(struct soft_cpu *cpu, int sreg)
 {

@@ -133,10 +133,12 @@ enum host_unary { HOST_INC, HOST_DEC, HOST_NEG };
 static inline uint64_t host_unary(enum host_unary op, unsigned size, uint64_t a, uint64_t *flags)
 {
 	uint64_t f = host_flags_in(*flags);
+	/* INC, DEC and NEG define every flag they write (INC/DEC leave CF, which
+	 * callers do not merge), so the guest's flags need not be loaded. */
 #define U_(T, sfx, insn)                                        \
 	do {                                                    \
 		T r_ = (T)a;                                    \
-		HOST_ASM_R(insn sfx " %[r]", r_, f);            \
+		__asm__(HOST_ENTER_NOLOAD insn sfx " %[r]" HOST_LEAVE : [r] "+r"(r_), [f] "+r"(f) : : "cc"); \
 		a = r_;                                         \
 	} while (0)
 #define INC_(T, sfx) U_(T, sfx, "inc")
