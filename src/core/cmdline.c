@@ -25,7 +25,7 @@ static const struct option_spec run_options[] = {
 	{ "bios", true, true },	   { "kernel", true, true },  { "initrd", true, true },
 	{ "append", true, true },  { "serial", true, true },  { "no-reboot", true, false },
 	{ "timeout", false, true }, { "help", false, false }, { "h", true, false },
-	{ "kernel-entry", false, true },
+	{ "kernel-entry", false, true }, { "irqchip", false, true },
 	/* debugging (docs/debugging.md) */
 	{ "gdb", true, true },	   { "gdb-listen-any", false, false }, { "s", true, false },
 	{ "S", true, false },	   { "trace", false, true },	     { "trace-range", false, true },
@@ -60,6 +60,8 @@ void cmdline_usage(FILE *out)
 	      "  --serial stdio|none|file:PATH   where COM1 goes (default stdio)\n"
 	      "  --no-reboot          exit on guest reset or triple fault instead of restarting\n"
 	      "  --timeout SECONDS    stop the guest after this long (exit status 12)\n"
+	      "  --irqchip user|kernel  interrupt controllers and PIT: x86v's models (default) or,\n"
+	      "                       with --accel kvm, KVM's in-kernel PIC/IOAPIC/LAPIC/PIT\n"
 	      "\n"
 	      "debugging (docs/debugging.md):\n"
 	      "  --gdb tcp:[HOST:]PORT  GDB remote stub (HOST defaults to 127.0.0.1; loopback only)\n"
@@ -264,6 +266,10 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 			if (strcmp(v, "64") && strcmp(v, "32"))
 				return fail(why, why_len, "--kernel-entry %s: expected 64 or 32", v);
 			cfg->kernel_entry32 = !strcmp(v, "32");
+		} else if (!strcmp(n, "irqchip")) {
+			if (strcmp(v, "user") && strcmp(v, "kernel"))
+				return fail(why, why_len, "--irqchip %s: expected user or kernel", v);
+			cfg->irqchip_kernel = !strcmp(v, "kernel");
 		} else if (!strcmp(n, "no-reboot")) {
 			cfg->no_reboot = true;
 		} else if (!strcmp(n, "timeout")) {
@@ -280,6 +286,10 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 		return fail(why, why_len, "--initrd needs --kernel");
 	if (cfg->append && !cfg->kernel)
 		return fail(why, why_len, "--append needs --kernel");
+	/* Only KVM has interrupt controllers of its own; the other engines use x86v's. */
+	if (cfg->irqchip_kernel && strcmp(cfg->accel, "kvm"))
+		return fail(why, why_len, "--irqchip kernel needs --accel kvm (the %s engine uses x86v's own "
+					  "interrupt controllers)", cfg->accel);
 	return check_debug_options(cfg, why, why_len);
 }
 

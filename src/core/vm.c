@@ -99,6 +99,24 @@ static void vm_set_cpu_intr(void *opaque, unsigned cpu, int level)
 	}
 }
 
+/* An interrupt line for the engine's own controllers (--irqchip kernel; lock
+ * held). Levels are remembered so lines raised while the board was built, before
+ * the engine existed, reach it once it does. */
+static void vm_set_gsi(void *opaque, unsigned gsi, int level)
+{
+	struct vm *vm = opaque;
+	if (gsi < VM_GSI_COUNT)
+		vm->gsi_level[gsi] = level != 0;
+	if (!vm->engine)
+		return;
+	int r = vm->eng_ops->set_irq(vm->engine, gsi, level);
+	if (r < 0 && !vm->exit_requested) {
+		snprintf(vm->exit_reason, sizeof(vm->exit_reason), "cannot set interrupt line %u: %s", gsi,
+			 strerror(-r));
+		vm_request_exit(vm, X86V_EXIT_HOST_ERROR);
+	}
+}
+
 /* --- ending a run --- */
 
 void vm_request_exit(struct vm *vm, int status)
@@ -249,6 +267,11 @@ static int vm_reset(struct vm *vm)
 	pthread_mutex_unlock(&vm->lock);
 	if (r < 0) {
 		snprintf(vm->exit_reason, sizeof(vm->exit_reason), "reset: %s", why);
+		return r;
+	}
+	/* The controllers the engine emulates (--irqchip kernel) reset with the board. */
+	if (vm->eng_ops->platform_reset && (r = vm->eng_ops->platform_reset(vm->vcpu)) < 0) {
+		snprintf(vm->exit_reason, sizeof(vm->exit_reason), "reset: interrupt controllers: %s", strerror(-r));
 		return r;
 	}
 	return vm->eng_ops->set_state(vm->vcpu, &vm->boot_state);
@@ -434,6 +457,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		.serial = vm->serial,
 		.ram = &vm->ram,
 		.set_cpu_intr = vm_set_cpu_intr,
+		.kernel_irqchip = cfg->irqchip_kernel,
+		.set_gsi = vm_set_gsi,
 		.exit = vm_guest_exit,
 		.poweroff = vm_guest_poweroff,
 		.reset = vm_guest_reset,
@@ -455,11 +480,28 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		.intr_ack = vm_intr_ack,
 		.msr_read = vm_msr_read,
 		.msr_write = vm_msr_write,
+		.irqchip_kernel = cfg->irqchip_kernel,
 		.opaque = vm,
 	};
 	if (vm->eng_ops->create(&host, &vm->engine, why, sizeof(why)) < 0) {
 		log_error("%s", why);
 		return X86V_EXIT_USAGE;
+	}
+	if (cfg->irqchip_kernel) {
+		/* The board was built without controllers: an engine that cannot
+		 * provide them would leave the machine with none. */
+		if (!vm->eng_ops->has_irqchip || !vm->eng_ops->has_irqchip(vm->engine)) {
+			log_error("--irqchip kernel: the %s engine has no interrupt controllers of its own",
+				  vm->eng_ops->name);
+			return X86V_EXIT_USAGE;
+		}
+		pthread_mutex_lock(&vm->lock);
+		for (unsigned gsi = 0; gsi < VM_GSI_COUNT; gsi++)
+			if (vm->gsi_level[gsi])
+				vm_set_gsi(vm, gsi, 1);
+		pthread_mutex_unlock(&vm->lock);
+		if (vm->exit_requested)
+			return X86V_EXIT_HOST_ERROR; /* vm_destroy prints the reason */
 	}
 
 	r = vm_debug_create(vm);

@@ -46,9 +46,15 @@ struct vm_config {
 	const char *serial; /* "stdio", "none" or "file:PATH" */
 	bool no_reboot;
 	bool kernel_entry32; /* bzImage: the 32-bit entry instead of the 64-bit one */
+	/* --irqchip kernel: the engine's own PIC/IOAPIC/LAPIC/PIT (KVM's in-kernel
+	 * ones) instead of x86v's models; only engines whose has_irqchip says so. */
+	bool irqchip_kernel;
 	double timeout; /* seconds; 0 = none */
 	struct debug_opts debug; /* --gdb, -S, --trace... (docs/debugging.md) */
 };
+
+/* Interrupt lines (GSIs) the machine drives: the IOAPIC's 24 pins. */
+#define VM_GSI_COUNT 24
 
 struct chardev;
 struct board;
@@ -76,6 +82,7 @@ struct vm {
 	struct vtimer timeout_timer;
 	pthread_cond_t vcpu_wake; /* a halted vCPU waits here */
 	bool intr_level; /* the controllers' INTR output to the vCPU (lock held) */
+	bool gsi_level[VM_GSI_COUNT]; /* --irqchip kernel: the lines' levels (lock held) */
 	bool reset_requested; /* a device asked for a system reset (lock held) */
 	bool exit_requested; /* lock held to change */
 	int exit_status;

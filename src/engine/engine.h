@@ -32,6 +32,11 @@ struct engine_host {
 	/* MSRs the machine owns (local APIC): 0, or -EINVAL when the access must #GP. */
 	int (*msr_read)(void *opaque, unsigned cpu, uint32_t index, uint64_t *value);
 	int (*msr_write)(void *opaque, unsigned cpu, uint32_t index, uint64_t value);
+	/* --irqchip kernel: the engine emulates the PIC pair, IOAPIC, local APICs and
+	 * PIT itself (create fails when it cannot). The machine then has none of its
+	 * own: it drives interrupt lines with set_irq and never gets intr_ack, the
+	 * local APIC MSRs, or VCPU_EXIT_HALT (the engine waits for interrupts itself). */
+	bool irqchip_kernel;
 	void *opaque;
 };
 
@@ -117,8 +122,14 @@ struct engine_ops {
 	void (*kick)(struct vcpu *vcpu);
 	int (*get_state)(struct vcpu *vcpu, struct x86_cpu_state *state);
 	int (*set_state)(struct vcpu *vcpu, const struct x86_cpu_state *state);
-	/* Drives interrupt controller input gsi (ISA IRQ n = gsi n). */
+	/* Drives interrupt controller input gsi (ISA IRQ n = gsi n). 0 or -errno. */
 	int (*set_irq)(struct engine *eng, unsigned gsi, int level);
+	/* Whether the engine runs its own interrupt controllers (engine_host.irqchip_kernel
+	 * was granted). NULL: never. */
+	bool (*has_irqchip)(const struct engine *eng);
+	/* Machine reset: the platform parts the engine emulates (in-kernel interrupt
+	 * controllers and PIT) back to their power-on state. vCPU thread. NULL: none. */
+	int (*platform_reset)(struct vcpu *vcpu);
 	/* The level of the vCPU's INTR input (a maskable interrupt is waiting in the
 	 * user-space controllers). Any thread; a running vCPU notices soon. */
 	void (*set_intr)(struct vcpu *vcpu, bool level);

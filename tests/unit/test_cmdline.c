@@ -29,6 +29,7 @@ static void test_defaults(void)
 	CHECK_STR(cl.cfg.bios, "rom.bin");
 	CHECK(!cl.cfg.no_reboot);
 	CHECK(cl.cfg.timeout == 0);
+	CHECK(!cl.cfg.irqchip_kernel); /* x86v's own interrupt controllers on every engine */
 }
 
 static void test_long_options(void)
@@ -124,6 +125,27 @@ static void test_errors(void)
 	expect_error(PARSE(&cl, why, "info", "--bogus"), why, "--bogus");
 }
 
+/* --irqchip: user everywhere; kernel only with kvm, whichever order the options come in. */
+static void test_irqchip(void)
+{
+	struct cmdline cl;
+	char why[256];
+	CHECK_EQ(PARSE(&cl, why, "run", "--bios", "r", "--irqchip", "kernel"), 0);
+	CHECK(cl.cfg.irqchip_kernel);
+	CHECK_EQ(PARSE(&cl, why, "run", "--irqchip=kernel", "--accel", "kvm", "--bios", "r"), 0);
+	CHECK(cl.cfg.irqchip_kernel);
+	CHECK_EQ(PARSE(&cl, why, "run", "--bios", "r", "--irqchip", "kernel", "--irqchip", "user"), 0);
+	CHECK(!cl.cfg.irqchip_kernel);
+	CHECK_EQ(PARSE(&cl, why, "run", "--accel", "soft", "--irqchip", "user", "--bios", "r"), 0);
+	CHECK(!cl.cfg.irqchip_kernel);
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--irqchip", "split"), why,
+		     "--irqchip split: expected user or kernel");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--irqchip"), why, "needs a value");
+	expect_error(PARSE(&cl, why, "run", "--irqchip", "kernel", "--accel", "soft", "--bios", "r"), why,
+		     "--irqchip kernel needs --accel kvm");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "-irqchip", "kernel"), why, "unknown option -irqchip");
+}
+
 static void test_debug_options(void)
 {
 	struct cmdline cl;
@@ -182,4 +204,4 @@ static void test_debug_errors(void)
 
 CHECK_MAIN(TEST_CASE(test_defaults), TEST_CASE(test_long_options), TEST_CASE(test_equals_and_qemu_spellings),
 	   TEST_CASE(test_commands), TEST_CASE(test_errors), TEST_CASE(test_debug_options),
-	   TEST_CASE(test_debug_errors))
+	   TEST_CASE(test_debug_errors), TEST_CASE(test_irqchip))

@@ -42,16 +42,27 @@ static struct kvm_cpuid2 *supported_cpuid(int kvm_fd, int *err)
 	return NULL;
 }
 
-static void filter_entry(struct kvm_cpuid_entry2 *e)
+static void filter_entry(const struct engine *eng, struct kvm_cpuid_entry2 *e)
 {
 	switch (e->function) {
 	case 1:
-		/* No nested virtualization, no MONITOR/MWAIT, and no local APIC until the
-		 * platform's interrupt controllers exist. */
-		e->ecx &= ~(CPUID_1_ECX_MONITOR | CPUID_1_ECX_VMX | CPUID_1_ECX_SMX | CPUID_1_ECX_X2APIC |
-			    CPUID_1_ECX_TSC_DEADLINE);
+		/* No nested virtualization, no MONITOR/MWAIT. */
+		e->ecx &= ~(CPUID_1_ECX_MONITOR | CPUID_1_ECX_VMX | CPUID_1_ECX_SMX);
 		e->ecx |= CPUID_1_ECX_HYPERVISOR;
-		e->edx &= ~CPUID_1_EDX_APIC;
+		if (eng->irqchip_kernel) {
+			/* KVM's local APIC: x2APIC as KVM_GET_SUPPORTED_CPUID reports it (KVM
+			 * emulates it whatever the host has); the TSC-deadline timer, which
+			 * older kernels leave out of that list, when KVM_CAP_TSC_DEADLINE_TIMER
+			 * says the in-kernel APIC has it (api.rst, "Local APIC features"). */
+			if (eng->tsc_deadline)
+				e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
+		} else {
+			/* The user-space local APIC's MSRs (APIC base, x2APIC, TSC deadline)
+			 * are not reachable under KVM, so the guest is not told of an APIC;
+			 * its xAPIC MMIO page still answers at 0xfee00000. */
+			e->ecx &= ~(CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE);
+			e->edx &= ~CPUID_1_EDX_APIC;
+		}
 		/* One logical processor per package; APIC ID filled per vCPU. */
 		e->ebx &= 0x0000ffff;
 		e->ebx |= 1u << 16;
@@ -87,7 +98,7 @@ int kvmeng_cpuid_init(struct engine *eng, char *why, size_t why_len)
 		return err;
 	}
 	for (unsigned i = 0; i < c->nent; i++)
-		filter_entry(&c->entries[i]);
+		filter_entry(eng, &c->entries[i]);
 	eng->cpuid = c;
 	return 0;
 }

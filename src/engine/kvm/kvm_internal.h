@@ -32,6 +32,12 @@ struct engine {
 	uint32_t *msr_list; /* MSRs KVM can save/restore */
 	uint32_t msr_count;
 	uint8_t isa_irq_level[16];
+	/* --irqchip kernel (kvm_irqchip.c): KVM's PIC pair, IOAPIC, local APIC and
+	 * PIT, with their power-on state for machine resets. */
+	bool irqchip_kernel;
+	bool tsc_deadline; /* KVM_CAP_TSC_DEADLINE_TIMER: the in-kernel LAPIC has it */
+	struct kvm_irqchip chip_reset[3]; /* PIC master, PIC slave, IOAPIC */
+	struct kvm_pit_state2 pit_reset;
 };
 
 struct vcpu {
@@ -43,6 +49,7 @@ struct vcpu {
 	bool thread_known;
 	int kicked; /* atomic: kick() happened, run() must return */
 	int intr_line; /* atomic: INTR from the user-space interrupt controllers */
+	struct kvm_lapic_state lapic_reset; /* --irqchip kernel: the LAPIC as created */
 	/* Guest debugging (kvm_debug.c): the INT3 bytes written over guest code
 	 * for software breakpoints, with the bytes they replaced. */
 	struct engine_debug dbg;
@@ -57,6 +64,16 @@ struct vcpu {
 int kvmeng_cpuid_init(struct engine *eng, char *why, size_t why_len);
 /* Sets the vCPU's CPUID, with its APIC ID. 0 or -errno. */
 int kvmeng_cpuid_apply(struct vcpu *vcpu);
+
+/* kvm_irqchip.c (--irqchip kernel). Creates the in-kernel PIC pair, IOAPIC
+ * and PIT with the PC's GSI routing; before any vCPU. 0 or -errno with why. */
+int kvmeng_irqchip_create(struct engine *eng, char *why, size_t why_len) MUST_CHECK;
+/* Drives GSI gsi (KVM_IRQ_LINE). 0 or -errno. */
+int kvmeng_irqchip_set_gsi(struct engine *eng, unsigned gsi, int level) MUST_CHECK;
+/* Records a new vCPU's local APIC state for kvmeng_irqchip_reset. 0 or -errno. */
+int kvmeng_irqchip_vcpu_init(struct vcpu *vcpu) MUST_CHECK;
+/* Machine reset: every in-kernel chip back to its recorded state. 0 or -errno. */
+int kvmeng_irqchip_reset(struct vcpu *vcpu) MUST_CHECK;
 
 /* kvm_regsync.c: engine-neutral state <-> KVM's register structs. 0 or -errno. */
 int kvmeng_get_state(struct vcpu *vcpu, struct x86_cpu_state *s);

@@ -181,6 +181,12 @@ int kvmeng_get_state(struct vcpu *vcpu, struct x86_cpu_state *s)
 		s->events.nmi_masked = ev.nmi.masked != 0;
 	}
 	s->events.halted = vcpu->run->exit_reason == KVM_EXIT_HLT;
+	if (vcpu->eng->irqchip_kernel) {
+		/* KVM's LAPIC halts in the kernel: no KVM_EXIT_HLT, the MP state says it. */
+		struct kvm_mp_state mp;
+		if (kvmeng_ioctl(vcpu->fd, KVM_GET_MP_STATE, &mp) == 0)
+			s->events.halted = mp.mp_state == KVM_MP_STATE_HALTED;
+	}
 	return 0;
 }
 

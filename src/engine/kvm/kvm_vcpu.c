@@ -75,6 +75,11 @@ int kvmeng_vcpu_create(struct engine *eng, unsigned index, struct vcpu **out, ch
 		kvmeng_vcpu_destroy(v);
 		return r;
 	}
+	if (eng->irqchip_kernel && (r = kvmeng_irqchip_vcpu_init(v)) < 0) {
+		snprintf(why, why_len, "KVM_GET_LAPIC: %s", strerror(-r));
+		kvmeng_vcpu_destroy(v);
+		return r;
+	}
 	install_kick_handler();
 	*out = v;
 	return 0;
@@ -107,11 +112,13 @@ void kvmeng_set_intr(struct vcpu *v, bool level)
 }
 
 /* User-space interrupt controllers (api.rst, KVM_INTERRUPT): inject when the
- * vCPU can take an interrupt, else ask KVM to exit when it can. */
+ * vCPU can take an interrupt, else ask KVM to exit when it can. With the
+ * in-kernel irqchip KVM_INTERRUPT is refused (ENXIO) and never needed: KVM
+ * injects what its own controllers present. */
 static void inject_pending_interrupt(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
-	if (!__atomic_load_n(&v->intr_line, __ATOMIC_ACQUIRE)) {
+	if (v->eng->irqchip_kernel || !__atomic_load_n(&v->intr_line, __ATOMIC_ACQUIRE)) {
 		run->request_interrupt_window = 0;
 		return;
 	}
@@ -219,7 +226,7 @@ int kvmeng_run(struct vcpu *v, struct vcpu_exit *exit)
 			if (kvmeng_debug_exit(v, exit))
 				return 0;
 			continue;
-		case KVM_EXIT_HLT:
+		case KVM_EXIT_HLT: /* user-space irqchip only: KVM's LAPIC halts in the kernel */
 			exit->reason = VCPU_EXIT_HALT;
 			snprintf(exit->detail, sizeof(exit->detail), "the vCPU executed HLT");
 			return 0;

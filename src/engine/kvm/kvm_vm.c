@@ -3,11 +3,12 @@
  * KVM engine, VM-wide part: /dev/kvm checks, VM creation, the fixed
  * addresses real mode needs, memory slots, CPUID and MSR lists, IRQ lines.
  *
- * No in-kernel interrupt controller yet: the PC's PIC/IOAPIC/LAPIC come with
- * the platform devices, either as KVM's in-kernel chips or user-space models.
- * Until then interrupt line levels are only recorded, and HLT exits to the
- * machine (KVM_EXIT_HLT), which is what lets x86v report a guest that halts
- * forever.
+ * Interrupt controllers: by default (--irqchip user) the machine's user-space
+ * models; interrupt line levels are only recorded here, vectors are injected
+ * with KVM_INTERRUPT (kvm_vcpu.c), and HLT exits to the machine (KVM_EXIT_HLT),
+ * which is what lets x86v report a guest that halts forever. With
+ * --irqchip kernel KVM's own PIC/IOAPIC/LAPIC/PIT serve (kvm_irqchip.c) and
+ * interrupt lines become KVM_IRQ_LINE.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -178,6 +179,10 @@ static int kvmeng_create(const struct engine_host *host, struct engine **out, ch
 		goto fail;
 	}
 
+	/* Before any vCPU (so each gets a local APIC) and before the CPUID, which
+	 * shows the APIC only when there is one. */
+	if (host->irqchip_kernel && (r = kvmeng_irqchip_create(eng, why, why_len)) < 0)
+		goto fail;
 	r = map_slots(eng, why, why_len);
 	if (r < 0)
 		goto fail;
@@ -198,9 +203,21 @@ fail:
 
 static int kvmeng_set_irq(struct engine *eng, unsigned gsi, int level)
 {
+	if (eng->irqchip_kernel)
+		return kvmeng_irqchip_set_gsi(eng, gsi, level);
 	if (gsi < ARRAY_SIZE(eng->isa_irq_level))
 		eng->isa_irq_level[gsi] = level != 0;
 	return 0;
+}
+
+static bool kvmeng_has_irqchip(const struct engine *eng)
+{
+	return eng->irqchip_kernel;
+}
+
+static int kvmeng_platform_reset(struct vcpu *vcpu)
+{
+	return vcpu->eng->irqchip_kernel ? kvmeng_irqchip_reset(vcpu) : 0;
 }
 
 const struct engine_ops kvm_engine_ops = {
@@ -214,6 +231,8 @@ const struct engine_ops kvm_engine_ops = {
 	.get_state = kvmeng_get_state,
 	.set_state = kvmeng_set_state,
 	.set_irq = kvmeng_set_irq,
+	.has_irqchip = kvmeng_has_irqchip,
+	.platform_reset = kvmeng_platform_reset,
 	.set_intr = kvmeng_set_intr,
 	.inject_nmi = kvmeng_inject_nmi,
 	.set_debug = kvmeng_set_debug,

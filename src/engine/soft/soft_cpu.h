@@ -104,7 +104,16 @@ struct soft_cpu {
 	 * debug_hooks; data accesses test only watch_active. */
 	bool debug_hooks;
 	bool debug_step; /* single-step: stop after one instruction, interrupts held off */
-	bool watch_active; /* segmented data accesses are checked against watchpoints */
+	bool watch_active; /* host_watch || dr_data_active: accesses call soft_debug_watch */
+	bool host_watch; /* the host debugger has watchpoints */
+
+	/* The guest's own debug features (soft_dr.c): TF, RF, DR0-DR7. The loop
+	 * looks at them only in blocks that start with TF, RF or a DR7 enable set. */
+	bool dr_data_active; /* DR7 enables a data breakpoint */
+	bool db_tf; /* TF was set when the current instruction started */
+	bool db_shadow; /* the instruction loaded SS: its debug traps wait one instruction */
+	uint32_t db_hits; /* DR6.B0-B3 for data breakpoints hit by the current instruction */
+	uint32_t db_pending; /* DR6 bits of traps held back by a MOV SS / POP SS */
 	struct soft_debug *debug;
 	/* The last taken branches (CS offsets), always on: one store on a path that
 	 * has already left the block. branch_pos counts them. */

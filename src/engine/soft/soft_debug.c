@@ -14,7 +14,8 @@
  * accessed the data), single-step stops after one instruction or after an
  * exception's delivery (at the handler's first instruction). Watchpoints see
  * explicit operand and stack accesses; implicit supervisor accesses
- * (descriptor tables, page walks, IDT) are not watched.
+ * (descriptor tables, page walks, IDT) are not watched. The guest's own data
+ * breakpoints (DR7, soft_dr.c) use the same access hook.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -51,11 +52,12 @@ static void update_hooks(struct soft_cpu *cpu)
 	struct soft_debug *d = cpu->debug;
 	cpu->debug_hooks = d && (d->cfg.enabled || d->tracing);
 	cpu->debug_step = d && d->cfg.enabled && d->cfg.single_step;
-	cpu->watch_active = false;
+	cpu->host_watch = false;
 	if (d && d->cfg.enabled)
 		for (unsigned i = 0; i < ENGINE_MAX_HW_BP; i++)
 			if (d->cfg.hw[i].enabled && d->cfg.hw[i].type != ENGINE_HW_EXEC)
-				cpu->watch_active = true;
+				cpu->host_watch = true;
+	cpu->watch_active = cpu->host_watch || cpu->dr_data_active;
 }
 
 int soft_debug_configure(struct soft_cpu *cpu, const struct engine_debug *dbg)
@@ -93,7 +95,8 @@ void soft_debug_destroy(struct soft_cpu *cpu)
 {
 	free(cpu->debug);
 	cpu->debug = NULL;
-	cpu->debug_hooks = cpu->debug_step = cpu->watch_active = false;
+	cpu->debug_hooks = cpu->debug_step = cpu->host_watch = false;
+	cpu->watch_active = cpu->dr_data_active;
 }
 
 static bool stop(struct soft_cpu *cpu, struct vcpu_exit *exit, int watch, uint64_t watch_addr)
@@ -175,8 +178,10 @@ bool soft_debug_pending(struct soft_cpu *cpu, struct vcpu_exit *exit)
 
 void soft_debug_watch(struct soft_cpu *cpu, uint64_t lin, unsigned size, bool is_write)
 {
+	if (cpu->dr_data_active)
+		soft_dr_watch(cpu, lin, size, is_write);
 	struct soft_debug *d = cpu->debug;
-	if (!d || d->watch_hit >= 0)
+	if (!cpu->host_watch || !d || d->watch_hit >= 0)
 		return;
 	for (unsigned i = 0; i < ENGINE_MAX_HW_BP; i++) {
 		const struct engine_hw_bp *b = &d->cfg.hw[i];

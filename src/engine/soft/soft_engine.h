@@ -87,10 +87,71 @@ bool soft_debug_after(struct soft_cpu *cpu, struct vcpu_exit *exit);
 void soft_debug_fault(struct soft_cpu *cpu);
 /* Loop top: true (exit filled) when a single step ended in an exception delivery. */
 bool soft_debug_pending(struct soft_cpu *cpu, struct vcpu_exit *exit);
-/* A data access of size bytes at linear lin (watch_active only). */
+/* A data access of size bytes at linear lin (watch_active only): the host's
+ * watchpoints and the guest's data breakpoints. */
 void soft_debug_watch(struct soft_cpu *cpu, uint64_t lin, unsigned size, bool is_write);
 /* Copies the branch ring, oldest first. */
 unsigned soft_debug_branches(const struct soft_cpu *cpu, struct engine_branch *out);
+
+/* ---- the guest's debug features (soft_dr.c) ---- */
+
+#define DR6_BD (1u << 13) /* debug-register access detected (DR7.GD) */
+#define DR6_BS (1u << 14) /* single step */
+#define DR6_BT (1u << 15) /* task switch to a TSS with the T bit */
+#define DR7_ENABLES 0xffu /* L0 G0 ... L3 G3 */
+#define DR7_LOCAL 0x155u /* L0-L3 and LE: cleared by a task switch */
+#define DR7_GD (1u << 13)
+
+/* True when a block starting now must run the per-instruction guest-debug
+ * hooks. TF, RF and DR7 change only at block ends (POPF, IRET, task
+ * switches, MOV DR7 and event delivery all end the block). */
+static inline bool soft_dr_armed(const struct soft_cpu *cpu)
+{
+	return ((cpu->s.rflags & (RFLAGS_TF | RFLAGS_RF)) | (cpu->s.dr7 & DR7_ENABLES)) != 0;
+}
+/* DR7 changed (MOV DR7, a task switch, set_state): recomputes dr_data_active and watch_active. */
+void soft_dr_changed(struct soft_cpu *cpu);
+/* Instruction boundary, s.rip = the instruction about to run: checks the
+ * instruction breakpoints (unless RF), samples TF and clears RF. Returns true
+ * when it delivered an instruction-breakpoint #DB (a fault: the instruction
+ * did not run). */
+bool soft_dr_before(struct soft_cpu *cpu);
+/* After an instruction completed: delivers the single-step and data-breakpoint
+ * #DB trap, if any (true then). */
+bool soft_dr_after(struct soft_cpu *cpu);
+/* A segmented data access (soft_debug_watch calls it while dr_data_active). */
+void soft_dr_watch(struct soft_cpu *cpu, uint64_t lin, unsigned size, bool is_write);
+/* MOV DRx while DR7.GD: the general-detect #DB fault (never returns). */
+__attribute__((noreturn)) void soft_dr_general_detect(struct soft_cpu *cpu);
+/* A task switch loaded a TSS whose T bit is set: the #DB trap, in the new task. */
+void soft_dr_task_trap(struct soft_cpu *cpu);
+
+/* ---- hardware task switching (interp/task.c) ---- */
+
+enum soft_task_reason {
+	SOFT_TASK_JMP, /* JMP: old task's busy bit cleared, no link */
+	SOFT_TASK_CALL, /* CALL: nested (back link, NT), old task stays busy */
+	SOFT_TASK_IRET, /* IRET with NT: back to the linked task, old task not busy */
+	SOFT_TASK_INT, /* interrupt or exception through an IDT task gate: nested */
+};
+
+/* JMP/CALL far (protected mode, not long mode) to a TSS descriptor or task
+ * gate; desc is the 8-byte descriptor of sel. Checks privilege, type, busy
+ * and presence, then switches. */
+void soft_task_far(struct soft_cpu *cpu, uint16_t sel, uint64_t desc, bool call);
+/* An interrupt or exception through the IDT task gate gate (present and, for
+ * INT n, DPL already checked). ext: 1 unless INT n (the EXT bit of error
+ * codes). The error code, if any, is pushed on the new task's stack. */
+void soft_task_gate_event(struct soft_cpu *cpu, uint64_t gate, unsigned ext, uint32_t error_code, bool has_error);
+/* IRET with EFLAGS.NT set outside long mode: returns to the task in the current TSS's back link. */
+void soft_task_iret(struct soft_cpu *cpu);
+/* The switch itself (SDM Vol. 3A §7.3) to the TSS tss_sel whose descriptor
+ * is tss_desc, already checked by the callers above. Faults before the commit
+ * point leave the old task as it was; later ones are delivered in the new
+ * task (cpu->insn_rip = its EIP). error_code is pushed for SOFT_TASK_INT when
+ * has_error. */
+void soft_task_switch(struct soft_cpu *cpu, uint16_t tss_sel, uint64_t tss_desc, enum soft_task_reason reason,
+		      unsigned ext, uint32_t error_code, bool has_error);
 
 /* ---- CPUID (soft_cpuid.c) ---- */
 
@@ -105,5 +166,7 @@ void soft_load_sreg(struct soft_cpu *cpu, int sreg, uint16_t selector);
 uint64_t soft_read_descriptor(struct soft_cpu *cpu, uint16_t selector, int error_vector);
 /* Decodes a descriptor's low 8 bytes into a segment cache entry. */
 void soft_descriptor_to_segment(uint64_t desc, uint16_t selector, struct x86_segment *seg);
+/* Sets the accessed bit of selector's descriptor in memory (desc: its current value), as loads do. */
+void soft_descriptor_mark_accessed(struct soft_cpu *cpu, uint16_t selector, uint64_t desc);
 
 #endif

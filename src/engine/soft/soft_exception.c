@@ -6,11 +6,11 @@
  *
  * Delivery is transactional: descriptors are read and the new stack probed
  * before any register changes, so a fault during delivery leaves the state of
- * the interrupted instruction intact for the double-fault path.
- * Not implemented yet: task gates (a task-gate entry raises #GP), the
- * virtual-8086 interrupt redirection of CR4.VME.
+ * the interrupted instruction intact for the double-fault path. Task gates
+ * hand over to interp/task.c (SDM Vol. 3A §6.12.2). Fault-class exceptions
+ * push RF = 1 (SDM Vol. 3B §17.3.1.1).
+ * Not implemented yet: the virtual-8086 interrupt redirection of CR4.VME.
  */
-#include "core/log.h"
 #include "engine/soft/soft_engine.h"
 
 void soft_raise(struct soft_cpu *cpu, int vector, uint32_t error_code, bool has_error)
@@ -73,6 +73,11 @@ void soft_deliver_exception(struct soft_cpu *cpu)
 	if (cpu->shutdown)
 		return;
 	cpu->delivering_vector = cpu->raised_vector;
+	/* A fault's frame (or saved TSS image) has RF set, so that returning to
+	 * the instruction skips its instruction breakpoint; #DF is an abort. The
+	 * delivery clears RF again. */
+	if (cpu->raised_vector != X86_EXC_DF)
+		cpu->s.rflags |= RFLAGS_RF;
 	soft_deliver(cpu, cpu->raised_vector, cpu->raised_error, cpu->raised_has_error, false);
 	cpu->delivering_vector = -1;
 }
@@ -178,17 +183,17 @@ static void deliver_protected(struct soft_cpu *cpu, int vector, uint32_t error_c
 	unsigned type = (lo >> 40) & 0xf, gate_dpl = (lo >> 45) & 3;
 	bool gate_present = (lo >> 47) & 1;
 	bool valid = cpu->long_mode ? (type == 0xe || type == 0xf)
-				    : (type == 0x6 || type == 0x7 || type == 0xe || type == 0xf);
-	if (type == 0x5 && !cpu->long_mode) {
-		log_guest("soft: task gate for vector %d: hardware task switching is not implemented", vector);
-		soft_raise_gp(cpu, idt_err);
-	}
+				    : (type == 0x5 || type == 0x6 || type == 0x7 || type == 0xe || type == 0xf);
 	if (!valid)
 		soft_raise_gp(cpu, idt_err);
 	if (soft_int && gate_dpl < cpu->cpl)
 		soft_raise_gp(cpu, idt_err);
 	if (!gate_present)
 		soft_raise(cpu, X86_EXC_NP, idt_err, true);
+	if (type == 0x5) {
+		soft_task_gate_event(cpu, lo, soft_int ? 0 : 1, error_code, has_error);
+		return;
+	}
 
 	uint16_t cs_sel = (uint16_t)(lo >> 16);
 	uint64_t target = (lo & 0xffff) | ((lo >> 32) & 0xffff0000ULL);
@@ -282,6 +287,12 @@ void soft_deliver(struct soft_cpu *cpu, int vector, uint32_t error_code, bool ha
 {
 	cpu->halted = false;
 	cpu->interrupt_shadow = false;
+	/* The instruction that raised this event (INT n, a task switch) gets no
+	 * single-step trap: the event clears or replaces TF. */
+	cpu->db_tf = false;
+	/* Entering the #DB handler clears DR7.GD so it may use the debug registers. */
+	if (vector == X86_EXC_DB && !soft_int)
+		cpu->s.dr7 &= ~(uint64_t)DR7_GD;
 	if (!(cpu->s.cr0 & CR0_PE))
 		deliver_real(cpu, vector);
 	else

@@ -130,6 +130,8 @@ static int soft_set_state(struct vcpu *v, const struct x86_cpu_state *s)
 	cpu->tsc_base = __rdtsc() - s->msr.tsc;
 	cpu->shutdown = false;
 	cpu->delivering_vector = -1;
+	cpu->db_pending = 0;
+	soft_dr_changed(cpu);
 	soft_cpu_mode_changed(cpu);
 	soft_tlb_flush_all(cpu, true);
 	return 0;
@@ -150,6 +152,10 @@ static int soft_set_irq(struct engine *eng, unsigned gsi, int level)
 static void soft_set_intr(struct vcpu *v, bool level)
 {
 	__atomic_store_n(&v->cpu.intr_line, level, __ATOMIC_SEQ_CST);
+	/* Raised by the instruction being executed (a self-IPI, an EOI that
+	 * uncovers the next vector): take it before the rest of the block. */
+	if (level)
+		v->cpu.end_block = true;
 }
 
 /* An external interrupt is taken between instructions when INTR is up, IF is
@@ -183,9 +189,12 @@ static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
 	memset(exit, 0, sizeof(*exit));
 
 	if (__builtin_setjmp(cpu->unwind)) {
-		/* A fault in an instruction or in the delivery of another exception. */
+		/* A fault in an instruction or in the delivery of another exception.
+		 * A faulting instruction has no debug traps, nor do held-back ones
+		 * survive it. */
 		if (cpu->debug_hooks)
 			soft_debug_fault(cpu);
+		cpu->db_pending = 0;
 		soft_deliver_exception(cpu);
 	}
 	for (;;) {
@@ -214,11 +223,24 @@ static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
 		cpu->insn_rip = cpu->s.rip; /* a fetch fault reports this address */
 		const struct soft_insn *in = soft_fetch(cpu, &n);
 		cpu->end_block = false;
+		/* Interrupts are checked between blocks: an instruction in an STI or
+		 * MOV SS shadow runs alone when one is waiting, so it is taken right
+		 * after that instruction, as on hardware. */
+		if (cpu->interrupt_shadow && __atomic_load_n(&cpu->intr_line, __ATOMIC_ACQUIRE))
+			n = 1;
+		/* One test per instruction covers the host debugger, tracing and the
+		 * guest's TF/RF/DR7, which can only change at a block end. */
+		bool guest_db = soft_dr_armed(cpu);
+		bool hooks = cpu->debug_hooks || guest_db;
 		for (unsigned i = 0; i < n; i++, in++) {
 			uint64_t rip = cpu->s.rip;
 			uint64_t next = rip + in->len;
-			if (cpu->debug_hooks && soft_debug_before(cpu, exit))
-				return 0;
+			if (hooks) {
+				if (cpu->debug_hooks && soft_debug_before(cpu, exit))
+					return 0;
+				if (guest_db && soft_dr_before(cpu))
+					break; /* an instruction breakpoint's #DB was delivered */
+			}
 			cpu->insn_rip = rip;
 			if (cpu->code_size != 8) {
 				if (next - 1 > cpu->s.seg[X86_CS].limit)
@@ -229,8 +251,15 @@ static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
 			cpu->interrupt_shadow = false;
 			cpu->insn_count++;
 			in->fn(cpu, in);
-			if (cpu->debug_hooks && soft_debug_after(cpu, exit))
-				return 0;
+			if (hooks) {
+				/* The guest's trap first: a host single-step then stops at
+				 * its handler, as after any other event delivery. */
+				bool trapped = guest_db && soft_dr_after(cpu);
+				if (cpu->debug_hooks && soft_debug_after(cpu, exit))
+					return 0;
+				if (trapped)
+					break;
+			}
 			if (cpu->s.rip != next) {
 				struct engine_branch *b = &cpu->branch_ring[cpu->branch_pos++ % ENGINE_BRANCH_HISTORY];
 				b->from = rip;

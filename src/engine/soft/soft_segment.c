@@ -36,8 +36,7 @@ uint64_t soft_read_descriptor(struct soft_cpu *cpu, uint16_t selector, int error
 	return soft_lin_read(cpu, base + off, 8, false);
 }
 
-/* Sets the accessed bit in the descriptor in memory, as loads do. */
-static void mark_accessed(struct soft_cpu *cpu, uint16_t selector, uint64_t desc)
+void soft_descriptor_mark_accessed(struct soft_cpu *cpu, uint16_t selector, uint64_t desc)
 {
 	if (desc & (1ULL << 40))
 		return;
@@ -100,7 +99,7 @@ void soft_load_sreg(struct soft_cpu *cpu, int sreg, uint16_t selector)
 		if (!(n.attr & SEG_ATTR_P))
 			soft_raise(cpu, X86_EXC_NP, err, true);
 	}
-	mark_accessed(cpu, selector, desc);
+	soft_descriptor_mark_accessed(cpu, selector, desc);
 	n.attr |= SEG_TYPE_ACCESSED;
 	*g = n;
 	if (sreg == X86_SS)

@@ -15,6 +15,11 @@
  * Interrupts: ISA IRQ n goes to 8259 input n and IOAPIC pin n (IRQ 0 to pin 2,
  * as the MADT's override says). The 8259's INT pin reaches the CPU through
  * LINT0 of the local APIC (ExtINT), or directly while the APIC is disabled.
+ *
+ * With env->kernel_irqchip the engine (KVM) emulates the 8259 pair with ELCR,
+ * the 8254 with port 0x61, the IOAPIC and the local APIC at the same ports and
+ * addresses; the board leaves them out and hands ISA IRQ n to env->set_gsi as
+ * GSI n, which the engine routes the same way (IRQ 0 to IOAPIC pin 2).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -84,6 +89,8 @@ struct board {
 /* The CPU's INTR input: the local APIC's output, or the 8259 itself when the APIC is off. */
 static void update_cpu_intr(struct board *b)
 {
+	if (b->env.kernel_irqchip)
+		return; /* the engine's controllers drive INTR themselves */
 	bool level;
 	if (lapic_hw_enabled(b->lapic))
 		level = lapic_has_interrupt(b->lapic) || lapic_extint_pending(b->lapic);
@@ -95,6 +102,10 @@ static void update_cpu_intr(struct board *b)
 static void board_isa_irq(void *opaque, unsigned irq, int level)
 {
 	struct board *b = opaque;
+	if (b->env.kernel_irqchip) {
+		b->env.set_gsi(b->env.opaque, irq, level);
+		return;
+	}
 	pic_set_irq(b->pic, irq == 2 ? 9 : irq, level); /* IRQ 2 is the cascade; its devices use 9 */
 	ioapic_set_irq(b->ioapic, irq == 0 ? 2 : irq, level);
 }
@@ -141,6 +152,8 @@ int board_intr_ack(struct board *b, unsigned cpu)
 {
 	(void)cpu;
 	int vector = -1;
+	if (b->env.kernel_irqchip)
+		return -1;
 	if (!lapic_hw_enabled(b->lapic)) {
 		if (pic_intr_level(b->pic))
 			vector = pic_read_irq(b->pic);
@@ -157,12 +170,16 @@ int board_intr_ack(struct board *b, unsigned cpu)
 int board_msr_read(struct board *b, unsigned cpu, uint32_t index, uint64_t *value)
 {
 	(void)cpu;
+	if (b->env.kernel_irqchip)
+		return -EINVAL;
 	return lapic_msr_read(b->lapic, index, value) == 0 ? 0 : -EINVAL;
 }
 
 int board_msr_write(struct board *b, unsigned cpu, uint32_t index, uint64_t value)
 {
 	(void)cpu;
+	if (b->env.kernel_irqchip)
+		return -EINVAL;
 	int r = lapic_msr_write(b->lapic, index, value) == 0 ? 0 : -EINVAL;
 	update_cpu_intr(b);
 	return r;
@@ -260,10 +277,17 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 	struct piix_config pcfg = { .set_isa_irq = board_isa_irq, .isa_opaque = b };
 
 	int r = -ENOMEM;
-	b->lapic = lapic_create(env->clock, &lcfg);
-	b->ioapic = ioapic_create(&iocfg);
-	b->pic = pic_create(board_pic_intr, b);
-	b->pit = pit_create(env->clock, &b->isa_irq[PIT_IRQ]);
+	bool own_chips = !env->kernel_irqchip;
+	if (env->kernel_irqchip && !env->set_gsi) {
+		r = -EINVAL;
+		goto fail;
+	}
+	if (own_chips) {
+		b->lapic = lapic_create(env->clock, &lcfg);
+		b->ioapic = ioapic_create(&iocfg);
+		b->pic = pic_create(board_pic_intr, b);
+		b->pit = pit_create(env->clock, &b->isa_irq[PIT_IRQ]);
+	}
 	b->com1 = uart_create(env->clock, &b->isa_irq[COM1_IRQ], env->serial);
 	b->pm = acpi_pm_create(env->clock, &b->isa_irq[SCI_IRQ], board_poweroff, b);
 	b->fw_cfg = fw_cfg_create(env->ram);
@@ -272,8 +296,8 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 	b->rtc = rtc_create(env->clock, &b->isa_irq[RTC_IRQ], time(NULL));
 	b->i8042 = i8042_create(&b->isa_irq[KBD_IRQ], &b->isa_irq[AUX_IRQ], board_reset_request, b);
 	b->reset_ports = reset_ports_create(board_reset_request, b);
-	if (!b->lapic || !b->ioapic || !b->pic || !b->pit || !b->com1 || !b->pm || !b->fw_cfg || !b->pci ||
-	    !b->rtc || !b->i8042 || !b->reset_ports)
+	if ((own_chips && (!b->lapic || !b->ioapic || !b->pic || !b->pit)) || !b->com1 || !b->pm || !b->fw_cfg ||
+	    !b->pci || !b->rtc || !b->i8042 || !b->reset_ports)
 		goto fail;
 	rtc_set_memory_size(b->rtc, env->ram->low_size, env->ram->size - env->ram->low_size);
 	/* 0xCF9 sits inside the PCI address port's dword: the host bridge forwards it. */
@@ -288,12 +312,13 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 		const struct bus_ops *ops;
 		void *opaque;
 		const char *name;
+		bool chip; /* an interrupt controller or the PIT: absent with kernel_irqchip */
 	} regions[] = {
-		{ env->pio, PIC_MASTER_BASE, PIC_REGION_SIZE, &pic_master_ops, b->pic, "pic-master" },
-		{ env->pio, PIC_SLAVE_BASE, PIC_REGION_SIZE, &pic_slave_ops, b->pic, "pic-slave" },
-		{ env->pio, PIC_ELCR_BASE, PIC_ELCR_SIZE, &pic_elcr_ops, b->pic, "elcr" },
-		{ env->pio, PIT_BASE, PIT_REGION_SIZE, &pit_ops, b->pit, "pit" },
-		{ env->pio, PIT_PORT61, PIT_PORT61_SIZE, &pit_port61_ops, b->pit, "port61" },
+		{ env->pio, PIC_MASTER_BASE, PIC_REGION_SIZE, &pic_master_ops, b->pic, "pic-master", true },
+		{ env->pio, PIC_SLAVE_BASE, PIC_REGION_SIZE, &pic_slave_ops, b->pic, "pic-slave", true },
+		{ env->pio, PIC_ELCR_BASE, PIC_ELCR_SIZE, &pic_elcr_ops, b->pic, "elcr", true },
+		{ env->pio, PIT_BASE, PIT_REGION_SIZE, &pit_ops, b->pit, "pit", true },
+		{ env->pio, PIT_PORT61, PIT_PORT61_SIZE, &pit_port61_ops, b->pit, "port61", true },
 		{ env->pio, POST_PORT, 1, &post_port_bus_ops, &b->post, "post" },
 		{ env->pio, DEBUG_EXIT_PORT, DEBUG_EXIT_REGION_SIZE, &debug_exit_bus_ops, &b->debug_exit, "debug-exit" },
 		{ env->pio, COM1_PORT, UART_REGION_SIZE, &uart_bus_ops, b->com1, "com1" },
@@ -306,10 +331,12 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 		{ env->pio, ACPI_PM_BASE, ACPI_PM_REGION_SIZE, &acpi_pm_bus_ops, b->pm, "acpi-pm" },
 		{ env->pio, PCI_CONFIG_ADDRESS_PORT, PCI_HOST_REGION_SIZE, &pci_host_addr_bus_ops, b->pci, "pci-addr" },
 		{ env->pio, PCI_CONFIG_DATA_PORT, PCI_HOST_REGION_SIZE, &pci_host_data_bus_ops, b->pci, "pci-data" },
-		{ env->mmio, IOAPIC_DEFAULT_BASE, IOAPIC_REGION_SIZE, &ioapic_bus_ops, b->ioapic, "ioapic" },
-		{ env->mmio, LAPIC_BASE_DEFAULT, 0x1000, &lapic_bus_ops, b->lapic, "lapic" },
+		{ env->mmio, IOAPIC_DEFAULT_BASE, IOAPIC_REGION_SIZE, &ioapic_bus_ops, b->ioapic, "ioapic", true },
+		{ env->mmio, LAPIC_BASE_DEFAULT, 0x1000, &lapic_bus_ops, b->lapic, "lapic", true },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(regions); i++) {
+		if (regions[i].chip && !own_chips)
+			continue; /* the engine handles these accesses without leaving the kernel */
 		r = map(b, regions[i].bus, regions[i].base, regions[i].size, regions[i].ops, regions[i].opaque,
 			regions[i].name);
 		if (r < 0)
@@ -331,10 +358,13 @@ fail:
 
 void board_reset(struct board *b)
 {
-	lapic_reset(b->lapic);
-	ioapic_reset(b->ioapic);
-	pic_reset(b->pic);
-	pit_reset(b->pit);
+	/* With kernel_irqchip the engine resets its own chips (engine_ops.platform_reset). */
+	if (!b->env.kernel_irqchip) {
+		lapic_reset(b->lapic);
+		ioapic_reset(b->ioapic);
+		pic_reset(b->pic);
+		pit_reset(b->pit);
+	}
 	uart_reset(b->com1);
 	pci_bus_reset(b->pci);
 	piix_reset(b->piix);

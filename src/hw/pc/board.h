@@ -27,6 +27,12 @@ struct board_env {
 	const struct guest_ram *ram; /* for fw_cfg's items and DMA */
 	/* The interrupt controllers' INTR output to vCPU cpu. */
 	void (*set_cpu_intr)(void *opaque, unsigned cpu, int level);
+	/* true (--irqchip kernel): the engine emulates the 8259 pair, 8254, IOAPIC and
+	 * local APIC, at their usual ports and addresses. The board builds none of
+	 * them and drives each ISA IRQ n (PCI INTx after PIIX3 routing included) as
+	 * GSI n through set_gsi; set_cpu_intr is never called. */
+	bool kernel_irqchip;
+	void (*set_gsi)(void *opaque, unsigned gsi, int level);
 	/* The guest asked to end the run with this status (debug-exit). */
 	void (*exit)(void *opaque, int status);
 	/* The guest powered the machine off (ACPI S5). */
@@ -45,7 +51,8 @@ void board_reset(struct board *b);
  * address in *rsdp) and assigns PCI resources and interrupt routing as
  * firmware would. 0 or -errno. */
 int board_prepare_direct_boot(struct board *b, uint64_t *rsdp) MUST_CHECK;
-/* INTA for vCPU cpu: the vector now in service, or -1 (lock held). */
+/* INTA for vCPU cpu: the vector now in service, or -1 (lock held; always -1
+ * with kernel_irqchip). */
 int board_intr_ack(struct board *b, unsigned cpu);
 /* MSRs the platform owns (local APIC); -EINVAL for the rest (lock held). */
 int board_msr_read(struct board *b, unsigned cpu, uint32_t index, uint64_t *value);

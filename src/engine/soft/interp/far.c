@@ -5,12 +5,12 @@
  * INT n/INT3/INTO/INT1 and IRET in every mode (SDM Vol. 2: JMP, CALL, RET,
  * INT n, IRET; Vol. 3A §5.8 privilege transfers).
  *
- * Not implemented yet: task switches (JMP/CALL to a TSS or task gate, IRET
- * with NT set) raise #GP with a log line; CR4.VME virtual interrupts.
+ * Task switches (JMP/CALL to a TSS or task gate, IRET with NT set) are
+ * interp/task.c; long mode has none (#GP).
+ * Not implemented yet: CR4.VME virtual interrupts.
  */
 #include <Zydis/Zydis.h>
 
-#include "core/log.h"
 #include "engine/soft/soft_engine.h"
 
 static bool protected_mode(const struct soft_cpu *cpu)
@@ -181,11 +181,13 @@ static void far_transfer_protected(struct soft_cpu *cpu, const struct soft_insn 
 		return;
 	}
 	unsigned type = d.attr & SEG_ATTR_TYPE;
-	if ((d.attr & SEG_ATTR_S) || (type != 0x4 && type != 0xc)) {
-		log_guest("soft: far %s to system descriptor type %u (task switch?) is not implemented",
-			  call ? "call" : "jmp", type);
-		soft_raise_gp(cpu, err);
+	bool task = type == 0x1 || type == 0x3 || type == 0x5 || type == 0x9 || type == 0xb;
+	if (!(d.attr & SEG_ATTR_S) && task && !cpu->long_mode) {
+		soft_task_far(cpu, sel, desc, call);
+		return;
 	}
+	if ((d.attr & SEG_ATTR_S) || (type != 0x4 && type != 0xc))
+		soft_raise_gp(cpu, err);
 	/* Call gate. */
 	unsigned gate_dpl = seg_dpl(&d);
 	if (gate_dpl < cpu->cpl || gate_dpl < (sel & 3u))
@@ -420,9 +422,12 @@ static void op_iret(struct soft_cpu *cpu, const struct soft_insn *in)
 		iret_real(cpu, w);
 		return;
 	}
-	if ((cpu->s.rflags & RFLAGS_NT) && !cpu->long_mode) {
-		log_guest("soft: IRET with NT set (task return) is not implemented");
-		soft_raise_gp(cpu, 0);
+	if (cpu->s.rflags & RFLAGS_NT) {
+		/* A nested task returns to its caller; IA-32e mode has no tasks. */
+		if (cpu->long_mode)
+			soft_raise_gp(cpu, 0);
+		soft_task_iret(cpu);
+		return;
 	}
 	uint64_t ip = stack_peek(cpu, 0, w);
 	uint16_t sel = (uint16_t)stack_peek(cpu, 1, w);

@@ -112,6 +112,8 @@ static void mov_dr(struct soft_cpu *cpu, const struct soft_insn *in)
 	/* DR4/DR5 alias DR6/DR7 unless CR4.DE. */
 	if ((dr == 4 || dr == 5) && (s->cr4 & CR4_DE))
 		soft_raise_ud(cpu);
+	if (s->dr7 & DR7_GD)
+		soft_dr_general_detect(cpu);
 	if (dr == 4 || dr == 5)
 		dr += 2;
 	if (!to_dr) {
@@ -130,6 +132,10 @@ static void mov_dr(struct soft_cpu *cpu, const struct soft_insn *in)
 		if (v >> 32)
 			soft_raise_gp(cpu, 0);
 		s->dr7 = (v | 0x400) & ~0x0000d000ULL;
+		/* New breakpoints take effect from the next instruction: the loop
+		 * decides per block whether to check them. */
+		soft_dr_changed(cpu);
+		cpu->end_block = true;
 	}
 }
 
@@ -146,7 +152,7 @@ void soft_sys_mov_special(struct soft_cpu *cpu, const struct soft_insn *in)
 		uint16_t sel = (uint16_t)soft_op_read(cpu, in, 1);
 		soft_load_sreg(cpu, dst->reg, sel);
 		if (dst->reg == X86_SS)
-			cpu->interrupt_shadow = true;
+			cpu->interrupt_shadow = cpu->db_shadow = true;
 		cpu->end_block = true;
 	} else if (src->kind == SOFT_OP_SREG) {
 		/* MOV r/m, Sreg: a register gets the selector zero-extended, memory 16 bits. */
@@ -167,7 +173,7 @@ void soft_sys_pop_sreg(struct soft_cpu *cpu, const struct soft_insn *in)
 	soft_load_sreg(cpu, (int)sreg, sel);
 	cpu->s.gpr[X86_RSP] = (old_rsp & ~mask) | ((old_rsp + w) & mask);
 	if (sreg == X86_SS)
-		cpu->interrupt_shadow = true;
+		cpu->interrupt_shadow = cpu->db_shadow = true;
 	cpu->end_block = true;
 }
 

@@ -21,7 +21,8 @@
  * waiting x87 instruction (x87_check_pending).
  *
  * Not implemented: the FOP of memory forms records the guest's ModRM only
- * approximately (mod/rm rebuilt from the operand, the reg field exact);
+ * approximately (mod/rm rebuilt from the operand, the reg field exact; only
+ * the displacement width of 32/64-bit forms can differ from the encoding);
  * FERR#/IGNNE# (CR0.NE = 0) is not modelled.
  */
 #include <Zydis/Zydis.h>
@@ -244,16 +245,49 @@ static enum mem_dir mem_direction(unsigned esc, unsigned reg)
 	}
 }
 
-/* mod and rm of a memory operand, as an assembler would most likely have
- * encoded it: only FOP sees them. */
-static unsigned approx_mod_rm(const struct soft_insn *in, const struct soft_operand *op)
+/* The rm field of a 16-bit memory operand (SDM Vol. 2A Table 2-1): each
+ * base/index combination has exactly one encoding. -1: none. */
+static int rm16(unsigned base, unsigned index)
 {
-	if (in->addrsize == 2)
-		return (op->disp ? (op->disp == (int8_t)op->disp ? 0x40 : 0x80) : 0) | 6;
-	if (op->base == SOFT_REG_RIP || op->base == SOFT_NOREG)
-		return op->index == SOFT_NOREG ? 5 : 4;
+	if (base == X86_RSI || base == X86_RDI) { /* [si+bx] written the other way round */
+		unsigned t = base;
+		base = index;
+		index = t;
+	}
+	switch (base) {
+	case X86_RBX: return index == X86_RSI ? 0 : index == X86_RDI ? 1 : index == SOFT_NOREG ? 7 : -1;
+	case X86_RBP: return index == X86_RSI ? 2 : index == X86_RDI ? 3 : index == SOFT_NOREG ? 6 : -1;
+	case SOFT_NOREG: return index == X86_RSI ? 4 : index == X86_RDI ? 5 : -1;
+	default: return -1;
+	}
+}
+
+/* mod and rm of a memory operand, as an assembler would most likely have
+ * encoded it: only FOP sees them (SDM Vol. 1 §8.1.9: FOP holds the ModR/M
+ * byte). Exact for 16-bit addressing and for the forms that have a single
+ * encoding; only the displacement width (disp8 vs disp32) is a guess. */
+static unsigned approx_mod_rm(const struct soft_cpu *cpu, const struct soft_insn *in,
+			      const struct soft_operand *op)
+{
+	unsigned disp_mod = op->disp == (int8_t)op->disp ? 0x40 : 0x80;
+	if (in->addrsize == 2) {
+		if (op->base == SOFT_NOREG && op->index == SOFT_NOREG)
+			return 6; /* mod 00 rm 110: disp16 only */
+		int rm = rm16(op->base, op->index);
+		if (rm < 0)
+			return 6;
+		/* [bp] has no mod-00 form (that encoding is disp16) */
+		return (op->disp || rm == 6 ? disp_mod : 0) | (unsigned)rm;
+	}
+	if (op->base == SOFT_REG_RIP)
+		return 5;
+	if (op->base == SOFT_NOREG) {
+		/* In 64-bit mode mod 00 rm 101 is RIP-relative: an absolute
+		 * disp32 needs a SIB byte (rm 100, Vol. 2A §2.2.1.6). */
+		return op->index == SOFT_NOREG && !soft_in_64bit_mode(cpu) ? 5 : 4;
+	}
 	unsigned rm = op->index != SOFT_NOREG || (op->base & 7) == 4 ? 4 : op->base & 7;
-	unsigned mod = op->disp == 0 && (op->base & 7) != 5 ? 0 : op->disp == (int8_t)op->disp ? 0x40 : 0x80;
+	unsigned mod = op->disp == 0 && (op->base & 7) != 5 ? 0 : disp_mod;
 	return mod | rm;
 }
 
@@ -354,7 +388,7 @@ static void x87_compute(struct soft_cpu *cpu, const struct soft_insn *in)
 	cpu->s.rflags = rflags;
 	if (!is_control(in->mnemonic)) {
 		unsigned fop_modrm =
-			mem_op >= 0 ? ((unsigned)field << 3) | approx_mod_rm(in, &in->op[mem_op]) : host_modrm;
+			mem_op >= 0 ? ((unsigned)field << 3) | approx_mod_rm(cpu, in, &in->op[mem_op]) : host_modrm;
 		record_pointers(cpu, in, mem_op, fop_modrm);
 	}
 }

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * KVM's in-kernel interrupt controllers and PIT (--irqchip kernel), following
+ * the KVM API document (Documentation/virt/kvm/api.rst):
+ *
+ *   KVM_CREATE_IRQCHIP   the 8259A pair (with ELCR 0x4d0/0x4d1) and the IOAPIC
+ *                        at 0xfec00000; every vCPU created afterwards gets a
+ *                        local APIC (xAPIC MMIO at its APIC base, x2APIC MSRs,
+ *                        TSC-deadline timer). Must precede KVM_CREATE_VCPU.
+ *   KVM_CREATE_PIT2      the 8254 at 0x40-0x43, raising GSI 0.
+ *   KVM_SET_GSI_ROUTING  where each GSI goes (below).
+ *   KVM_IRQ_LINE         the level of a GSI, for the devices x86v still models
+ *                        (UART, RTC, i8042, ACPI SCI, PCI INTx via PIIX3).
+ *   KVM_GET/SET_IRQCHIP, KVM_GET/SET_PIT2, KVM_GET/SET_LAPIC   power-on state
+ *                        recorded at creation, put back on a machine reset.
+ *
+ * Routing: KVM's default table sends GSI n to PIC pin n and IOAPIC pin n
+ * (identity, virt/kvm/irqchip.c default_routing). A PC wires the PIT's IRQ 0 to
+ * IOAPIC pin 2 instead (the MADT's interrupt source override says so, and the
+ * 8259 cascade owns IRQ 2), so the table is replaced with the one QEMU uses:
+ * GSI 0..15 to the 8259 inputs (not GSI 2: the cascade), GSI 0 to IOAPIC
+ * pin 2, GSI 1, 3..23 to IOAPIC pin n. The PIT's acknowledgement notifier
+ * (reinjection of missed ticks) is keyed on GSI 0, so it follows the route.
+ *
+ * Port 0x61 (NMI status and control, the gate and output of PIT channel 2) is
+ * emulated with the PIT only when KVM_PIT_SPEAKER_DUMMY is given; "dummy"
+ * means no sound, not no register. Firmware and Linux calibrate against
+ * channel 2 through that port, and the PIT's state is in the kernel, so x86v
+ * asks for it rather than modelling the port over KVM_GET/SET_PIT2.
+ *
+ * No KVM_INTERRUPT in this mode: KVM injects what its controllers present, and
+ * HLT waits in the kernel (no KVM_EXIT_HLT) until an interrupt or a kick.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "engine/kvm/kvm_internal.h"
+
+#define KVMENG_NR_GSI 24 /* the IOAPIC's pins */
+#define KVMENG_PIT_GSI 0
+#define KVMENG_PIT_IOAPIC_PIN 2
+#define KVMENG_CASCADE_IRQ 2
+
+static bool has_cap(const struct engine *eng, long cap)
+{
+	return ioctl(eng->kvm_fd, KVM_CHECK_EXTENSION, cap) > 0;
+}
+
+static void add_route(struct kvm_irq_routing *rt, unsigned gsi, unsigned chip, unsigned pin)
+{
+	rt->entries[rt->nr++] = (struct kvm_irq_routing_entry){
+		.gsi = gsi,
+		.type = KVM_IRQ_ROUTING_IRQCHIP,
+		.u.irqchip = { .irqchip = chip, .pin = pin },
+	};
+}
+
+/* The PC's wiring (see the top of the file). 0 or -errno. */
+static int set_pc_routing(struct engine *eng)
+{
+	/* 15 PIC routes + 23 IOAPIC routes. */
+	enum { MAX_ROUTES = 16 + KVMENG_NR_GSI };
+	struct kvm_irq_routing *rt = calloc(1, sizeof(*rt) + MAX_ROUTES * sizeof(rt->entries[0]));
+	if (!rt)
+		return -ENOMEM;
+	for (unsigned gsi = 0; gsi < 16; gsi++) {
+		if (gsi == KVMENG_CASCADE_IRQ)
+			continue;
+		add_route(rt, gsi, gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE, gsi & 7);
+	}
+	for (unsigned gsi = 0; gsi < KVMENG_NR_GSI; gsi++) {
+		if (gsi == KVMENG_PIT_GSI)
+			add_route(rt, gsi, KVM_IRQCHIP_IOAPIC, KVMENG_PIT_IOAPIC_PIN);
+		else if (gsi != KVMENG_PIT_IOAPIC_PIN)
+			add_route(rt, gsi, KVM_IRQCHIP_IOAPIC, gsi);
+	}
+	int r = kvmeng_ioctl(eng->vm_fd, KVM_SET_GSI_ROUTING, rt);
+	free(rt);
+	return r < 0 ? r : 0;
+}
+
+/* Records the chips' power-on state for kvmeng_irqchip_reset. 0 or -errno. */
+static int record_reset_state(struct engine *eng)
+{
+	static const unsigned chips[] = { KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE, KVM_IRQCHIP_IOAPIC };
+	for (unsigned i = 0; i < ARRAY_SIZE(chips); i++) {
+		memset(&eng->chip_reset[i], 0, sizeof(eng->chip_reset[i]));
+		eng->chip_reset[i].chip_id = chips[i];
+		int r = kvmeng_ioctl(eng->vm_fd, KVM_GET_IRQCHIP, &eng->chip_reset[i]);
+		if (r < 0)
+			return r;
+	}
+	int r = kvmeng_ioctl(eng->vm_fd, KVM_GET_PIT2, &eng->pit_reset);
+	return r < 0 ? r : 0;
+}
+
+int kvmeng_irqchip_create(struct engine *eng, char *why, size_t why_len)
+{
+	if (!has_cap(eng, KVM_CAP_IRQCHIP) || !has_cap(eng, KVM_CAP_PIT2) || !has_cap(eng, KVM_CAP_IRQ_ROUTING) ||
+	    !has_cap(eng, KVM_CAP_PIT_STATE2)) {
+		snprintf(why, why_len, "--irqchip kernel: /dev/kvm lacks the in-kernel irqchip, PIT2, IRQ routing "
+				       "or PIT state capability (use --irqchip user)");
+		return -ENOTSUP;
+	}
+	int r = kvmeng_ioctl(eng->vm_fd, KVM_CREATE_IRQCHIP, NULL);
+	if (r < 0) {
+		snprintf(why, why_len, "--irqchip kernel: KVM_CREATE_IRQCHIP: %s (use --irqchip user)", strerror(-r));
+		return r;
+	}
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	r = kvmeng_ioctl(eng->vm_fd, KVM_CREATE_PIT2, &pit);
+	if (r < 0) {
+		snprintf(why, why_len, "--irqchip kernel: KVM_CREATE_PIT2: %s (use --irqchip user)", strerror(-r));
+		return r;
+	}
+	r = set_pc_routing(eng);
+	if (r < 0) {
+		snprintf(why, why_len, "--irqchip kernel: KVM_SET_GSI_ROUTING: %s", strerror(-r));
+		return r;
+	}
+	r = record_reset_state(eng);
+	if (r < 0) {
+		snprintf(why, why_len, "--irqchip kernel: reading the interrupt controllers' state: %s", strerror(-r));
+		return r;
+	}
+	eng->irqchip_kernel = true;
+	eng->tsc_deadline = has_cap(eng, KVM_CAP_TSC_DEADLINE_TIMER);
+	return 0;
+}
+
+int kvmeng_irqchip_set_gsi(struct engine *eng, unsigned gsi, int level)
+{
+	if (gsi >= KVMENG_NR_GSI)
+		return -EINVAL;
+	struct kvm_irq_level line = { .irq = gsi, .level = level != 0 };
+	int r = kvmeng_ioctl(eng->vm_fd, KVM_IRQ_LINE, &line);
+	return r < 0 ? r : 0;
+}
+
+int kvmeng_irqchip_vcpu_init(struct vcpu *v)
+{
+	int r = kvmeng_ioctl(v->fd, KVM_GET_LAPIC, &v->lapic_reset);
+	return r < 0 ? r : 0;
+}
+
+int kvmeng_irqchip_reset(struct vcpu *v)
+{
+	struct engine *eng = v->eng;
+	for (unsigned i = 0; i < ARRAY_SIZE(eng->chip_reset); i++) {
+		struct kvm_irqchip chip = eng->chip_reset[i];
+		int r = kvmeng_ioctl(eng->vm_fd, KVM_SET_IRQCHIP, &chip);
+		if (r < 0)
+			return r;
+	}
+	struct kvm_pit_state2 pit = eng->pit_reset;
+	int r = kvmeng_ioctl(eng->vm_fd, KVM_SET_PIT2, &pit);
+	if (r < 0)
+		return r;
+	struct kvm_lapic_state lapic = v->lapic_reset;
+	if ((r = kvmeng_ioctl(v->fd, KVM_SET_LAPIC, &lapic)) < 0)
+		return r;
+	/* A vCPU that was halted in the kernel starts running again. */
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+	r = kvmeng_ioctl(v->fd, KVM_SET_MP_STATE, &mp);
+	return r < 0 ? r : 0;
+}

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Runs a 16- or 32-bit differential case in libunicorn (QEMU's TCG x86), the
+ * second oracle for the modes the host cannot run natively. Unicorn's
+ * UC_MODE_16 is real mode and UC_MODE_32 flat protected mode, matching the
+ * soft engine's setup in diff_soft.c; HLT ends uc_emu_start with EIP one
+ * past it, as the soft engine's HLT exit does. An unhandled exception ends
+ * it with UC_ERR_EXCEPTION: a fault.
+ *
+ * One unicorn instance per mode. Unicorn keeps translated blocks across
+ * uc_emu_start calls and does not drop them when uc_mem_write replaces the
+ * code, so every case removes the code page's blocks from its cache.
+ *
+ * Flags unicorn's lazy flag evaluation computes differently from silicon
+ * are those the SDM leaves undefined; the caller compares only
+ * c->flags_defined (diff_gen.c lists the rule per instruction family).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "diff.h"
+
+#ifdef DIFF_HAVE_UNICORN
+#include <unicorn/unicorn.h>
+
+struct diff_unicorn {
+	enum diff_mode mode;
+	uc_engine *uc;
+};
+
+static const int uc_gprs[8] = { UC_X86_REG_EAX, UC_X86_REG_ECX, UC_X86_REG_EDX, UC_X86_REG_EBX,
+				UC_X86_REG_ESP, UC_X86_REG_EBP, UC_X86_REG_ESI, UC_X86_REG_EDI };
+static const int uc_sregs[6] = { UC_X86_REG_CS, UC_X86_REG_DS, UC_X86_REG_ES, UC_X86_REG_SS,
+				 UC_X86_REG_FS, UC_X86_REG_GS };
+
+struct diff_unicorn *diff_unicorn_new(enum diff_mode m)
+{
+	if (m == DIFF_LONG64)
+		return NULL;
+	struct diff_unicorn *u = calloc(1, sizeof(*u));
+	if (!u)
+		return NULL;
+	u->mode = m;
+	if (uc_open(UC_ARCH_X86, m == DIFF_REAL16 ? UC_MODE_16 : UC_MODE_32, &u->uc) != UC_ERR_OK) {
+		free(u);
+		return NULL;
+	}
+	if (uc_mem_map(u->uc, diff_base(m), DIFF_WIN_SIZE, UC_PROT_ALL) != UC_ERR_OK) {
+		uc_close(u->uc);
+		free(u);
+		return NULL;
+	}
+	return u;
+}
+
+void diff_unicorn_free(struct diff_unicorn *u)
+{
+	if (!u)
+		return;
+	uc_close(u->uc);
+	free(u);
+}
+
+int diff_unicorn_run(struct diff_unicorn *u, const struct diff_case *c, struct diff_state *out)
+{
+	uint64_t base = diff_base(u->mode);
+	uint8_t page[DIFF_MEM_OFF];
+	memset(page, 0xf4, sizeof(page));
+	memcpy(page + DIFF_INSN_OFF, c->code, c->code_len);
+	if (uc_mem_write(u->uc, base, page, sizeof(page)) != UC_ERR_OK ||
+	    uc_mem_write(u->uc, base + DIFF_MEM_OFF, c->in.mem, DIFF_MEM_LEN) != UC_ERR_OK ||
+	    uc_ctl_remove_cache(u->uc, base, base + DIFF_MEM_OFF) != UC_ERR_OK)
+		return -1;
+	if (u->mode == DIFF_REAL16) {
+		/* real mode: writing a selector loads base = selector * 16 */
+		uint32_t sel = (uint32_t)(base >> 4);
+		for (int i = 0; i < 6; i++)
+			if (uc_reg_write(u->uc, uc_sregs[i], &sel) != UC_ERR_OK)
+				return -1;
+	}
+	for (int i = 0; i < 8; i++) {
+		uint32_t v = (uint32_t)c->in.gpr[i];
+		if (uc_reg_write(u->uc, uc_gprs[i], &v) != UC_ERR_OK)
+			return -1;
+	}
+	uint32_t fl = (uint32_t)c->in.rflags, ip = (uint32_t)c->in.rip;
+	if (uc_reg_write(u->uc, UC_X86_REG_EFLAGS, &fl) != UC_ERR_OK ||
+	    uc_reg_write(u->uc, UC_X86_REG_EIP, &ip) != UC_ERR_OK)
+		return -1;
+	/* begin is linear; until is never reached (HLT stops it); the count
+	 * bounds a runaway REP or loop */
+	uc_err e = uc_emu_start(u->uc, base + DIFF_INSN_OFF, ~0ull, 0, 200);
+	memset(out, 0, sizeof(*out));
+	out->fault = e != UC_ERR_OK;
+	for (int i = 0; i < 8; i++) {
+		uint32_t v = 0;
+		uc_reg_read(u->uc, uc_gprs[i], &v);
+		out->gpr[i] = v;
+	}
+	uc_reg_read(u->uc, UC_X86_REG_EFLAGS, &fl);
+	uc_reg_read(u->uc, UC_X86_REG_EIP, &ip);
+	out->rflags = fl;
+	out->rip = ip;
+	/* stopped by the count, not by HLT: the soft engine reports that as a fault too */
+	uint8_t last = 0;
+	uint64_t lin = (u->mode == DIFF_REAL16 ? base + ip : ip) - 1;
+	if (!out->fault && (lin < base || lin >= base + DIFF_MEM_OFF ||
+			    uc_mem_read(u->uc, lin, &last, 1) != UC_ERR_OK || last != 0xf4))
+		out->fault = true;
+	if (uc_mem_read(u->uc, base + DIFF_MEM_OFF, out->mem, DIFF_MEM_LEN) != UC_ERR_OK)
+		return -1;
+	return 0;
+}
+
+#else /* no libunicorn: 16/32-bit cases are reported skipped */
+
+struct diff_unicorn *diff_unicorn_new(enum diff_mode m)
+{
+	(void)m;
+	return NULL;
+}
+
+int diff_unicorn_run(struct diff_unicorn *u, const struct diff_case *c, struct diff_state *out)
+{
+	(void)u, (void)c, (void)out;
+	return -1;
+}
+
+void diff_unicorn_free(struct diff_unicorn *u)
+{
+	(void)u;
+}
+
+#endif
