@@ -7,18 +7,40 @@
 Adds the kernel, initramfs, RAM and command line to the x86v command the test
 runner gives (`x86v run --accel E --timeout N`), runs it with stdout/stderr
 passed through, and exits with x86v's status. With --script the guest's /init
-runs FILE and x86v exits with the script's status (guest-init's x86v-exit).
+runs FILE (shipped as /x86v/script in an extra cpio archive appended to the
+initramfs) and x86v exits with the script's status (guest-init's x86v-exit).
+The host's time goes along as x86v.hosttime= so the script can check the RTC.
 Exits 77 with "SKIP: why" when the guest images are not built.
 """
 import argparse
-import base64
 import os
 import subprocess
 import sys
+import tempfile
+import time
 
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BASE_APPEND = "console=ttyS0 quiet loglevel=0 panic=-1"
 TIMEOUT = "240"
+
+
+def newc_script(data):
+    """A newc cpio archive holding /x86v/script, which guest-init runs when the
+    command line has no x86v.script (the kernel keeps only 2047 bytes of it)."""
+    out = bytearray()
+
+    def entry(ino, name, mode, body):
+        nb = name.encode() + b"\0"
+        fields = (ino, mode, 0, 0, 1, 0, len(body), 0, 0, 0, 0, len(nb), 0)
+        out.extend(("070701" + "".join("%08X" % v for v in fields)).encode() + nb)
+        out.extend(b"\0" * (-len(out) % 4))
+        out.extend(body)
+        out.extend(b"\0" * (-len(out) % 4))
+
+    entry(1, "x86v", 0o40755, b"")
+    entry(2, "x86v/script", 0o100644, data)
+    entry(0, "TRAILER!!!", 0, b"")
+    return bytes(out)
 
 
 def main():
@@ -41,13 +63,22 @@ def main():
         return 77
 
     append = BASE_APPEND + (" " + opts.append if opts.append else "")
-    if opts.script:
-        with open(os.path.join(SRC, opts.script), "rb") as f:
-            append += " x86v.script=" + base64.b64encode(f.read()).decode()
+    append += " x86v.hosttime=%d" % int(time.time())
     argv = x86v + ["-m", "512M", "--kernel", kernel, "--append", append, "--no-reboot", "--timeout", TIMEOUT]
-    if not opts.no_initrd:
-        argv += ["--initrd", initrd]
-    return subprocess.run(argv, stdin=subprocess.DEVNULL).returncode
+    with tempfile.TemporaryDirectory(prefix="x86v-linux-") as tmp:
+        if opts.script:
+            with open(os.path.join(SRC, opts.script), "rb") as f:
+                script = f.read()
+            combined = os.path.join(tmp, "initrd")
+            with open(initrd, "rb") as src, open(combined, "wb") as dst:
+                base = src.read()
+                # The kernel looks for the next archive at a 4-byte boundary.
+                dst.write(base + b"\0" * (-len(base) % 4))
+                dst.write(newc_script(script))
+            initrd = combined
+        if not opts.no_initrd:
+            argv += ["--initrd", initrd]
+        return subprocess.run(argv, stdin=subprocess.DEVNULL).returncode
 
 
 if __name__ == "__main__":

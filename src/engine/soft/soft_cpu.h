@@ -233,6 +233,69 @@ static inline bool soft_is_canonical(uint64_t lin)
 	return (uint64_t)((int64_t)(lin << 16) >> 16) == lin;
 }
 
+/*
+ * The fast path of soft_seg_read / soft_seg_write: in 64-bit mode (no limits
+ * or types apply; only FS and GS have a base), no watchpoints, the access
+ * within one page and a soft-TLB hit for this privilege view. Returns the
+ * host address, or NULL when the full path must run (which then raises any
+ * fault). A non-canonical address never hits: tags are canonical pages, and
+ * a same-page access cannot end outside the page it starts in.
+ */
+static inline void *soft_fast_ptr(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size,
+				  enum soft_access acc)
+{
+	if (!soft_in_64bit_mode(cpu) || cpu->watch_active)
+		return (void *)0;
+	uint64_t lin = offset + (sreg >= X86_FS ? cpu->s.seg[sreg].base : 0);
+	if ((lin & 0xfff) > 4096 - size)
+		return (void *)0;
+	const struct soft_tlb_entry *e = &cpu->tlb[cpu->cpl == 3][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
+	uint64_t tag = acc == SOFT_ACC_WRITE ? e->tag_write : e->tag_read;
+	if (tag != (lin & SOFT_PAGE_MASK))
+		return (void *)0;
+	return (void *)(uintptr_t)(lin + e->addend);
+}
+
+/* Fixed-size host loads and stores: a variable-size memcpy would be a library call. */
+static inline uint64_t soft_host_load(const void *p, unsigned size)
+{
+	switch (size) {
+	case 1: return *(const uint8_t *)p;
+	case 2: { uint16_t w; __builtin_memcpy(&w, p, 2); return w; }
+	case 4: { uint32_t d; __builtin_memcpy(&d, p, 4); return d; }
+	default: { uint64_t q; __builtin_memcpy(&q, p, 8); return q; }
+	}
+}
+
+static inline void soft_host_store(void *p, unsigned size, uint64_t v)
+{
+	switch (size) {
+	case 1: *(uint8_t *)p = (uint8_t)v; break;
+	case 2: { uint16_t w = (uint16_t)v; __builtin_memcpy(p, &w, 2); break; }
+	case 4: { uint32_t d = (uint32_t)v; __builtin_memcpy(p, &d, 4); break; }
+	default: __builtin_memcpy(p, &v, 8); break;
+	}
+}
+
+/* soft_seg_read / soft_seg_write with the fast path inline. */
+static inline uint64_t soft_mem_read(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size)
+{
+	void *p = soft_fast_ptr(cpu, sreg, offset, size, SOFT_ACC_READ);
+	if (__builtin_expect(p != (void *)0, 1))
+		return soft_host_load(p, size);
+	return soft_seg_read(cpu, sreg, offset, size);
+}
+
+static inline void soft_mem_write(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size, uint64_t value)
+{
+	void *p = soft_fast_ptr(cpu, sreg, offset, size, SOFT_ACC_WRITE);
+	if (__builtin_expect(p != (void *)0, 1)) {
+		soft_host_store(p, size, value);
+		return;
+	}
+	soft_seg_write(cpu, sreg, offset, size, value);
+}
+
 /* ---- port I/O (soft_cpu.c) ---- */
 
 /* IN/OUT after the IOPL / I/O-permission-bitmap check (raises #GP(0)). */

@@ -304,6 +304,8 @@ static bool decode_one(struct soft_cpu *cpu, const uint8_t *bytes, size_t avail,
 	else if (zi.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR && zi.mnemonic != ZYDIS_MNEMONIC_IRET &&
 		 zi.mnemonic != ZYDIS_MNEMONIC_IRETD && zi.mnemonic != ZYDIS_MNEMONIC_IRETQ)
 		fn = soft_sys_far_branch;
+	else if (fn && !simd)
+		fn = soft_fast_handler(in, cpu->code_size, fn);
 	in->fn = fn ? fn : op_unimplemented;
 	*ends = ends_block(&zi, zo) || (sys_operand && zi.mnemonic != ZYDIS_MNEMONIC_PUSH);
 	return true;

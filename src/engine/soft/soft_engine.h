@@ -50,6 +50,12 @@ void soft_blocks_flush(struct soft_cpu *cpu);
 /* Fetches and decodes (through the cache) the instruction at CS:RIP; raises on fetch faults. */
 const struct soft_insn *soft_fetch(struct soft_cpu *cpu, unsigned *run_len);
 
+/* ---- specialised handlers (soft_fast.c) ---- */
+
+/* The handler to run for the decoded in: a specialised one for the hottest
+ * forms (same behaviour as generic, the registered handler), else generic. */
+soft_handler_fn *soft_fast_handler(const struct soft_insn *in, unsigned code_size, soft_handler_fn *generic);
+
 /* ---- exceptions (soft_exception.c) ---- */
 
 /* Delivers the exception recorded by soft_raise (double/triple fault logic included). */
@@ -68,7 +74,8 @@ void soft_sys_pop_sreg(struct soft_cpu *cpu, const struct soft_insn *in);
 
 /* ---- for tests and benchmarks (soft_exec.c) ---- */
 
-/* run() returns VCPU_EXIT_KICK after n more instructions. */
+/* run() returns VCPU_EXIT_KICK once at least n more instructions have run: the
+ * limit is checked between decoded blocks, so the current block finishes. */
 void soft_vcpu_set_insn_limit(struct vcpu *vcpu, uint64_t n);
 /* Instructions retired so far. */
 uint64_t soft_vcpu_insn_count(const struct vcpu *vcpu);

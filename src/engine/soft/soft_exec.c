@@ -180,23 +180,99 @@ static int soft_inject_nmi(struct vcpu *v)
 	return 0;
 }
 
-/* Runs instructions until something needs the machine. Exceptions unwind to
- * the __builtin_setjmp here; all loop state lives in *cpu, so nothing local
- * is lost across the unwind. */
-static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
+/* Runs the block in at rip with the per-instruction debug hooks (host
+ * debugger, tracing, guest TF/RF/DR7). Returns true when run() must return
+ * (exit filled). */
+static bool run_block_hooks(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n, bool guest_db,
+			    struct vcpu_exit *exit)
 {
-	struct soft_cpu *cpu = &v->cpu;
-	memset(exit, 0, sizeof(*exit));
-
-	if (__builtin_setjmp(cpu->unwind)) {
-		/* A fault in an instruction or in the delivery of another exception.
-		 * A faulting instruction has no debug traps, nor do held-back ones
-		 * survive it. */
-		if (cpu->debug_hooks)
-			soft_debug_fault(cpu);
-		cpu->db_pending = 0;
-		soft_deliver_exception(cpu);
+	for (unsigned i = 0; i < n; i++, in++) {
+		uint64_t rip = cpu->s.rip;
+		uint64_t next = rip + in->len;
+		if (cpu->debug_hooks && soft_debug_before(cpu, exit))
+			return true;
+		if (guest_db && soft_dr_before(cpu))
+			break; /* an instruction breakpoint's #DB was delivered */
+		cpu->insn_rip = rip;
+		if (cpu->code_size != 8) {
+			if (next - 1 > cpu->s.seg[X86_CS].limit)
+				soft_raise_gp(cpu, 0);
+			next &= cpu->code_size == 2 ? 0xffff : 0xffffffff;
+		}
+		cpu->s.rip = next;
+		cpu->interrupt_shadow = false;
+		cpu->insn_count++;
+		in->fn(cpu, in);
+		/* The guest's trap first: a host single-step then stops at its
+		 * handler, as after any other event delivery. */
+		bool trapped = guest_db && soft_dr_after(cpu);
+		if (cpu->debug_hooks && soft_debug_after(cpu, exit))
+			return true;
+		if (trapped)
+			break;
+		if (cpu->s.rip != next) {
+			struct engine_branch *b = &cpu->branch_ring[cpu->branch_pos++ % ENGINE_BRANCH_HISTORY];
+			b->from = rip;
+			b->to = cpu->s.rip;
+			break;
+		}
+		if (cpu->end_block)
+			break;
 	}
+	return false;
+}
+
+/* Runs the block in (n instructions) at rip with no hooks: the hot path. */
+static void run_block(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n)
+{
+	const struct soft_insn *end = in + n;
+	uint64_t rip = cpu->s.rip;
+	/* Every instruction that sets an interrupt shadow ends its block, so the
+	 * shadow covers at most the first instruction of a block. */
+	cpu->interrupt_shadow = false;
+	if (cpu->code_size == 8) {
+		for (;;) {
+			uint64_t next = rip + in->len;
+			cpu->insn_rip = rip;
+			cpu->s.rip = next;
+			cpu->insn_count++;
+			in->fn(cpu, in);
+			if (__builtin_expect(cpu->s.rip != next, 0))
+				break;
+			if (cpu->end_block || ++in == end)
+				return;
+			rip = next;
+		}
+	} else {
+		uint64_t limit = cpu->s.seg[X86_CS].limit;
+		uint64_t wrap = cpu->code_size == 2 ? 0xffff : 0xffffffff;
+		for (;;) {
+			uint64_t next = rip + in->len;
+			cpu->insn_rip = rip;
+			if (next - 1 > limit)
+				soft_raise_gp(cpu, 0);
+			next &= wrap;
+			cpu->s.rip = next;
+			cpu->insn_count++;
+			in->fn(cpu, in);
+			if (__builtin_expect(cpu->s.rip != next, 0))
+				break;
+			if (cpu->end_block || ++in == end)
+				return;
+			rip = next;
+		}
+	}
+	struct engine_branch *b = &cpu->branch_ring[cpu->branch_pos++ % ENGINE_BRANCH_HISTORY];
+	b->from = rip;
+	b->to = cpu->s.rip;
+}
+
+/* The execution loop proper, outside soft_run's frame so that its locals
+ * live in registers (a function that calls __builtin_setjmp keeps them in
+ * memory). Exceptions unwind to soft_run, which delivers them and calls this
+ * again; all loop state lives in *cpu. */
+static __attribute__((noinline)) int run_loop(struct soft_cpu *cpu, struct vcpu_exit *exit)
+{
 	for (;;) {
 		if (cpu->shutdown) {
 			cpu->shutdown = false;
@@ -204,7 +280,10 @@ static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
 			snprintf(exit->detail, sizeof(exit->detail), "triple fault (shutdown)");
 			return 0;
 		}
-		if (__atomic_exchange_n(&cpu->kicked, 0, __ATOMIC_SEQ_CST) || cpu->insn_count >= cpu->insn_limit) {
+		/* A plain load first: the locked exchange only when a kick is there. */
+		if ((__atomic_load_n(&cpu->kicked, __ATOMIC_RELAXED) &&
+		     __atomic_exchange_n(&cpu->kicked, 0, __ATOMIC_SEQ_CST)) ||
+		    cpu->insn_count >= cpu->insn_limit) {
 			exit->reason = VCPU_EXIT_KICK;
 			return 0;
 		}
@@ -212,7 +291,7 @@ static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
 			return 0;
 		/* Single-stepping holds interrupts off, as QEMU's gdbstub does by
 		 * default: a step must not land in an interrupt handler. */
-		if (!cpu->debug_step)
+		if (!cpu->debug_step && __atomic_load_n(&cpu->intr_line, __ATOMIC_RELAXED))
 			take_interrupt(cpu);
 		if (cpu->halted) {
 			exit->reason = VCPU_EXIT_HALT;
@@ -228,48 +307,35 @@ static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
 		 * after that instruction, as on hardware. */
 		if (cpu->interrupt_shadow && __atomic_load_n(&cpu->intr_line, __ATOMIC_ACQUIRE))
 			n = 1;
-		/* One test per instruction covers the host debugger, tracing and the
+		/* One test per block covers the host debugger, tracing and the
 		 * guest's TF/RF/DR7, which can only change at a block end. */
 		bool guest_db = soft_dr_armed(cpu);
-		bool hooks = cpu->debug_hooks || guest_db;
-		for (unsigned i = 0; i < n; i++, in++) {
-			uint64_t rip = cpu->s.rip;
-			uint64_t next = rip + in->len;
-			if (hooks) {
-				if (cpu->debug_hooks && soft_debug_before(cpu, exit))
-					return 0;
-				if (guest_db && soft_dr_before(cpu))
-					break; /* an instruction breakpoint's #DB was delivered */
-			}
-			cpu->insn_rip = rip;
-			if (cpu->code_size != 8) {
-				if (next - 1 > cpu->s.seg[X86_CS].limit)
-					soft_raise_gp(cpu, 0);
-				next &= cpu->code_size == 2 ? 0xffff : 0xffffffff;
-			}
-			cpu->s.rip = next;
-			cpu->interrupt_shadow = false;
-			cpu->insn_count++;
-			in->fn(cpu, in);
-			if (hooks) {
-				/* The guest's trap first: a host single-step then stops at
-				 * its handler, as after any other event delivery. */
-				bool trapped = guest_db && soft_dr_after(cpu);
-				if (cpu->debug_hooks && soft_debug_after(cpu, exit))
-					return 0;
-				if (trapped)
-					break;
-			}
-			if (cpu->s.rip != next) {
-				struct engine_branch *b = &cpu->branch_ring[cpu->branch_pos++ % ENGINE_BRANCH_HISTORY];
-				b->from = rip;
-				b->to = cpu->s.rip;
-				break;
-			}
-			if (cpu->end_block)
-				break;
+		if (__builtin_expect(cpu->debug_hooks || guest_db, 0)) {
+			if (run_block_hooks(cpu, in, n, guest_db, exit))
+				return 0;
+		} else {
+			run_block(cpu, in, n);
 		}
 	}
+}
+
+/* Runs instructions until something needs the machine. Exceptions unwind to
+ * the __builtin_setjmp here. */
+static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
+{
+	struct soft_cpu *cpu = &v->cpu;
+	memset(exit, 0, sizeof(*exit));
+
+	if (__builtin_setjmp(cpu->unwind)) {
+		/* A fault in an instruction or in the delivery of another exception.
+		 * A faulting instruction has no debug traps, nor do held-back ones
+		 * survive it. */
+		if (cpu->debug_hooks)
+			soft_debug_fault(cpu);
+		cpu->db_pending = 0;
+		soft_deliver_exception(cpu);
+	}
+	return run_loop(cpu, exit);
 }
 
 void soft_vcpu_set_insn_limit(struct vcpu *v, uint64_t n)

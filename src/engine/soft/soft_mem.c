@@ -294,6 +294,9 @@ static inline bool user_access(const struct soft_cpu *cpu)
 
 uint64_t soft_seg_read(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size)
 {
+	void *p = soft_fast_ptr(cpu, sreg, offset, size, SOFT_ACC_READ);
+	if (p)
+		return host_load(p, size);
 	uint64_t lin = soft_seg_linear(cpu, sreg, offset, size, SOFT_ACC_READ);
 	uint64_t v = soft_lin_read(cpu, lin, size, user_access(cpu));
 	if (cpu->watch_active)
@@ -303,6 +306,11 @@ uint64_t soft_seg_read(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned
 
 void soft_seg_write(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size, uint64_t value)
 {
+	void *p = soft_fast_ptr(cpu, sreg, offset, size, SOFT_ACC_WRITE);
+	if (p) {
+		host_store(p, size, value);
+		return;
+	}
 	uint64_t lin = soft_seg_linear(cpu, sreg, offset, size, SOFT_ACC_WRITE);
 	soft_lin_write(cpu, lin, size, value, user_access(cpu));
 	if (cpu->watch_active)
@@ -323,7 +331,7 @@ void soft_push(struct soft_cpu *cpu, unsigned size, uint64_t value)
 	unsigned ss = soft_stack_size(cpu);
 	uint64_t mask = soft_size_mask(ss);
 	uint64_t sp = (cpu->s.gpr[X86_RSP] - size) & mask;
-	soft_seg_write(cpu, X86_SS, sp, size, value);
+	soft_mem_write(cpu, X86_SS, sp, size, value);
 	cpu->s.gpr[X86_RSP] = (cpu->s.gpr[X86_RSP] & ~mask) | sp;
 }
 
@@ -332,7 +340,7 @@ uint64_t soft_pop(struct soft_cpu *cpu, unsigned size)
 	unsigned ss = soft_stack_size(cpu);
 	uint64_t mask = soft_size_mask(ss);
 	uint64_t sp = cpu->s.gpr[X86_RSP] & mask;
-	uint64_t v = soft_seg_read(cpu, X86_SS, sp, size);
+	uint64_t v = soft_mem_read(cpu, X86_SS, sp, size);
 	cpu->s.gpr[X86_RSP] = (cpu->s.gpr[X86_RSP] & ~mask) | ((sp + size) & mask);
 	return v;
 }

@@ -28,7 +28,7 @@ uint64_t soft_op_read(struct soft_cpu *cpu, const struct soft_insn *in, unsigned
 	case SOFT_OP_REG8H:
 		return soft_reg8h_read(cpu, op->reg);
 	case SOFT_OP_MEM:
-		return soft_seg_read(cpu, op->seg, soft_ea(cpu, in, op), op->size);
+		return soft_mem_read(cpu, op->seg, soft_ea(cpu, in, op), op->size);
 	case SOFT_OP_IMM:
 		return op->imm & soft_size_mask(op->size);
 	case SOFT_OP_SREG:
@@ -50,7 +50,7 @@ void soft_op_write(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n,
 		soft_reg8h_write(cpu, op->reg, value);
 		return;
 	case SOFT_OP_MEM:
-		soft_seg_write(cpu, op->seg, soft_ea(cpu, in, op), op->size, value);
+		soft_mem_write(cpu, op->seg, soft_ea(cpu, in, op), op->size, value);
 		return;
 	default:
 		log_guest("soft: write of unsupported operand kind %u (mnemonic %u)", op->kind, in->mnemonic);
