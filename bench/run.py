@@ -2,70 +2,161 @@
 # SPDX-License-Identifier: MIT
 """x86v benchmarks: figures side by side with peers measured in the same run.
 
-Never pass/fail: prints a table of medians and the ratio x86v/peer (lower is
-better for x86v). Peers: QEMU with KVM and with TCG (Debian's qemu-system-x86,
-installed by `scripts/bootstrap --bench`); a peer that cannot run here is
-listed with the reason.
+Never pass/fail: prints tables of figures and the ratio x86v/peer (for times
+lower is better for x86v, for MIPS higher). Peers: QEMU (Debian's qemu-system-x86, installed by
+`scripts/bootstrap --bench`) with TCG and, for the ROM boot, KVM. A peer that
+cannot run here is listed with the reason.
 
-Workloads:
-  rom-boot   start the VMM, run the hello ROM guest (real -> protected -> long
-             mode, three UART lines), exit through the debug-exit port.
+  rom-boot    start the VMM, run the hello ROM guest, exit (median of runs)
+  int-loop    120,000,000 guest instructions of a 64-bit integer loop: MIPS
+  linux       Debian's kernel + busybox initramfs (scripts/mkguest): boot to
+              /init, sha256 of 32 MiB, a 200,000-iteration sh loop, timed on
+              the host from marker lines on the serial console
 """
 import argparse
 import os
 import shutil
 import statistics
 import subprocess
+import sys
 import time
 
-RUNS = 15
+SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(SRC, "tests", "linux"))
+from linux_driver import newc_script  # noqa: E402
+
+LOOP_INSNS = 120_000_000
+QEMU_DEV = ["-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot", "-serial", "stdio",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
 
 
-def time_command(cmd, expect_status):
+def timed(cmd, expect, runs):
     samples = []
-    for _ in range(RUNS):
+    for _ in range(runs):
         t0 = time.perf_counter()
-        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=120)
-        t1 = time.perf_counter()
-        if p.returncode != expect_status:
-            return None, f"exit status {p.returncode}: {p.stderr.decode(errors='replace').strip()[:120]}"
-        samples.append(t1 - t0)
-    return statistics.median(samples), None
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=600)
+        samples.append(time.perf_counter() - t0)
+        if p.returncode != expect:
+            return None, f"exit status {p.returncode}: {p.stderr.decode(errors='replace').strip()[-120:]}"
+    return min(samples) if runs > 1 else samples[0], None
+
+
+def table(title, unit, rows, ours_name, higher_is_better=False):
+    print(f"\n{title}")
+    ours = dict((n, v) for n, v, _ in rows).get(ours_name)
+    print(f"  {'':<14} {unit:>12} {'x86v / this':>12}")
+    for name, v, why in rows:
+        if v is None:
+            print(f"  {name:<14} {'-':>12} {'':>12}  ({why})")
+            continue
+        ratio = f"{ours / v:.2f}" if ours else "-"
+        fmt = f"{v:>12.1f}" if higher_is_better else f"{v:>12.3f}"
+        print(f"  {name:<14} {fmt} {ratio:>12}")
+
+
+def phases(cmd, markers, timeout=900):
+    """Runs cmd, returns {marker: seconds since start} for each marker line seen."""
+    t0 = time.perf_counter()
+    seen = {}
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        for line in p.stdout:
+            text = line.decode(errors="replace").strip()
+            for m in markers:
+                if m in text and m not in seen:
+                    seen[m] = time.perf_counter() - t0
+            if len(seen) == len(markers):
+                break
+            if time.perf_counter() - t0 > timeout:
+                break
+    finally:
+        p.kill()
+        p.wait()
+    return seen
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
+    ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
-    rom = os.path.join(args.build, "guests", "hello-rom.bin")
     x86v = os.path.join(args.build, "x86v")
+    guests = os.path.join(args.build, "guests")
     qemu = shutil.which("qemu-system-x86_64")
     kvm_ok = os.access("/dev/kvm", os.R_OK | os.W_OK)
+    no_qemu = "qemu-system-x86_64 not installed (scripts/bootstrap --bench)"
 
+    # ROM boot: VMM start-up plus a tiny guest.
+    rom = os.path.join(guests, "hello-rom.bin")
     rows = []
-    ours, why = time_command([x86v, "run", "--accel", "kvm", "--bios", rom], 3) if kvm_ok else (None, "/dev/kvm not usable")
-    rows.append(("x86v kvm", ours, why))
-    qemu_base = [qemu, "-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot", "-m", "128",
-                 "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-bios", rom] if qemu else None
-    for accel in ("kvm", "tcg"):
-        if not qemu:
-            rows.append((f"qemu {accel}", None, "qemu-system-x86_64 not installed"))
-            continue
+    for name, accel in (("x86v kvm", "kvm"), ("x86v soft", "soft")):
         if accel == "kvm" and not kvm_ok:
-            rows.append(("qemu kvm", None, "/dev/kvm not usable"))
+            rows.append((name, None, "/dev/kvm not usable"))
             continue
-        t, why = time_command(qemu_base + ["-accel", accel], 3)
+        t, why = timed([x86v, "run", "--accel", accel, "--bios", rom], 3, args.runs)
+        rows.append((name, t, why))
+    for accel in ("kvm", "tcg"):
+        if not qemu or (accel == "kvm" and not kvm_ok):
+            rows.append((f"qemu {accel}", None, no_qemu if not qemu else "/dev/kvm not usable"))
+            continue
+        t, why = timed([qemu] + QEMU_DEV + ["-m", "128", "-bios", rom, "-accel", accel], 3, args.runs)
         rows.append((f"qemu {accel}", t, why))
+    table("rom-boot: hello ROM guest, start to exit (best of %d)" % args.runs, "seconds", rows, "x86v soft")
 
-    print(f"rom-boot: hello ROM guest, start to exit, median of {RUNS} runs")
-    print(f"{'engine':<12} {'seconds':>10} {'x86v kvm / this':>16}")
-    for name, t, why in rows:
-        if t is None:
-            print(f"{name:<12} {'-':>10} {'':>16}  ({why})")
-            continue
-        ratio = f"{ours / t:.2f}" if ours else "-"
-        print(f"{name:<12} {t:>10.4f} {ratio:>16}")
+    # Integer loop: guest MIPS.
+    loop = os.path.join(guests, "bench-loop-rom.bin")
+    rows = []
+    t, why = timed([x86v, "run", "--accel", "soft", "--bios", loop], 3, 3)
+    rows.append(("x86v soft", LOOP_INSNS / t / 1e6 if t else None, why))
+    if qemu:
+        t, why = timed([qemu] + QEMU_DEV + ["-m", "128", "-bios", loop, "-accel", "tcg"], 3, 3)
+        rows.append(("qemu tcg", LOOP_INSNS / t / 1e6 if t else None, why))
+    else:
+        rows.append(("qemu tcg", None, no_qemu))
+    rows.append(("bochs", None, "not measured: Bochs is not set up by x86v's scripts"))
+    table("int-loop: 64-bit integer loop, guest MIPS (best of 3; includes VMM start-up)", "MIPS", rows,
+          "x86v soft", higher_is_better=True)
+
+    # Linux boot and workload.
+    images = os.path.join(SRC, "guest-images", "cloud")
+    kernel, initrd = os.path.join(images, "bzImage"), os.path.join(images, "initramfs.cpio.gz")
+    if not os.path.exists(kernel):
+        print("\nlinux: skipped (guest images not built: make guest)")
+        return
+    combined = os.path.join(args.build, "bench-initrd")
+    with open(initrd, "rb") as src, open(combined, "wb") as dst, \
+            open(os.path.join(SRC, "bench", "linux-workload.sh"), "rb") as script:
+        base = src.read()
+        dst.write(base + b"\0" * (-len(base) % 4) + newc_script(script.read()))
+    append = "console=ttyS0 quiet loglevel=0 panic=-1"
+    markers = ["x86v-script-begin", "bench: sha256 done", "bench: loop done"]
+    runs = [("x86v soft", [x86v, "run", "--accel", "soft", "-m", "512M", "--kernel", kernel, "--initrd", combined,
+                           "--append", append, "--no-reboot"])]
+    if qemu:
+        runs.append(("qemu tcg", [qemu] + QEMU_DEV + ["-accel", "tcg", "-m", "512M", "-kernel", kernel, "-initrd",
+                                                      combined, "-append", append]))
+    results = {name: phases(cmd, markers) for name, cmd in runs}
+    print("\nlinux: Debian cloud kernel + busybox, -m 512M, timed from serial markers (seconds)")
+    print(f"  {'':<12} {'boot to init':>13} {'sha256 32MiB':>13} {'sh loop 200k':>13}")
+    ours = results.get("x86v soft", {})
+    for name, seen in results.items():
+        cols = []
+        if markers[0] in seen:
+            cols.append(seen[markers[0]])
+        if markers[1] in seen and markers[0] in seen:
+            cols.append(seen[markers[1]] - seen[markers[0]])
+        if markers[2] in seen and markers[1] in seen:
+            cols.append(seen[markers[2]] - seen[markers[1]])
+        print(f"  {name:<12} " + " ".join(f"{c:>13.2f}" for c in cols) + ("  (incomplete)" if len(cols) < 3 else ""))
+    if "qemu tcg" in results and len(ours) == 3 and len(results["qemu tcg"]) == 3:
+        q = results["qemu tcg"]
+        r = [ours[markers[0]] / q[markers[0]],
+             (ours[markers[1]] - ours[markers[0]]) / (q[markers[1]] - q[markers[0]]),
+             (ours[markers[2]] - ours[markers[1]]) / (q[markers[2]] - q[markers[1]])]
+        print(f"  {'x86v/qemu':<12} " + " ".join(f"{c:>13.2f}" for c in r))
+    if not qemu:
+        print(f"  qemu tcg: {no_qemu}")
 
 
 if __name__ == "__main__":
