@@ -38,6 +38,7 @@
 #define LEAFD_XSAVE_SIZE 576u /* legacy region + XSAVE header */
 #define LEAFD1_EAX_XSAVEOPT (1u << 0)
 #define LEAF7_EDX_ARCH_CAPABILITIES (1u << 29)
+#define EXT7_EDX_INVARIANT_TSC (1u << 8)
 #define EXT1_EDX_SYSCALL (1u << 11)
 #define EXT1_EDX_NX (1u << 20)
 #define EXT1_EDX_PAGE1GB (1u << 26)
@@ -99,6 +100,11 @@ void soft_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 	case 0x80000002: put_string(out, "x86v soft CPU (i"); break;
 	case 0x80000003: put_string(out, "nterpreter)\0\0\0\0\0"); break;
 	case 0x80000004: break;
+	case 0x80000007:
+		/* The guest TSC is the host's invariant TSC less an offset: constant
+		 * rate, running in every state. */
+		out[3] = EXT7_EDX_INVARIANT_TSC;
+		break;
 	case 0x80000008:
 		out[0] = 40 | (48 << 8); /* physical and linear address bits */
 		break;
