@@ -14,6 +14,7 @@
 #include <Zydis/Zydis.h>
 
 #include "engine/soft/soft_cpu.h"
+#include "engine/soft/interp/host_flags.h"
 #include "engine/soft/soft_insn.h"
 
 /* Sign-extends the low size bytes of v to 64 bits. */
@@ -23,51 +24,20 @@ static inline uint64_t sext(uint64_t v, unsigned size)
 	return size >= 8 ? v : (uint64_t)((int64_t)(v << shift) >> shift);
 }
 
-/* OF SF ZF AF PF CF of a - b at size bytes. Plain C rather than interp/host_flags.h,
- * so these files build on their own; test_soft_move checks it against the host. */
+/* OF SF ZF AF PF CF of a - b at size bytes, as the host computes them. */
 static uint64_t flags_sub(uint64_t a, uint64_t b, unsigned size)
 {
-	uint64_t mask = soft_size_mask(size), sign = 1ULL << (size * 8 - 1);
-	uint64_t res, f;
-
-	a &= mask;
-	b &= mask;
-	res = (a - b) & mask;
-	f = __builtin_parity((unsigned)(res & 0xff)) ? 0 : RFLAGS_PF;
-	if (a < b)
-		f |= RFLAGS_CF;
-	if (!res)
-		f |= RFLAGS_ZF;
-	if (res & sign)
-		f |= RFLAGS_SF;
-	if ((a ^ b) & (a ^ res) & sign)
-		f |= RFLAGS_OF;
-	if ((a ^ b ^ res) & 0x10)
-		f |= RFLAGS_AF;
-	return f;
+	uint64_t f = 0;
+	(void)host_alu(HOST_CMP, size, a, b & soft_size_mask(size), &f);
+	return f & SOFT_ARITH_FLAGS;
 }
 
 /* OF SF ZF AF PF CF of a + b at size bytes (XADD). */
 static uint64_t flags_add(uint64_t a, uint64_t b, unsigned size)
 {
-	uint64_t mask = soft_size_mask(size), sign = 1ULL << (size * 8 - 1);
-	uint64_t res, f;
-
-	a &= mask;
-	b &= mask;
-	res = (a + b) & mask;
-	f = __builtin_parity((unsigned)(res & 0xff)) ? 0 : RFLAGS_PF;
-	if (res < a)
-		f |= RFLAGS_CF;
-	if (!res)
-		f |= RFLAGS_ZF;
-	if (res & sign)
-		f |= RFLAGS_SF;
-	if (~(a ^ b) & (a ^ res) & sign)
-		f |= RFLAGS_OF;
-	if ((a ^ b ^ res) & 0x10)
-		f |= RFLAGS_AF;
-	return f;
+	uint64_t f = 0;
+	(void)host_alu(HOST_ADD, size, a, b & soft_size_mask(size), &f);
+	return f & SOFT_ARITH_FLAGS;
 }
 
 /* Source operand n: immediates come as encoded (sign-extended to 64 bits),
