@@ -19,7 +19,8 @@
 #include "engine/soft/soft_engine.h"
 
 #define BLOCK_MAX_INSNS 32
-#define BLOCK_HASH_BITS 14
+#define BLOCK_HASH_BITS 16
+#define JUMP_CACHE_BITS 12
 #define ARENA_BYTES (32u << 20)
 
 struct soft_block {
@@ -33,6 +34,11 @@ struct soft_block {
 
 struct soft_block_cache {
 	struct soft_block *hash[1u << BLOCK_HASH_BITS];
+	/* Direct-mapped front of the hash table, indexed by guest-physical
+	 * address: the last block found for each slot. Entries are checked like
+	 * hash-chain ones (address, mode, page generation), so a stale one is
+	 * simply a miss. */
+	struct soft_block *jump_cache[1u << JUMP_CACHE_BITS];
 	uint8_t *arena;
 	size_t used;
 	uint32_t *page_gen; /* per RAM page; bumped on a write to a code page */
@@ -106,6 +112,7 @@ void soft_blocks_flush(struct soft_cpu *cpu)
 {
 	struct soft_block_cache *c = cpu->blocks;
 	memset(c->hash, 0, sizeof(c->hash));
+	memset(c->jump_cache, 0, sizeof(c->jump_cache));
 	c->used = 0;
 }
 
@@ -423,16 +430,32 @@ const struct soft_insn *soft_fetch(struct soft_cpu *cpu, unsigned *run_len)
 	int64_t pfn = ram_page(cpu->host->ram, gpa_page);
 	uint32_t gen = pfn >= 0 ? c->page_gen[pfn] : 0;
 
-	struct soft_block *b;
-	for (b = c->hash[block_hash(gpa, cpu->code_size)]; b; b = b->next)
-		if (b->gpa == gpa && b->mode == cpu->code_size && b->gen == gen)
-			break;
+	/* Stale blocks for this address (older generations of a rewritten page)
+	 * are unlinked on the way, so a guest that keeps rewriting the same code
+	 * does not grow the chain until the arena fills. */
+	struct soft_block **slot = &c->jump_cache[(gpa ^ (gpa >> JUMP_CACHE_BITS)) & ((1u << JUMP_CACHE_BITS) - 1)];
+	struct soft_block *b = *slot;
+	if (b && b->gpa == gpa && b->mode == cpu->code_size && b->gen == gen) {
+		*run_len = b->count;
+		return b->insns;
+	}
+	struct soft_block **link = &c->hash[block_hash(gpa, cpu->code_size)];
+	while ((b = *link)) {
+		if (b->gpa == gpa && b->mode == cpu->code_size) {
+			if (b->gen == gen)
+				break;
+			*link = b->next;
+			continue;
+		}
+		link = &b->next;
+	}
 	if (!b)
 		b = build_block(cpu, gpa, host_page, (unsigned)(lin & 0xfff), pfn);
 	if (!b) {
 		*run_len = 1;
 		return decode_crossing(cpu, lin);
 	}
+	*slot = b;
 	*run_len = b->count;
 	return b->insns;
 }
