@@ -228,7 +228,12 @@ static int board_fw_cfg_items(struct board *b)
 		return r;
 	r = fw_cfg_add_acpi(b->fw_cfg, &tables);
 	acpi_tables_free(&tables);
-	return r;
+	if (r < 0)
+		return r;
+	/* There is no display: SeaBIOS's serial console (sercon) shows its text
+	 * screen and boot menu on COM1 instead. */
+	uint16_t sercon = COM1_PORT;
+	return fw_cfg_add_file(b->fw_cfg, "etc/sercon-port", &sercon, sizeof(sercon));
 }
 
 /* Where direct boots get their ACPI tables: the BIOS area, as firmware would use. */
