@@ -56,24 +56,25 @@ def table(title, unit, rows, ours_name, higher_is_better=False):
 
 
 def phases(cmd, markers, timeout=900):
-    """Runs cmd, returns {marker: seconds since start} for each marker line seen."""
+    """Runs cmd to its end; returns ({marker: seconds since start}, stderr text)."""
     t0 = time.perf_counter()
     seen = {}
-    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         for line in p.stdout:
             text = line.decode(errors="replace").strip()
             for m in markers:
                 if m in text and m not in seen:
                     seen[m] = time.perf_counter() - t0
-            if len(seen) == len(markers):
-                break
             if time.perf_counter() - t0 > timeout:
                 break
+        p.wait(timeout=60)
+        err = p.stderr.read().decode(errors="replace")
     finally:
-        p.kill()
-        p.wait()
-    return seen
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    return seen, err
 
 
 def main():
@@ -132,11 +133,13 @@ def main():
     append = "console=ttyS0 quiet loglevel=0 panic=-1 tsc=reliable"
     markers = ["x86v-script-begin", "bench: sha256 done", "bench: loop done"]
     runs = [("x86v soft", [x86v, "run", "--accel", "soft", "-m", "512M", "--kernel", kernel, "--initrd", combined,
-                           "--append", append, "--no-reboot"])]
+                           "--append", append, "--no-reboot", "--stats"])]
     if qemu:
         runs.append(("qemu tcg", [qemu] + QEMU_DEV + ["-accel", "tcg", "-m", "512M", "-kernel", kernel, "-initrd",
                                                       combined, "-append", append]))
-    results = {name: phases(cmd, markers) for name, cmd in runs}
+    results, stderr = {}, {}
+    for name, cmd in runs:
+        results[name], stderr[name] = phases(cmd, markers)
     print("\nlinux: Debian cloud kernel + busybox, -m 512M, timed from serial markers (seconds)")
     print(f"  {'':<12} {'boot to init':>13} {'sha256 32MiB':>13} {'sh loop 200k':>13}")
     ours = results.get("x86v soft", {})
@@ -157,6 +160,9 @@ def main():
         print(f"  {'x86v/qemu':<12} " + " ".join(f"{c:>13.2f}" for c in r))
     if not qemu:
         print(f"  qemu tcg: {no_qemu}")
+    stats = [l for l in stderr.get("x86v soft", "").splitlines() if "stats:" in l]
+    if stats:
+        print("  x86v soft, whole run (boot, workload, power-off): " + stats[-1].split("stats: ", 1)[1])
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ static const struct option_spec run_options[] = {
 	{ "bios", true, true },	   { "kernel", true, true },  { "initrd", true, true },
 	{ "append", true, true },  { "serial", true, true },  { "no-reboot", true, false },
 	{ "timeout", false, true }, { "help", false, false }, { "h", true, false },
-	{ "kernel-entry", false, true }, { "irqchip", false, true },
+	{ "kernel-entry", false, true }, { "irqchip", false, true }, { "stats", false, false },
 	/* debugging (docs/debugging.md) */
 	{ "gdb", true, true },	   { "gdb-listen-any", false, false }, { "s", true, false },
 	{ "S", true, false },	   { "trace", false, true },	     { "trace-range", false, true },
@@ -60,6 +60,7 @@ void cmdline_usage(FILE *out)
 	      "  --serial stdio|none|file:PATH   where COM1 goes (default stdio)\n"
 	      "  --no-reboot          exit on guest reset or triple fault instead of restarting\n"
 	      "  --timeout SECONDS    stop the guest after this long (exit status 12)\n"
+	      "  --stats              at the end print the guest instructions run and MIPS (soft engine)\n"
 	      "  --irqchip user|kernel  interrupt controllers and PIT: x86v's models (default) or,\n"
 	      "                       with --accel kvm, KVM's in-kernel PIC/IOAPIC/LAPIC/PIT\n"
 	      "\n"
@@ -262,6 +263,8 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 			if (!strcmp(v, "file:"))
 				return fail(why, why_len, "--serial file: needs a path");
 			cfg->serial = v;
+		} else if (!strcmp(n, "stats")) {
+			cfg->stats = true;
 		} else if (!strcmp(n, "kernel-entry")) {
 			if (strcmp(v, "64") && strcmp(v, "32"))
 				return fail(why, why_len, "--kernel-entry %s: expected 64 or 32", v);

@@ -514,6 +514,19 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	return 0;
 }
 
+/* --stats: how much the guest ran, for benchmarks (soft engine: instruction count). */
+static void vm_print_stats(struct vm *vm)
+{
+	double secs = (double)vclock_now(&vm->clock) / 1e9;
+	if (vm->vcpu && vm->eng_ops->insn_count) {
+		uint64_t n = vm->eng_ops->insn_count(vm->vcpu);
+		log_error("stats: %llu guest instructions in %.3f s: %.1f MIPS", (unsigned long long)n, secs,
+			  secs > 0 ? (double)n / secs / 1e6 : 0.0);
+	} else {
+		log_error("stats: %.3f s (the %s engine does not count instructions)", secs, vm->eng_ops->name);
+	}
+}
+
 int vm_run(struct vm *vm)
 {
 	int r = pthread_create(&vm->vcpu_thread, NULL, vm_vcpu_thread, vm);
@@ -526,6 +539,8 @@ int vm_run(struct vm *vm)
 	pthread_join(vm->vcpu_thread, NULL);
 	vm->vcpu_started = false;
 	vm_debug_finish(vm);
+	if (vm->cfg.stats)
+		vm_print_stats(vm);
 	return vm->exit_status;
 }
 

@@ -141,6 +141,8 @@ struct engine_ops {
 	/* The last taken branches, oldest first, into out[ENGINE_BRANCH_HISTORY];
 	 * returns how many. NULL op: the engine keeps none. vCPU thread. */
 	unsigned (*branch_history)(struct vcpu *vcpu, struct engine_branch *out);
+	/* Guest instructions retired so far, or NULL when the engine cannot count them (kvm). */
+	uint64_t (*insn_count)(struct vcpu *vcpu);
 };
 
 extern const struct engine_ops kvm_engine_ops;

@@ -348,6 +348,11 @@ uint64_t soft_vcpu_insn_count(const struct vcpu *v)
 	return v->cpu.insn_count;
 }
 
+static uint64_t soft_insn_count_op(struct vcpu *v)
+{
+	return v->cpu.insn_count;
+}
+
 static int soft_set_debug(struct vcpu *v, const struct engine_debug *dbg)
 {
 	return soft_debug_configure(&v->cpu, dbg);
@@ -379,4 +384,5 @@ const struct engine_ops soft_engine_ops = {
 	.set_debug = soft_set_debug,
 	.set_trace = soft_set_trace,
 	.branch_history = soft_branch_history,
+	.insn_count = soft_insn_count_op,
 };
