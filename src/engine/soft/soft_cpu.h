@@ -120,6 +120,11 @@ struct soft_cpu {
 	struct engine_branch branch_ring[ENGINE_BRANCH_HISTORY];
 	unsigned branch_pos;
 
+	/* Bumped by every TLB flush, write to a code page and block-cache flush:
+	 * links between decoded blocks (soft_decode.c) made in an older epoch
+	 * are not followed. */
+	uint64_t chain_epoch;
+
 	struct soft_tlb_entry tlb[SOFT_TLB_VIEWS][SOFT_TLB_SIZE];
 	bool tlb_has_large; /* some entry caches a piece of a large page */
 	struct soft_block_cache *blocks;
@@ -241,7 +246,7 @@ static inline bool soft_is_canonical(uint64_t lin)
  * fault). A non-canonical address never hits: tags are canonical pages, and
  * a same-page access cannot end outside the page it starts in.
  */
-static inline void *soft_fast_ptr(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size,
+static inline __attribute__((always_inline)) void *soft_fast_ptr(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size,
 				  enum soft_access acc)
 {
 	if (!soft_in_64bit_mode(cpu) || cpu->watch_active)
@@ -278,7 +283,7 @@ static inline void soft_host_store(void *p, unsigned size, uint64_t v)
 }
 
 /* soft_seg_read / soft_seg_write with the fast path inline. */
-static inline uint64_t soft_mem_read(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size)
+static inline __attribute__((always_inline)) uint64_t soft_mem_read(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size)
 {
 	void *p = soft_fast_ptr(cpu, sreg, offset, size, SOFT_ACC_READ);
 	if (__builtin_expect(p != (void *)0, 1))
@@ -286,7 +291,7 @@ static inline uint64_t soft_mem_read(struct soft_cpu *cpu, int sreg, uint64_t of
 	return soft_seg_read(cpu, sreg, offset, size);
 }
 
-static inline void soft_mem_write(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size, uint64_t value)
+static inline __attribute__((always_inline)) void soft_mem_write(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size, uint64_t value)
 {
 	void *p = soft_fast_ptr(cpu, sreg, offset, size, SOFT_ACC_WRITE);
 	if (__builtin_expect(p != (void *)0, 1)) {

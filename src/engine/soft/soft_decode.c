@@ -29,6 +29,13 @@ struct soft_block {
 	uint32_t gen;
 	uint8_t mode; /* code size */
 	uint8_t count;
+	/* Chaining: the blocks that last ran after this one, by linear address,
+	 * valid while cpu->chain_epoch and the privilege view are unchanged. */
+	uint8_t link_next; /* the slot the next new link replaces */
+	bool link_user[2];
+	uint64_t link_epoch[2];
+	uint64_t link_lin[2];
+	struct soft_block *link[2];
 	struct soft_insn insns[];
 };
 
@@ -45,6 +52,7 @@ struct soft_block_cache {
 	uint64_t pages;
 	ZydisDecoder decoder[3]; /* for code size 2, 4, 8 */
 	struct soft_insn scratch; /* an instruction that crosses a page: decoded each time */
+	struct soft_block *prev; /* the block fetched last (NULL: none or not a block) */
 };
 
 /* RAM page index of gpa, or -1 for non-RAM (ROM/MMIO). */
@@ -71,6 +79,7 @@ void soft_code_page_written(struct engine *eng, uint64_t gpa)
 	eng->code_pages[p] = 0;
 	if (eng->cpu && eng->cpu->blocks) {
 		eng->cpu->blocks->page_gen[p]++;
+		eng->cpu->chain_epoch++;
 		/* The block being executed may be the one just made stale. */
 		eng->cpu->end_block = true;
 	}
@@ -114,6 +123,8 @@ void soft_blocks_flush(struct soft_cpu *cpu)
 	memset(c->hash, 0, sizeof(c->hash));
 	memset(c->jump_cache, 0, sizeof(c->jump_cache));
 	c->used = 0;
+	c->prev = NULL;
+	cpu->chain_epoch++;
 }
 
 /* ---- Zydis → soft_insn ---- */
@@ -245,7 +256,8 @@ static void op_invalid(struct soft_cpu *cpu, const struct soft_insn *in)
 static bool ends_block(const ZydisDecodedInstruction *zi, const ZydisDecodedOperand *zo)
 {
 	switch (zi->meta.category) {
-	case ZYDIS_CATEGORY_COND_BR:
+	/* Not a conditional branch: when it is not taken the block goes on (the
+	 * loop leaves the block whenever an instruction changes rIP). */
 	case ZYDIS_CATEGORY_UNCOND_BR:
 	case ZYDIS_CATEGORY_CALL:
 	case ZYDIS_CATEGORY_RET:
@@ -337,6 +349,8 @@ static struct soft_block *build_block(struct soft_cpu *cpu, uint64_t gpa, const 
 	b->mode = cpu->code_size;
 	b->gen = pfn >= 0 ? c->page_gen[pfn] : 0;
 	b->count = 0;
+	b->link_next = 0;
+	b->link[0] = b->link[1] = NULL;
 	while (b->count < BLOCK_MAX_INSNS && off < 4096) {
 		struct soft_insn *in = &b->insns[b->count];
 		bool ends, short_input;
@@ -404,6 +418,22 @@ const struct soft_insn *soft_fetch(struct soft_cpu *cpu, unsigned *run_len)
 		soft_raise_gp(cpu, 0);
 
 	bool user = cpu->cpl == 3;
+	/* Chained: the block that followed the previous one last time, at the
+	 * same linear address, with no TLB flush, code write or cache flush
+	 * since (chain_epoch) and the same privilege view and mode. */
+	struct soft_block *prev = c->prev;
+	if (prev) {
+		for (unsigned k = 0; k < 2; k++) {
+			struct soft_block *nb = prev->link[k];
+			if (nb && prev->link_lin[k] == lin && prev->link_epoch[k] == cpu->chain_epoch &&
+			    prev->link_user[k] == user && nb->mode == cpu->code_size) {
+				c->prev = nb;
+				*run_len = nb->count;
+				return nb->insns;
+			}
+		}
+	}
+	uint64_t epoch = cpu->chain_epoch;
 	struct soft_tlb_entry *e = &cpu->tlb[user][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
 	uint64_t gpa_page;
 	const uint8_t *host_page;
@@ -430,15 +460,13 @@ const struct soft_insn *soft_fetch(struct soft_cpu *cpu, unsigned *run_len)
 	int64_t pfn = ram_page(cpu->host->ram, gpa_page);
 	uint32_t gen = pfn >= 0 ? c->page_gen[pfn] : 0;
 
+	struct soft_block **slot = &c->jump_cache[(gpa ^ (gpa >> JUMP_CACHE_BITS)) & ((1u << JUMP_CACHE_BITS) - 1)];
+	struct soft_block *b = *slot;
+	if (b && b->gpa == gpa && b->mode == cpu->code_size && b->gen == gen)
+		goto found;
 	/* Stale blocks for this address (older generations of a rewritten page)
 	 * are unlinked on the way, so a guest that keeps rewriting the same code
 	 * does not grow the chain until the arena fills. */
-	struct soft_block **slot = &c->jump_cache[(gpa ^ (gpa >> JUMP_CACHE_BITS)) & ((1u << JUMP_CACHE_BITS) - 1)];
-	struct soft_block *b = *slot;
-	if (b && b->gpa == gpa && b->mode == cpu->code_size && b->gen == gen) {
-		*run_len = b->count;
-		return b->insns;
-	}
 	struct soft_block **link = &c->hash[block_hash(gpa, cpu->code_size)];
 	while ((b = *link)) {
 		if (b->gpa == gpa && b->mode == cpu->code_size) {
@@ -452,10 +480,25 @@ const struct soft_insn *soft_fetch(struct soft_cpu *cpu, unsigned *run_len)
 	if (!b)
 		b = build_block(cpu, gpa, host_page, (unsigned)(lin & 0xfff), pfn);
 	if (!b) {
+		c->prev = NULL;
 		*run_len = 1;
 		return decode_crossing(cpu, lin);
 	}
 	*slot = b;
+found:
+	/* Link from the previous block, unless something (a flush while
+	 * building this block, a fault in the walk's memory accesses...) moved
+	 * the epoch on during this lookup. */
+	prev = c->prev;
+	if (prev && epoch == cpu->chain_epoch) {
+		unsigned k = prev->link_next;
+		prev->link_next = (uint8_t)(k ^ 1);
+		prev->link[k] = b;
+		prev->link_lin[k] = lin;
+		prev->link_epoch[k] = epoch;
+		prev->link_user[k] = user;
+	}
+	c->prev = b;
 	*run_len = b->count;
 	return b->insns;
 }

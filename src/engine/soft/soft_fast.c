@@ -254,6 +254,18 @@ static void f_jmp_rel(struct soft_cpu *cpu, const struct soft_insn *in)
 	cpu->s.rip = fast_target(cpu, in->opsize, cpu->s.rip + in->op[0].imm);
 }
 
+/* CALL rel32 in 64-bit mode with a 64-bit operand: the stack is flat and 64-bit. */
+static void f_call_rel64(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+	uint64_t target = cpu->s.rip + in->op[0].imm;
+	if (!soft_is_canonical(target))
+		soft_raise_gp(cpu, 0);
+	uint64_t sp = cpu->s.gpr[X86_RSP] - 8;
+	soft_mem_write(cpu, X86_SS, sp, 8, cpu->s.rip);
+	cpu->s.gpr[X86_RSP] = sp;
+	cpu->s.rip = target;
+}
+
 static void f_call_rel(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	uint64_t target = fast_target(cpu, in->opsize, cpu->s.rip + in->op[0].imm);
@@ -395,6 +407,78 @@ static bool shift_flags_independent(void)
 	return true;
 }
 
+/* ---- IMUL r, r/m and IMUL r, r/m, imm (interp/alu.c op_imul) ---- */
+
+/* A source operand of a fast form: GPR, immediate or memory. */
+static inline uint64_t fast_src(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n, unsigned size)
+{
+	const struct soft_operand *op = &in->op[n];
+	switch (op->kind) {
+	case SOFT_OP_REG: return cpu->s.gpr[op->reg];
+	case SOFT_OP_IMM: return op->imm;
+	default: return soft_mem_read(cpu, op->seg, fast_ea(cpu, in, op), size);
+	}
+}
+
+/* The host's two-operand IMUL defines OF and CF and leaves SF ZF AF PF
+ * undefined; the probe below checks that this host writes all six the same
+ * whatever the flags in, so no popfq is needed. */
+#define DEF_IMUL(T, SFX, SZ)                                                                            \
+	static void f_imul##SZ(struct soft_cpu *cpu, const struct soft_insn *in)                        \
+	{                                                                                               \
+		unsigned first = in->nops == 3 ? 1 : 0;                                                 \
+		uint64_t a = fast_src(cpu, in, first, SZ), f = 0;                                       \
+		uint64_t b = fast_src(cpu, in, first + 1, SZ);                                          \
+		T r_ = (T)a, s_ = (T)b;                                                                 \
+		HOST_ASM_RS_NOLOAD("imul" SFX " %[s], %[r]", r_, s_, f);                                \
+		soft_reg_write(cpu, in->op[0].reg, SZ, r_);                                             \
+		soft_set_flags(cpu, SOFT_ARITH_FLAGS, f);                                               \
+	}
+DEF_IMUL(uint16_t, "w", 2)
+DEF_IMUL(uint32_t, "l", 4)
+DEF_IMUL(uint64_t, "q", 8)
+
+static bool imul_flags_independent(void)
+{
+	static const uint64_t vals[] = {
+		0, 1, 2, 3, 0x10, 0xff, 0x8000, 0xffff, 0x80000000, 0xffffffff, 0x123456789ULL,
+		0x8000000000000000ULL, 0x7fffffffffffffffULL, 0xffffffffffffffffULL, 0x5555aaaa5555aaaaULL,
+	};
+	for (unsigned size = 2; size <= 8; size *= 2)
+		for (unsigned i = 0; i < ARRAY_SIZE(vals); i++)
+			for (unsigned j = 0; j < ARRAY_SIZE(vals); j++) {
+				uint64_t f0 = 0, f1 = SOFT_ARITH_FLAGS;
+				uint64_t r0 = host_imul2(size, vals[i], vals[j], &f0);
+				uint64_t r1 = host_imul2(size, vals[i], vals[j], &f1);
+				if (r0 != r1 || ((f0 ^ f1) & SOFT_ARITH_FLAGS))
+					return false;
+			}
+	return true;
+}
+
+/* ---- MOVZX, MOVSX, MOVSXD with a GPR destination (interp/move.c) ---- */
+
+static inline uint64_t fast_rm_read(struct soft_cpu *cpu, const struct soft_insn *in, const struct soft_operand *op)
+{
+	if (op->kind == SOFT_OP_REG)
+		return cpu->s.gpr[op->reg] & soft_size_mask(op->size);
+	return soft_mem_read(cpu, op->seg, fast_ea(cpu, in, op), op->size);
+}
+
+static void f_movzx(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+	soft_reg_write(cpu, in->op[0].reg, in->op[0].size, fast_rm_read(cpu, in, &in->op[1]));
+}
+
+static void f_movsx(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+	unsigned ss = in->op[1].size;
+	uint64_t v = fast_rm_read(cpu, in, &in->op[1]);
+	if (ss < 8)
+		v = (uint64_t)((int64_t)(v << (64 - ss * 8)) >> (64 - ss * 8));
+	soft_reg_write(cpu, in->op[0].reg, in->op[0].size, v);
+}
+
 /* ---- selection ---- */
 
 static int size_index(unsigned size)
@@ -433,8 +517,17 @@ static int two_op_form(const struct soft_insn *in)
 
 soft_handler_fn *soft_fast_handler(const struct soft_insn *in, unsigned code_size, soft_handler_fn *generic)
 {
-	if (in->flags & SOFT_INSN_LOCK)
-		return generic;
+	/* LOCK: the generic handlers allow it only on a read-modify-write with a
+	 * memory destination (then done as a read and a write, as here). */
+	bool locked = in->flags & SOFT_INSN_LOCK;
+	if (locked) {
+		bool rmw = in->mnemonic == ZYDIS_MNEMONIC_ADD || in->mnemonic == ZYDIS_MNEMONIC_OR ||
+			   in->mnemonic == ZYDIS_MNEMONIC_AND || in->mnemonic == ZYDIS_MNEMONIC_SUB ||
+			   in->mnemonic == ZYDIS_MNEMONIC_XOR || in->mnemonic == ZYDIS_MNEMONIC_INC ||
+			   in->mnemonic == ZYDIS_MNEMONIC_DEC;
+		if (!rmw || in->op[0].kind != SOFT_OP_MEM)
+			return generic;
+	}
 	const form_table *alu = NULL;
 	switch (in->mnemonic) {
 	case ZYDIS_MNEMONIC_ADD: alu = &add_forms; break;
@@ -472,7 +565,7 @@ soft_handler_fn *soft_fast_handler(const struct soft_insn *in, unsigned code_siz
 		return generic;
 	case ZYDIS_MNEMONIC_CALL:
 		if (in->nops == 1 && in->op[0].kind == SOFT_OP_IMM)
-			return f_call_rel;
+			return code_size == 8 && in->opsize == 8 ? f_call_rel64 : f_call_rel;
 		return generic;
 	case ZYDIS_MNEMONIC_RET:
 		if (code_size == 8 && in->opsize == 8 && in->opcode == 0xc3 && in->nops == 0)
@@ -510,6 +603,31 @@ soft_handler_fn *soft_fast_handler(const struct soft_insn *in, unsigned code_siz
 		default: return ror_forms[m][si];
 		}
 	}
+	case ZYDIS_MNEMONIC_IMUL: {
+		static int independent = -1;
+		if (independent < 0)
+			independent = imul_flags_independent();
+		unsigned size = in->op[0].size;
+		if (!independent || (in->nops != 2 && in->nops != 3) || in->op[0].kind != SOFT_OP_REG)
+			return generic;
+		for (unsigned i = 1; i < in->nops; i++) {
+			uint8_t k = in->op[i].kind;
+			if (k != SOFT_OP_IMM && k != SOFT_OP_MEM && !(k == SOFT_OP_REG && in->op[i].size == size))
+				return generic;
+			if (k == SOFT_OP_MEM && in->op[i].size != size)
+				return generic;
+		}
+		if (in->nops == 3 && in->op[2].kind != SOFT_OP_IMM)
+			return generic;
+		return size == 2 ? f_imul2 : size == 4 ? f_imul4 : size == 8 ? f_imul8 : generic;
+	}
+	case ZYDIS_MNEMONIC_MOVZX:
+	case ZYDIS_MNEMONIC_MOVSX:
+	case ZYDIS_MNEMONIC_MOVSXD:
+		if (in->nops != 2 || in->op[0].kind != SOFT_OP_REG || size_index(in->op[0].size) < 0 ||
+		    (in->op[1].kind != SOFT_OP_REG && in->op[1].kind != SOFT_OP_MEM) || size_index(in->op[1].size) < 0)
+			return generic;
+		return in->mnemonic == ZYDIS_MNEMONIC_MOVZX ? f_movzx : f_movsx;
 	default:
 		return generic;
 	}

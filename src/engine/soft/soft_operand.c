@@ -7,7 +7,7 @@
 #include "core/log.h"
 #include "engine/soft/soft_insn.h"
 
-uint64_t soft_ea(const struct soft_cpu *cpu, const struct soft_insn *in, const struct soft_operand *op)
+static inline uint64_t ea_of(const struct soft_cpu *cpu, const struct soft_insn *in, const struct soft_operand *op)
 {
 	uint64_t ea = (uint64_t)op->disp;
 	if (op->base == SOFT_REG_RIP)
@@ -19,6 +19,11 @@ uint64_t soft_ea(const struct soft_cpu *cpu, const struct soft_insn *in, const s
 	return ea & soft_size_mask(in->addrsize);
 }
 
+uint64_t soft_ea(const struct soft_cpu *cpu, const struct soft_insn *in, const struct soft_operand *op)
+{
+	return ea_of(cpu, in, op);
+}
+
 uint64_t soft_op_read(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n)
 {
 	const struct soft_operand *op = &in->op[n];
@@ -28,7 +33,7 @@ uint64_t soft_op_read(struct soft_cpu *cpu, const struct soft_insn *in, unsigned
 	case SOFT_OP_REG8H:
 		return soft_reg8h_read(cpu, op->reg);
 	case SOFT_OP_MEM:
-		return soft_mem_read(cpu, op->seg, soft_ea(cpu, in, op), op->size);
+		return soft_mem_read(cpu, op->seg, ea_of(cpu, in, op), op->size);
 	case SOFT_OP_IMM:
 		return op->imm & soft_size_mask(op->size);
 	case SOFT_OP_SREG:
@@ -50,7 +55,7 @@ void soft_op_write(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n,
 		soft_reg8h_write(cpu, op->reg, value);
 		return;
 	case SOFT_OP_MEM:
-		soft_mem_write(cpu, op->seg, soft_ea(cpu, in, op), op->size, value);
+		soft_mem_write(cpu, op->seg, ea_of(cpu, in, op), op->size, value);
 		return;
 	default:
 		log_guest("soft: write of unsupported operand kind %u (mnemonic %u)", op->kind, in->mnemonic);
