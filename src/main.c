@@ -47,5 +47,6 @@ int main(int argc, char **argv)
 	case CMDLINE_RUN:
 		break;
 	}
+	log_verbose = cl.cfg.verbose;
 	return run_vm(&cl.cfg);
 }

@@ -26,6 +26,7 @@ static const struct option_spec run_options[] = {
 	{ "append", true, true },  { "serial", true, true },  { "no-reboot", true, false },
 	{ "timeout", false, true }, { "help", false, false }, { "h", true, false },
 	{ "kernel-entry", false, true }, { "irqchip", false, true }, { "stats", false, false },
+	{ "verbose", false, false },
 	/* debugging (docs/debugging.md) */
 	{ "gdb", true, true },	   { "gdb-listen-any", false, false }, { "s", true, false },
 	{ "S", true, false },	   { "trace", false, true },	     { "trace-range", false, true },
@@ -61,6 +62,7 @@ void cmdline_usage(FILE *out)
 	      "  --no-reboot          exit on guest reset or triple fault instead of restarting\n"
 	      "  --timeout SECONDS    stop the guest after this long (exit status 12)\n"
 	      "  --stats              at the end print the guest instructions run and MIPS (soft engine)\n"
+	      "  --verbose            also log what the guest does that is only expected (e.g. MSR probes)\n"
 	      "  --irqchip user|kernel  interrupt controllers and PIT: x86v's models (default) or,\n"
 	      "                       with --accel kvm, KVM's in-kernel PIC/IOAPIC/LAPIC/PIT\n"
 	      "\n"
@@ -265,6 +267,8 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 			cfg->serial = v;
 		} else if (!strcmp(n, "stats")) {
 			cfg->stats = true;
+		} else if (!strcmp(n, "verbose")) {
+			cfg->verbose = true;
 		} else if (!strcmp(n, "kernel-entry")) {
 			if (strcmp(v, "64") && strcmp(v, "32"))
 				return fail(why, why_len, "--kernel-entry %s: expected 64 or 32", v);

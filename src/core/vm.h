@@ -46,6 +46,7 @@ struct vm_config {
 	const char *serial; /* "stdio", "none" or "file:PATH" */
 	bool no_reboot;
 	bool stats; /* print instructions executed and MIPS at the end (stderr) */
+	bool verbose; /* log_verbose: informational and expected-guest-behaviour lines */
 	bool kernel_entry32; /* bzImage: the 32-bit entry instead of the 64-bit one */
 	/* --irqchip kernel: the engine's own PIC/IOAPIC/LAPIC/PIT (KVM's in-kernel
 	 * ones) instead of x86v's models; only engines whose has_irqchip says so. */

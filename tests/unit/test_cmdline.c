@@ -29,6 +29,11 @@ static void test_defaults(void)
 	CHECK_STR(cl.cfg.bios, "rom.bin");
 	CHECK(!cl.cfg.no_reboot);
 	CHECK(cl.cfg.timeout == 0);
+	CHECK(!cl.cfg.verbose);
+	CHECK(!cl.cfg.stats);
+	CHECK_EQ(PARSE(&cl, why, "run", "--bios", "r", "--verbose", "--stats"), 0);
+	CHECK(cl.cfg.verbose);
+	CHECK(cl.cfg.stats);
 	CHECK(!cl.cfg.irqchip_kernel); /* x86v's own interrupt controllers on every engine */
 }
 

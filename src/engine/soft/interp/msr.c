@@ -125,7 +125,9 @@ static void op_rdmsr(struct soft_cpu *cpu, const struct soft_insn *in)
 	uint64_t v;
 	const struct engine_host *h = cpu->host;
 	if (!read_msr(cpu, index, &v) && !(h->msr_read && h->msr_read(h->opaque, 0, index, &v) == 0)) {
-		log_guest("soft: RDMSR %#x: no such MSR, #GP", index);
+		/* Kernels probe MSRs and expect #GP: only worth a line with --verbose. */
+		if (log_verbose)
+			log_guest("soft: RDMSR %#x: no such MSR, #GP", index);
 		soft_raise_gp(cpu, 0);
 	}
 	soft_reg_write(cpu, X86_RAX, 4, v & 0xffffffffULL);
@@ -141,7 +143,8 @@ static void op_wrmsr(struct soft_cpu *cpu, const struct soft_insn *in)
 	uint64_t v = (cpu->s.gpr[X86_RDX] << 32) | (cpu->s.gpr[X86_RAX] & 0xffffffffULL);
 	const struct engine_host *h = cpu->host;
 	if (!write_msr(cpu, index, v) && !(h->msr_write && h->msr_write(h->opaque, 0, index, v) == 0)) {
-		log_guest("soft: WRMSR %#x <- %#llx refused, #GP", index, (unsigned long long)v);
+		if (log_verbose)
+			log_guest("soft: WRMSR %#x <- %#llx refused, #GP", index, (unsigned long long)v);
 		soft_raise_gp(cpu, 0);
 	}
 	cpu->end_block = true;
