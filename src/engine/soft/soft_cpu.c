@@ -28,19 +28,7 @@ void soft_cpu_mode_changed(struct soft_cpu *cpu)
 
 bool soft_cond(const struct soft_cpu *cpu, unsigned cc)
 {
-	uint64_t f = cpu->s.rflags;
-	bool r;
-	switch ((cc >> 1) & 7) {
-	case 0: r = f & RFLAGS_OF; break;
-	case 1: r = f & RFLAGS_CF; break;
-	case 2: r = f & RFLAGS_ZF; break;
-	case 3: r = f & (RFLAGS_CF | RFLAGS_ZF); break;
-	case 4: r = f & RFLAGS_SF; break;
-	case 5: r = f & RFLAGS_PF; break;
-	case 6: r = !(f & RFLAGS_SF) != !(f & RFLAGS_OF); break;
-	default: r = (f & RFLAGS_ZF) || (!(f & RFLAGS_SF) != !(f & RFLAGS_OF)); break;
-	}
-	return (cc & 1) ? !r : r;
+	return soft_flags_cond(cpu->s.rflags, cc);
 }
 
 /* I/O is allowed when CPL <= IOPL (protected mode, not V86); otherwise every

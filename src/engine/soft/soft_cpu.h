@@ -175,6 +175,23 @@ static inline void soft_reg8h_write(struct soft_cpu *cpu, unsigned reg, uint64_t
 	cpu->s.gpr[reg] = (cpu->s.gpr[reg] & ~0xff00ULL) | ((v & 0xff) << 8);
 }
 
+/* Condition code cc (0..15, the low nibble of Jcc/SETcc/CMOVcc) against RFLAGS value f. */
+static inline bool soft_flags_cond(uint64_t f, unsigned cc)
+{
+	bool r;
+	switch ((cc >> 1) & 7) {
+	case 0: r = f & RFLAGS_OF; break;
+	case 1: r = f & RFLAGS_CF; break;
+	case 2: r = f & RFLAGS_ZF; break;
+	case 3: r = f & (RFLAGS_CF | RFLAGS_ZF); break;
+	case 4: r = f & RFLAGS_SF; break;
+	case 5: r = f & RFLAGS_PF; break;
+	case 6: r = !(f & RFLAGS_SF) != !(f & RFLAGS_OF); break;
+	default: r = (f & RFLAGS_ZF) || (!(f & RFLAGS_SF) != !(f & RFLAGS_OF)); break;
+	}
+	return (cc & 1) ? !r : r;
+}
+
 /* The flags an arithmetic instruction defines (OF SF ZF AF PF CF). */
 #define SOFT_ARITH_FLAGS (RFLAGS_OF | RFLAGS_SF | RFLAGS_ZF | RFLAGS_AF | RFLAGS_PF | RFLAGS_CF)
 

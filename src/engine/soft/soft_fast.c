@@ -220,26 +220,10 @@ static inline uint64_t fast_target(struct soft_cpu *cpu, unsigned size, uint64_t
 	return target;
 }
 
-static inline bool fast_cond(uint64_t f, unsigned cc)
-{
-	bool r;
-	switch ((cc >> 1) & 7) {
-	case 0: r = f & RFLAGS_OF; break;
-	case 1: r = f & RFLAGS_CF; break;
-	case 2: r = f & RFLAGS_ZF; break;
-	case 3: r = f & (RFLAGS_CF | RFLAGS_ZF); break;
-	case 4: r = f & RFLAGS_SF; break;
-	case 5: r = f & RFLAGS_PF; break;
-	case 6: r = !(f & RFLAGS_SF) != !(f & RFLAGS_OF); break;
-	default: r = (f & RFLAGS_ZF) || (!(f & RFLAGS_SF) != !(f & RFLAGS_OF)); break;
-	}
-	return (cc & 1) ? !r : r;
-}
-
 #define DEF_JCC(CC)                                                                             \
 	static void f_jcc##CC(struct soft_cpu *cpu, const struct soft_insn *in)                 \
 	{                                                                                       \
-		if (fast_cond(cpu->s.rflags, CC))                                               \
+		if (soft_flags_cond(cpu->s.rflags, CC))                                          \
 			cpu->s.rip = fast_target(cpu, in->opsize, cpu->s.rip + in->op[0].imm);  \
 	}
 DEF_JCC(0) DEF_JCC(1) DEF_JCC(2) DEF_JCC(3) DEF_JCC(4) DEF_JCC(5) DEF_JCC(6) DEF_JCC(7)
