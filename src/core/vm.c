@@ -107,7 +107,7 @@ static void vm_set_gsi(void *opaque, unsigned gsi, int level)
 	struct vm *vm = opaque;
 	if (gsi < VM_GSI_COUNT)
 		vm->gsi_level[gsi] = level != 0;
-	if (!vm->engine)
+	if (!vm->engine || !vm->eng_ops->set_irq)
 		return;
 	int r = vm->eng_ops->set_irq(vm->engine, gsi, level);
 	if (r < 0 && !vm->exit_requested) {

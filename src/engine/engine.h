@@ -122,7 +122,8 @@ struct engine_ops {
 	void (*kick)(struct vcpu *vcpu);
 	int (*get_state)(struct vcpu *vcpu, struct x86_cpu_state *state);
 	int (*set_state)(struct vcpu *vcpu, const struct x86_cpu_state *state);
-	/* Drives interrupt controller input gsi (ISA IRQ n = gsi n). 0 or -errno. */
+	/* Drives input gsi (ISA IRQ n = gsi n) of the engine's own interrupt
+	 * controllers (--irqchip kernel). 0 or -errno; NULL when it has none. */
 	int (*set_irq)(struct engine *eng, unsigned gsi, int level);
 	/* Whether the engine runs its own interrupt controllers (engine_host.irqchip_kernel
 	 * was granted). NULL: never. */

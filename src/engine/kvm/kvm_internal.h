@@ -31,7 +31,6 @@ struct engine {
 	struct kvm_cpuid2 *cpuid; /* what the guest is shown */
 	uint32_t *msr_list; /* MSRs KVM can save/restore */
 	uint32_t msr_count;
-	uint8_t isa_irq_level[16];
 	/* --irqchip kernel (kvm_irqchip.c): KVM's PIC pair, IOAPIC, local APIC and
 	 * PIT, with their power-on state for machine resets. */
 	bool irqchip_kernel;

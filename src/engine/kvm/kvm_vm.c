@@ -203,11 +203,11 @@ fail:
 
 static int kvmeng_set_irq(struct engine *eng, unsigned gsi, int level)
 {
-	if (eng->irqchip_kernel)
-		return kvmeng_irqchip_set_gsi(eng, gsi, level);
-	if (gsi < ARRAY_SIZE(eng->isa_irq_level))
-		eng->isa_irq_level[gsi] = level != 0;
-	return 0;
+	/* Only the in-kernel controllers have lines to drive; with user-space
+	 * ones the machine never calls this. */
+	if (!eng->irqchip_kernel)
+		return -ENODEV;
+	return kvmeng_irqchip_set_gsi(eng, gsi, level);
 }
 
 static bool kvmeng_has_irqchip(const struct engine *eng)

@@ -19,7 +19,6 @@ struct engine {
 	/* Forms with an MMX or XMM register operand: a separate table because
 	 * mnemonics such as MOVSD and CMPSD name both a string and an SSE2 instruction. */
 	soft_handler_fn *simd_handlers[2048];
-	uint8_t isa_irq_level[16];
 };
 
 

@@ -142,13 +142,6 @@ static void soft_kick(struct vcpu *v)
 	__atomic_store_n(&v->cpu.kicked, 1, __ATOMIC_SEQ_CST);
 }
 
-static int soft_set_irq(struct engine *eng, unsigned gsi, int level)
-{
-	if (gsi < ARRAY_SIZE(eng->isa_irq_level))
-		eng->isa_irq_level[gsi] = level != 0;
-	return 0;
-}
-
 static void soft_set_intr(struct vcpu *v, bool level)
 {
 	__atomic_store_n(&v->cpu.intr_line, level, __ATOMIC_SEQ_CST);
@@ -378,7 +371,6 @@ const struct engine_ops soft_engine_ops = {
 	.kick = soft_kick,
 	.get_state = soft_get_state,
 	.set_state = soft_set_state,
-	.set_irq = soft_set_irq,
 	.set_intr = soft_set_intr,
 	.inject_nmi = soft_inject_nmi,
 	.set_debug = soft_set_debug,
