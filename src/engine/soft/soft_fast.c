@@ -11,7 +11,7 @@
  */
 #include <Zydis/Zydis.h>
 
-#include "engine/soft/interp/host_flags.h"
+#include "engine/soft/interp/model_flags.h"
 #include "engine/soft/soft_engine.h"
 
 /* soft_ea, inline. */
@@ -27,7 +27,8 @@ static inline uint64_t fast_ea(const struct soft_cpu *cpu, const struct soft_ins
 	return ea & soft_size_mask(in->addrsize);
 }
 
-/* ---- two-operand ALU (flags from the host, as host_alu does for these ops) ---- */
+/* ---- two-operand ALU (flags from the host, as host_alu does for these ops;
+ * UNDEF: the flags the model clears, as alu_binary does) ---- */
 
 #define ALU_CORE(T, SFX, INSN, a, b, f)                                                 \
 	do {                                                                            \
@@ -36,14 +37,14 @@ static inline uint64_t fast_ea(const struct soft_cpu *cpu, const struct soft_ins
 		(a) = r_;                                                               \
 	} while (0)
 
-#define DEF_ALU(NAME, INSN, WRITE, T, SFX, SZ)                                                                  \
+#define DEF_ALU(NAME, INSN, WRITE, UNDEF, T, SFX, SZ)                                                             \
 	static void f_##NAME##_rr##SZ(struct soft_cpu *cpu, const struct soft_insn *in)                         \
 	{                                                                                                       \
 		uint64_t a = cpu->s.gpr[in->op[0].reg], b = cpu->s.gpr[in->op[1].reg], f = 0;                    \
 		ALU_CORE(T, SFX, INSN, a, b, f);                                                                \
 		if (WRITE)                                                                                      \
 			soft_reg_write(cpu, in->op[0].reg, SZ, a);                                              \
-		soft_set_flags(cpu, SOFT_ARITH_FLAGS, f);                                                       \
+		soft_set_flags(cpu, SOFT_ARITH_FLAGS, f & ~(uint64_t)(UNDEF));                                  \
 	}                                                                                                       \
 	static void f_##NAME##_ri##SZ(struct soft_cpu *cpu, const struct soft_insn *in)                         \
 	{                                                                                                       \
@@ -51,7 +52,7 @@ static inline uint64_t fast_ea(const struct soft_cpu *cpu, const struct soft_ins
 		ALU_CORE(T, SFX, INSN, a, b, f);                                                                \
 		if (WRITE)                                                                                      \
 			soft_reg_write(cpu, in->op[0].reg, SZ, a);                                              \
-		soft_set_flags(cpu, SOFT_ARITH_FLAGS, f);                                                       \
+		soft_set_flags(cpu, SOFT_ARITH_FLAGS, f & ~(uint64_t)(UNDEF));                                  \
 	}                                                                                                       \
 	static void f_##NAME##_rm##SZ(struct soft_cpu *cpu, const struct soft_insn *in)                         \
 	{                                                                                                       \
@@ -61,7 +62,7 @@ static inline uint64_t fast_ea(const struct soft_cpu *cpu, const struct soft_ins
 		ALU_CORE(T, SFX, INSN, a, b, f);                                                                \
 		if (WRITE)                                                                                      \
 			soft_reg_write(cpu, in->op[0].reg, SZ, a);                                              \
-		soft_set_flags(cpu, SOFT_ARITH_FLAGS, f);                                                       \
+		soft_set_flags(cpu, SOFT_ARITH_FLAGS, f & ~(uint64_t)(UNDEF));                                  \
 	}                                                                                                       \
 	static inline void f_##NAME##_m##SZ(struct soft_cpu *cpu, const struct soft_insn *in, uint64_t b)      \
 	{                                                                                                       \
@@ -82,7 +83,7 @@ static inline uint64_t fast_ea(const struct soft_cpu *cpu, const struct soft_ins
 			a = soft_mem_read(cpu, m->seg, ea, SZ);                                                 \
 			ALU_CORE(T, SFX, INSN, a, b, f);                                                        \
 		}                                                                                               \
-		soft_set_flags(cpu, SOFT_ARITH_FLAGS, f);                                                       \
+		soft_set_flags(cpu, SOFT_ARITH_FLAGS, f & ~(uint64_t)(UNDEF));                                  \
 	}                                                                                                       \
 	static void f_##NAME##_mr##SZ(struct soft_cpu *cpu, const struct soft_insn *in)                         \
 	{                                                                                                       \
@@ -93,19 +94,19 @@ static inline uint64_t fast_ea(const struct soft_cpu *cpu, const struct soft_ins
 		f_##NAME##_m##SZ(cpu, in, in->op[1].imm);                                                       \
 	}
 
-#define DEF_ALU_SIZES(NAME, INSN, WRITE)                 \
-	DEF_ALU(NAME, INSN, WRITE, uint8_t, "b", 1)      \
-	DEF_ALU(NAME, INSN, WRITE, uint16_t, "w", 2)     \
-	DEF_ALU(NAME, INSN, WRITE, uint32_t, "l", 4)     \
-	DEF_ALU(NAME, INSN, WRITE, uint64_t, "q", 8)
+#define DEF_ALU_SIZES(NAME, INSN, WRITE, UNDEF)                 \
+	DEF_ALU(NAME, INSN, WRITE, UNDEF, uint8_t, "b", 1)      \
+	DEF_ALU(NAME, INSN, WRITE, UNDEF, uint16_t, "w", 2)     \
+	DEF_ALU(NAME, INSN, WRITE, UNDEF, uint32_t, "l", 4)     \
+	DEF_ALU(NAME, INSN, WRITE, UNDEF, uint64_t, "q", 8)
 
-DEF_ALU_SIZES(add, "add", true)
-DEF_ALU_SIZES(or, "or", true)
-DEF_ALU_SIZES(and, "and", true)
-DEF_ALU_SIZES(sub, "sub", true)
-DEF_ALU_SIZES(xor, "xor", true)
-DEF_ALU_SIZES(cmp, "sub", false)
-DEF_ALU_SIZES(test, "and", false)
+DEF_ALU_SIZES(add, "add", true, 0)
+DEF_ALU_SIZES(or, "or", true, MODEL_LOGIC_UNDEFINED)
+DEF_ALU_SIZES(and, "and", true, MODEL_LOGIC_UNDEFINED)
+DEF_ALU_SIZES(sub, "sub", true, 0)
+DEF_ALU_SIZES(xor, "xor", true, MODEL_LOGIC_UNDEFINED)
+DEF_ALU_SIZES(cmp, "sub", false, 0)
+DEF_ALU_SIZES(test, "and", false, MODEL_LOGIC_UNDEFINED)
 
 /* Forms of a two-operand instruction: [form][size index]. */
 enum { F_RR, F_RI, F_RM, F_MR, F_MI, F_FORMS };
@@ -292,10 +293,9 @@ static void f_pop_r64(struct soft_cpu *cpu, const struct soft_insn *in)
 /* ---- SHL SHR SAR ROL ROR by an immediate or CL (interp/shift.c) ---- */
 
 /*
- * With a nonzero count these write flags (all six for shifts, CF and OF for
- * rotates) that the probe below finds never depend on the flags in on this
- * host, so the host instruction runs without popfq; a zero count changes no
- * flag at all. Without that finding the generic handlers stay.
+ * The host instruction runs without popfq: with a nonzero count the flags it
+ * defines never depend on the flags in, and the undefined ones are replaced
+ * by the model's (as shift_rm does); a zero count changes no flag at all.
  */
 #define SH_CORE(T, SFX, INSN, a, c, f)                                                                  \
 	do {                                                                                            \
@@ -312,21 +312,21 @@ static inline uint8_t fast_count(const struct soft_cpu *cpu, const struct soft_i
 	return (uint8_t)(n & (size == 8 ? 63 : 31));
 }
 
-/* The flags a shift or rotate with nonzero count merges (see shift_rm). */
-static inline uint64_t shift_changed(const struct soft_insn *in, bool rotate, uint8_t count)
+/* Merges the flags of a shift or rotate of a by a nonzero count c. */
+static inline void fast_shift_flags(struct soft_cpu *cpu, const struct soft_insn *in, enum host_shift op,
+				    unsigned size, uint64_t a, uint8_t c, uint64_t f)
 {
-	if (!rotate)
-		return SOFT_ARITH_FLAGS;
-	if (in->op[1].kind == SOFT_OP_IMM && count > 1)
-		return RFLAGS_CF;
-	return RFLAGS_CF | RFLAGS_OF;
+	bool rotate = op == HOST_ROL || op == HOST_ROR;
+	bool reg_imm = in->op[0].kind != SOFT_OP_MEM && in->op[1].kind == SOFT_OP_IMM;
+	f = model_shift_flags(op, size, a, c, cpu->s.rflags, reg_imm, f);
+	soft_set_flags(cpu, rotate ? RFLAGS_CF | RFLAGS_OF : SOFT_ARITH_FLAGS, f);
 }
 
-#define DEF_SHIFT(NAME, INSN, ROT, T, SFX, SZ)                                                          \
+#define DEF_SHIFT(NAME, INSN, OP, T, SFX, SZ)                                                           \
 	static void f_##NAME##_r##SZ(struct soft_cpu *cpu, const struct soft_insn *in)                  \
 	{                                                                                               \
 		unsigned reg = in->op[0].reg;                                                           \
-		uint64_t a = cpu->s.gpr[reg], f = 0;                                                    \
+		uint64_t a = cpu->s.gpr[reg], a0 = a, f = 0;                                            \
 		uint8_t c = fast_count(cpu, in, SZ);                                                    \
 		if (c == 0) {                                                                           \
 			soft_reg_write(cpu, reg, SZ, a);                                                \
@@ -334,14 +334,14 @@ static inline uint64_t shift_changed(const struct soft_insn *in, bool rotate, ui
 		}                                                                                       \
 		SH_CORE(T, SFX, INSN, a, c, f);                                                         \
 		soft_reg_write(cpu, reg, SZ, a);                                                        \
-		soft_set_flags(cpu, shift_changed(in, ROT, c), f);                                      \
+		fast_shift_flags(cpu, in, OP, SZ, a0, c, f);                                            \
 	}                                                                                               \
 	static void f_##NAME##_m##SZ(struct soft_cpu *cpu, const struct soft_insn *in)                  \
 	{                                                                                               \
 		const struct soft_operand *m = &in->op[0];                                              \
 		uint64_t ea = fast_ea(cpu, in, m), f = 0;                                               \
 		void *p = soft_fast_ptr(cpu, m->seg, ea, SZ, SOFT_ACC_WRITE);                           \
-		uint64_t a = p ? soft_host_load(p, SZ) : soft_seg_read(cpu, m->seg, ea, SZ);            \
+		uint64_t a = p ? soft_host_load(p, SZ) : soft_seg_read(cpu, m->seg, ea, SZ), a0 = a;    \
 		uint8_t c = fast_count(cpu, in, SZ);                                                    \
 		if (c != 0)                                                                             \
 			SH_CORE(T, SFX, INSN, a, c, f);                                                 \
@@ -350,46 +350,22 @@ static inline uint64_t shift_changed(const struct soft_insn *in, bool rotate, ui
 		else                                                                                    \
 			soft_seg_write(cpu, m->seg, ea, SZ, a);                                         \
 		if (c != 0)                                                                             \
-			soft_set_flags(cpu, shift_changed(in, ROT, c), f);                              \
+			fast_shift_flags(cpu, in, OP, SZ, a0, c, f);                                    \
 	}
-#define DEF_SHIFT_SIZES(NAME, INSN, ROT)                 \
-	DEF_SHIFT(NAME, INSN, ROT, uint8_t, "b", 1)      \
-	DEF_SHIFT(NAME, INSN, ROT, uint16_t, "w", 2)     \
-	DEF_SHIFT(NAME, INSN, ROT, uint32_t, "l", 4)     \
-	DEF_SHIFT(NAME, INSN, ROT, uint64_t, "q", 8)     \
+#define DEF_SHIFT_SIZES(NAME, INSN, OP)                  \
+	DEF_SHIFT(NAME, INSN, OP, uint8_t, "b", 1)       \
+	DEF_SHIFT(NAME, INSN, OP, uint16_t, "w", 2)      \
+	DEF_SHIFT(NAME, INSN, OP, uint32_t, "l", 4)      \
+	DEF_SHIFT(NAME, INSN, OP, uint64_t, "q", 8)      \
 	static soft_handler_fn *const NAME##_forms[2][4] = { \
 		{ f_##NAME##_r1, f_##NAME##_r2, f_##NAME##_r4, f_##NAME##_r8 }, \
 		{ f_##NAME##_m1, f_##NAME##_m2, f_##NAME##_m4, f_##NAME##_m8 }, \
 	};
-DEF_SHIFT_SIZES(shl, "shl", false)
-DEF_SHIFT_SIZES(shr, "shr", false)
-DEF_SHIFT_SIZES(sar, "sar", false)
-DEF_SHIFT_SIZES(rol, "rol", true)
-DEF_SHIFT_SIZES(ror, "ror", true)
-
-/* Whether this host's SHL SHR SAR (all six flags) and ROL ROR (CF, OF) give
- * the same flags whatever the flags in, for every size and nonzero count. */
-static bool shift_flags_independent(void)
-{
-	static const uint64_t vals[] = {
-		0, 1, 0x10, 0x80, 0x8000, 0x80000000, 0x8000000000000001ULL, 0x123456789abcdef0ULL,
-		0x7fffffffffffffffULL, 0xffffffffffffffffULL, 0x5555aaaa5555aaaaULL, 0x0f0f0f0f0f0f0f0fULL,
-	};
-	static const enum host_shift ops[] = { HOST_SHL, HOST_SHR, HOST_SAR, HOST_ROL, HOST_ROR };
-	for (unsigned o = 0; o < ARRAY_SIZE(ops); o++) {
-		uint64_t mask = ops[o] == HOST_ROL || ops[o] == HOST_ROR ? RFLAGS_CF | RFLAGS_OF : SOFT_ARITH_FLAGS;
-		for (unsigned size = 1; size <= 8; size *= 2)
-			for (unsigned c = 1; c <= (size == 8 ? 63u : 31u); c++)
-				for (unsigned v = 0; v < ARRAY_SIZE(vals); v++) {
-					uint64_t f0 = 0, f1 = SOFT_ARITH_FLAGS;
-					uint64_t r0 = host_shift(ops[o], size, vals[v], (uint8_t)c, &f0);
-					uint64_t r1 = host_shift(ops[o], size, vals[v], (uint8_t)c, &f1);
-					if (r0 != r1 || ((f0 ^ f1) & mask))
-						return false;
-				}
-	}
-	return true;
-}
+DEF_SHIFT_SIZES(shl, "shl", HOST_SHL)
+DEF_SHIFT_SIZES(shr, "shr", HOST_SHR)
+DEF_SHIFT_SIZES(sar, "sar", HOST_SAR)
+DEF_SHIFT_SIZES(rol, "rol", HOST_ROL)
+DEF_SHIFT_SIZES(ror, "ror", HOST_ROR)
 
 /* ---- IMUL r, r/m and IMUL r, r/m, imm (interp/alu.c op_imul) ---- */
 
@@ -404,9 +380,8 @@ static inline uint64_t fast_src(struct soft_cpu *cpu, const struct soft_insn *in
 	}
 }
 
-/* The host's two-operand IMUL defines OF and CF and leaves SF ZF AF PF
- * undefined; the probe below checks that this host writes all six the same
- * whatever the flags in, so no popfq is needed. */
+/* The host's two-operand IMUL defines OF and CF, which never depend on the
+ * flags in (no popfq); SF ZF AF PF are the model's (as op_imul). */
 #define DEF_IMUL(T, SFX, SZ)                                                                            \
 	static void f_imul##SZ(struct soft_cpu *cpu, const struct soft_insn *in)                        \
 	{                                                                                               \
@@ -416,29 +391,12 @@ static inline uint64_t fast_src(struct soft_cpu *cpu, const struct soft_insn *in
 		T r_ = (T)a, s_ = (T)b;                                                                 \
 		HOST_ASM_RS_NOLOAD("imul" SFX " %[s], %[r]", r_, s_, f);                                \
 		soft_reg_write(cpu, in->op[0].reg, SZ, r_);                                             \
+		f = (f & ~MODEL_MUL_UNDEFINED) | model_mul_flags(r_, SZ);                               \
 		soft_set_flags(cpu, SOFT_ARITH_FLAGS, f);                                               \
 	}
 DEF_IMUL(uint16_t, "w", 2)
 DEF_IMUL(uint32_t, "l", 4)
 DEF_IMUL(uint64_t, "q", 8)
-
-static bool imul_flags_independent(void)
-{
-	static const uint64_t vals[] = {
-		0, 1, 2, 3, 0x10, 0xff, 0x8000, 0xffff, 0x80000000, 0xffffffff, 0x123456789ULL,
-		0x8000000000000000ULL, 0x7fffffffffffffffULL, 0xffffffffffffffffULL, 0x5555aaaa5555aaaaULL,
-	};
-	for (unsigned size = 2; size <= 8; size *= 2)
-		for (unsigned i = 0; i < ARRAY_SIZE(vals); i++)
-			for (unsigned j = 0; j < ARRAY_SIZE(vals); j++) {
-				uint64_t f0 = 0, f1 = SOFT_ARITH_FLAGS;
-				uint64_t r0 = host_imul2(size, vals[i], vals[j], &f0);
-				uint64_t r1 = host_imul2(size, vals[i], vals[j], &f1);
-				if (r0 != r1 || ((f0 ^ f1) & SOFT_ARITH_FLAGS))
-					return false;
-			}
-	return true;
-}
 
 /* ---- MOVZX, MOVSX, MOVSXD with a GPR destination (interp/move.c) ---- */
 
@@ -570,14 +528,11 @@ soft_handler_fn *soft_fast_handler(const struct soft_insn *in, unsigned code_siz
 	case ZYDIS_MNEMONIC_SAR:
 	case ZYDIS_MNEMONIC_ROL:
 	case ZYDIS_MNEMONIC_ROR: {
-		static int independent = -1;
-		if (independent < 0)
-			independent = shift_flags_independent();
 		int si = size_index(in->op[0].size);
 		int m = in->op[0].kind == SOFT_OP_MEM ? 1 : in->op[0].kind == SOFT_OP_REG ? 0 : -1;
 		const struct soft_operand *c = &in->op[1];
 		bool count_ok = c->kind == SOFT_OP_IMM || (c->kind == SOFT_OP_REG && c->reg == X86_RCX && c->size == 1);
-		if (!independent || in->nops != 2 || si < 0 || m < 0 || !count_ok)
+		if (in->nops != 2 || si < 0 || m < 0 || !count_ok)
 			return generic;
 		switch (in->mnemonic) {
 		case ZYDIS_MNEMONIC_SHL: return shl_forms[m][si];
@@ -588,11 +543,8 @@ soft_handler_fn *soft_fast_handler(const struct soft_insn *in, unsigned code_siz
 		}
 	}
 	case ZYDIS_MNEMONIC_IMUL: {
-		static int independent = -1;
-		if (independent < 0)
-			independent = imul_flags_independent();
 		unsigned size = in->op[0].size;
-		if (!independent || (in->nops != 2 && in->nops != 3) || in->op[0].kind != SOFT_OP_REG)
+		if ((in->nops != 2 && in->nops != 3) || in->op[0].kind != SOFT_OP_REG)
 			return generic;
 		for (unsigned i = 1; i < in->nops; i++) {
 			uint8_t k = in->op[i].kind;

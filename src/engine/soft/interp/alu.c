@@ -5,15 +5,17 @@
  * and ANDN (BMI1). SDM Vol. 2A/2B, the instruction pages of each.
  *
  * Flags of the baseline instructions come from the host executing the same
- * instruction (host_flags.h), so the undefined ones match the host exactly.
+ * instruction (host_flags.h); those the SDM leaves undefined are the model's
+ * (model_flags.h): AF cleared after logic operations, MUL/IMUL's SF ZF AF
+ * PF from the low half, DIV/IDIV's all left unchanged.
  * ADCX, ADOX and ANDN are computed in C because a host may lack ADX/BMI1;
- * ANDN's undefined AF and PF are cleared, as Intel hosts do.
+ * ANDN's undefined AF and PF are cleared, as on Intel.
  * Not here: CPUID feature gating (#UD when the guest's CPUID hides ADX/BMI1)
  * is the decoder's business.
  */
 #include <Zydis/Zydis.h>
 
-#include "engine/soft/interp/host_flags.h"
+#include "engine/soft/interp/model_flags.h"
 
 /* ---- two-operand ALU ---- */
 
@@ -26,6 +28,8 @@ static void alu_binary(struct soft_cpu *cpu, const struct soft_insn *in, enum ho
 	uint64_t b = soft_op_read(cpu, in, 1) & soft_size_mask(size);
 	uint64_t f = cpu->s.rflags;
 	uint64_t r = host_alu(op, size, a, b, &f);
+	if (op == HOST_AND || op == HOST_OR || op == HOST_XOR)
+		f &= ~MODEL_LOGIC_UNDEFINED;
 	if (write)
 		soft_op_write(cpu, in, 0, r);
 	soft_set_flags(cpu, SOFT_ARITH_FLAGS, f);
@@ -73,6 +77,7 @@ static void mul_wide(struct soft_cpu *cpu, const struct soft_insn *in, bool is_s
 	uint64_t src = soft_op_read(cpu, in, 0);
 	uint64_t hi, f = cpu->s.rflags;
 	uint64_t lo = host_mul1(is_signed, size, soft_reg_read(cpu, X86_RAX, size), src, &hi, &f);
+	f = (f & ~MODEL_MUL_UNDEFINED) | model_mul_flags(lo, size);
 	if (size == 1) {
 		soft_reg_write(cpu, X86_RAX, 2, hi << 8 | lo);
 	} else {
@@ -99,6 +104,7 @@ static void op_imul(struct soft_cpu *cpu, const struct soft_insn *in)
 	uint64_t b = soft_op_read(cpu, in, first + 1) & soft_size_mask(size);
 	uint64_t f = cpu->s.rflags;
 	uint64_t r = host_imul2(size, a, b, &f);
+	f = (f & ~MODEL_MUL_UNDEFINED) | model_mul_flags(r, size);
 	soft_op_write(cpu, in, 0, r);
 	soft_set_flags(cpu, SOFT_ARITH_FLAGS, f);
 }
@@ -149,17 +155,16 @@ static void div_wide(struct soft_cpu *cpu, const struct soft_insn *in, bool is_s
 	}
 	if (d == 0 || !div_fits(is_signed, size * 8, lo, hi, d))
 		soft_raise_de(cpu);
-	/* Safe now: the host division cannot fault, and it yields the host's
-	 * (architecturally undefined) flags. */
-	uint64_t q, r, f = cpu->s.rflags;
-	host_div(is_signed, size, lo, hi, d, &q, &r, &f);
+	/* Safe now: the host division cannot fault. The flags, all undefined,
+	 * stay as they were (the model's behaviour). */
+	uint64_t q, r;
+	host_div(is_signed, size, lo, hi, d, &q, &r);
 	if (size == 1) {
 		soft_reg_write(cpu, X86_RAX, 2, r << 8 | q);
 	} else {
 		soft_reg_write(cpu, X86_RAX, size, q);
 		soft_reg_write(cpu, X86_RDX, size, r);
 	}
-	soft_set_flags(cpu, SOFT_ARITH_FLAGS, f);
 }
 
 static void op_div(struct soft_cpu *cpu, const struct soft_insn *in) { div_wide(cpu, in, false); }

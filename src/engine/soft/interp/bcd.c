@@ -14,7 +14,7 @@
  */
 #include <Zydis/Zydis.h>
 
-#include "engine/soft/interp/host_flags.h"
+#include "engine/soft/interp/model_flags.h"
 
 /* SF ZF PF of the final AL (as a logic operation sets them: OF cleared), plus
  * the explicit CF and AF. */
@@ -96,6 +96,7 @@ static void op_aam(struct soft_cpu *cpu, const struct soft_insn *in)
 	uint8_t q = al / base, r = al % base;
 	uint64_t f = cpu->s.rflags;
 	host_alu(HOST_AND, 1, r, r, &f);
+	f &= ~MODEL_LOGIC_UNDEFINED;
 	soft_reg_write(cpu, X86_RAX, 2, (uint64_t)q << 8 | r);
 	soft_set_flags(cpu, SOFT_ARITH_FLAGS, f);
 }

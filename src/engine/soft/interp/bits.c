@@ -4,18 +4,19 @@
  * BLSI BLSMSK BLSR BEXTR, BMI2 BZHI PDEP PEXT MULX. SDM Vol. 2A/2B, the
  * instruction page of each.
  *
- * BT* and BSF/BSR take their flags from the host (host_flags.h), undefined
- * ones included. POPCNT, LZCNT, TZCNT and the BMI instructions are computed
- * in C because a host may lack them (LZCNT/TZCNT would silently run as
- * BSR/BSF); their undefined flags are those an Intel host produces: AF and PF
- * cleared, SF cleared where undefined (verified in tests/unit/test_soft_alu.c).
+ * BT* run on the host for their result and CF; the undefined OF SF AF PF
+ * stay as they were (the model's behaviour, model_flags.h). BSF/BSR and
+ * POPCNT, LZCNT, TZCNT and the BMI instructions are computed in C (a host may
+ * lack the latter; LZCNT/TZCNT would silently run as BSR/BSF); their
+ * undefined flags are the model's: AF and PF cleared, SF cleared where
+ * undefined (verified against Intel hosts in tests/unit/test_soft_alu.c).
  * BSF/BSR with a zero source leave the whole destination register unchanged
  * (no zero-extension of a 32-bit one), and BSWAP of a 16-bit register zeroes
- * it, both as Intel hosts do.
+ * it, both as on Intel.
  */
 #include <Zydis/Zydis.h>
 
-#include "engine/soft/interp/host_flags.h"
+#include "engine/soft/interp/model_flags.h"
 
 /* ---- BT BTS BTR BTC ---- */
 
@@ -26,8 +27,9 @@ static void bit_test(struct soft_cpu *cpu, const struct soft_insn *in, enum host
 	unsigned size = dst->size, bits = size * 8;
 	uint64_t offset = soft_op_read(cpu, in, 1);
 	uint64_t f = cpu->s.rflags;
-	/* Changed: CF; undefined: OF SF AF PF; ZF is kept (SDM Vol. 2A, BT). */
-	uint64_t changed = SOFT_ARITH_FLAGS & ~RFLAGS_ZF;
+	/* Changed: CF; undefined (kept by the model): OF SF AF PF; ZF is kept
+	 * (SDM Vol. 2A, BT). */
+	uint64_t changed = MODEL_BT_DEFINED;
 
 	if (dst->kind == SOFT_OP_MEM && in->op[1].kind != SOFT_OP_IMM) {
 		/* A register bit offset is signed and selects any operand-sized
@@ -60,10 +62,8 @@ static void op_btc(struct soft_cpu *cpu, const struct soft_insn *in) { bit_test(
 static void bit_scan(struct soft_cpu *cpu, const struct soft_insn *in, bool reverse)
 {
 	soft_lock_check(cpu, in, false);
-	unsigned size = in->op[0].size;
-	uint64_t src = soft_op_read(cpu, in, 1);
-	uint64_t f = cpu->s.rflags;
-	uint64_t r = host_bscan(reverse, size, soft_op_read(cpu, in, 0), src, &f);
+	uint64_t src = soft_op_read(cpu, in, 1) & soft_size_mask(in->op[0].size), f;
+	uint64_t r = model_bitscan(reverse, src, &f);
 	if (src)
 		soft_op_write(cpu, in, 0, r);
 	soft_set_flags(cpu, SOFT_ARITH_FLAGS, f);

@@ -3,12 +3,11 @@
  * Arithmetic flags computed by the host CPU: each helper loads the guest's
  * arithmetic flags (OF SF ZF AF PF CF) into the host RFLAGS, executes the
  * same instruction at the same width and captures the result and RFLAGS.
- * The flags the SDM (Vol. 2) leaves undefined (AF after AND, OF after
- * multi-bit shifts, SF/ZF/AF/PF after MUL and DIV, ...) then come out exactly
- * as this host produces them, including those the host leaves unchanged,
- * which are the guest's own because they were loaded first.
- *
- * Callers merge only the flags the instruction may change (soft_set_flags).
+ * Only the flags the SDM (Vol. 2) defines for the instruction are the
+ * guest's: those it leaves undefined (AF after AND, OF after multi-bit
+ * shifts, SF/ZF/AF/PF after MUL, ...) differ between Intel and AMD hosts, so
+ * callers replace them with the model's values (model_flags.h) and merge
+ * only the flags the instruction may change (soft_set_flags).
  * Only baseline x86-64 instructions are used here: instructions a host may
  * lack (BMI, ADX, LZCNT, POPCNT) are computed in C by their handlers.
  *
@@ -199,35 +198,13 @@ static inline uint64_t host_shift(enum host_shift op, unsigned size, uint64_t a,
 	return a;
 }
 
-/* SHLD (left) / SHRD: a is the destination, b supplies the bits shifted in. */
-static inline uint64_t host_shiftd(bool left, unsigned size, uint64_t a, uint64_t b, uint8_t count, uint64_t *flags)
-{
-	uint64_t f = host_flags_in(*flags);
-#define D_(T, sfx, insn)                                                        \
-	do {                                                                    \
-		T r_ = (T)a, s_ = (T)b;                                         \
-		HOST_ASM_RSC(insn sfx " %%cl, %[s], %[r]", r_, s_, count, f);   \
-		a = r_;                                                         \
-	} while (0)
-#define SHLD_(T, sfx) D_(T, sfx, "shld")
-#define SHRD_(T, sfx) D_(T, sfx, "shrd")
-	if (left)
-		HOST_SIZED_NO8(size, SHLD_)
-	else
-		HOST_SIZED_NO8(size, SHRD_)
-#undef SHLD_
-#undef SHRD_
-	*flags = f;
-	return a;
-}
-
 /* ---- multiply and divide ---- */
 
 /* Two-operand IMUL (also the three-operand form: same computation). */
 static inline uint64_t host_imul2(unsigned size, uint64_t a, uint64_t b, uint64_t *flags)
 {
 	uint64_t f = host_flags_in(*flags);
-	bool load = true; /* SF ZF AF PF are undefined: keep what the host leaves */
+	bool load = false; /* OF and CF do not depend on the flags in */
 #define IMUL_(T, sfx) B_(T, sfx, "imul")
 	HOST_SIZED_NO8(size, IMUL_)
 #undef IMUL_
@@ -245,9 +222,9 @@ static inline uint64_t host_mul1(bool is_signed, unsigned size, uint64_t a, uint
 		uint16_t ax = (uint8_t)a;
 		uint8_t s = (uint8_t)b;
 		if (is_signed)
-			__asm__(HOST_ENTER "imulb %[s]" HOST_LEAVE : "+a"(ax), [f] "+r"(f) : [s] "r"(s) : "cc");
+			__asm__(HOST_ENTER_NOLOAD "imulb %[s]" HOST_LEAVE : "+a"(ax), [f] "+r"(f) : [s] "r"(s) : "cc");
 		else
-			__asm__(HOST_ENTER "mulb %[s]" HOST_LEAVE : "+a"(ax), [f] "+r"(f) : [s] "r"(s) : "cc");
+			__asm__(HOST_ENTER_NOLOAD "mulb %[s]" HOST_LEAVE : "+a"(ax), [f] "+r"(f) : [s] "r"(s) : "cc");
 		*hi = ax >> 8;
 		*flags = f;
 		return ax & 0xff;
@@ -256,10 +233,10 @@ static inline uint64_t host_mul1(bool is_signed, unsigned size, uint64_t a, uint
 	do {                                                                                            \
 		T lo_ = (T)a, hi_, s_ = (T)b;                                                           \
 		if (is_signed)                                                                          \
-			__asm__(HOST_ENTER "imul" sfx " %[s]" HOST_LEAVE                               \
+			__asm__(HOST_ENTER_NOLOAD "imul" sfx " %[s]" HOST_LEAVE                               \
 				: "+a"(lo_), "=d"(hi_), [f] "+r"(f) : [s] "r"(s_) : "cc");             \
 		else                                                                                    \
-			__asm__(HOST_ENTER "mul" sfx " %[s]" HOST_LEAVE                                \
+			__asm__(HOST_ENTER_NOLOAD "mul" sfx " %[s]" HOST_LEAVE                                \
 				: "+a"(lo_), "=d"(hi_), [f] "+r"(f) : [s] "r"(s_) : "cc");             \
 		a = lo_;                                                                                \
 		*hi = hi_;                                                                              \
@@ -273,42 +250,38 @@ static inline uint64_t host_mul1(bool is_signed, unsigned size, uint64_t a, uint
 /*
  * DIV/IDIV of hi:lo by d. Precondition, checked by the caller: d != 0 and the
  * quotient fits in size bytes, so the host instruction cannot fault. For
- * size 1, lo is AL and hi is AH (the dividend is AX).
+ * size 1, lo is AL and hi is AH (the dividend is AX). The flags, all
+ * undefined, are not taken from the host (the model leaves them unchanged).
  */
 static inline void host_div(bool is_signed, unsigned size, uint64_t lo, uint64_t hi, uint64_t d,
-			    uint64_t *quot, uint64_t *rem, uint64_t *flags)
+			    uint64_t *quot, uint64_t *rem)
 {
-	uint64_t f = host_flags_in(*flags);
 	if (size == 1) {
 		uint16_t ax = (uint16_t)((hi & 0xff) << 8 | (lo & 0xff));
 		uint8_t s = (uint8_t)d;
 		if (is_signed)
-			__asm__ volatile(HOST_ENTER "idivb %[s]" HOST_LEAVE : "+a"(ax), [f] "+r"(f) : [s] "r"(s) : "cc");
+			__asm__ volatile("idivb %[s]" : "+a"(ax) : [s] "r"(s) : "cc");
 		else
-			__asm__ volatile(HOST_ENTER "divb %[s]" HOST_LEAVE : "+a"(ax), [f] "+r"(f) : [s] "r"(s) : "cc");
+			__asm__ volatile("divb %[s]" : "+a"(ax) : [s] "r"(s) : "cc");
 		*quot = ax & 0xff;
 		*rem = ax >> 8;
-		*flags = f;
 		return;
 	}
 #define V_(T, sfx)                                                                                      \
 	do {                                                                                            \
 		T lo_ = (T)lo, hi_ = (T)hi, s_ = (T)d;                                                  \
 		if (is_signed)                                                                          \
-			__asm__ volatile(HOST_ENTER "idiv" sfx " %[s]" HOST_LEAVE                      \
-					 : "+a"(lo_), "+d"(hi_), [f] "+r"(f) : [s] "r"(s_) : "cc");    \
+			__asm__ volatile("idiv" sfx " %[s]" : "+a"(lo_), "+d"(hi_) : [s] "r"(s_) : "cc"); \
 		else                                                                                    \
-			__asm__ volatile(HOST_ENTER "div" sfx " %[s]" HOST_LEAVE                       \
-					 : "+a"(lo_), "+d"(hi_), [f] "+r"(f) : [s] "r"(s_) : "cc");    \
+			__asm__ volatile("div" sfx " %[s]" : "+a"(lo_), "+d"(hi_) : [s] "r"(s_) : "cc");  \
 		*quot = lo_;                                                                            \
 		*rem = hi_;                                                                             \
 	} while (0)
 	HOST_SIZED_NO8(size, V_)
 #undef V_
-	*flags = f;
 }
 
-/* ---- bit test and bit scan (no byte forms) ---- */
+/* ---- bit test (no byte forms) ---- */
 
 enum host_bt { HOST_BT, HOST_BTS, HOST_BTR, HOST_BTC };
 
@@ -319,7 +292,7 @@ static inline uint64_t host_bt(enum host_bt op, unsigned size, uint64_t a, uint6
 #define T_(T, sfx, insn)                                                \
 	do {                                                            \
 		T r_ = (T)a, s_ = (T)bit;                               \
-		HOST_ASM_RS(insn sfx " %[s], %[r]", r_, s_, f);         \
+		HOST_ASM_RS_NOLOAD(insn sfx " %[s], %[r]", r_, s_, f);  \
 		a = r_;                                                 \
 	} while (0)
 #define BT_(T, sfx) T_(T, sfx, "bt")
@@ -340,24 +313,6 @@ static inline uint64_t host_bt(enum host_bt op, unsigned size, uint64_t a, uint6
 	return a;
 }
 
-/* BSF (!reverse) / BSR of src; old is the destination's value, which the host
- * leaves in place when src is 0. */
-static inline uint64_t host_bscan(bool reverse, unsigned size, uint64_t old, uint64_t src, uint64_t *flags)
-{
-	uint64_t f = host_flags_in(*flags);
-	uint64_t a = old;
-#define BSF_(T, sfx) T_(T, sfx, "bsf")
-#define BSR_(T, sfx) T_(T, sfx, "bsr")
-	uint64_t bit = src;
-	if (reverse)
-		HOST_SIZED_NO8(size, BSR_)
-	else
-		HOST_SIZED_NO8(size, BSF_)
-#undef BSF_
-#undef BSR_
-	*flags = f;
-	return a;
-}
 #undef T_
 
 #endif

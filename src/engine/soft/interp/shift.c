@@ -5,16 +5,18 @@
  * "RCL/RCR/ROL/ROR", "SHLD", "SHRD"; Vol. 2B "SARX/SHLX/SHRX", "RORX".
  *
  * The count is masked to 5 bits (6 for 64-bit operands) here; the host then
- * executes the instruction with that count, so the modulo-9/17 rule of 8- and
- * 16-bit RCL/RCR, the count-0 rule (flags untouched) and the undefined flags
- * (OF for counts above 1, AF, SHLD/SHRD results for counts above 16 at
- * 16 bits) are exactly the host's. A count-0 shift still writes the
- * destination: a 32-bit register destination is zero-extended, as on hardware.
+ * executes the shift or rotate with that count, which gives the result, the
+ * modulo-9/17 rule of 8- and 16-bit RCL/RCR, the count-0 rule (flags
+ * untouched) and the defined flags; the undefined ones (OF for counts above
+ * 1, AF, CF of SHL/SHR past the width) are the model's (model_flags.h).
+ * SHLD/SHRD are computed in C, whose 16-bit results for counts above 16 are
+ * undefined too. A count-0 shift still writes the destination: a 32-bit
+ * register destination is zero-extended, as on hardware.
  * The BMI2 forms are computed in C: a host may lack BMI2.
  */
 #include <Zydis/Zydis.h>
 
-#include "engine/soft/interp/host_flags.h"
+#include "engine/soft/interp/model_flags.h"
 
 static uint8_t shift_count(unsigned size, uint64_t count)
 {
@@ -30,15 +32,13 @@ static void shift_rm(struct soft_cpu *cpu, const struct soft_insn *in, enum host
 	uint64_t f = cpu->s.rflags;
 	uint64_t r = host_shift(op, size, a, count, &f);
 	soft_op_write(cpu, in, 0, r);
+	if (count == 0)
+		return; /* no flag changes */
 	/* Rotates change only CF and OF; the others keep the guest's values. */
 	bool rotate = op == HOST_ROL || op == HOST_ROR || op == HOST_RCL || op == HOST_RCR;
-	uint64_t changed = rotate ? RFLAGS_CF | RFLAGS_OF : SOFT_ARITH_FLAGS;
-	/* Intel hosts leave the (undefined) OF alone for ROL/ROR by an immediate
-	 * count above 1 but compute it for the same count in CL; the host runs
-	 * the CL form here, so drop its OF for the immediate form. */
-	if ((op == HOST_ROL || op == HOST_ROR) && in->op[1].kind == SOFT_OP_IMM && count > 1)
-		changed &= ~RFLAGS_OF;
-	soft_set_flags(cpu, changed, f);
+	bool reg_imm = in->op[0].kind != SOFT_OP_MEM && in->op[1].kind == SOFT_OP_IMM;
+	f = model_shift_flags(op, size, a, count, cpu->s.rflags, reg_imm, f);
+	soft_set_flags(cpu, rotate ? RFLAGS_CF | RFLAGS_OF : SOFT_ARITH_FLAGS, f);
 }
 
 static void op_rol(struct soft_cpu *cpu, const struct soft_insn *in) { shift_rm(cpu, in, HOST_ROL); }
@@ -57,8 +57,12 @@ static void shift_double(struct soft_cpu *cpu, const struct soft_insn *in, bool 
 	uint64_t a = soft_op_read(cpu, in, 0);
 	uint64_t b = soft_op_read(cpu, in, 1);
 	uint8_t count = shift_count(size, soft_op_read(cpu, in, 2));
-	uint64_t f = cpu->s.rflags;
-	uint64_t r = host_shiftd(left, size, a, b, count, &f);
+	if (count == 0) {
+		soft_op_write(cpu, in, 0, a); /* flags untouched */
+		return;
+	}
+	uint64_t f;
+	uint64_t r = model_shiftd(left, size, a, b, count, &f);
 	soft_op_write(cpu, in, 0, r);
 	soft_set_flags(cpu, SOFT_ARITH_FLAGS, f);
 }
