@@ -21,6 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cpu_oracle.h"
+
 enum diff_mode { DIFF_REAL16, DIFF_PROT32, DIFF_LONG64, DIFF_NMODES };
 
 #define DIFF_INSN_OFF 0x800u
@@ -80,10 +82,18 @@ struct diff_case {
 	uint8_t code[DIFF_CODE_MAX];
 	unsigned code_len;
 	struct diff_state in;
-	/* Flags to compare: all of DIFF_CMP_FLAGS against the host; against
-	 * unicorn those the SDM leaves undefined for this case are dropped. */
+	/* The flags the SDM defines for this case: all that is compared against
+	 * unicorn and a host of another vendor than the model's; a host of the
+	 * model's vendor is compared on all of DIFF_CMP_FLAGS. */
 	uint64_t flags_defined;
 };
+
+/* Whether mode m's oracle gives the model's undefined flags and results too:
+ * the host (long64) when it is of the model's vendor (cpu_oracle.h). */
+static inline bool diff_oracle_is_model(enum diff_mode m)
+{
+	return m == DIFF_LONG64 && oracle_host_is_model();
+}
 
 /* All forms (built on first use), and how many. */
 const struct diff_form *diff_forms(unsigned *count);

@@ -502,61 +502,6 @@ static unsigned opsize_prefix(enum diff_mode m, unsigned size, uint8_t *p)
 	return n;
 }
 
-/*
- * Flags the SDM (Vol. 2, each instruction's "Flags Affected") leaves
- * undefined for this case; unicorn is compared without them, the host with
- * them. Per family:
- *   AND/OR/XOR/TEST: AF.
- *   SHL/SHR/SAR: none for a masked count of 0 (flags unchanged); else AF,
- *     OF unless the count is 1, CF for SHL/SHR when the count >= width.
- *   ROL/ROR/RCL/RCR: OF unless the masked count is 0 or 1.
- *   SHLD/SHRD: none for count 0; else AF, and OF unless the count is 1
- *     (16-bit counts above 16, result undefined too, are not generated
- *     for unicorn).
- *   BT/BTS/BTR/BTC: OF SF AF PF (CF defined, ZF unchanged).
- *   BSF/BSR: all but ZF.   MUL/IMUL: SF ZF AF PF.   DIV/IDIV: all six.
- *   DAA/DAS: OF.   AAA/AAS: OF SF ZF PF.   AAM/AAD: OF AF CF.
- *   Everything else (ADD..CMP, INC/DEC/NEG, CMPXCHG, XADD, SAHF, POPF...):
- *   all defined.
- */
-static uint64_t undefined_flags(const struct diff_form *f, const struct diff_case *c, unsigned count)
-{
-	const uint64_t CF = 1, PF = 4, AF = 0x10, ZF = 0x40, SF = 0x80, OF = 0x800;
-	unsigned mn = f->mnemonic, bits = 8 * f->size;
-	unsigned masked = count & (f->size == 8 ? 0x3f : 0x1f);
-	(void)c;
-	switch (mn) {
-	case ZYDIS_MNEMONIC_AND: case ZYDIS_MNEMONIC_OR: case ZYDIS_MNEMONIC_XOR: case ZYDIS_MNEMONIC_TEST:
-		return AF;
-	case ZYDIS_MNEMONIC_SHL: case ZYDIS_MNEMONIC_SHR: case ZYDIS_MNEMONIC_SAR:
-		if (!masked)
-			return 0;
-		return AF | (masked != 1 ? OF : 0) | (mn != ZYDIS_MNEMONIC_SAR && masked >= bits ? CF : 0);
-	case ZYDIS_MNEMONIC_ROL: case ZYDIS_MNEMONIC_ROR: case ZYDIS_MNEMONIC_RCL: case ZYDIS_MNEMONIC_RCR:
-		return masked > 1 ? OF : 0;
-	case ZYDIS_MNEMONIC_SHLD: case ZYDIS_MNEMONIC_SHRD:
-		if (!masked)
-			return 0;
-		return AF | (masked != 1 ? OF : 0);
-	case ZYDIS_MNEMONIC_BT: case ZYDIS_MNEMONIC_BTS: case ZYDIS_MNEMONIC_BTR: case ZYDIS_MNEMONIC_BTC:
-		return OF | SF | AF | PF;
-	case ZYDIS_MNEMONIC_BSF: case ZYDIS_MNEMONIC_BSR:
-		return CF | OF | SF | AF | PF;
-	case ZYDIS_MNEMONIC_MUL: case ZYDIS_MNEMONIC_IMUL:
-		return SF | ZF | AF | PF;
-	case ZYDIS_MNEMONIC_DIV: case ZYDIS_MNEMONIC_IDIV:
-		return CF | PF | AF | ZF | SF | OF;
-	case ZYDIS_MNEMONIC_DAA: case ZYDIS_MNEMONIC_DAS:
-		return OF;
-	case ZYDIS_MNEMONIC_AAA: case ZYDIS_MNEMONIC_AAS:
-		return OF | SF | ZF | PF;
-	case ZYDIS_MNEMONIC_AAM: case ZYDIS_MNEMONIC_AAD:
-		return OF | AF | CF;
-	default:
-		return 0;
-	}
-}
-
 /* Memory operand description for Zydis plus the window offset it reaches. */
 struct mem_pick {
 	ZydisRegister base, index;
@@ -891,8 +836,9 @@ bool diff_gen_case(const struct diff_form *f, enum diff_mode m, uint64_t *rng, s
 			}
 		}
 		/* SHLD/SHRD on 16 bits with a count above 16: result undefined (SDM);
-		 * only the host, where the soft engine must still agree, sees those. */
-		if ((f->family == FAM_SHXD) && f->size == 2 && m != DIFF_LONG64 && (count & 31) > 16) {
+		 * only a host of the model's vendor, where the soft engine must still
+		 * agree, sees those. */
+		if (oracle_result_undefined(f->mnemonic, f->size, count) && !diff_oracle_is_model(m)) {
 			count &= 15;
 			for (unsigned i = 0; i < f->nops; i++)
 				if (f->op[i].kind == K_I8)
@@ -1021,7 +967,7 @@ bool diff_gen_case(const struct diff_form *f, enum diff_mode m, uint64_t *rng, s
 		}
 		if (!encode_zydis(f, c, regs, imm, has_mem ? &mp : NULL, rng))
 			continue; /* e.g. AH with a REX prefix: other registers */
-		c->flags_defined = DIFF_CMP_FLAGS & ~undefined_flags(f, c, count);
+		c->flags_defined = DIFF_CMP_FLAGS & ~oracle_undefined_flags(f->mnemonic, f->size, count);
 		return true;
 	}
 	return false;

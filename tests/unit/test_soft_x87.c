@@ -12,7 +12,10 @@
  * QNaNs, SNaNs, pseudo-NaNs and random normals, with random precision and
  * rounding control and exception masks. FIP/FDP/FOP are not compared (the
  * host records its own addresses). FXSAVE/XSAVE images are compared with the
- * host's; #NM/#UD/#GP rules are checked against the SDM tables.
+ * host's, but for MXCSR_MASK, which is the model's, and the XSAVE header
+ * (which components XINUSE reports), compared only when the host is of the
+ * model's vendor (cpu_oracle.h); #NM/#UD/#GP rules are checked against the
+ * SDM tables.
  *
  * Test doubles: soft_raise* (longjmp back with the vector) and flat memory
  * where offsets and linear addresses are host addresses.
@@ -25,6 +28,7 @@
 #include <Zydis/Zydis.h>
 
 #include "check.h"
+#include "cpu_oracle.h"
 #include "core/log.h"
 #include "engine/soft/interp/x87.h"
 
@@ -474,6 +478,8 @@ static void test_save_images(void)
 			memcpy(code, stub, (size_t)(p - stub));
 			int sig = run_native(c, area_native);
 			CHECK_EQ(sig, 0);
+			/* MXCSR_MASK is the model's, whatever the host reports (AMD: MM too). */
+			memcpy(area_native + 28, (uint32_t[]){ MXCSR_MASK_SUPPORTED }, 4);
 
 			memset(cpu, 0, sizeof(*cpu));
 			state_to_cpu(c->in, cpu);
@@ -483,8 +489,10 @@ static void test_save_images(void)
 			cpu->s.gpr[X86_RSI] = (uintptr_t)area;
 			cpu->s.gpr[X86_RAX] = 3, cpu->s.gpr[X86_RDX] = 0;
 			CHECK_EQ(call_handler(table[in.mnemonic], cpu, &in), -1);
+			bool header = oracle_host_is_model();
 			for (unsigned i = 0; i < 1024; i++)
-				if (area[i] != area_native[i] && !(i >= 6 && i < 24)) {
+				if (area[i] != area_native[i] && !(i >= 6 && i < 24) &&
+				    (header || i < 512 || i >= 576)) {
 					printf("# %s case %u: byte %u soft %02x host %02x\n",
 					       ZydisMnemonicGetString(in.mnemonic), k, i, area[i], area_native[i]);
 					check_failures++;
