@@ -21,9 +21,8 @@
  *
  * Not implemented: I/O breakpoints (R/W = 10 with CR4.DE), data breakpoints
  * on implicit accesses (descriptor tables, the frames of event delivery, page
- * walks), per-iteration traps of REP string instructions (a hit reports
- * after the whole instruction), the DR6.BS trap of an instruction that
- * switched tasks.
+ * walks), the DR6.BS trap of an instruction that switched tasks. REP string
+ * instructions trap after each iteration (interp/string.c).
  */
 #include "engine/soft/soft_engine.h"
 

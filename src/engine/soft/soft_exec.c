@@ -23,7 +23,7 @@ static void register_handlers(struct engine *eng)
 		soft_register_alu,   soft_register_shift, soft_register_bits,
 		soft_register_move,  soft_register_bcd,	  soft_register_string,
 		soft_register_stack, soft_register_control, soft_register_far,
-		soft_register_system, soft_register_x87,
+		soft_register_far_pointer, soft_register_system, soft_register_x87,
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(families); i++)
 		families[i](eng->handlers);

@@ -78,6 +78,9 @@ void soft_register_string(soft_handler_fn **table); /* interp/string.c: movs cmp
 void soft_register_stack(soft_handler_fn **table); /* interp/stack.c: push pop pusha popa pushf popf enter leave */
 void soft_register_control(soft_handler_fn **table); /* interp/control.c: near jmp/jcc/call/ret, loop*, jcxz */
 void soft_register_far(soft_handler_fn **table); /* interp/far.c: INT n, INT3, INTO, INT1, IRET (far JMP/CALL/RET are routed by the decoder) */
+void soft_register_far_pointer(soft_handler_fn **table); /* interp/far_pointer.c: LDS LES LSS LFS LGS */
+/* interp/system.c: everything privileged, I/O, CPUID; interp/msr.c: RDMSR WRMSR RDTSC(P) SYSCALL SYSRET
+ * SYSENTER SYSEXIT SWAPGS (called by soft_register_system) */
 void soft_register_system(soft_handler_fn **table);
 void soft_register_x87(soft_handler_fn **table); /* interp/x87*.c, fpu_state.c: x87 FPU, FXSAVE/FXRSTOR, XSAVE family */
 void soft_register_msr(soft_handler_fn **table);
@@ -86,7 +89,7 @@ void soft_register_sse(soft_handler_fn **table);
 /* interp/sse_*.c, mmx.c: LDMXCSR STMXCSR EMMS CRC32 MOVNTI (the normal table) */
 void soft_register_sse_misc(soft_handler_fn **table);
 /* Leaf-1 ECX bits SSE3/SSSE3/SSE4.1/SSE4.2 this host lets the soft engine implement. */
-uint32_t soft_sse_cpuid_ecx(void); /* interp/msr.c: RDMSR WRMSR RDTSC(P) SYSCALL SYSRET SYSENTER SYSEXIT SWAPGS (called by soft_register_system) */ /* interp/system.c: everything privileged, far transfers, int/iret, I/O, cpuid, msr */
+uint32_t soft_sse_cpuid_ecx(void);
 
 /* ---- operand access (soft_operand.c) ---- */
 

@@ -181,7 +181,9 @@ static void op_enter(struct soft_cpu *cpu, const struct soft_insn *in)
 	uint64_t sp = (cpu->s.gpr[X86_RSP] - size) & smask, frame;
 
 	soft_seg_write(cpu, X86_SS, sp, size, cpu->s.gpr[X86_RBP]);
-	frame = sp;
+	/* FrameTemp is all of rSP after the push (SDM Vol. 2A, ENTER): on a
+	 * 16-bit stack a 32-bit ENTER keeps ESP's upper half in EBP. */
+	frame = (cpu->s.gpr[X86_RSP] & ~smask) | sp;
 	if (level > 0) {
 		/* Copy the enclosing frames' pointers, then the new frame pointer. */
 		uint64_t bp = cpu->s.gpr[X86_RBP] & smask;

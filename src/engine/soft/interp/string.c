@@ -8,7 +8,8 @@
  * the override, the destination always ES. Registers are updated after each
  * element, so a fault part-way leaves a restartable state, and a long REP
  * runs at most STRING_BATCH elements per call before re-executing itself
- * (so interrupts and kicks are seen between batches).
+ * (so interrupts and kicks are seen between batches). Single-step and data
+ * breakpoint traps come after each iteration, as on hardware.
  *
  * Not implemented: a bulk fast path for REP MOVS/STOS on RAM (each element
  * goes through the segmented access functions), the "fast string" event
@@ -125,9 +126,14 @@ static void string_run(struct soft_cpu *cpu, const struct soft_insn *in, enum st
 			return;
 		if (until_eq && (cpu->s.rflags & RFLAGS_ZF))
 			return;
-		if (--budget == 0) {
-			/* More to do: run this instruction again after the loop has had a look. */
+		/* More to do. A single-step or data-breakpoint trap comes after this
+		 * iteration, and a long run yields to the loop now and then: either
+		 * way the instruction runs again from here. RF = 1 in the EFLAGS an
+		 * event between iterations pushes keeps an instruction breakpoint on
+		 * it from firing again (SDM Vol. 3A §6.8.3, Vol. 3B §17.3.1.1). */
+		if (cpu->db_tf || cpu->db_hits || --budget == 0) {
 			cpu->s.rip = cpu->insn_rip;
+			cpu->s.rflags |= RFLAGS_RF;
 			cpu->end_block = true;
 			return;
 		}
