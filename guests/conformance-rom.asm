@@ -14,7 +14,9 @@
 ;     stopping at a difference: one trap per iteration, those between
 ;     iterations at the instruction itself;
 ;   - BOUND in range and out of it (#BR, a fault at the instruction), XLAT,
-;     AAM and AAD with bases 16 and 7, CMPXCHG8B equal and not equal.
+;     AAM and AAD with bases 16 and 7, CMPXCHG8B equal and not equal;
+;   - a self-NMI through the local APIC's ICR, taken right after the write;
+;     one sent from inside the NMI handler waits for its IRETD.
 ; Expected: tests/guest/conformance.out, exit status 3.
 
 %include "rom.inc"
@@ -37,6 +39,12 @@ FRAME_A         equ VARS_ADDR + 0x400   ; an enclosing frame for ENTER's nesting
 BOUNDS          equ VARS_ADDR + 0x500
 XTABLE          equ VARS_ADDR + 0x600
 CX8             equ VARS_ADDR + 0x700
+NMI_COUNT       equ VARS_ADDR + 0x710
+NMI_INSIDE      equ VARS_ADDR + 0x714   ; NMI_COUNT when the first handler returned
+APIC_BASE       equ 0xFEE00000
+APIC_SVR        equ 0xF0
+APIC_ICR_LOW    equ 0x300
+ICR_SELF_NMI    equ (1 << 18) | (4 << 8)    ; shorthand self, delivery mode NMI
 STACK16_BASE    equ 0x90000
 
 ; FARPTR addr, offset, selector -- an m16:32 far pointer in memory
@@ -311,7 +319,33 @@ entry16:
 	CHECK " edx:eax=", edx, 8, 0x55556666
 	CHECK ":", eax, 8, 0x77778888
 	PRINT 10
+
+	; ---- self-NMI ----
+	PRINT "self-nmi"
+	mov edi, 2
+	mov esi, nmi_handler
+	mov dl, 0x8E
+	call idt_set32
+	mov dword [NMI_COUNT], 0
+	mov dword [APIC_BASE + APIC_SVR], 0x1FF         ; software-enable the APIC
+	mov dword [APIC_BASE + APIC_ICR_LOW], ICR_SELF_NMI
+	mov ecx, [NMI_COUNT]
+	CHECK " after icr=", ecx, 1, 2
+	CHECK " inside handler=", [NMI_INSIDE], 1, 1
+	PRINT 10
 	FINISH
+
+; NMI: count; the first one sends another, which waits for this IRETD.
+nmi_handler:
+	inc dword [NMI_COUNT]
+	cmp dword [NMI_COUNT], 1
+	jne .done
+	mov dword [APIC_BASE + APIC_ICR_LOW], ICR_SELF_NMI
+	nop
+	nop
+	push dword [NMI_COUNT]
+	pop dword [NMI_INSIDE]
+.done:	iretd
 
 ; Where each trap lands (offset from u_step), then the RF bit of its frame:
 ; REP MOVSB traps at itself after iterations 1 and 2 (RF = 1: an event

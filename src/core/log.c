@@ -61,7 +61,7 @@ void log_info(const char *fmt, ...)
 
 void log_guest_rl(struct log_ratelimit *rl, const char *fmt, ...)
 {
-	if (rl->printed > LOG_GUEST_BURST)
+	if (!log_verbose || rl->printed > LOG_GUEST_BURST)
 		return;
 	va_list ap;
 	va_start(ap, fmt);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Diagnostics on stderr. Every line starts with "x86v: ". log_guest() is for
- * things a guest can provoke: it is rate-limited per call site so a guest
- * hammering an unimplemented register cannot flood the host.
+ * things a guest can provoke: printed only with --verbose (tools that drive a
+ * VMM take unexpected stderr lines for failures) and rate-limited per call
+ * site so a guest hammering an unimplemented register cannot flood the host.
  */
 #ifndef X86V_CORE_LOG_H
 #define X86V_CORE_LOG_H
@@ -27,7 +28,7 @@ void log_guest_rl(struct log_ratelimit *rl, const char *fmt, ...) PRINTF_LIKE(2,
 		log_guest_rl(&log_rl_, __VA_ARGS__);         \
 	} while (0)
 
-/* Set by the command line: --quiet silences info, tests silence guest logs. */
+/* Set by --verbose: informational lines and notes about the guest. */
 extern bool log_verbose;
 
 #endif

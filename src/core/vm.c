@@ -99,6 +99,21 @@ static void vm_set_cpu_intr(void *opaque, unsigned cpu, int level)
 	}
 }
 
+/* A local APIC accepted an NMI for the vCPU (lock held): it goes straight to
+ * the engine, which takes it at the next instruction boundary. */
+static void vm_raise_nmi(void *opaque, unsigned cpu)
+{
+	struct vm *vm = opaque;
+	(void)cpu;
+	vm->nmi_wake = true;
+	pthread_cond_broadcast(&vm->vcpu_wake);
+	if (!vm->vcpu || !vm->eng_ops->inject_nmi)
+		return;
+	vm->eng_ops->kick(vm->vcpu);
+	if (vm->eng_ops->inject_nmi(vm->vcpu) < 0)
+		log_warn("an NMI could not be injected");
+}
+
 /* An interrupt line for the engine's own controllers (--irqchip kernel; lock
  * held). Levels are remembered so lines raised while the board was built, before
  * the engine existed, reach it once it does. */
@@ -296,8 +311,9 @@ static void vm_vcpu_abnormal(struct vm *vm, int status, const char *detail)
 	vm_vcpu_fail(vm, status, "%s", detail);
 }
 
-/* HLT: with interrupts disabled (and no NMI source yet) nothing can wake the
- * vCPU; otherwise wait until the controllers raise INTR or the run ends. */
+/* HLT: with interrupts disabled only an NMI could wake the vCPU, and that is
+ * taken as a guest that stopped (status 16); otherwise wait until the
+ * controllers raise INTR, an NMI arrives or the run ends. */
 static bool vm_vcpu_halt(struct vm *vm)
 {
 	struct x86_cpu_state s;
@@ -306,7 +322,8 @@ static bool vm_vcpu_halt(struct vm *vm)
 		return false;
 	}
 	pthread_mutex_lock(&vm->lock);
-	while (!vm->exit_requested && !vm->intr_level && !vm_debug_stop_pending(vm)) {
+	vm->nmi_wake = false;
+	while (!vm->exit_requested && !vm->intr_level && !vm->nmi_wake && !vm_debug_stop_pending(vm)) {
 		if (vm->dump_requested) {
 			vm->dump_requested = false;
 			pthread_mutex_unlock(&vm->lock);
@@ -457,6 +474,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		.serial = vm->serial,
 		.ram = &vm->ram,
 		.set_cpu_intr = vm_set_cpu_intr,
+		.raise_nmi = vm_raise_nmi,
 		.kernel_irqchip = cfg->irqchip_kernel,
 		.set_gsi = vm_set_gsi,
 		.exit = vm_guest_exit,

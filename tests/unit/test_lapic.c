@@ -959,8 +959,12 @@ static void test_ipis(void)
 	wr(&r, APIC_ICR_LOW, (APIC_SH_SELF << 18) | 0x43);
 	CHECK_EQ(r.n_ipis, 7);
 	CHECK(irr_bit(&r, 0x43));
+	/* A self-NMI is latched here (as KVM and QEMU do); self-INIT is ignored. */
 	wr(&r, APIC_ICR_LOW, (APIC_SH_SELF << 18) | (APIC_DM_NMI << 8));
-	CHECK(!lapic_nmi_pending(r.l));
+	CHECK(lapic_nmi_pending(r.l));
+	lapic_ack_nmi(r.l);
+	wr(&r, APIC_ICR_LOW, (APIC_SH_SELF << 18) | (APIC_DM_INIT << 8) | APIC_ICR_LEVEL_ASSERT);
+	CHECK(!lapic_init_pending(r.l));
 	CHECK_EQ(r.n_ipis, 7);
 	/* An illegal vector is not sent, with fixed or lowest priority. */
 	wr(&r, APIC_ICR_LOW, 0x0f);

@@ -30,6 +30,7 @@
 #define LEAF1_ECX_POPCNT (1u << 23)
 #define LEAF1_ECX_XSAVE (1u << 26) /* OSXSAVE (bit 27) is added by CPUID itself from CR4 */
 #define LEAF1_ECX_HYPERVISOR (1u << 31)
+#define LEAF7_EBX_FSGSBASE (1u << 0)
 #define LEAF7_EBX_BMI1 (1u << 3)
 #define LEAF7_EBX_BMI2 (1u << 8)
 #define LEAF7_EBX_ADX (1u << 19)
@@ -75,7 +76,7 @@ void soft_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 		break;
 	case 7:
 		if (subleaf == 0) {
-			out[1] = LEAF7_EBX_BMI1 | LEAF7_EBX_BMI2 | LEAF7_EBX_ADX | LEAF7_EBX_FCS_FDS_DEPRECATED;
+			out[1] = LEAF7_EBX_FSGSBASE | LEAF7_EBX_BMI1 | LEAF7_EBX_BMI2 | LEAF7_EBX_ADX | LEAF7_EBX_FCS_FDS_DEPRECATED;
 			out[3] = LEAF7_EDX_ARCH_CAPABILITIES;
 		}
 		break;

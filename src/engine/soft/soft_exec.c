@@ -166,9 +166,23 @@ static bool take_interrupt(struct soft_cpu *cpu)
 	return true;
 }
 
+/* A pending NMI is taken between instructions unless an earlier one's
+ * handler has not yet run IRET or an STI / MOV SS shadow covers the boundary. */
+static void take_nmi(struct soft_cpu *cpu)
+{
+	struct x86_events *ev = &cpu->s.events;
+	if (ev->nmi_masked || cpu->interrupt_shadow)
+		return;
+	ev->nmi_pending = false;
+	ev->nmi_masked = true;
+	cpu->insn_rip = cpu->s.rip;
+	soft_deliver(cpu, X86_EXC_NMI, 0, false, false);
+}
+
 static int soft_inject_nmi(struct vcpu *v)
 {
 	v->cpu.s.events.nmi_pending = true;
+	v->cpu.end_block = true; /* raised by the instruction running now (a self-NMI) */
 	soft_kick(v);
 	return 0;
 }
@@ -284,6 +298,8 @@ static __attribute__((noinline)) int run_loop(struct soft_cpu *cpu, struct vcpu_
 			return 0;
 		/* Single-stepping holds interrupts off, as QEMU's gdbstub does by
 		 * default: a step must not land in an interrupt handler. */
+		if (!cpu->debug_step && cpu->s.events.nmi_pending)
+			take_nmi(cpu);
 		if (!cpu->debug_step && __atomic_load_n(&cpu->intr_line, __ATOMIC_RELAXED))
 			take_interrupt(cpu);
 		if (cpu->halted) {

@@ -403,11 +403,14 @@ void lapic_send_icr(struct lapic *l)
 		return;
 	}
 	if (sh == APIC_SH_SELF) {
-		/* SDM Table 11-3: "self" is valid with fixed delivery only. */
-		if (dm != APIC_DM_FIXED)
-			log_guest("lapic %u: self IPI with delivery mode %u ignored", l->initial_id, dm);
-		else
+		/* SDM Table 11-3 lists "self" with fixed delivery only; a self-NMI
+		 * is delivered too, as KVM and QEMU do and test suites expect. */
+		if (dm == APIC_DM_FIXED)
 			lapic_fixed(l, vector, level);
+		else if (dm == APIC_DM_NMI)
+			lapic_accept(l, vector, dm, level);
+		else
+			log_guest("lapic %u: self IPI with delivery mode %u ignored", l->initial_id, dm);
 		return;
 	}
 	if (l->ops.send_ipi)

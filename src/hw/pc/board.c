@@ -86,11 +86,17 @@ struct board {
 
 /* ---- interrupt routing ---- */
 
-/* The CPU's INTR input: the local APIC's output, or the 8259 itself when the APIC is off. */
+/* The CPU's INTR input: the local APIC's output, or the 8259 itself when the
+ * APIC is off; and its NMI input, which the local APIC latches. */
 static void update_cpu_intr(struct board *b)
 {
 	if (b->env.kernel_irqchip)
 		return; /* the engine's controllers drive INTR themselves */
+	if (lapic_nmi_pending(b->lapic)) {
+		lapic_ack_nmi(b->lapic);
+		if (b->env.raise_nmi)
+			b->env.raise_nmi(b->env.opaque, 0);
+	}
 	bool level;
 	if (lapic_hw_enabled(b->lapic))
 		level = lapic_has_interrupt(b->lapic) || lapic_extint_pending(b->lapic);

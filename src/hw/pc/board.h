@@ -27,6 +27,8 @@ struct board_env {
 	const struct guest_ram *ram; /* for fw_cfg's items and DMA */
 	/* The interrupt controllers' INTR output to vCPU cpu. */
 	void (*set_cpu_intr)(void *opaque, unsigned cpu, int level);
+	/* An NMI for a vCPU (the local APIC accepted one: ICR, LINT1, IOAPIC). */
+	void (*raise_nmi)(void *opaque, unsigned cpu);
 	/* true (--irqchip kernel): the engine emulates the 8259 pair, 8254, IOAPIC and
 	 * local APIC, at their usual ports and addresses. The board builds none of
 	 * them and drives each ISA IRQ n (PCI INTx after PIIX3 routing included) as

@@ -224,14 +224,14 @@ static void far_transfer_protected(struct soft_cpu *cpu, const struct soft_insn 
 	commit_cs(cpu, cs, cs_sel, cpu->cpl, target);
 }
 
-/* Data segment registers the outer level may not keep are nulled on a return outward. */
+/* Data segment registers the outer level may not keep are nulled on a return
+ * outward. A null selector's hidden DPL is 0, so a null selector with a
+ * nonzero RPL becomes 0 too (as on Intel: the selector reads 0 afterwards). */
 static void null_inaccessible_segments(struct soft_cpu *cpu)
 {
 	static const int regs[] = { X86_ES, X86_DS, X86_FS, X86_GS };
 	for (unsigned i = 0; i < 4; i++) {
 		struct x86_segment *g = &cpu->s.seg[regs[i]];
-		if (g->attr & SEG_ATTR_UNUSABLE)
-			continue;
 		bool data_or_nc = !is_code(g) || !is_conforming(g);
 		if (data_or_nc && seg_dpl(g) < cpu->cpl) {
 			g->selector = 0;
@@ -412,6 +412,8 @@ static void iret_to_v86(struct soft_cpu *cpu, uint64_t eip, uint16_t cs_sel, uin
 static void op_iret(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	unsigned w = in->opsize;
+	/* IRET ends NMI blocking, even when it faults (SDM Vol. 3A §6.7.1). */
+	cpu->s.events.nmi_masked = false;
 	if (!(cpu->s.cr0 & CR0_PE)) {
 		iret_real(cpu, w);
 		return;

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Model-specific registers and the instructions built on them: RDMSR/WRMSR,
- * RDTSC/RDTSCP, SYSCALL/SYSRET, SYSENTER/SYSEXIT, SWAPGS (SDM Vol. 2, Vol. 4).
+ * RDTSC/RDTSCP, SYSCALL/SYSRET, SYSENTER/SYSEXIT, SWAPGS and the FS/GS base
+ * instructions RDFSBASE/RDGSBASE/WRFSBASE/WRGSBASE (SDM Vol. 2, Vol. 4).
+ * SYSCALL and SYSRET exist only in 64-bit mode, as on Intel (the model's
+ * vendor); elsewhere they raise #UD.
  * The local APIC's MSRs (IA32_APIC_BASE, x2APIC, TSC deadline) belong to the
  * machine and go through engine_host; any other MSR not listed here raises
  * #GP(0), as on a CPU that lacks it.
@@ -125,9 +128,8 @@ static void op_rdmsr(struct soft_cpu *cpu, const struct soft_insn *in)
 	uint64_t v;
 	const struct engine_host *h = cpu->host;
 	if (!read_msr(cpu, index, &v) && !(h->msr_read && h->msr_read(h->opaque, 0, index, &v) == 0)) {
-		/* Kernels probe MSRs and expect #GP: only worth a line with --verbose. */
-		if (log_verbose)
-			log_guest("soft: RDMSR %#x: no such MSR, #GP", index);
+		/* Kernels probe MSRs and expect #GP. */
+		log_guest("soft: RDMSR %#x: no such MSR, #GP", index);
 		soft_raise_gp(cpu, 0);
 	}
 	soft_reg_write(cpu, X86_RAX, 4, v & 0xffffffffULL);
@@ -143,8 +145,7 @@ static void op_wrmsr(struct soft_cpu *cpu, const struct soft_insn *in)
 	uint64_t v = (cpu->s.gpr[X86_RDX] << 32) | (cpu->s.gpr[X86_RAX] & 0xffffffffULL);
 	const struct engine_host *h = cpu->host;
 	if (!write_msr(cpu, index, v) && !(h->msr_write && h->msr_write(h->opaque, 0, index, v) == 0)) {
-		if (log_verbose)
-			log_guest("soft: WRMSR %#x <- %#llx refused, #GP", index, (unsigned long long)v);
+		log_guest("soft: WRMSR %#x <- %#llx refused, #GP", index, (unsigned long long)v);
 		soft_raise_gp(cpu, 0);
 	}
 	cpu->end_block = true;
@@ -174,22 +175,17 @@ static void op_syscall(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	(void)in;
 	struct x86_cpu_state *s = &cpu->s;
-	if (!(s->efer & EFER_SCE) || !(s->cr0 & CR0_PE))
+	if (!(s->efer & EFER_SCE) || !soft_in_64bit_mode(cpu))
 		soft_raise_ud(cpu);
 	uint16_t sel = (uint16_t)((s->msr.star >> 32) & 0xfffc);
-	if (cpu->long_mode) {
-		s->gpr[X86_RCX] = s->rip;
-		s->gpr[X86_R11] = s->rflags & ~RFLAGS_RF;
-		s->rip = soft_in_64bit_mode(cpu) ? s->msr.lstar : s->msr.cstar;
-		s->rflags &= ~(s->msr.sfmask | RFLAGS_RF);
-		s->seg[X86_CS] = flat(sel, true, true, 0);
-	} else {
-		s->gpr[X86_RCX] = s->rip & 0xffffffffULL;
-		s->rip = s->msr.star & 0xffffffffULL;
-		s->rflags &= ~(RFLAGS_VM | RFLAGS_IF | RFLAGS_RF);
-		s->seg[X86_CS] = flat(sel, true, false, 0);
-	}
-	s->rflags |= RFLAGS_FIXED;
+	s->gpr[X86_RCX] = s->rip;
+	s->gpr[X86_R11] = s->rflags & ~RFLAGS_RF;
+	s->rip = s->msr.lstar;
+	s->rflags = (s->rflags & ~(s->msr.sfmask | RFLAGS_RF)) | RFLAGS_FIXED;
+	/* A TF that FMASK clears takes no single-step trap in the kernel. */
+	if (!(s->rflags & RFLAGS_TF))
+		cpu->db_tf = false;
+	s->seg[X86_CS] = flat(sel, true, true, 0);
 	s->seg[X86_SS] = flat((uint16_t)(sel + 8), false, false, 0);
 	soft_cpu_mode_changed(cpu);
 }
@@ -197,7 +193,7 @@ static void op_syscall(struct soft_cpu *cpu, const struct soft_insn *in)
 static void op_sysret(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	struct x86_cpu_state *s = &cpu->s;
-	if (!(s->efer & EFER_SCE) || !cpu->long_mode)
+	if (!(s->efer & EFER_SCE) || !soft_in_64bit_mode(cpu))
 		soft_raise_ud(cpu);
 	if (cpu->cpl != 0)
 		soft_raise_gp(cpu, 0);
@@ -259,8 +255,34 @@ static void op_swapgs(struct soft_cpu *cpu, const struct soft_insn *in)
 	cpu->s.msr.kernel_gs_base = t;
 }
 
+/* RDFSBASE RDGSBASE WRFSBASE WRGSBASE: 64-bit mode with CR4.FSGSBASE, any
+ * CPL; a 32-bit operand reads the low half or writes it zero-extended. */
+static void fs_gs_base(struct soft_cpu *cpu, const struct soft_insn *in, int sreg, bool write)
+{
+	if (!soft_in_64bit_mode(cpu) || !(cpu->s.cr4 & CR4_FSGSBASE) || (in->flags & SOFT_INSN_LOCK))
+		soft_raise_ud(cpu);
+	unsigned size = in->op[0].size;
+	if (!write) {
+		soft_reg_write(cpu, in->op[0].reg, size, cpu->s.seg[sreg].base);
+		return;
+	}
+	uint64_t base = soft_reg_read(cpu, in->op[0].reg, size);
+	if (!soft_is_canonical(base))
+		soft_raise_gp(cpu, 0);
+	cpu->s.seg[sreg].base = base;
+}
+
+static void op_rdfsbase(struct soft_cpu *cpu, const struct soft_insn *in) { fs_gs_base(cpu, in, X86_FS, false); }
+static void op_rdgsbase(struct soft_cpu *cpu, const struct soft_insn *in) { fs_gs_base(cpu, in, X86_GS, false); }
+static void op_wrfsbase(struct soft_cpu *cpu, const struct soft_insn *in) { fs_gs_base(cpu, in, X86_FS, true); }
+static void op_wrgsbase(struct soft_cpu *cpu, const struct soft_insn *in) { fs_gs_base(cpu, in, X86_GS, true); }
+
 void soft_register_msr(soft_handler_fn **table)
 {
+	table[ZYDIS_MNEMONIC_RDFSBASE] = op_rdfsbase;
+	table[ZYDIS_MNEMONIC_RDGSBASE] = op_rdgsbase;
+	table[ZYDIS_MNEMONIC_WRFSBASE] = op_wrfsbase;
+	table[ZYDIS_MNEMONIC_WRGSBASE] = op_wrgsbase;
 	table[ZYDIS_MNEMONIC_RDMSR] = op_rdmsr;
 	table[ZYDIS_MNEMONIC_WRMSR] = op_wrmsr;
 	table[ZYDIS_MNEMONIC_RDTSC] = op_rdtsc;
