@@ -17,6 +17,10 @@
 
 #define MSR_IA32_BIOS_SIGN_ID 0x8b
 #define MSR_IA32_ARCH_CAPABILITIES 0x10a
+/* Machine check: the model has no error-reporting banks and no MCG_CTL
+ * (IA32_MCG_CAP = 0), and nothing to report (IA32_MCG_STATUS = 0). */
+#define MSR_IA32_MCG_CAP 0x179
+#define MSR_IA32_MCG_STATUS 0x17a
 /* An interpreter executes nothing speculatively: none of the transient-execution
  * issues these bits rule out apply (Linux then skips the matching mitigations,
  * e.g. page-table isolation). RDCL_NO, SSB_NO, MDS_NO, PSCHANGE_MC_NO, TAA_NO,
@@ -53,6 +57,8 @@ static bool read_msr(struct soft_cpu *cpu, uint32_t index, uint64_t *v)
 	case MSR_IA32_MISC_ENABLE: *v = m->misc_enable; return true;
 	case MSR_IA32_BIOS_SIGN_ID: *v = 0; return true; /* microcode revision 0: none loaded */
 	case MSR_IA32_ARCH_CAPABILITIES: *v = SOFT_ARCH_CAPABILITIES; return true;
+	case MSR_IA32_MCG_CAP: *v = 0; return true;
+	case MSR_IA32_MCG_STATUS: *v = 0; return true;
 	default: return false;
 	}
 }
@@ -115,6 +121,7 @@ static bool write_msr(struct soft_cpu *cpu, uint32_t index, uint64_t v)
 		return true;
 	case MSR_IA32_MISC_ENABLE: m->misc_enable = v; return true;
 	case MSR_IA32_BIOS_SIGN_ID: return true; /* written before CPUID(1) to read the revision */
+	case MSR_IA32_MCG_STATUS: return v == 0; /* handlers clear it */
 	default: return false;
 	}
 }
