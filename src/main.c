@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/cmdline.h"
 #include "core/hostinfo.h"
@@ -48,5 +49,12 @@ int main(int argc, char **argv)
 		break;
 	}
 	log_verbose = cl.cfg.verbose;
+	if (!strcmp(cl.cfg.accel, "auto")) {
+		struct hostinfo hi;
+		char verdict[512];
+		hostinfo_probe(&hi, NULL, NULL);
+		cl.cfg.accel = hostinfo_auto_engine(hostinfo_verdict(&hi, verdict, sizeof(verdict)));
+		log_info("--accel auto: the %s engine (%s)", cl.cfg.accel, verdict);
+	}
 	return run_vm(&cl.cfg);
 }

@@ -51,7 +51,8 @@ void cmdline_usage(FILE *out)
 	      "       x86v --help | --version\n"
 	      "\n"
 	      "run options (QEMU's single-dash spellings also work: -m -bios -kernel ...):\n"
-	      "  --accel kvm|soft     execution engine (default kvm)\n"
+	      "  --accel auto|kvm|soft  execution engine (default auto: kvm where it runs guest code\n"
+	      "                       natively, soft without /dev/kvm or on a software-nested one)\n"
 	      "  -m, --memory SIZE    guest RAM, e.g. 512M, 2G; a bare number is MiB (default 128M)\n"
 	      "  --bios FILE          firmware ROM (64 KiB..16 MiB, multiple of 4 KiB), started at F000:FFF0\n"
 	      "  --kernel FILE        Linux bzImage (boot protocol 2.10+) or Multiboot (v1) ELF kernel\n"
@@ -62,7 +63,7 @@ void cmdline_usage(FILE *out)
 	      "  --no-reboot          exit on guest reset or triple fault instead of restarting\n"
 	      "  --timeout SECONDS    stop the guest after this long (exit status 12)\n"
 	      "  --stats              at the end print the guest instructions run and MIPS (soft engine)\n"
-	      "  --verbose            also log what the guest does that is only expected (e.g. MSR probes)\n"
+	      "  --verbose            also print notes about what the guest does and which engine auto chose\n"
 	      "  --irqchip user|kernel  interrupt controllers and PIT: x86v's models (default) or,\n"
 	      "                       with --accel kvm, KVM's in-kernel PIC/IOAPIC/LAPIC/PIT\n"
 	      "\n"
@@ -238,8 +239,8 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 			out->command = CMDLINE_HELP;
 			return 0;
 		} else if (!strcmp(n, "accel")) {
-			if (strcmp(v, "kvm") && strcmp(v, "soft"))
-				return fail(why, why_len, "--accel %s: expected kvm or soft", v);
+			if (strcmp(v, "kvm") && strcmp(v, "soft") && strcmp(v, "auto"))
+				return fail(why, why_len, "--accel %s: expected auto, kvm or soft", v);
 			cfg->accel = v;
 		} else if (!strcmp(n, "m") || !strcmp(n, "memory")) {
 			/* QEMU allows "-m size=512M". */
@@ -293,6 +294,11 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 		return fail(why, why_len, "--initrd needs --kernel");
 	if (cfg->append && !cfg->kernel)
 		return fail(why, why_len, "--append needs --kernel");
+	/* auto: options only one engine has decide; otherwise main() asks the host. */
+	if (!strcmp(cfg->accel, "auto") && cfg->debug.trace)
+		cfg->accel = "soft";
+	else if (!strcmp(cfg->accel, "auto") && cfg->irqchip_kernel)
+		cfg->accel = "kvm";
 	/* Only KVM has interrupt controllers of its own; the other engines use x86v's. */
 	if (cfg->irqchip_kernel && strcmp(cfg->accel, "kvm"))
 		return fail(why, why_len, "--irqchip kernel needs --accel kvm (the %s engine uses x86v's own "
@@ -304,7 +310,7 @@ int cmdline_parse(int argc, char **argv, struct cmdline *out, char *why, size_t 
 {
 	memset(out, 0, sizeof(*out));
 	out->cfg.ram_size = CMDLINE_DEFAULT_RAM;
-	out->cfg.accel = "kvm";
+	out->cfg.accel = "auto";
 	out->cfg.serial = "stdio";
 	out->cfg.debug.trace_cpl = -1;
 	if (why_len)

@@ -165,6 +165,11 @@ static const char *hostinfo_nested_note(const struct hostinfo *hi)
 				  : "";
 }
 
+const char *hostinfo_auto_engine(enum hostinfo_class c)
+{
+	return c == HOSTINFO_KVM_UNAVAILABLE || c == HOSTINFO_KVM_PVM ? "soft" : "kvm";
+}
+
 enum hostinfo_class hostinfo_verdict(const struct hostinfo *hi, char *text, size_t text_len)
 {
 	if (!hi->kvm_open) {

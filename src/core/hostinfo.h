@@ -80,6 +80,10 @@ void hostinfo_probe(struct hostinfo *hi, const char *sysfs_root, const char *kvm
 /* Pure: classifies hi and writes the one-line verdict (without "verdict: ") to text. */
 enum hostinfo_class hostinfo_verdict(const struct hostinfo *hi, char *text, size_t text_len);
 
+/* The engine --accel auto runs on a host of class c: kvm where guest code runs
+ * natively, soft where /dev/kvm is unusable or a software nested hypervisor. */
+const char *hostinfo_auto_engine(enum hostinfo_class c);
+
 /* Writes the report for hi as "key: value" lines, ending with the verdict line. */
 void hostinfo_print(const struct hostinfo *hi, FILE *out);
 

@@ -38,7 +38,7 @@ enum x86v_status {
 
 struct vm_config {
 	uint64_t ram_size;
-	const char *accel; /* "kvm" or "soft" */
+	const char *accel; /* "kvm" or "soft" ("auto" until main() resolves it) */
 	const char *bios;
 	const char *kernel;
 	const char *initrd;

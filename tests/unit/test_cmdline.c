@@ -23,7 +23,7 @@ static void test_defaults(void)
 	char why[256];
 	CHECK_EQ(PARSE(&cl, why, "run", "--bios", "rom.bin"), 0);
 	CHECK_EQ(cl.command, CMDLINE_RUN);
-	CHECK_STR(cl.cfg.accel, "kvm");
+	CHECK_STR(cl.cfg.accel, "auto");
 	CHECK_EQ(cl.cfg.ram_size, 128 * MiB);
 	CHECK_STR(cl.cfg.serial, "stdio");
 	CHECK_STR(cl.cfg.bios, "rom.bin");
@@ -115,7 +115,7 @@ static void test_errors(void)
 	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--bogus"), why, "unknown option --bogus");
 	expect_error(PARSE(&cl, why, "run", "--bios"), why, "needs a value");
 	expect_error(PARSE(&cl, why, "run"), why, "nothing to run");
-	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--accel", "tcg"), why, "expected kvm or soft");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--accel", "tcg"), why, "expected auto, kvm or soft");
 	expect_error(PARSE(&cl, why, "run", "--bios", "r", "-m", "lots"), why, "-m lots");
 	expect_error(PARSE(&cl, why, "run", "--bios", "r", "-m", "1M"), why, "2 MiB");
 	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--serial", "tcp:1"), why, "--serial tcp:1");
@@ -137,6 +137,7 @@ static void test_irqchip(void)
 	char why[256];
 	CHECK_EQ(PARSE(&cl, why, "run", "--bios", "r", "--irqchip", "kernel"), 0);
 	CHECK(cl.cfg.irqchip_kernel);
+	CHECK_STR(cl.cfg.accel, "kvm"); /* auto: only kvm has in-kernel controllers */
 	CHECK_EQ(PARSE(&cl, why, "run", "--irqchip=kernel", "--accel", "kvm", "--bios", "r"), 0);
 	CHECK(cl.cfg.irqchip_kernel);
 	CHECK_EQ(PARSE(&cl, why, "run", "--bios", "r", "--irqchip", "kernel", "--irqchip", "user"), 0);
@@ -191,7 +192,10 @@ static void test_debug_errors(void)
 	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--gdb", "tcp:host.example:1"), why, "not an IPv4");
 	expect_error(PARSE(&cl, why, "run", "--bios", "r", "-S"), why, "-S needs --gdb");
 	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--gdb-listen-any"), why, "needs --gdb");
-	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--trace", "t"), why, "--trace needs --accel soft");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--accel", "kvm", "--trace", "t"), why,
+		     "--trace needs --accel soft");
+	CHECK_EQ(PARSE(&cl, why, "run", "--bios", "r", "--trace", "t"), 0);
+	CHECK_STR(cl.cfg.accel, "soft"); /* auto: only soft traces */
 	expect_error(PARSE(&cl, why, "run", "--accel", "soft", "--bios", "r", "--trace-count", "5"), why,
 		     "need --trace");
 	expect_error(PARSE(&cl, why, "run", "--accel", "soft", "--bios", "r", "--trace", "t", "--trace-range",

@@ -44,6 +44,7 @@ static void test_vmx_full(void)
 	char t[512];
 	CHECK_EQ(verdict(&hi, t), HOSTINFO_KVM_FULL);
 	CHECK_STR(t, "kvm engine runs at full speed (hardware VT-x with EPT and unrestricted guest)");
+	CHECK_STR(hostinfo_auto_engine(HOSTINFO_KVM_FULL), "kvm");
 	hi.cpu_hypervisor = true;
 	CHECK_EQ(verdict(&hi, t), HOSTINFO_KVM_FULL);
 	CHECK(strstr(t, "itself a virtual machine") != NULL);
@@ -59,6 +60,7 @@ static void test_vmx_degraded(void)
 	char t[512];
 	CHECK_EQ(verdict(&hi, t), HOSTINFO_KVM_DEGRADED);
 	CHECK(strstr(t, "without unrestricted guest") && strstr(t, "real-mode firmware"));
+	CHECK_STR(hostinfo_auto_engine(HOSTINFO_KVM_DEGRADED), "kvm"); /* still native, just slower */
 	hi.intel_ept = HOSTINFO_NO;
 	CHECK_EQ(verdict(&hi, t), HOSTINFO_KVM_DEGRADED);
 	CHECK(strstr(t, "without EPT") != NULL);
@@ -94,6 +96,7 @@ static void test_pvm(void)
 	CHECK_EQ(verdict(&hi, t), HOSTINFO_KVM_PVM);
 	CHECK_STR(t, "kvm works but is backed by kvm_pvm, a software nested hypervisor: guest CPL-3 "
 		     "code runs natively, CPL-0 code is emulated (slow); use --accel soft for kernels");
+	CHECK_STR(hostinfo_auto_engine(HOSTINFO_KVM_PVM), "soft");
 	/* Two implementations at once: no guess about which one serves /dev/kvm. */
 	hi.mod_kvm_intel = true;
 	hi.intel_ept = hi.intel_unrestricted_guest = HOSTINFO_YES;
@@ -109,6 +112,7 @@ static void test_no_kvm(void)
 	hi.kvm_api_version = -1;
 	char t[512];
 	CHECK_EQ(verdict(&hi, t), HOSTINFO_KVM_UNAVAILABLE);
+	CHECK_STR(hostinfo_auto_engine(HOSTINFO_KVM_UNAVAILABLE), "soft");
 	CHECK_STR(t, "kvm unavailable (/dev/kvm: No such file or directory; the host CPU exposes "
 		     "neither VT-x nor AMD-V); use --accel soft");
 	hi.cpu_vmx = true;
