@@ -275,16 +275,15 @@ static bool ends_block(const ZydisDecodedInstruction *zi, const ZydisDecodedOper
 	}
 }
 
-/* Decodes one instruction; false when the bytes are not a valid instruction
- * or are cut short (then *short_input tells which). */
-static bool decode_one(struct soft_cpu *cpu, const uint8_t *bytes, size_t avail, struct soft_insn *in,
-		       bool *ends, bool *short_input)
+/* Decodes one instruction with dec for code size code_size and picks its
+ * handler from eng's tables; false when the bytes are not a valid
+ * instruction or are cut short (then *short_input tells which). */
+static bool decode_with(const struct engine *eng, const ZydisDecoder *dec, unsigned code_size, const uint8_t *bytes,
+			size_t avail, struct soft_insn *in, bool *ends, bool *short_input)
 {
-	struct soft_block_cache *c = cpu->blocks;
 	ZydisDecodedInstruction zi;
 	ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];
-	unsigned m = cpu->code_size == 8 ? 2 : cpu->code_size == 4 ? 1 : 0;
-	ZyanStatus st = ZydisDecoderDecodeFull(&c->decoder[m], bytes, avail, &zi, zo);
+	ZyanStatus st = ZydisDecoderDecodeFull(dec, bytes, avail, &zi, zo);
 	*short_input = st == ZYDIS_STATUS_NO_MORE_DATA;
 	if (!ZYAN_SUCCESS(st))
 		return false;
@@ -314,7 +313,7 @@ static bool decode_one(struct soft_cpu *cpu, const uint8_t *bytes, size_t avail,
 	for (unsigned i = zi.operand_count_visible; i < zi.operand_count && slot < SOFT_INSN_MAX_OPS; i++)
 		if (zo[i].type == ZYDIS_OPERAND_TYPE_MEMORY && zo[i].mem.type == ZYDIS_MEMOP_TYPE_MEM)
 			convert_operand(&zo[i], &in->op[slot++], in->opsize);
-	soft_handler_fn *fn = simd ? cpu->eng->simd_handlers[zi.mnemonic] : cpu->eng->handlers[zi.mnemonic];
+	soft_handler_fn *fn = simd ? eng->simd_handlers[zi.mnemonic] : eng->handlers[zi.mnemonic];
 	/* MOV/POP into segment registers and MOV to/from CR/DR are system instructions. */
 	if (sys_operand && zi.mnemonic == ZYDIS_MNEMONIC_MOV)
 		fn = soft_sys_mov_special;
@@ -324,10 +323,37 @@ static bool decode_one(struct soft_cpu *cpu, const uint8_t *bytes, size_t avail,
 		 zi.mnemonic != ZYDIS_MNEMONIC_IRETD && zi.mnemonic != ZYDIS_MNEMONIC_IRETQ)
 		fn = soft_sys_far_branch;
 	else if (fn && !simd)
-		fn = soft_fast_handler(in, cpu->code_size, fn);
+		fn = soft_fast_handler(in, code_size, fn);
 	in->fn = fn ? fn : op_unimplemented;
 	*ends = ends_block(&zi, zo) || (sys_operand && zi.mnemonic != ZYDIS_MNEMONIC_PUSH);
 	return true;
+}
+
+static bool decode_one(struct soft_cpu *cpu, const uint8_t *bytes, size_t avail, struct soft_insn *in,
+		       bool *ends, bool *short_input)
+{
+	unsigned m = cpu->code_size == 8 ? 2 : cpu->code_size == 4 ? 1 : 0;
+	return decode_with(cpu->eng, &cpu->blocks->decoder[m], cpu->code_size, bytes, avail, in, ends,
+			   short_input);
+}
+
+bool soft_decode_insn(const struct engine *eng, unsigned code_size, const uint8_t *bytes, size_t avail,
+		      struct soft_insn *in)
+{
+	ZydisDecoder dec;
+	if (code_size == 8)
+		ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	else if (code_size == 4)
+		ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
+	else
+		ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LEGACY_16, ZYDIS_STACK_WIDTH_16);
+	bool ends, short_input;
+	return decode_with(eng, &dec, code_size, bytes, avail, in, &ends, &short_input);
+}
+
+bool soft_insn_unimplemented(const struct soft_insn *in)
+{
+	return in->fn == op_unimplemented;
 }
 
 static uint32_t block_hash(uint64_t gpa, unsigned mode)

@@ -46,6 +46,16 @@ int soft_blocks_init(struct soft_cpu *cpu);
 void soft_blocks_destroy(struct soft_cpu *cpu);
 void soft_blocks_flush(struct soft_cpu *cpu);
 
+/* Decodes one instruction at code size code_size (2, 4, 8) as the engine
+ * does, handler included, outside any vCPU (tools and tests); false when the
+ * bytes are no valid instruction. soft_insn_unimplemented: no handler family
+ * takes it (running it logs "not implemented" and raises #UD). */
+bool soft_decode_insn(const struct engine *eng, unsigned code_size, const uint8_t *bytes, size_t avail,
+		      struct soft_insn *in);
+bool soft_insn_unimplemented(const struct soft_insn *in);
+/* Fills eng's handler tables with every interp/ family (soft_exec.c). */
+void soft_register_handlers(struct engine *eng);
+
 /* Fetches and decodes (through the cache) the instruction at CS:RIP; raises on fetch faults. */
 const struct soft_insn *soft_fetch(struct soft_cpu *cpu, unsigned *run_len);
 

@@ -17,7 +17,7 @@ struct vcpu {
 	struct soft_cpu cpu;
 };
 
-static void register_handlers(struct engine *eng)
+void soft_register_handlers(struct engine *eng)
 {
 	static soft_register_fn *const families[] = {
 		soft_register_alu,   soft_register_shift, soft_register_bits,
@@ -54,7 +54,7 @@ static int soft_create(const struct engine_host *host, struct engine **out, char
 		snprintf(why, why_len, "out of memory");
 		return -ENOMEM;
 	}
-	register_handlers(eng);
+	soft_register_handlers(eng);
 	host->ram->written = soft_ram_written;
 	host->ram->written_opaque = eng;
 	*out = eng;

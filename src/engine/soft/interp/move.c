@@ -3,7 +3,8 @@
  * Data movement and flag-register instructions (SDM Vol. 2A/2B: MOV, MOVZX,
  * MOVSX/MOVSXD, LEA, XCHG, CMPXCHG, CMPXCHG8B/16B, XADD, CMOVcc, SETcc,
  * CBW/CWDE/CDQE, CWD/CDQ/CQO, LAHF/SAHF, XLAT, MOVBE, NOP/PAUSE, CLC/STC/CMC,
- * CLD/STD, BOUND).
+ * CLD/STD, BOUND) and SALC (D6, undocumented but present on Intel CPUs outside
+ * 64-bit mode: AL = CF ? FFh : 00h).
  *
  * MOV to/from segment, control and debug registers is system.c's: the
  * decoder routes those forms there. LOCK-prefixed read-modify-writes are
@@ -228,6 +229,12 @@ static void op_sahf(struct soft_cpu *cpu, const struct soft_insn *in)
 	soft_set_flags(cpu, LAHF_FLAGS, soft_reg8h_read(cpu, X86_RAX));
 }
 
+static void op_salc(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+	(void)in;
+	soft_reg_write(cpu, X86_RAX, 1, cpu->s.rflags & RFLAGS_CF ? 0xff : 0);
+}
+
 /*
  * The data segment of an implicit [rBX] operand: DS or the override. Zydis
  * lists it as hidden; the decoder converts it into op[] (past nops, unused
@@ -356,6 +363,7 @@ void soft_register_move(soft_handler_fn **table)
 	table[ZYDIS_MNEMONIC_CDQ] = op_cwd;
 	table[ZYDIS_MNEMONIC_CQO] = op_cwd;
 	table[ZYDIS_MNEMONIC_LAHF] = op_lahf;
+	table[ZYDIS_MNEMONIC_SALC] = op_salc;
 	table[ZYDIS_MNEMONIC_SAHF] = op_sahf;
 	table[ZYDIS_MNEMONIC_XLAT] = op_xlat;
 	table[ZYDIS_MNEMONIC_MOVBE] = op_movbe;

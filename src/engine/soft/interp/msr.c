@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Model-specific registers and the instructions built on them: RDMSR/WRMSR,
- * RDTSC/RDTSCP, SYSCALL/SYSRET, SYSENTER/SYSEXIT, SWAPGS and the FS/GS base
+ * RDTSC/RDTSCP, RDPMC, SYSCALL/SYSRET, SYSENTER/SYSEXIT, SWAPGS and the FS/GS base
  * instructions RDFSBASE/RDGSBASE/WRFSBASE/WRGSBASE (SDM Vol. 2, Vol. 4).
  * SYSCALL and SYSRET exist only in 64-bit mode, as on Intel (the model's
  * vendor); elsewhere they raise #UD.
@@ -262,6 +262,14 @@ static void op_swapgs(struct soft_cpu *cpu, const struct soft_insn *in)
 	cpu->s.msr.kernel_gs_base = t;
 }
 
+/* RDPMC: the model has no performance-monitoring counters (no CPUID leaf
+ * 0Ah), so every counter index is out of range: #GP(0). */
+static void op_rdpmc(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+	(void)in;
+	soft_raise_gp(cpu, 0);
+}
+
 /* RDFSBASE RDGSBASE WRFSBASE WRGSBASE: 64-bit mode with CR4.FSGSBASE, any
  * CPL; a 32-bit operand reads the low half or writes it zero-extended. */
 static void fs_gs_base(struct soft_cpu *cpu, const struct soft_insn *in, int sreg, bool write)
@@ -286,6 +294,7 @@ static void op_wrgsbase(struct soft_cpu *cpu, const struct soft_insn *in) { fs_g
 
 void soft_register_msr(soft_handler_fn **table)
 {
+	table[ZYDIS_MNEMONIC_RDPMC] = op_rdpmc;
 	table[ZYDIS_MNEMONIC_RDFSBASE] = op_rdfsbase;
 	table[ZYDIS_MNEMONIC_RDGSBASE] = op_rdgsbase;
 	table[ZYDIS_MNEMONIC_WRFSBASE] = op_wrfsbase;
