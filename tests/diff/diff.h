@@ -86,6 +86,7 @@ struct diff_case {
 	 * unicorn and a host of another vendor than the model's; a host of the
 	 * model's vendor is compared on all of DIFF_CMP_FLAGS. */
 	uint64_t flags_defined;
+	bool result_defined; /* false: the SDM leaves the result itself undefined */
 };
 
 /* Whether mode m's oracle gives the model's undefined flags and results too:

@@ -968,6 +968,7 @@ bool diff_gen_case(const struct diff_form *f, enum diff_mode m, uint64_t *rng, s
 		if (!encode_zydis(f, c, regs, imm, has_mem ? &mp : NULL, rng))
 			continue; /* e.g. AH with a REX prefix: other registers */
 		c->flags_defined = DIFF_CMP_FLAGS & ~oracle_undefined_flags(f->mnemonic, f->size, count);
+		c->result_defined = !oracle_result_undefined(f->mnemonic, f->size, count);
 		return true;
 	}
 	return false;

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Runs a 16- or 32-bit differential case in libunicorn (QEMU's TCG x86), the
- * second oracle for the modes the host cannot run natively. Unicorn's
- * UC_MODE_16 is real mode and UC_MODE_32 flat protected mode, matching the
- * soft engine's setup in diff_soft.c; HLT ends uc_emu_start with EIP one
- * past it, as the soft engine's HLT exit does. An unhandled exception ends
- * it with UC_ERR_EXCEPTION: a fault.
+ * Runs a differential case in libunicorn (QEMU's TCG x86): the oracle for
+ * the modes the host cannot run natively, and in 64-bit mode a second one
+ * beside the host, the same on every host. Unicorn's UC_MODE_16 is real
+ * mode, UC_MODE_32 flat protected mode and UC_MODE_64 flat long mode (with a
+ * Broadwell CPU model there, which has BMI1/2, ADX, LZCNT and MOVBE),
+ * matching the soft engine's setup in diff_soft.c; HLT ends uc_emu_start
+ * with rIP one past it, as the soft engine's HLT exit does. An unhandled
+ * exception ends it with UC_ERR_EXCEPTION: a fault.
  *
  * One unicorn instance per mode. Unicorn keeps translated blocks across
  * uc_emu_start calls and does not drop them when uc_mem_write replaces the
@@ -30,18 +32,26 @@ struct diff_unicorn {
 
 static const int uc_gprs[8] = { UC_X86_REG_EAX, UC_X86_REG_ECX, UC_X86_REG_EDX, UC_X86_REG_EBX,
 				UC_X86_REG_ESP, UC_X86_REG_EBP, UC_X86_REG_ESI, UC_X86_REG_EDI };
+static const int uc_gprs64[16] = { UC_X86_REG_RAX, UC_X86_REG_RCX, UC_X86_REG_RDX, UC_X86_REG_RBX,
+				   UC_X86_REG_RSP, UC_X86_REG_RBP, UC_X86_REG_RSI, UC_X86_REG_RDI,
+				   UC_X86_REG_R8,  UC_X86_REG_R9,  UC_X86_REG_R10, UC_X86_REG_R11,
+				   UC_X86_REG_R12, UC_X86_REG_R13, UC_X86_REG_R14, UC_X86_REG_R15 };
 static const int uc_sregs[6] = { UC_X86_REG_CS, UC_X86_REG_DS, UC_X86_REG_ES, UC_X86_REG_SS,
 				 UC_X86_REG_FS, UC_X86_REG_GS };
 
 struct diff_unicorn *diff_unicorn_new(enum diff_mode m)
 {
-	if (m == DIFF_LONG64)
-		return NULL;
 	struct diff_unicorn *u = calloc(1, sizeof(*u));
 	if (!u)
 		return NULL;
 	u->mode = m;
-	if (uc_open(UC_ARCH_X86, m == DIFF_REAL16 ? UC_MODE_16 : UC_MODE_32, &u->uc) != UC_ERR_OK) {
+	uc_mode um = m == DIFF_REAL16 ? UC_MODE_16 : m == DIFF_PROT32 ? UC_MODE_32 : UC_MODE_64;
+	if (uc_open(UC_ARCH_X86, um, &u->uc) != UC_ERR_OK) {
+		free(u);
+		return NULL;
+	}
+	if (m == DIFF_LONG64 && uc_ctl_set_cpu_model(u->uc, UC_CPU_X86_BROADWELL) != UC_ERR_OK) {
+		uc_close(u->uc);
 		free(u);
 		return NULL;
 	}
@@ -61,6 +71,32 @@ void diff_unicorn_free(struct diff_unicorn *u)
 	free(u);
 }
 
+/* After the code and data are in place: a 64-bit case (rIP is linear). */
+static int run64(struct diff_unicorn *u, const struct diff_case *c, struct diff_state *out)
+{
+	uint64_t base = diff_base(u->mode);
+	for (int i = 0; i < 16; i++)
+		if (uc_reg_write(u->uc, uc_gprs64[i], &c->in.gpr[i]) != UC_ERR_OK)
+			return -1;
+	uint64_t fl = c->in.rflags, ip = c->in.rip;
+	if (uc_reg_write(u->uc, UC_X86_REG_RFLAGS, &fl) != UC_ERR_OK ||
+	    uc_reg_write(u->uc, UC_X86_REG_RIP, &ip) != UC_ERR_OK)
+		return -1;
+	uc_err e = uc_emu_start(u->uc, ip, ~0ull, 0, 200);
+	memset(out, 0, sizeof(*out));
+	out->fault = e != UC_ERR_OK;
+	for (int i = 0; i < 16; i++)
+		uc_reg_read(u->uc, uc_gprs64[i], &out->gpr[i]);
+	uc_reg_read(u->uc, UC_X86_REG_RFLAGS, &out->rflags);
+	uc_reg_read(u->uc, UC_X86_REG_RIP, &out->rip);
+	uint8_t last = 0;
+	uint64_t lin = out->rip - 1;
+	if (!out->fault && (lin < base || lin >= base + DIFF_MEM_OFF ||
+			    uc_mem_read(u->uc, lin, &last, 1) != UC_ERR_OK || last != 0xf4))
+		out->fault = true;
+	return uc_mem_read(u->uc, base + DIFF_MEM_OFF, out->mem, DIFF_MEM_LEN) == UC_ERR_OK ? 0 : -1;
+}
+
 int diff_unicorn_run(struct diff_unicorn *u, const struct diff_case *c, struct diff_state *out)
 {
 	uint64_t base = diff_base(u->mode);
@@ -78,6 +114,8 @@ int diff_unicorn_run(struct diff_unicorn *u, const struct diff_case *c, struct d
 			if (uc_reg_write(u->uc, uc_sregs[i], &sel) != UC_ERR_OK)
 				return -1;
 	}
+	if (u->mode == DIFF_LONG64)
+		return run64(u, c, out);
 	for (int i = 0; i < 8; i++) {
 		uint32_t v = (uint32_t)c->in.gpr[i];
 		if (uc_reg_write(u->uc, uc_gprs[i], &v) != UC_ERR_OK)
@@ -118,6 +156,32 @@ struct diff_unicorn *diff_unicorn_new(enum diff_mode m)
 {
 	(void)m;
 	return NULL;
+}
+
+/* After the code and data are in place: a 64-bit case (rIP is linear). */
+static int run64(struct diff_unicorn *u, const struct diff_case *c, struct diff_state *out)
+{
+	uint64_t base = diff_base(u->mode);
+	for (int i = 0; i < 16; i++)
+		if (uc_reg_write(u->uc, uc_gprs64[i], &c->in.gpr[i]) != UC_ERR_OK)
+			return -1;
+	uint64_t fl = c->in.rflags, ip = c->in.rip;
+	if (uc_reg_write(u->uc, UC_X86_REG_RFLAGS, &fl) != UC_ERR_OK ||
+	    uc_reg_write(u->uc, UC_X86_REG_RIP, &ip) != UC_ERR_OK)
+		return -1;
+	uc_err e = uc_emu_start(u->uc, ip, ~0ull, 0, 200);
+	memset(out, 0, sizeof(*out));
+	out->fault = e != UC_ERR_OK;
+	for (int i = 0; i < 16; i++)
+		uc_reg_read(u->uc, uc_gprs64[i], &out->gpr[i]);
+	uc_reg_read(u->uc, UC_X86_REG_RFLAGS, &out->rflags);
+	uc_reg_read(u->uc, UC_X86_REG_RIP, &out->rip);
+	uint8_t last = 0;
+	uint64_t lin = out->rip - 1;
+	if (!out->fault && (lin < base || lin >= base + DIFF_MEM_OFF ||
+			    uc_mem_read(u->uc, lin, &last, 1) != UC_ERR_OK || last != 0xf4))
+		out->fault = true;
+	return uc_mem_read(u->uc, base + DIFF_MEM_OFF, out->mem, DIFF_MEM_LEN) == UC_ERR_OK ? 0 : -1;
 }
 
 int diff_unicorn_run(struct diff_unicorn *u, const struct diff_case *c, struct diff_state *out)
