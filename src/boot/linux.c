@@ -168,8 +168,12 @@ int linux_load_image(struct guest_ram *ram, const char *name, const uint8_t *ima
 			    name, version >> 8, version & 0xff);
 	if (!(image[HDR_LOADFLAGS] & LOADFLAGS_LOADED_HIGH))
 		return fail(why, why_len, -ENOEXEC, "%s: a zImage (loaded low) is not supported", name);
-	if (!opts->entry32 && !(get16(image, HDR_XLOADFLAGS) & XLF_KERNEL_64))
-		return fail(why, why_len, -ENOEXEC, "%s: the kernel has no 64-bit entry point", name);
+	bool has64 = get16(image, HDR_XLOADFLAGS) & XLF_KERNEL_64;
+	if (opts->entry == 64 && !has64)
+		return fail(why, why_len, -ENOEXEC, "%s: the kernel has no 64-bit entry point (--kernel-entry 64)",
+			    name);
+	/* A 32-bit kernel (no 64-bit entry) is entered at its 32-bit one, as QEMU does. */
+	bool entry32 = opts->entry == 32 || (opts->entry == 0 && !has64);
 
 	unsigned setup_sects = image[HDR_SETUP_SECTS] ? image[HDR_SETUP_SECTS] : 4;
 	size_t setup_size = ((size_t)setup_sects + 1) * 512;
@@ -235,12 +239,12 @@ int linux_load_image(struct guest_ram *ram, const char *name, const uint8_t *ima
 	    ram_write(ram, LINUX_CMDLINE_ADDR, cmdline, cmdline_len + 1) < 0 ||
 	    ram_write(ram, LINUX_BOOT_PARAMS_ADDR, bp, BP_SIZE) < 0 ||
 	    (initrd && ram_write(ram, initrd_addr, initrd, initrd_size) < 0) ||
-	    build_entry_tables(ram, opts->entry32) < 0)
+	    build_entry_tables(ram, entry32) < 0)
 		r = fail(why, why_len, -EFAULT, "%s: guest RAM too small for the boot structures", name);
 	free(bp);
 	if (r < 0)
 		return r;
-	entry_state(cpu, LINUX_KERNEL_ADDR + (opts->entry32 ? 0 : 0x200), opts->entry32);
+	entry_state(cpu, LINUX_KERNEL_ADDR + (entry32 ? 0 : 0x200), entry32);
 	return 0;
 }
 

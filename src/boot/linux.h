@@ -35,7 +35,7 @@
 #define LINUX_MIN_PROTOCOL 0x020a
 
 struct linux_boot {
-	bool entry32; /* use the 32-bit entry instead of the 64-bit one */
+	unsigned entry; /* 64 or 32: that entry point; 0: the 64-bit one if the kernel has it, else 32 */
 	uint64_t rsdp; /* ACPI RSDP address, 0 if none */
 };
 

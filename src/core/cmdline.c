@@ -56,7 +56,8 @@ void cmdline_usage(FILE *out)
 	      "  -m, --memory SIZE    guest RAM, e.g. 512M, 2G; a bare number is MiB (default 128M)\n"
 	      "  --bios FILE          firmware ROM (64 KiB..16 MiB, multiple of 4 KiB), started at F000:FFF0\n"
 	      "  --kernel FILE        Linux bzImage (boot protocol 2.10+) or Multiboot (v1) ELF kernel\n"
-	      "  --kernel-entry 64|32 bzImage entry point: 64-bit long mode (default) or 32-bit\n"
+	      "  --kernel-entry 64|32 bzImage entry point: 64-bit long mode or 32-bit (default: 64-bit\n"
+	      "                       when the kernel has that entry, else 32-bit)\n"
 	      "  --initrd FILE        initramfs for Linux; the boot module for a Multiboot kernel\n"
 	      "  --append TEXT        kernel command line\n"
 	      "  --serial stdio|none|file:PATH   where COM1 goes (default stdio)\n"
@@ -273,7 +274,7 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 		} else if (!strcmp(n, "kernel-entry")) {
 			if (strcmp(v, "64") && strcmp(v, "32"))
 				return fail(why, why_len, "--kernel-entry %s: expected 64 or 32", v);
-			cfg->kernel_entry32 = !strcmp(v, "32");
+			cfg->kernel_entry = !strcmp(v, "32") ? 32 : 64;
 		} else if (!strcmp(n, "irqchip")) {
 			if (strcmp(v, "user") && strcmp(v, "kernel"))
 				return fail(why, why_len, "--irqchip %s: expected user or kernel", v);

@@ -262,7 +262,7 @@ static int vm_load_images(struct vm *vm, char *why, size_t why_len)
 		return multiboot_load_file(&vm->ram, vm->cfg.kernel, append, vm->cfg.initrd, &vm->boot_state, why,
 					   why_len);
 	/* No firmware: x86v does what it would (ACPI tables, PCI resources) for the kernel. */
-	struct linux_boot opts = { .entry32 = vm->cfg.kernel_entry32 };
+	struct linux_boot opts = { .entry = vm->cfg.kernel_entry };
 	int r = board_prepare_direct_boot(vm->board, &opts.rsdp);
 	if (r < 0) {
 		snprintf(why, why_len, "cannot install the ACPI tables: %s", strerror(-r));

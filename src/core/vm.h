@@ -47,7 +47,7 @@ struct vm_config {
 	bool no_reboot;
 	bool stats; /* print instructions executed and MIPS at the end (stderr) */
 	bool verbose; /* log_verbose: informational and expected-guest-behaviour lines */
-	bool kernel_entry32; /* bzImage: the 32-bit entry instead of the 64-bit one */
+	unsigned kernel_entry; /* bzImage entry: 64, 32, or 0 (64 if the kernel has it, else 32) */
 	/* --irqchip kernel: the engine's own PIC/IOAPIC/LAPIC/PIT (KVM's in-kernel
 	 * ones) instead of x86v's models; only engines whose has_irqchip says so. */
 	bool irqchip_kernel;
