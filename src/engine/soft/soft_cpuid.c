@@ -48,6 +48,20 @@
 #define EXT1_ECX_LAHF_LM (1u << 0)
 #define EXT1_ECX_ABM (1u << 5)
 
+/*
+ * The cache hierarchy the model describes (an Ivy Bridge core's): L1 data and
+ * instruction 32 KiB 8-way, L2 256 KiB 8-way, L3 8 MiB 16-way inclusive, all
+ * with 64-byte lines, each private to the one vCPU. Leaf 4 subleaf n:
+ * EAX type | level << 5 | self-initializing, EBX ways-1 << 22 | line-1,
+ * ECX sets-1, EDX bit 1 inclusive (SDM Vol. 2A, CPUID leaf 04H).
+ */
+static const uint32_t cache_leaf4[][4] = {
+	{ 0x121, (7u << 22) | 63, 32 * 1024 / (8 * 64) - 1, 0 },
+	{ 0x122, (7u << 22) | 63, 32 * 1024 / (8 * 64) - 1, 0 },
+	{ 0x143, (7u << 22) | 63, 256 * 1024 / (8 * 64) - 1, 0 },
+	{ 0x163, (15u << 22) | 63, 8 * 1024 * 1024 / (16 * 64) - 1, 2 },
+};
+
 static void put_string(uint32_t out[4], const char *s16)
 {
 	memcpy(out, s16, 16);
@@ -74,6 +88,14 @@ void soft_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 			 LEAF1_EDX_SEP | LEAF1_EDX_PGE | LEAF1_EDX_CMOV | LEAF1_EDX_PAT | LEAF1_EDX_CLFSH |
 			 LEAF1_EDX_MMX | LEAF1_EDX_SSE | LEAF1_EDX_SSE2;
 		break;
+	case 2:
+		/* One call; descriptor FFh: the caches are described by leaf 4. */
+		out[0] = 0xff01;
+		break;
+	case 4:
+		if (subleaf < sizeof(cache_leaf4) / sizeof(cache_leaf4[0]))
+			memcpy(out, cache_leaf4[subleaf], 16);
+		break; /* type 0: no more caches */
 	case 7:
 		if (subleaf == 0) {
 			out[1] = LEAF7_EBX_FSGSBASE | LEAF7_EBX_BMI1 | LEAF7_EBX_BMI2 | LEAF7_EBX_ADX | LEAF7_EBX_FCS_FDS_DEPRECATED;
@@ -101,6 +123,10 @@ void soft_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 	case 0x80000002: put_string(out, "x86v soft CPU (i"); break;
 	case 0x80000003: put_string(out, "nterpreter)\0\0\0\0\0"); break;
 	case 0x80000004: break;
+	case 0x80000006:
+		/* L2: 64-byte lines, 8-way (encoding 6), 256 KiB; leaf 0x80000005 is reserved on Intel. */
+		out[2] = 64 | (6u << 12) | (256u << 16);
+		break;
 	case 0x80000007:
 		/* The guest TSC is the host's invariant TSC less an offset: constant
 		 * rate, running in every state. */
