@@ -157,7 +157,7 @@ def main():
             open(os.path.join(SRC, "bench", "linux-workload.sh"), "rb") as script:
         base = src.read()
         dst.write(base + b"\0" * (-len(base) % 4) + newc_script(script.read()))
-    append = "console=ttyS0 quiet loglevel=0 panic=-1 tsc=reliable"
+    append = "console=ttyS0 quiet loglevel=0 panic=-1"
     markers = ["x86v-script-begin", "bench: sha256 done", "bench: loop done"]
     runs = [("x86v soft", [x86v, "run", "--accel", "soft", "-m", "512M", "--kernel", kernel, "--initrd", combined,
                            "--append", append, "--no-reboot", "--stats"])]

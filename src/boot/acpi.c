@@ -308,6 +308,24 @@ static size_t build_madt(struct acpi_builder *b, const struct acpi_config *cfg)
 	return off;
 }
 
+/* IA-PC HPET Specification 1.0a §3.2.4: the HPET description table. */
+static size_t build_hpet(struct acpi_builder *b, const struct acpi_config *cfg)
+{
+	size_t off = table_begin(b, "HPET", 1);
+	uint8_t *p = buf_grow(&b->buf, 20);
+	if (p) {
+		put_le(p, cfg->hpet_block_id, 4);
+		p[4] = 0; /* Base Address: a GAS in system memory */
+		p[5] = 64;
+		put_le(p + 8, cfg->hpet_addr, 8);
+		p[16] = 0; /* HPET number */
+		put_le(p + 17, 0x80, 2); /* minimum clock ticks in periodic mode */
+		p[19] = 0; /* no page protection */
+	}
+	table_end(b, off);
+	return off;
+}
+
 static size_t build_sdt(struct acpi_builder *b, const char *sig, unsigned entry_size,
 			const size_t *targets, unsigned n)
 {
@@ -340,7 +358,7 @@ static int acpi_config_check(const struct acpi_config *cfg)
 {
 	if (cfg->ncpus == 0 || cfg->ncpus > ACPI_MAX_CPUS || cfg->niso > ACPI_MAX_ISOS)
 		return -EINVAL;
-	if (cfg->hpet || cfg->pci_mmio_end <= cfg->pci_mmio_start)
+	if (cfg->pci_mmio_end <= cfg->pci_mmio_start)
 		return -EINVAL;
 	return 0;
 }
@@ -358,11 +376,16 @@ int acpi_build(const struct acpi_config *cfg, struct acpi_tables *out)
 	size_t fadt = build_fadt(&b, cfg, facs, dsdt);
 	align_to(&b, 8);
 	size_t madt = build_madt(&b, cfg);
-	size_t sdt_targets[2] = { fadt, madt };
+	size_t sdt_targets[3] = { fadt, madt };
+	unsigned nsdt = 2;
+	if (cfg->hpet) {
+		align_to(&b, 8);
+		sdt_targets[nsdt++] = build_hpet(&b, cfg);
+	}
 	align_to(&b, 8);
-	size_t rsdt = build_sdt(&b, "RSDT", 4, sdt_targets, 2);
+	size_t rsdt = build_sdt(&b, "RSDT", 4, sdt_targets, nsdt);
 	align_to(&b, 8);
-	size_t xsdt = build_sdt(&b, "XSDT", 8, sdt_targets, 2);
+	size_t xsdt = build_sdt(&b, "XSDT", 8, sdt_targets, nsdt);
 	build_rsdp(&b, rsdt, xsdt);
 	r = b.err ? b.err : b.buf.err;
 	if (r < 0) {

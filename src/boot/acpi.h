@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * ACPI tables for the PC board (ACPI 6.5): RSDP (revision 2), RSDT, XSDT,
- * FADT (revision 6), FACS, MADT and a DSDT whose AML is emitted by hand
- * (acpi_aml.c). acpi_build() lays every table but the RSDP out in one blob:
+ * FADT (revision 6), FACS, MADT, HPET (when the board has one) and a DSDT
+ * whose AML is emitted by hand (acpi_aml.c). acpi_build() lays every table
+ * but the RSDP out in one blob:
  *
- *   FACS (64-byte aligned, offset 0) | DSDT | FADT | MADT | RSDT | XSDT
+ *   FACS (64-byte aligned, offset 0) | DSDT | FADT | MADT | HPET | RSDT | XSDT
  *
  * Pointer fields between tables (and in the RSDP) hold the target's offset
  * in the blob; the list of them lets the same blob be installed either
@@ -14,7 +15,7 @@
  *     linker/loader script ("etc/table-loader") whose ALLOCATE, ADD_POINTER
  *     and ADD_CHECKSUM commands make SeaBIOS/OVMF do the same.
  *
- * Not produced: HPET, MCFG (no ECAM), SRAT/SLIT (no NUMA), SSDTs, processor
+ * Not produced: MCFG (no ECAM), SRAT/SLIT (no NUMA), SSDTs, processor
  * performance/idle objects, sleep states other than S5.
  */
 #ifndef X86V_BOOT_ACPI_H
@@ -101,7 +102,9 @@ struct acpi_config {
 	uint16_t reset_port; /* FADT RESET_REG (System I/O) */
 	uint8_t reset_value;
 	uint8_t rtc_century; /* CMOS index of the century, 0: none */
-	bool hpet; /* must be false: no HPET is modelled */
+	bool hpet; /* an HPET table for the block at hpet_addr */
+	uint64_t hpet_addr;
+	uint32_t hpet_block_id; /* the block's GCAP_ID bits 31:0 */
 	uint32_t pci_mmio_start; /* PCI0 _CRS memory window [start, end) */
 	uint32_t pci_mmio_end;
 };
@@ -137,7 +140,7 @@ struct acpi_tables {
  * conforming), IRQ 5/9/10/11 level active-high (as QEMU's pc machine reports,
  * matching the PIIX3 PIRQ routing and the SCI), SCI 9, PM blocks from
  * acpi_pm.h, S5 SLP_TYP 0, reset register 0xCF9 ← 0x06, century index 0x32,
- * PCI window PCI_MMIO_WINDOW_START..END, no HPET.
+ * PCI window PCI_MMIO_WINDOW_START..END, no HPET (the board adds its own).
  */
 void acpi_config_pc_defaults(struct acpi_config *cfg, unsigned ncpus);
 

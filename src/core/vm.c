@@ -84,6 +84,12 @@ static int vm_msr_write(void *opaque, unsigned cpu, uint32_t index, uint64_t val
 	return r;
 }
 
+static int64_t vm_clock_ns(void *opaque)
+{
+	struct vm *vm = opaque;
+	return vclock_now(&vm->clock);
+}
+
 /* The interrupt controllers' INTR output for a vCPU changed (lock held). */
 static void vm_set_cpu_intr(void *opaque, unsigned cpu, int level)
 {
@@ -498,6 +504,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		.intr_ack = vm_intr_ack,
 		.msr_read = vm_msr_read,
 		.msr_write = vm_msr_write,
+		.clock_ns = vm_clock_ns,
 		.irqchip_kernel = cfg->irqchip_kernel,
 		.opaque = vm,
 	};

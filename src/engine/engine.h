@@ -32,6 +32,9 @@ struct engine_host {
 	/* MSRs the machine owns (local APIC): 0, or -EINVAL when the access must #GP. */
 	int (*msr_read)(void *opaque, unsigned cpu, uint32_t index, uint64_t *value);
 	int (*msr_write)(void *opaque, unsigned cpu, uint32_t index, uint64_t value);
+	/* The machine's virtual clock in ns (any thread, no lock): the time base
+	 * of the devices' timers, for an engine that keeps guest time itself. */
+	int64_t (*clock_ns)(void *opaque);
 	/* --irqchip kernel: the engine emulates the PIC pair, IOAPIC, local APICs and
 	 * PIT itself (create fails when it cannot). The machine then has none of its
 	 * own: it drives interrupt lines with set_irq and never gets intr_ack, the

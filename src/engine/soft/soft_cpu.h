@@ -98,7 +98,7 @@ struct soft_cpu {
 	int intr_line; /* atomic: the controllers' INTR output for this vCPU */
 	uint64_t insn_count; /* instructions retired */
 	uint64_t insn_limit; /* run() returns VCPU_EXIT_KICK when insn_count reaches it */
-	uint64_t tsc_base; /* host TSC at guest TSC 0 */
+	uint64_t tsc_offset, tsc_last; /* soft_tsc.c */
 
 	/* Debugging and tracing (soft_debug.c). The execution loop tests only
 	 * debug_hooks; data accesses test only watch_active. */

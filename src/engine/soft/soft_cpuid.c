@@ -73,7 +73,7 @@ void soft_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 	memset(out, 0, 16);
 	switch (leaf) {
 	case 0:
-		out[0] = 0xd;
+		out[0] = 0x16;
 		memcpy(&out[1], "Genu", 4);
 		memcpy(&out[3], "ineI", 4);
 		memcpy(&out[2], "ntel", 4);
@@ -102,6 +102,19 @@ void soft_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 			out[3] = LEAF7_EDX_ARCH_CAPABILITIES;
 		}
 		break;
+	case 0x15:
+		/* TSC = crystal x 2 / 1 = SOFT_TSC_HZ, so guests need not calibrate.
+		 * The crystal is the local APIC timer's 1 GHz clock (LAPIC_BUS_HZ):
+		 * Linux derives the APIC timer period from it too. */
+		out[0] = 1;
+		out[1] = (uint32_t)(SOFT_TSC_HZ / 1000000000);
+		out[2] = 1000000000;
+		break;
+	case 0x16:
+		/* Base and maximum frequency (MHz), bus (reference) frequency. */
+		out[0] = out[1] = (uint32_t)(SOFT_TSC_HZ / 1000000);
+		out[2] = 100;
+		break;
 	case 0xd:
 		/* XSAVE (SDM Vol. 1 §13.2): x87 and SSE only, both in the legacy
 		 * region, so the area is 576 bytes whatever XCR0 enables. */
@@ -128,7 +141,7 @@ void soft_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 		out[2] = 64 | (6u << 12) | (256u << 16);
 		break;
 	case 0x80000007:
-		/* The guest TSC is the host's invariant TSC less an offset: constant
+		/* The guest TSC runs on the virtual clock (soft_tsc.c): constant
 		 * rate, running in every state. */
 		out[3] = EXT7_EDX_INVARIANT_TSC;
 		break;

@@ -169,6 +169,13 @@ void soft_task_iret(struct soft_cpu *cpu);
 void soft_task_switch(struct soft_cpu *cpu, uint16_t tss_sel, uint64_t tss_desc, enum soft_task_reason reason,
 		      unsigned ext, uint32_t error_code, bool has_error);
 
+/* ---- time-stamp counter (soft_tsc.c) ---- */
+
+/* The guest TSC's frequency: 2 GHz on the machine's virtual clock. */
+#define SOFT_TSC_HZ 2000000000ULL
+uint64_t soft_tsc_read(struct soft_cpu *cpu);
+void soft_tsc_write(struct soft_cpu *cpu, uint64_t value);
+
 /* ---- CPUID (soft_cpuid.c) ---- */
 
 /* The CPUID result {eax, ebx, ecx, edx} for leaf/subleaf. */

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <x86intrin.h>
 #include <Zydis/Zydis.h>
 
 #include "engine/soft/soft_engine.h"
@@ -87,7 +86,7 @@ static int soft_vcpu_create(struct engine *eng, unsigned index, struct vcpu **ou
 	cpu->host = &eng->host;
 	cpu->delivering_vector = -1;
 	cpu->insn_limit = UINT64_MAX;
-	cpu->tsc_base = __rdtsc();
+	soft_tsc_write(cpu, 0);
 	if (soft_blocks_init(cpu) < 0) {
 		free(v);
 		snprintf(why, why_len, "out of memory");
@@ -116,7 +115,7 @@ static int soft_get_state(struct vcpu *v, struct x86_cpu_state *s)
 	*s = v->cpu.s;
 	s->events.halted = v->cpu.halted;
 	s->events.interrupt_shadow = v->cpu.interrupt_shadow;
-	s->msr.tsc = __rdtsc() - v->cpu.tsc_base;
+	s->msr.tsc = soft_tsc_read(&v->cpu);
 	return 0;
 }
 
@@ -127,7 +126,7 @@ static int soft_set_state(struct vcpu *v, const struct x86_cpu_state *s)
 	cpu->s.rflags |= RFLAGS_FIXED;
 	cpu->halted = s->events.halted;
 	cpu->interrupt_shadow = s->events.interrupt_shadow;
-	cpu->tsc_base = __rdtsc() - s->msr.tsc;
+	soft_tsc_write(cpu, s->msr.tsc);
 	cpu->shutdown = false;
 	cpu->delivering_vector = -1;
 	cpu->db_pending = 0;

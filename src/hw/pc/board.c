@@ -42,6 +42,7 @@
 #include "hw/pci/pci.h"
 #include "hw/pci/piix.h"
 #include "hw/timer/acpi_pm.h"
+#include "hw/timer/hpet.h"
 #include "hw/timer/i8254.h"
 #include "hw/timer/mc146818.h"
 
@@ -74,6 +75,12 @@ struct board {
 	struct pci_bus *pci;
 	struct piix *piix;
 	struct acpi_pm *pm;
+	struct hpet *hpet; /* NULL with kernel_irqchip (KVM's PIT cannot be disconnected) */
+	/* The PIT's and the RTC's interrupt outputs, which HPET legacy replacement
+	 * mode disconnects from IRQ 0 and IRQ 8. */
+	struct irq_line legacy_timer_irq[2];
+	int legacy_timer_level[2];
+	bool hpet_legacy;
 	struct fw_cfg *fw_cfg;
 	struct mc146818 *rtc;
 	struct i8042 *i8042;
@@ -114,6 +121,33 @@ static void board_isa_irq(void *opaque, unsigned irq, int level)
 	}
 	pic_set_irq(b->pic, irq == 2 ? 9 : irq, level); /* IRQ 2 is the cascade; its devices use 9 */
 	ioapic_set_irq(b->ioapic, irq == 0 ? 2 : irq, level);
+}
+
+/* An IOAPIC input outside the ISA range (GSI 16..23). */
+static void board_gsi(void *opaque, unsigned gsi, int level)
+{
+	struct board *b = opaque;
+	if (b->env.kernel_irqchip)
+		b->env.set_gsi(b->env.opaque, gsi, level);
+	else
+		ioapic_set_irq(b->ioapic, gsi, level);
+}
+
+/* The PIT (line 0) and the RTC (line 1): IRQ 0 and IRQ 8 unless the HPET replaces them. */
+static void board_legacy_timer_irq(void *opaque, unsigned line, int level)
+{
+	struct board *b = opaque;
+	b->legacy_timer_level[line] = level;
+	if (!b->hpet_legacy)
+		board_isa_irq(b, line ? RTC_IRQ : PIT_IRQ, level);
+}
+
+static void board_hpet_legacy(void *opaque, bool on)
+{
+	struct board *b = opaque;
+	b->hpet_legacy = on;
+	board_isa_irq(b, PIT_IRQ, on ? 0 : b->legacy_timer_level[0]);
+	board_isa_irq(b, RTC_IRQ, on ? 0 : b->legacy_timer_level[1]);
 }
 
 static void board_pic_intr(void *opaque, int level)
@@ -216,6 +250,14 @@ static int map(struct board *b, struct bus *bus, uint64_t base, uint64_t size, c
 	return r;
 }
 
+static void board_acpi_config(const struct board *b, struct acpi_config *cfg)
+{
+	acpi_config_pc_defaults(cfg, 1);
+	cfg->hpet = b->hpet != NULL;
+	cfg->hpet_addr = HPET_BASE;
+	cfg->hpet_block_id = hpet_block_id();
+}
+
 /* What firmware reads through fw_cfg: RAM size, CPUs, the e820 map, ACPI tables. */
 static int board_fw_cfg_items(struct board *b)
 {
@@ -228,7 +270,7 @@ static int board_fw_cfg_items(struct board *b)
 		r = fw_cfg_add_e820(b->fw_cfg, map, n < E820_MAX_ENTRIES ? n : E820_MAX_ENTRIES);
 	if (r < 0)
 		return r;
-	acpi_config_pc_defaults(&cfg, 1);
+	board_acpi_config(b, &cfg);
 	r = acpi_build(&cfg, &tables);
 	if (r < 0)
 		return r;
@@ -250,7 +292,7 @@ int board_prepare_direct_boot(struct board *b, uint64_t *rsdp)
 {
 	struct acpi_config cfg;
 	struct acpi_tables tables;
-	acpi_config_pc_defaults(&cfg, 1);
+	board_acpi_config(b, &cfg);
 	int r = acpi_build(&cfg, &tables);
 	if (r < 0)
 		return r;
@@ -276,6 +318,15 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 	b->env = *env;
 	for (unsigned i = 0; i < ISA_IRQS; i++)
 		b->isa_irq[i] = (struct irq_line){ board_isa_irq, b, i };
+	for (unsigned i = 0; i < 2; i++)
+		b->legacy_timer_irq[i] = (struct irq_line){ board_legacy_timer_irq, b, i };
+	struct hpet_wiring hpet_wiring = {
+		.legacy = { b->isa_irq[PIT_IRQ], b->isa_irq[RTC_IRQ] },
+		.ioapic = board_gsi,
+		.ioapic_opaque = b,
+		.legacy_changed = board_hpet_legacy,
+		.opaque = b,
+	};
 	b->debug_exit = (struct debug_exit){ env->exit, env->opaque };
 
 	static const struct lapic_ops lapic_ops = {
@@ -297,17 +348,18 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 		b->lapic = lapic_create(env->clock, &lcfg);
 		b->ioapic = ioapic_create(&iocfg);
 		b->pic = pic_create(board_pic_intr, b);
-		b->pit = pit_create(env->clock, &b->isa_irq[PIT_IRQ]);
+		b->pit = pit_create(env->clock, &b->legacy_timer_irq[0]);
+		b->hpet = hpet_create(env->clock, &hpet_wiring);
 	}
 	b->com1 = uart_create(env->clock, &b->isa_irq[COM1_IRQ], env->serial);
 	b->pm = acpi_pm_create(env->clock, &b->isa_irq[SCI_IRQ], board_poweroff, b);
 	b->fw_cfg = fw_cfg_create(env->ram);
 	b->pci = pci_bus_create();
 	/* The RTC starts from the host's wall clock in UTC, as Linux guests expect by default. */
-	b->rtc = rtc_create(env->clock, &b->isa_irq[RTC_IRQ], time(NULL));
+	b->rtc = rtc_create(env->clock, &b->legacy_timer_irq[1], time(NULL));
 	b->i8042 = i8042_create(&b->isa_irq[KBD_IRQ], &b->isa_irq[AUX_IRQ], board_reset_request, b);
 	b->reset_ports = reset_ports_create(board_reset_request, b);
-	if ((own_chips && (!b->lapic || !b->ioapic || !b->pic || !b->pit)) || !b->com1 || !b->pm || !b->fw_cfg ||
+	if ((own_chips && (!b->lapic || !b->ioapic || !b->pic || !b->pit || !b->hpet)) || !b->com1 || !b->pm || !b->fw_cfg ||
 	    !b->pci || !b->rtc || !b->i8042 || !b->reset_ports)
 		goto fail;
 	rtc_set_memory_size(b->rtc, env->ram->low_size, env->ram->size - env->ram->low_size);
@@ -344,6 +396,7 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 		{ env->pio, PCI_CONFIG_DATA_PORT, PCI_HOST_REGION_SIZE, &pci_host_data_bus_ops, b->pci, "pci-data" },
 		{ env->mmio, IOAPIC_DEFAULT_BASE, IOAPIC_REGION_SIZE, &ioapic_bus_ops, b->ioapic, "ioapic", true },
 		{ env->mmio, LAPIC_BASE_DEFAULT, 0x1000, &lapic_bus_ops, b->lapic, "lapic", true },
+		{ env->mmio, HPET_BASE, HPET_REGION_SIZE, &hpet_bus_ops, b->hpet, "hpet", true },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(regions); i++) {
 		if (regions[i].chip && !own_chips)
@@ -375,6 +428,7 @@ void board_reset(struct board *b)
 		ioapic_reset(b->ioapic);
 		pic_reset(b->pic);
 		pit_reset(b->pit);
+		hpet_reset(b->hpet);
 	}
 	uart_reset(b->com1);
 	pci_bus_reset(b->pci);
@@ -404,6 +458,7 @@ void board_destroy(struct board *b)
 	fw_cfg_destroy(b->fw_cfg);
 	acpi_pm_destroy(b->pm);
 	uart_destroy(b->com1);
+	hpet_destroy(b->hpet);
 	pit_destroy(b->pit);
 	pic_destroy(b->pic);
 	ioapic_destroy(b->ioapic);

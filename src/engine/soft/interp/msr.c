@@ -10,7 +10,6 @@
  * #GP(0), as on a CPU that lacks it.
  */
 #include <Zydis/Zydis.h>
-#include <x86intrin.h>
 
 #include "core/log.h"
 #include "engine/soft/soft_engine.h"
@@ -30,11 +29,6 @@
 	 (1ULL << 15) | (1ULL << 20) | (1ULL << 26) | (1ULL << 27) | (1ULL << 62))
 #define EFER_WRITABLE (EFER_SCE | EFER_LME | EFER_NXE)
 
-static uint64_t guest_tsc(const struct soft_cpu *cpu)
-{
-	return __rdtsc() - cpu->tsc_base;
-}
-
 static bool read_msr(struct soft_cpu *cpu, uint32_t index, uint64_t *v)
 {
 	const struct x86_cpu_state *s = &cpu->s;
@@ -51,7 +45,7 @@ static bool read_msr(struct soft_cpu *cpu, uint32_t index, uint64_t *v)
 	case MSR_IA32_SYSENTER_CS: *v = m->sysenter_cs; return true;
 	case MSR_IA32_SYSENTER_ESP: *v = m->sysenter_esp; return true;
 	case MSR_IA32_SYSENTER_EIP: *v = m->sysenter_eip; return true;
-	case MSR_IA32_TSC: *v = guest_tsc(cpu); return true;
+	case MSR_IA32_TSC: *v = soft_tsc_read(cpu); return true;
 	case MSR_TSC_AUX: *v = m->tsc_aux; return true;
 	case MSR_IA32_PAT: *v = m->pat; return true;
 	case MSR_IA32_MISC_ENABLE: *v = m->misc_enable; return true;
@@ -108,7 +102,7 @@ static bool write_msr(struct soft_cpu *cpu, uint32_t index, uint64_t v)
 		return true;
 	case MSR_SFMASK: m->sfmask = v & 0xffffffffULL; return true;
 	case MSR_IA32_SYSENTER_CS: m->sysenter_cs = v & 0xffff; return true;
-	case MSR_IA32_TSC: cpu->tsc_base = __rdtsc() - v; return true;
+	case MSR_IA32_TSC: soft_tsc_write(cpu, v); return true;
 	case MSR_TSC_AUX:
 		if (v >> 32)
 			return false;
@@ -162,7 +156,7 @@ static void op_rdtsc(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	if ((cpu->s.cr4 & CR4_TSD) && cpu->cpl != 0)
 		soft_raise_gp(cpu, 0);
-	uint64_t t = guest_tsc(cpu);
+	uint64_t t = soft_tsc_read(cpu);
 	soft_reg_write(cpu, X86_RAX, 4, t & 0xffffffffULL);
 	soft_reg_write(cpu, X86_RDX, 4, t >> 32);
 	if (in->mnemonic == ZYDIS_MNEMONIC_RDTSCP)
