@@ -317,7 +317,7 @@ def check_output(spec, subst, rc, out, err):
         expected = ""
         if os.path.exists(expected_path):
             with open(expected_path, encoding="utf-8", newline="") as f:
-                expected = f.read()
+                expected = expand(f.read(), subst)  # {guests} etc., as in the spec
         if out != expected:
             diff = difflib.unified_diff(split_lines(expected), split_lines(out),
                                         "expected " + os.path.relpath(expected_path, SRC)

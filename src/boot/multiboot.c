@@ -49,6 +49,7 @@ struct mb_header {
 struct mb_kernel {
 	uint32_t entry; /* physical */
 	uint64_t end; /* one past the highest byte loaded or zeroed */
+	bool hits_info_area; /* a piece lies in the default boot information area */
 };
 
 static void mb_why(char *why, size_t why_len, const char *fmt, ...) PRINTF_LIKE(3, 4);
@@ -129,13 +130,6 @@ static int mb_check_dest(const struct guest_ram *ram, const char *name, const ch
 		       "%s: %s [0x%llx, 0x%llx) overlaps the EBDA/VGA/BIOS area [0x%llx, 0x%llx)",
 		       name, what, (unsigned long long)addr, (unsigned long long)(addr + len),
 		       MB_HOLE_START, MB_HOLE_END);
-		return -ENOEXEC;
-	}
-	if (mb_overlaps(addr, len, MULTIBOOT_AREA_START, MULTIBOOT_AREA_END)) {
-		mb_why(why, why_len,
-		       "%s: %s [0x%llx, 0x%llx) overlaps the boot information area [0x%x, 0x%x)",
-		       name, what, (unsigned long long)addr, (unsigned long long)(addr + len),
-		       MULTIBOOT_AREA_START, MULTIBOOT_AREA_END);
 		return -ENOEXEC;
 	}
 	if (!ram_contains(ram, addr, len)) {
@@ -233,6 +227,7 @@ static int mb_load_elf(const struct guest_ram *ram, const char *name, const uint
 		if (r < 0)
 			return r;
 		loaded = true;
+		k->hits_info_area |= mb_overlaps(ph.p_paddr, ph.p_memsz, MULTIBOOT_AREA_START, MULTIBOOT_AREA_END);
 		if ((uint64_t)ph.p_paddr + ph.p_memsz > k->end)
 			k->end = (uint64_t)ph.p_paddr + ph.p_memsz;
 		/* Higher-half kernels link e_entry virtually: translate it through its segment. */
@@ -308,6 +303,7 @@ static int mb_load_aout(const struct guest_ram *ram, const char *name, const uin
 			 memsz, commit, why, why_len);
 	if (r < 0)
 		return r;
+	k->hits_info_area = mb_overlaps(h->load_addr, memsz, MULTIBOOT_AREA_START, MULTIBOOT_AREA_END);
 	if (h->entry_addr < h->load_addr || h->entry_addr - h->load_addr >= memsz) {
 		mb_why(why, why_len, "%s: a.out kludge entry_addr 0x%x is not inside the loaded image",
 		       name, h->entry_addr);
@@ -327,15 +323,21 @@ static int mb_load_kernel(const struct guest_ram *ram, const char *name, const u
 	return mb_load_elf(ram, name, img, size, commit, k, why, why_len);
 }
 
-/* Writes the boot information (§3.3); every address lies in the checked area. */
-static int mb_write_info(const struct guest_ram *ram, const char *cmdline, bool has_module,
-			 uint32_t mod_start, size_t module_size, const char *module_name)
+/* Where the piece at default address a of the boot information lies when the area starts at base. */
+static uint32_t mb_at(uint32_t base, uint32_t a)
+{
+	return base + (a - MULTIBOOT_AREA_START);
+}
+
+/* Writes the boot information (§3.3) into the area at base (checked by the caller). */
+static int mb_write_info(const struct guest_ram *ram, uint32_t base, const char *path, const char *cmdline,
+			 bool has_module, uint32_t mod_start, size_t module_size, const char *module_name)
 {
 	int r;
-	void *area = ram_ptr_rw(ram, MULTIBOOT_AREA_START, MULTIBOOT_AREA_END - MULTIBOOT_AREA_START);
+	void *area = ram_ptr_rw(ram, base, MULTIBOOT_AREA_SIZE);
 	if (!area)
 		return -EFAULT;
-	memset(area, 0, MULTIBOOT_AREA_END - MULTIBOOT_AREA_START);
+	memset(area, 0, MULTIBOOT_AREA_SIZE);
 
 	struct e820_entry map[E820_MAX_ENTRIES];
 	unsigned n = e820_build(ram, map, E820_MAX_ENTRIES);
@@ -348,7 +350,7 @@ static int mb_write_info(const struct guest_ram *ram, const char *cmdline, bool 
 			.len = map[i].size,
 			.type = map[i].type,
 		};
-		r = ram_write(ram, MULTIBOOT_MMAP_ADDR + i * sizeof(e), &e, sizeof(e));
+		r = ram_write(ram, mb_at(base, MULTIBOOT_MMAP_ADDR) + i * sizeof(e), &e, sizeof(e));
 		if (r < 0)
 			return r;
 	}
@@ -360,29 +362,33 @@ static int mb_write_info(const struct guest_ram *ram, const char *cmdline, bool 
 		.mem_lower = (uint32_t)((low < E820_EBDA_START ? low : E820_EBDA_START) / KiB),
 		/* §3.3: up to the first hole above 1 MiB, which is where low RAM ends. */
 		.mem_upper = (uint32_t)((low - E820_HIGH_MEMORY) / KiB),
-		.cmdline = MULTIBOOT_CMDLINE_ADDR,
+		.cmdline = mb_at(base, MULTIBOOT_CMDLINE_ADDR),
 		.mods_count = has_module ? 1 : 0,
-		.mods_addr = MULTIBOOT_MODS_ADDR,
+		.mods_addr = mb_at(base, MULTIBOOT_MODS_ADDR),
 		.mmap_length = n * (uint32_t)sizeof(struct multiboot_mmap_entry),
-		.mmap_addr = MULTIBOOT_MMAP_ADDR,
-		.boot_loader_name = MULTIBOOT_LOADER_NAME_ADDR,
+		.mmap_addr = mb_at(base, MULTIBOOT_MMAP_ADDR),
+		.boot_loader_name = mb_at(base, MULTIBOOT_LOADER_NAME_ADDR),
 	};
-	r = ram_write(ram, MULTIBOOT_INFO_ADDR, &info, sizeof(info));
+	r = ram_write(ram, mb_at(base, MULTIBOOT_INFO_ADDR), &info, sizeof(info));
 	if (r == 0)
-		r = ram_write(ram, MULTIBOOT_LOADER_NAME_ADDR, MULTIBOOT_LOADER_NAME,
-			     sizeof(MULTIBOOT_LOADER_NAME));
+		r = ram_write(ram, info.boot_loader_name, MULTIBOOT_LOADER_NAME, sizeof(MULTIBOOT_LOADER_NAME));
+	/* The command line starts with the kernel's path, as GRUB and QEMU pass it. */
+	size_t plen = strlen(path);
 	if (r == 0)
-		r = ram_write(ram, MULTIBOOT_CMDLINE_ADDR, cmdline, strlen(cmdline) + 1);
+		r = ram_write(ram, info.cmdline, path, plen);
+	if (r == 0 && *cmdline)
+		r = ram_write(ram, info.cmdline + (uint32_t)plen, " ", 1);
+	if (r == 0)
+		r = ram_write(ram, info.cmdline + (uint32_t)plen + (*cmdline ? 1 : 0), cmdline, strlen(cmdline) + 1);
 	if (r == 0 && has_module) {
 		struct multiboot_mod_list mod = {
 			.mod_start = mod_start,
 			.mod_end = mod_start + (uint32_t)module_size,
-			.string = MULTIBOOT_MODULE_STRING_ADDR,
+			.string = mb_at(base, MULTIBOOT_MODULE_STRING_ADDR),
 		};
-		r = ram_write(ram, MULTIBOOT_MODS_ADDR, &mod, sizeof(mod));
+		r = ram_write(ram, info.mods_addr, &mod, sizeof(mod));
 		if (r == 0)
-			r = ram_write(ram, MULTIBOOT_MODULE_STRING_ADDR, module_name,
-				     strlen(module_name) + 1);
+			r = ram_write(ram, mod.string, module_name, strlen(module_name) + 1);
 	}
 	return r;
 }
@@ -407,9 +413,10 @@ int multiboot_load_image(struct guest_ram *ram, const char *name, const uint8_t 
 	if (!cmdline)
 		cmdline = "";
 	bool has_module = module_name != NULL;
-	if (strlen(cmdline) > MULTIBOOT_CMDLINE_MAX) {
-		mb_why(why, why_len, "%s: command line too long (%zu bytes, at most %u)", name,
-		       strlen(cmdline), MULTIBOOT_CMDLINE_MAX);
+	size_t cmdline_len = strlen(name) + (*cmdline ? 1 + strlen(cmdline) : 0);
+	if (cmdline_len > MULTIBOOT_CMDLINE_MAX) {
+		mb_why(why, why_len, "%s: command line too long (%zu bytes with the kernel's path, at most %u)",
+		       name, cmdline_len, MULTIBOOT_CMDLINE_MAX);
 		return -E2BIG;
 	}
 	if (has_module && strlen(module_name) > MULTIBOOT_MODULE_STRING_MAX) {
@@ -448,11 +455,23 @@ int multiboot_load_image(struct guest_ram *ram, const char *name, const uint8_t 
 		}
 	}
 
+	/* The boot information goes to its usual low area unless the kernel
+	 * loads there; then to the next page after the kernel and its module. */
+	uint64_t info = MULTIBOOT_AREA_START;
+	if (k.hits_info_area) {
+		uint64_t after = has_module ? mod_start + module_size : (k.end > E820_HIGH_MEMORY ? k.end : E820_HIGH_MEMORY);
+		info = (after + MB_PAGE - 1) & ~(MB_PAGE - 1);
+		if (info + MULTIBOOT_AREA_SIZE > ram->low_size || !ram_contains(ram, info, MULTIBOOT_AREA_SIZE)) {
+			mb_why(why, why_len, "%s: no room in guest RAM for the boot information after the kernel", name);
+			return -ENOSPC;
+		}
+	}
+
 	r = mb_load_kernel(ram, name, image, size, &h, true, &k, why, why_len);
 	if (r == 0 && has_module)
 		r = ram_write(ram, mod_start, module, module_size);
 	if (r == 0)
-		r = mb_write_info(ram, cmdline, has_module, (uint32_t)mod_start, module_size,
+		r = mb_write_info(ram, (uint32_t)info, name, cmdline, has_module, (uint32_t)mod_start, module_size,
 				  has_module ? module_name : "");
 	if (r < 0) {
 		mb_why(why, why_len, "%s: writing guest memory failed: %s", name, strerror(-r));
@@ -463,7 +482,7 @@ int multiboot_load_image(struct guest_ram *ram, const char *name, const uint8_t 
 
 	x86_state_flat32(cpu);
 	cpu->gpr[X86_RAX] = MULTIBOOT_BOOTLOADER_MAGIC;
-	cpu->gpr[X86_RBX] = MULTIBOOT_INFO_ADDR;
+	cpu->gpr[X86_RBX] = mb_at((uint32_t)info, MULTIBOOT_INFO_ADDR);
 	cpu->rip = k.entry;
 	return 0;
 }

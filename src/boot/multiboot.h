@@ -10,16 +10,19 @@
  * boot_device, symbol table, drives, config/APM/VBE fields, more than one
  * module. Multiboot 2 is a different protocol and is not handled.
  *
- * Guest-physical layout of what x86v passes (fixed; the whole area
- * [MULTIBOOT_AREA_START, MULTIBOOT_AREA_END) is zeroed and refused to kernel
- * segments):
+ * Guest-physical layout of what x86v passes: the whole area
+ * [MULTIBOOT_AREA_START, MULTIBOOT_AREA_END) is zeroed and holds
  *   0x9000  struct multiboot_info          (EBX at entry)
  *   0x9100  struct multiboot_mod_list[1]    (mods_addr)
  *   0x9200  "x86v"                          (boot_loader_name)
  *   0x9400  struct multiboot_mmap_entry[n]  (mmap_addr; n <= E820_MAX_ENTRIES)
  *   0xA000  module string, NUL-terminated   (at most 4095 characters)
- *   0xB000  command line, NUL-terminated    (at most 20479 characters)
- * The module is page-aligned at or above max(1 MiB, end of the kernel).
+ *   0xB000  command line, NUL-terminated    (at most 20479 characters): the
+ *           kernel's path, then a space and the --append text if any, as
+ *           GRUB and QEMU pass it
+ * The module is page-aligned at or above max(1 MiB, end of the kernel). A
+ * kernel that loads into that low area gets the same layout moved to the
+ * first page after the kernel and its module.
  */
 #ifndef X86V_BOOT_MULTIBOOT_H
 #define X86V_BOOT_MULTIBOOT_H
@@ -68,6 +71,7 @@
 #define MULTIBOOT_MODULE_STRING_ADDR 0xA000u
 #define MULTIBOOT_CMDLINE_ADDR 0xB000u
 #define MULTIBOOT_AREA_END 0x10000u
+#define MULTIBOOT_AREA_SIZE (MULTIBOOT_AREA_END - MULTIBOOT_AREA_START)
 /* Longest strings that fit, without their NUL. */
 #define MULTIBOOT_MODULE_STRING_MAX (MULTIBOOT_CMDLINE_ADDR - MULTIBOOT_MODULE_STRING_ADDR - 1)
 #define MULTIBOOT_CMDLINE_MAX (MULTIBOOT_AREA_END - MULTIBOOT_CMDLINE_ADDR - 1)

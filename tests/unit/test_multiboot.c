@@ -169,7 +169,7 @@ static void test_elf_64m(void)
 	CHECK_EQ(mi.mem_upper, 64512);
 	CHECK_EQ(mi.boot_device, 0);
 	CHECK_EQ(mi.cmdline, 0xB000);
-	CHECK_STR(guest_str(&ram, mi.cmdline), "console=ttyS0 quiet");
+	CHECK_STR(guest_str(&ram, mi.cmdline), "k.elf console=ttyS0 quiet"); /* the path first, as GRUB does */
 	CHECK_EQ(mi.mods_count, 0);
 	CHECK_EQ(mi.mods_addr, 0x9100);
 	CHECK_EQ(mi.mmap_addr, 0x9400);
@@ -206,7 +206,7 @@ static void test_elf_high_ram(void)
 	CHECK_EQ(mi.mmap_length, 5 * 24);
 	check_mmap(&ram, 3, 0x100000, 3 * GiB - MiB, 1);
 	check_mmap(&ram, 4, 4 * GiB, GiB + 64 * MiB, 1);
-	CHECK_STR(guest_str(&ram, mi.cmdline), "");
+	CHECK_STR(guest_str(&ram, mi.cmdline), "k.elf");
 	CHECK(mi.flags & MULTIBOOT_INFO_CMDLINE);
 	ram_destroy(&ram);
 }
@@ -499,12 +499,12 @@ static void test_bad_placement(void)
 	s = (struct tseg){ PT_LOAD, 0xFFF00, 0xFFF00, 0x100, 0x200 };
 	size = mk_elf(&s, 1, 0xFFF00, 0);
 	expect_fail(size, -ENOEXEC, "overlaps the EBDA/VGA/BIOS area");
-	s = (struct tseg){ PT_LOAD, 0x9800, 0x9800, 0x100, 0x100 };
-	size = mk_elf(&s, 1, 0x9800, 0);
-	expect_fail(size, -ENOEXEC, "overlaps the boot information area [0x9000, 0x10000)");
-	s = (struct tseg){ PT_LOAD, 0x8000, 0x8000, 0x100, 0x1001 };
-	size = mk_elf(&s, 1, 0x8000, 0);
-	expect_fail(size, -ENOEXEC, "overlaps the boot information area");
+	/* A kernel in the low boot information area is fine (it moves), but one
+	 * that leaves no room for it in RAM is not. */
+	s = (struct tseg){ PT_LOAD, 0x100000, 0x100000, 0x100, 64 * MiB - 0x100000 - 0x1000 };
+	struct tseg two_low[2] = { { PT_LOAD, 0x8000, 0x8000, 0x100, 0x1001 }, s };
+	size = mk_elf(two_low, 2, 0x8000, 0);
+	expect_fail(size, -ENOSPC, "no room in guest RAM for the boot information after the kernel");
 
 	/* A good segment followed by a bad one: the good one is not written either. */
 	struct tseg two[2] = { { PT_LOAD, 0x100000, 0x100000, 0x100, 0x100 },
@@ -547,9 +547,10 @@ static void test_bad_strings_and_module(void)
 	char *s = malloc(long_len + 1);
 	memset(s, 'x', long_len);
 	s[long_len] = 0;
-	expect_fail_ex(size, 64 * MiB, s, 0, NULL, -E2BIG, "command line too long (20480 bytes, at most 20479)",
-		       __LINE__);
-	s[long_len - 1] = 0; /* exactly the maximum fits */
+	/* "bad.elf " counts too: 8 + 20480 bytes. */
+	expect_fail_ex(size, 64 * MiB, s, 0, NULL, -E2BIG,
+		       "command line too long (20488 bytes with the kernel's path, at most 20479)", __LINE__);
+	s[long_len - 1 - 2] = 0; /* exactly the maximum fits: "k " + 20477 */
 	{
 		struct guest_ram ram;
 		CHECK_EQ(ram_init(&ram, 64 * MiB), 0);
@@ -611,7 +612,9 @@ static void test_files(void)
 
 	CHECK_EQ(multiboot_load_file(&ram, kpath, "root=x", mpath, &cpu, why, sizeof(why)), 0);
 	CHECK_EQ(cpu.rip, 0x100010);
-	CHECK_STR(guest_str(&ram, MULTIBOOT_CMDLINE_ADDR), "root=x");
+	char want[600];
+	snprintf(want, sizeof(want), "%s root=x", kpath);
+	CHECK_STR(guest_str(&ram, MULTIBOOT_CMDLINE_ADDR), want);
 	CHECK_STR(guest_str(&ram, MULTIBOOT_MODULE_STRING_ADDR), mpath);
 	CHECK_EQ(rd32(&ram, MULTIBOOT_MODS_ADDR), 0x102000);
 	CHECK_EQ(rd32(&ram, MULTIBOOT_MODS_ADDR + 4), 0x102000 + 11);
@@ -623,7 +626,42 @@ static void test_files(void)
 	ram_destroy(&ram);
 }
 
-CHECK_MAIN(TEST_CASE(test_elf_64m), TEST_CASE(test_elf_high_ram), TEST_CASE(test_module),
+/* A kernel loaded over the default boot information area (0x8000-0xa86c):
+ * the information moves to the first page after the kernel and its module. */
+static void test_info_moves_past_low_kernel(void)
+{
+	struct guest_ram ram;
+	CHECK_EQ(ram_init(&ram, 64 * MiB), 0);
+	struct tseg s = { PT_LOAD, 0x8000, 0x8000, 0x200, 0x286c };
+	size_t size = mk_elf(&s, 1, 0x8000, 0);
+	uint8_t mod[100] = { 1, 2, 3 };
+	struct x86_cpu_state cpu;
+	char why[256] = "";
+	CHECK_EQ(multiboot_load_image(&ram, "low.elf", img, size, "x", mod, sizeof(mod), "m", &cpu, why,
+				      sizeof(why)),
+		 0);
+	CHECK_STR(why, "");
+	CHECK_EQ(cpu.rip, 0x8000);
+	/* The module at 1 MiB, the information on the next page after it. */
+	uint32_t info = 0x101000;
+	CHECK_EQ(cpu.gpr[X86_RBX], info);
+	struct multiboot_info mi;
+	CHECK_EQ(ram_read(&ram, info, &mi, sizeof(mi)), 0);
+	CHECK_EQ(mi.flags, 0x24D);
+	CHECK_EQ(mi.cmdline, info + 0x2000);
+	CHECK_STR(guest_str(&ram, mi.cmdline), "low.elf x");
+	CHECK_EQ(mi.mods_addr, info + 0x100);
+	CHECK_EQ(rd32(&ram, mi.mods_addr), 0x100000);
+	CHECK_STR(guest_str(&ram, rd32(&ram, mi.mods_addr + 8)), "m");
+	CHECK_EQ(mi.mmap_addr, info + 0x400);
+	CHECK_STR(guest_str(&ram, mi.boot_loader_name), "x86v");
+	/* The kernel's bytes in the low area were not overwritten. */
+	const uint8_t *k = ram_ptr(&ram, 0x8000, 0x200);
+	CHECK(k && memcmp(k, img + SEG_OFF, 0x200) == 0);
+	ram_destroy(&ram);
+}
+
+CHECK_MAIN(TEST_CASE(test_elf_64m), TEST_CASE(test_info_moves_past_low_kernel), TEST_CASE(test_elf_high_ram), TEST_CASE(test_module),
 	   TEST_CASE(test_module_empty_and_low_kernel), TEST_CASE(test_higher_half_entry),
 	   TEST_CASE(test_aout_kludge), TEST_CASE(test_video_flag_accepted), TEST_CASE(test_probe),
 	   TEST_CASE(test_bad_header), TEST_CASE(test_bad_elf), TEST_CASE(test_bad_placement),
