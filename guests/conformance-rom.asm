@@ -16,7 +16,8 @@
 ;   - BOUND in range and out of it (#BR, a fault at the instruction), XLAT,
 ;     AAM and AAD with bases 16 and 7, CMPXCHG8B equal and not equal;
 ;   - a self-NMI through the local APIC's ICR, taken right after the write;
-;     one sent from inside the NMI handler waits for its IRETD.
+;     one sent from inside the NMI handler waits for its IRETD;
+;   - UMIP: SMSW from ring 3 runs, and with CR4.UMIP raises #GP(0).
 ; Expected: tests/guest/conformance.out, exit status 3.
 
 %include "rom.inc"
@@ -333,6 +334,24 @@ entry16:
 	CHECK " after icr=", ecx, 1, 2
 	CHECK " inside handler=", [NMI_INSIDE], 1, 1
 	PRINT 10
+
+	; ---- UMIP ----
+	PRINT "umip"
+	mov esi, u_smsw
+	call run_user                   ; SMSW runs; the HLT after it faults
+	CAUGHT 13, 0
+	CHECK " off: eip=", [EXC_IP], 8, u_smsw_end
+	mov eax, cr4
+	or eax, 1 << 11                 ; CR4.UMIP
+	mov cr4, eax
+	mov esi, u_smsw
+	call run_user
+	CAUGHT 13, 0
+	CHECK " on: eip=", [EXC_IP], 8, u_smsw
+	mov eax, cr4
+	and eax, ~(1 << 11)
+	mov cr4, eax
+	PRINT 10
 	FINISH
 
 ; NMI: count; the first one sends another, which waits for this IRETD.
@@ -409,6 +428,9 @@ s_c2:	pushfd
 s_c3:	and dword [esp], ~0x100
 s_c4:	popfd                           ; started with TF set: traps
 s_end:	hlt
+u_smsw:	smsw eax
+u_smsw_end:
+	hlt
 
 	bits 32
 	UART_ROUTINES 32

@@ -155,9 +155,40 @@ static void test_madt_per_cpu_count(void)
 	CHECK_EQ(acpi_build(&cfg, &t), -EINVAL);
 	acpi_config_pc_defaults(&cfg, 256);
 	CHECK_EQ(acpi_build(&cfg, &t), -EINVAL);
+}
+
+/* The HPET table (IA-PC HPET 1.0a §3.2.4) when the board has an HPET. */
+static void test_hpet_table(void)
+{
+	struct acpi_config cfg;
+	struct acpi_tables t;
 	acpi_config_pc_defaults(&cfg, 1);
+	CHECK_EQ(acpi_build(&cfg, &t), 0);
+	CHECK(table(&t, "HPET") == NULL);
+	acpi_tables_free(&t);
 	cfg.hpet = true;
-	CHECK_EQ(acpi_build(&cfg, &t), -EINVAL);
+	cfg.hpet_addr = 0xFED00000;
+	cfg.hpet_block_id = 0x8086a201;
+	CHECK_EQ(acpi_build(&cfg, &t), 0);
+	const uint8_t *h = table(&t, "HPET");
+	CHECK(h != NULL);
+	if (h) {
+		CHECK_EQ(le(h + 4, 4), 56);
+		CHECK_EQ(h[8], 1);
+		CHECK_EQ(le(h + 36, 4), 0x8086a201);
+		CHECK_EQ(h[40], 0); /* system memory */
+		CHECK_EQ(le(h + 44, 8), 0xFED00000);
+		CHECK_EQ(h[52], 0);
+		CHECK_EQ(le(h + 53, 2), 0x80);
+		uint8_t sum = 0;
+		for (unsigned i = 0; i < 56; i++)
+			sum = (uint8_t)(sum + h[i]);
+		CHECK_EQ(sum, 0);
+	}
+	/* Listed in the XSDT as its third entry. */
+	const uint8_t *x = table(&t, "XSDT");
+	CHECK(x && le(x + 4, 4) == 36 + 3 * 8);
+	acpi_tables_free(&t);
 }
 
 static void test_relocate(void)
@@ -494,7 +525,7 @@ static void test_pm1_events_and_s5(void)
 }
 
 CHECK_MAIN(TEST_CASE(test_checksums_and_lengths), TEST_CASE(test_fadt_fields),
-	   TEST_CASE(test_madt_per_cpu_count), TEST_CASE(test_relocate),
+	   TEST_CASE(test_madt_per_cpu_count), TEST_CASE(test_hpet_table), TEST_CASE(test_relocate),
 	   TEST_CASE(test_loader_script), TEST_CASE(test_aml_encodings),
 	   TEST_CASE(test_iasl_disassembles), TEST_CASE(test_pm_timer),
 	   TEST_CASE(test_pm1_events_and_s5))

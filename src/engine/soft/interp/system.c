@@ -22,7 +22,7 @@ static void require_cpl0(struct soft_cpu *cpu)
 	(CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_NW | CR0_CD | CR0_PG)
 #define CR4_SUPPORTED                                                                                         \
 	(CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCE | CR4_MCE | CR4_OSFXSR | \
-	 CR4_OSXMMEXCPT | CR4_FSGSBASE | CR4_OSXSAVE)
+	 CR4_OSXMMEXCPT | CR4_UMIP | CR4_FSGSBASE | CR4_OSXSAVE | CR4_SMEP)
 
 static void write_cr0(struct soft_cpu *cpu, uint64_t v)
 {
@@ -58,7 +58,7 @@ static void write_cr4(struct soft_cpu *cpu, uint64_t v)
 		soft_raise_gp(cpu, 0);
 	if ((s->efer & EFER_LMA) && !(v & CR4_PAE))
 		soft_raise_gp(cpu, 0);
-	if ((v ^ s->cr4) & (CR4_PGE | CR4_PAE | CR4_PSE))
+	if ((v ^ s->cr4) & (CR4_PGE | CR4_PAE | CR4_PSE | CR4_SMEP))
 		soft_tlb_flush_all(cpu, true);
 	s->cr4 = v;
 	soft_cpu_mode_changed(cpu);
@@ -196,8 +196,16 @@ static void op_lgdt_lidt(struct soft_cpu *cpu, const struct soft_insn *in)
 	t->limit = limit;
 }
 
+/* UMIP: SGDT SIDT SLDT SMSW STR are for CPL 0 only (#GP(0) above it). */
+static void umip_check(struct soft_cpu *cpu)
+{
+	if ((cpu->s.cr4 & CR4_UMIP) && cpu->cpl > 0)
+		soft_raise_gp(cpu, 0);
+}
+
 static void op_sgdt_sidt(struct soft_cpu *cpu, const struct soft_insn *in)
 {
+	umip_check(cpu);
 	const struct soft_operand *op = &in->op[0];
 	const struct x86_dtable *t = in->mnemonic == ZYDIS_MNEMONIC_SGDT ? &cpu->s.gdtr : &cpu->s.idtr;
 	uint64_t ea = soft_ea(cpu, in, op);
@@ -257,6 +265,7 @@ static void op_sldt_str(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	if (!(cpu->s.cr0 & CR0_PE) || (cpu->s.rflags & RFLAGS_VM))
 		soft_raise_ud(cpu);
+	umip_check(cpu);
 	uint16_t sel = in->mnemonic == ZYDIS_MNEMONIC_STR ? cpu->s.tr.selector : cpu->s.ldtr.selector;
 	/* A register destination gets the selector zero-extended to the operand size. */
 	soft_op_write(cpu, in, 0, sel);
@@ -264,6 +273,7 @@ static void op_sldt_str(struct soft_cpu *cpu, const struct soft_insn *in)
 
 static void op_smsw(struct soft_cpu *cpu, const struct soft_insn *in)
 {
+	umip_check(cpu);
 	soft_op_write(cpu, in, 0, in->op[0].kind == SOFT_OP_MEM ? (cpu->s.cr0 & 0xffff) : cpu->s.cr0);
 }
 

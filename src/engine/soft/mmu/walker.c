@@ -38,7 +38,7 @@ static int pf_code(struct soft_cpu *cpu, enum soft_access acc, bool user, bool p
 		code |= PF_U;
 	if (rsvd)
 		code |= PF_RSVD | PF_P;
-	if (acc == SOFT_ACC_EXEC && (cpu->s.efer & EFER_NXE) && (cpu->s.cr4 & CR4_PAE))
+	if (acc == SOFT_ACC_EXEC && (((cpu->s.efer & EFER_NXE) && (cpu->s.cr4 & CR4_PAE)) || (cpu->s.cr4 & CR4_SMEP)))
 		code |= PF_I;
 	return code | SOFT_WALK_FAULT;
 }
@@ -131,6 +131,9 @@ int soft_walk(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc, bool use
 		return pf_code(cpu, acc, user, true, false);
 	if (acc == SOFT_ACC_WRITE && !writable && (user || wp))
 		return pf_code(cpu, acc, user, true, false);
+	/* SMEP: no supervisor instruction fetches from user pages. */
+	if (!user && user_ok && (s->cr4 & CR4_SMEP))
+		exec_ok = false;
 	if (acc == SOFT_ACC_EXEC && !exec_ok)
 		return pf_code(cpu, acc, user, true, false);
 
