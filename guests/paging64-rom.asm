@@ -8,7 +8,11 @@
 ;     bit 51 in a PTE (read 9, write 0xb), PS in a PML4E (9), NX in a PTE and in a PDE (fetch 0x11), fetch from a
 ;     not-present page (0x10); CR0.WP = 0 vs 1 on a read-only page (err 3);
 ;   - TLB: a changed PTE is used after INVLPG, after a CR3 write, for a global
-;     page after CR4.PGE is toggled; INVLPG of another piece of a 2 MiB page.
+;     page after CR4.PGE is toggled; INVLPG of another piece of a 2 MiB page;
+;   With SMEP_SMAP defined (smep-smap-rom.asm) also: SMEP, a supervisor fetch
+;   from a user page faults (0x11); SMAP, a supervisor read of a user page
+;   faults (1) unless EFLAGS.AC is set (STAC), and again after CLAC. The
+;   identity map is supervisor-only for that.
 ;   With PAGING_1G defined (paging1g-rom.asm) also 1 GiB pages: translation,
 ;   A/D in the PDPTE, reserved bit 13 in a 1 GiB PDPTE (9).
 ; Expected: tests/guest/paging64.out, exit status 3 (33 if any check failed).
@@ -45,6 +49,8 @@ entry16:
 	mov qword [RESUME], 0
 %ifdef PAGING_1G
 	PRINT "x86v paging1g: 4-level paging with 1 GiB pages", 10
+%elifdef SMEP_SMAP
+	PRINT "x86v smep-smap: 4-level paging with SMEP and SMAP", 10
 %else
 	PRINT "x86v paging64: 4-level paging", 10
 %endif
@@ -59,7 +65,7 @@ entry16:
 	ENTRY PML4, 3, PDPT_T | 7
 	ENTRY PDPT0, 0, PD0 | 7
 	mov edi, PD0
-	mov eax, 0x87
+	mov eax, 0x83                   ; supervisor pages: SMEP/SMAP leave them alone
 .pd0:	mov [rdi], eax
 	add eax, 0x200000
 	add edi, 8
@@ -76,6 +82,7 @@ entry16:
 	ENTRY PT_T, 2, P2 | 3 | (1 << 51)         ; reserved bit 51
 	ENTRY PT_T, 3, P3 | 3 | (1 << 63)         ; NX
 	ENTRY PT_X, 0, P3 | 3
+	ENTRY PT_T, 4, P3 | 7                     ; a user page
 	mov dword [P0], 0x11111111
 	mov dword [P1], 0x22222222
 	mov byte [P3], 0xC3                       ; ret
@@ -238,7 +245,49 @@ entry16:
 	CHECK " val=", [rbx + 0x200010], 8, 0xbbbb000e
 	PRINT 10
 
+%ifdef SMEP_SMAP
+	PRINT "smep"
+	mov rax, cr4
+	or eax, 1 << 20
+	mov cr4, rax
+	TRY .smep_f
+	call [rel user_page]
+.smep_f:
+	CAUGHT_CR2 14, 0x11, LIN + 0x4000
+	mov rax, cr4
+	and eax, ~(1 << 20)
+	mov cr4, rax
+	PRINT 10
+	PRINT "smap"
+	mov rax, cr4
+	or eax, 1 << 21
+	mov cr4, rax
+	mov rcx, [rel user_page]
+	TRY .smap_f
+	mov eax, [rcx]
+.smap_f:
+	CAUGHT_CR2 14, 1, LIN + 0x4000
+	stac
+	TRY .smap_ok
+	movzx eax, byte [rcx]
+.smap_ok:
+	NOEXC
+	CHECK " ac val=", rax, 2, 0xc3
+	clac
+	TRY .smap_f2
+	mov eax, [rcx]
+.smap_f2:
+	CAUGHT 14, 1
+	mov rax, cr4
+	and eax, ~(1 << 21)
+	mov cr4, rax
+	PRINT 10
+%endif
+
 	FINISH
+
+user_page:
+	dq LIN + 0x4000
 
 	bits 64
 	UART_ROUTINES 64

@@ -23,6 +23,7 @@ void soft_cpu_mode_changed(struct soft_cpu *cpu)
 		cpu->code_size = 4;
 	else
 		cpu->code_size = 2;
+	cpu->smap_ac = (s->cr4 & CR4_SMAP) ? RFLAGS_AC : 0;
 	cpu->end_block = true;
 }
 

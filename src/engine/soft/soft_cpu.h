@@ -58,8 +58,10 @@ struct soft_tlb_entry {
 };
 #define SOFT_TLB_INVALID 1 /* page-aligned tags can never equal this */
 
-/* The two privilege views: index 0 for supervisor accesses, 1 for user (CPL 3) ones. */
-#define SOFT_TLB_VIEWS 2
+/* The privilege views: 0 for supervisor accesses, 1 for user (CPL 3) ones,
+ * 2 for supervisor accesses that SMAP lets reach user pages (EFLAGS.AC set
+ * at CPL < 3). While CR4.SMAP is set, view 0 caches no user page for data. */
+#define SOFT_TLB_VIEWS 3
 
 struct engine;
 struct soft_block_cache;
@@ -99,6 +101,7 @@ struct soft_cpu {
 	uint64_t insn_count; /* instructions retired */
 	uint64_t insn_limit; /* run() returns VCPU_EXIT_KICK when insn_count reaches it */
 	uint64_t tsc_offset, tsc_last; /* soft_tsc.c */
+	uint64_t smap_ac; /* RFLAGS_AC while CR4.SMAP is set, else 0 (soft_cpu_mode_changed) */
 
 	/* Debugging and tracing (soft_debug.c). The execution loop tests only
 	 * debug_hooks; data accesses test only watch_active. */
@@ -232,6 +235,8 @@ void soft_tlb_flush_all(struct soft_cpu *cpu, bool include_global);
 void soft_tlb_flush_page(struct soft_cpu *cpu, uint64_t lin);
 /* A page became a code page: writes to it must take the slow path from now on. */
 void soft_tlb_drop_writes_to(struct soft_cpu *cpu, uint64_t gpa_page);
+/* Caches the translation of an instruction fetch at lin (walks; raises #PF). */
+void soft_tlb_fill_exec(struct soft_cpu *cpu, uint64_t lin, bool user);
 
 /* ---- stack (soft_mem.c) ---- */
 
@@ -255,6 +260,14 @@ static inline bool soft_is_canonical(uint64_t lin)
 	return (uint64_t)((int64_t)(lin << 16) >> 16) == lin;
 }
 
+/* The soft-TLB view of an access by user (CPL 3) or supervisor privilege. */
+static inline unsigned soft_tlb_view(const struct soft_cpu *cpu, bool user)
+{
+	if (user)
+		return 1;
+	return (cpu->s.rflags & cpu->smap_ac) && cpu->cpl < 3 ? 2 : 0;
+}
+
 /*
  * The fast path of soft_seg_read / soft_seg_write: in 64-bit mode (no limits
  * or types apply; only FS and GS have a base), no watchpoints, the access
@@ -271,7 +284,7 @@ static inline __attribute__((always_inline)) void *soft_fast_ptr(struct soft_cpu
 	uint64_t lin = offset + (sreg >= X86_FS ? cpu->s.seg[sreg].base : 0);
 	if ((lin & 0xfff) > 4096 - size)
 		return (void *)0;
-	const struct soft_tlb_entry *e = &cpu->tlb[cpu->cpl == 3][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
+	const struct soft_tlb_entry *e = &cpu->tlb[soft_tlb_view(cpu, cpu->cpl == 3)][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
 	uint64_t tag = acc == SOFT_ACC_WRITE ? e->tag_write : e->tag_read;
 	if (tag != (lin & SOFT_PAGE_MASK))
 		return (void *)0;

@@ -33,6 +33,7 @@
 #define LEAF7_EBX_FSGSBASE (1u << 0)
 #define LEAF7_EBX_BMI1 (1u << 3)
 #define LEAF7_EBX_SMEP (1u << 7)
+#define LEAF7_EBX_SMAP (1u << 20)
 #define LEAF7_ECX_UMIP (1u << 2)
 #define LEAF7_EBX_BMI2 (1u << 8)
 #define LEAF7_EBX_ADX (1u << 19)
@@ -101,7 +102,7 @@ void soft_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 	case 7:
 		if (subleaf == 0) {
 			out[2] = LEAF7_ECX_UMIP;
-			out[1] = LEAF7_EBX_FSGSBASE | LEAF7_EBX_SMEP | LEAF7_EBX_BMI1 | LEAF7_EBX_BMI2 | LEAF7_EBX_ADX | LEAF7_EBX_FCS_FDS_DEPRECATED;
+			out[1] = LEAF7_EBX_FSGSBASE | LEAF7_EBX_SMEP | LEAF7_EBX_SMAP | LEAF7_EBX_BMI1 | LEAF7_EBX_BMI2 | LEAF7_EBX_ADX | LEAF7_EBX_FCS_FDS_DEPRECATED;
 			out[3] = LEAF7_EDX_ARCH_CAPABILITIES;
 		}
 		break;

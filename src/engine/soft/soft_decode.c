@@ -460,7 +460,7 @@ const struct soft_insn *soft_fetch(struct soft_cpu *cpu, unsigned *run_len)
 		}
 	}
 	uint64_t epoch = cpu->chain_epoch;
-	struct soft_tlb_entry *e = &cpu->tlb[user][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
+	struct soft_tlb_entry *e = &cpu->tlb[soft_tlb_view(cpu, user)][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
 	uint64_t gpa_page;
 	const uint8_t *host_page;
 	if (e->tag_exec == (lin & SOFT_PAGE_MASK)) {
@@ -479,8 +479,7 @@ const struct soft_insn *soft_fetch(struct soft_cpu *cpu, unsigned *run_len)
 			log_guest("soft: executing from MMIO at %#llx is not supported", (unsigned long long)w.gpa);
 			soft_raise_gp(cpu, 0);
 		}
-		/* Fills the TLB entry (exec tag included) as data accesses do. */
-		(void)soft_lin_read(cpu, lin, 1, user);
+		soft_tlb_fill_exec(cpu, lin, user);
 	}
 	uint64_t gpa = gpa_page | (lin & 0xfff);
 	int64_t pfn = ram_page(cpu->host->ram, gpa_page);

@@ -102,7 +102,8 @@ static uint64_t tlb_fill(struct soft_cpu *cpu, uint64_t lin, enum soft_access ac
 		raise_pf(cpu, lin, code & 0xffff);
 	uint64_t page = lin & SOFT_PAGE_MASK, gpa_page = w.gpa & SOFT_PAGE_MASK;
 	uint8_t *host = ram_ptr(cpu->host->ram, gpa_page, 4096);
-	struct soft_tlb_entry *e = &cpu->tlb[user][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
+	unsigned view = soft_tlb_view(cpu, user);
+	struct soft_tlb_entry *e = &cpu->tlb[view][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
 	if (!host) {
 		/* MMIO: never cached; make sure no stale tag survives for this slot. */
 		if ((e->tag_read & SOFT_PAGE_MASK) == page)
@@ -116,16 +117,24 @@ static uint64_t tlb_fill(struct soft_cpu *cpu, uint64_t lin, enum soft_access ac
 	e->tag_exec = w.executable ? page : SOFT_TLB_INVALID;
 	e->tag_write = (w.writable && w.dirty && rw && !soft_is_code_page(cpu->eng, gpa_page)) ? page
 												: SOFT_TLB_INVALID;
+	/* SMAP: the supervisor view without AC keeps a user page for fetches only. */
+	if (view == 0 && cpu->smap_ac && w.user)
+		e->tag_read = e->tag_write = SOFT_TLB_INVALID;
 	e->addend = (uintptr_t)host - (uintptr_t)page;
 	e->gpa = gpa_page;
 	e->global = w.global;
 	return w.gpa;
 }
 
+void soft_tlb_fill_exec(struct soft_cpu *cpu, uint64_t lin, bool user)
+{
+	(void)tlb_fill(cpu, lin, SOFT_ACC_EXEC, user);
+}
+
 /* Host pointer for a same-page access, or NULL after the slow path handled nothing (MMIO). */
 static inline void *tlb_lookup(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc, bool user)
 {
-	struct soft_tlb_entry *e = &cpu->tlb[user][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
+	struct soft_tlb_entry *e = &cpu->tlb[soft_tlb_view(cpu, user)][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
 	uint64_t page = lin & SOFT_PAGE_MASK;
 	uint64_t tag = acc == SOFT_ACC_READ ? e->tag_read : acc == SOFT_ACC_WRITE ? e->tag_write : e->tag_exec;
 	if (tag == page)

@@ -3,7 +3,7 @@
  * Data movement and flag-register instructions (SDM Vol. 2A/2B: MOV, MOVZX,
  * MOVSX/MOVSXD, LEA, XCHG, CMPXCHG, CMPXCHG8B/16B, XADD, CMOVcc, SETcc,
  * CBW/CWDE/CDQE, CWD/CDQ/CQO, LAHF/SAHF, XLAT, MOVBE, NOP/PAUSE, CLC/STC/CMC,
- * CLD/STD, BOUND) and SALC (D6, undocumented but present on Intel CPUs outside
+ * CLD/STD, CLAC/STAC, BOUND) and SALC (D6, undocumented but present on Intel CPUs outside
  * 64-bit mode: AL = CF ? FFh : 00h).
  *
  * MOV to/from segment, control and debug registers is system.c's: the
@@ -278,6 +278,14 @@ static void op_nop(struct soft_cpu *cpu, const struct soft_insn *in)
 	(void)in;
 }
 
+/* CLAC/STAC (SMAP): EFLAGS.AC, at CPL 0 only. */
+static void op_clac_stac(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+	if (cpu->cpl > 0 || (in->flags & SOFT_INSN_LOCK))
+		soft_raise_ud(cpu);
+	soft_set_flags(cpu, RFLAGS_AC, in->mnemonic == ZYDIS_MNEMONIC_STAC ? RFLAGS_AC : 0);
+}
+
 static void op_clc(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	(void)in;
@@ -370,6 +378,8 @@ void soft_register_move(soft_handler_fn **table)
 	table[ZYDIS_MNEMONIC_NOP] = op_nop;
 	table[ZYDIS_MNEMONIC_PAUSE] = op_nop;
 	table[ZYDIS_MNEMONIC_CLC] = op_clc;
+	table[ZYDIS_MNEMONIC_CLAC] = op_clac_stac;
+	table[ZYDIS_MNEMONIC_STAC] = op_clac_stac;
 	table[ZYDIS_MNEMONIC_STC] = op_stc;
 	table[ZYDIS_MNEMONIC_CMC] = op_cmc;
 	table[ZYDIS_MNEMONIC_CLD] = op_cld;

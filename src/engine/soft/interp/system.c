@@ -22,7 +22,7 @@ static void require_cpl0(struct soft_cpu *cpu)
 	(CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_NW | CR0_CD | CR0_PG)
 #define CR4_SUPPORTED                                                                                         \
 	(CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCE | CR4_MCE | CR4_OSFXSR | \
-	 CR4_OSXMMEXCPT | CR4_UMIP | CR4_FSGSBASE | CR4_OSXSAVE | CR4_SMEP)
+	 CR4_OSXMMEXCPT | CR4_UMIP | CR4_FSGSBASE | CR4_OSXSAVE | CR4_SMEP | CR4_SMAP)
 
 static void write_cr0(struct soft_cpu *cpu, uint64_t v)
 {
@@ -58,7 +58,7 @@ static void write_cr4(struct soft_cpu *cpu, uint64_t v)
 		soft_raise_gp(cpu, 0);
 	if ((s->efer & EFER_LMA) && !(v & CR4_PAE))
 		soft_raise_gp(cpu, 0);
-	if ((v ^ s->cr4) & (CR4_PGE | CR4_PAE | CR4_PSE | CR4_SMEP))
+	if ((v ^ s->cr4) & (CR4_PGE | CR4_PAE | CR4_PSE | CR4_SMEP | CR4_SMAP))
 		soft_tlb_flush_all(cpu, true);
 	s->cr4 = v;
 	soft_cpu_mode_changed(cpu);

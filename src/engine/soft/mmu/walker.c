@@ -131,6 +131,11 @@ int soft_walk(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc, bool use
 		return pf_code(cpu, acc, user, true, false);
 	if (acc == SOFT_ACC_WRITE && !writable && (user || wp))
 		return pf_code(cpu, acc, user, true, false);
+	/* SMAP: supervisor data accesses to user pages only explicitly at CPL < 3
+	 * with EFLAGS.AC set (a supervisor access at CPL 3 is an implicit one). */
+	if (!user && user_ok && acc != SOFT_ACC_EXEC && (s->cr4 & CR4_SMAP) &&
+	    !(cpu->cpl < 3 && (s->rflags & RFLAGS_AC)))
+		return pf_code(cpu, acc, user, true, false);
 	/* SMEP: no supervisor instruction fetches from user pages. */
 	if (!user && user_ok && (s->cr4 & CR4_SMEP))
 		exec_ok = false;
