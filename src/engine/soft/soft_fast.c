@@ -312,16 +312,6 @@ static inline uint8_t fast_count(const struct soft_cpu *cpu, const struct soft_i
 	return (uint8_t)(n & (size == 8 ? 63 : 31));
 }
 
-/* Merges the flags of a shift or rotate of a by a nonzero count c. */
-static inline void fast_shift_flags(struct soft_cpu *cpu, const struct soft_insn *in, enum host_shift op,
-				    unsigned size, uint64_t a, uint8_t c, uint64_t f)
-{
-	bool rotate = op == HOST_ROL || op == HOST_ROR;
-	bool reg_imm = in->op[0].kind != SOFT_OP_MEM && in->op[1].kind == SOFT_OP_IMM;
-	f = model_shift_flags(op, size, a, c, cpu->s.rflags, reg_imm, f);
-	soft_set_flags(cpu, rotate ? RFLAGS_CF | RFLAGS_OF : SOFT_ARITH_FLAGS, f);
-}
-
 #define DEF_SHIFT(NAME, INSN, OP, T, SFX, SZ)                                                           \
 	static void f_##NAME##_r##SZ(struct soft_cpu *cpu, const struct soft_insn *in)                  \
 	{                                                                                               \
@@ -334,7 +324,7 @@ static inline void fast_shift_flags(struct soft_cpu *cpu, const struct soft_insn
 		}                                                                                       \
 		SH_CORE(T, SFX, INSN, a, c, f);                                                         \
 		soft_reg_write(cpu, reg, SZ, a);                                                        \
-		fast_shift_flags(cpu, in, OP, SZ, a0, c, f);                                            \
+		model_shift_set_flags(cpu, in, OP, SZ, a0, c, f);                                       \
 	}                                                                                               \
 	static void f_##NAME##_m##SZ(struct soft_cpu *cpu, const struct soft_insn *in)                  \
 	{                                                                                               \
@@ -350,7 +340,7 @@ static inline void fast_shift_flags(struct soft_cpu *cpu, const struct soft_insn
 		else                                                                                    \
 			soft_seg_write(cpu, m->seg, ea, SZ, a);                                         \
 		if (c != 0)                                                                             \
-			fast_shift_flags(cpu, in, OP, SZ, a0, c, f);                                    \
+			model_shift_set_flags(cpu, in, OP, SZ, a0, c, f);                               \
 	}
 #define DEF_SHIFT_SIZES(NAME, INSN, OP)                  \
 	DEF_SHIFT(NAME, INSN, OP, uint8_t, "b", 1)       \

@@ -56,11 +56,6 @@ static inline uint64_t host_flags_in(uint64_t guest_rflags)
 /* insn %cl, %[r] */
 #define HOST_ASM_RC(text, rv, cv, fv) \
 	__asm__(HOST_ENTER text HOST_LEAVE : [r] "+r"(rv), [f] "+r"(fv) : [c] "c"(cv) : "cc")
-/* insn %[r] */
-#define HOST_ASM_R(text, rv, fv) __asm__(HOST_ENTER text HOST_LEAVE : [r] "+r"(rv), [f] "+r"(fv) : : "cc")
-/* insn %cl, %[s], %[r] */
-#define HOST_ASM_RSC(text, rv, sv, cv, fv) \
-	__asm__(HOST_ENTER text HOST_LEAVE : [r] "+r"(rv), [f] "+r"(fv) : [s] "r"(sv), [c] "c"(cv) : "cc")
 
 /* One switch over the operand size; BODY(type, suffix) does the work. */
 #define HOST_SIZED(size, BODY)                  \

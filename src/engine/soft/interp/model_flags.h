@@ -102,13 +102,17 @@ static inline uint64_t model_shift_undefined(enum host_shift op, unsigned size, 
 	return undef;
 }
 
-/* The flags of a shift or rotate with a nonzero masked count: host's, with
- * the undefined ones replaced by the model's (arguments as above). */
-static inline uint64_t model_shift_flags(enum host_shift op, unsigned size, uint64_t a, unsigned count,
-					 uint64_t flags_in, bool reg_imm, uint64_t host)
+/* Sets the guest's flags after the shift or rotate in of a by a nonzero
+ * masked count: the host instruction's flags (host) where the SDM defines
+ * them, the model's elsewhere; rotates change only CF and OF. */
+static inline void model_shift_set_flags(struct soft_cpu *cpu, const struct soft_insn *in, enum host_shift op,
+					 unsigned size, uint64_t a, unsigned count, uint64_t host)
 {
-	uint64_t model, undef = model_shift_undefined(op, size, a & soft_size_mask(size), count, flags_in, reg_imm, &model);
-	return (host & ~undef) | (model & undef);
+	bool rotate = op == HOST_ROL || op == HOST_ROR || op == HOST_RCL || op == HOST_RCR;
+	bool reg_imm = in->op[0].kind != SOFT_OP_MEM && in->op[1].kind == SOFT_OP_IMM;
+	uint64_t model, undef = model_shift_undefined(op, size, a & soft_size_mask(size), count, cpu->s.rflags,
+						      reg_imm, &model);
+	soft_set_flags(cpu, rotate ? RFLAGS_CF | RFLAGS_OF : SOFT_ARITH_FLAGS, (host & ~undef) | (model & undef));
 }
 
 /*

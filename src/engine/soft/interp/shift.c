@@ -32,13 +32,8 @@ static void shift_rm(struct soft_cpu *cpu, const struct soft_insn *in, enum host
 	uint64_t f = cpu->s.rflags;
 	uint64_t r = host_shift(op, size, a, count, &f);
 	soft_op_write(cpu, in, 0, r);
-	if (count == 0)
-		return; /* no flag changes */
-	/* Rotates change only CF and OF; the others keep the guest's values. */
-	bool rotate = op == HOST_ROL || op == HOST_ROR || op == HOST_RCL || op == HOST_RCR;
-	bool reg_imm = in->op[0].kind != SOFT_OP_MEM && in->op[1].kind == SOFT_OP_IMM;
-	f = model_shift_flags(op, size, a, count, cpu->s.rflags, reg_imm, f);
-	soft_set_flags(cpu, rotate ? RFLAGS_CF | RFLAGS_OF : SOFT_ARITH_FLAGS, f);
+	if (count != 0) /* a count of 0 changes no flag */
+		model_shift_set_flags(cpu, in, op, size, a, count, f);
 }
 
 static void op_rol(struct soft_cpu *cpu, const struct soft_insn *in) { shift_rm(cpu, in, HOST_ROL); }
