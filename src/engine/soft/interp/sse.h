@@ -174,6 +174,7 @@ void sse_mem_write(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n,
 
 /* Registration of the families (each fills the SIMD table for its mnemonics). */
 void sse_register_fp(soft_handler_fn **table);
+void sse_register_approx(soft_handler_fn **table);
 void sse_register_int(soft_handler_fn **table);
 void sse_register_move(soft_handler_fn **table);
 void sse_register_string(soft_handler_fn **table);

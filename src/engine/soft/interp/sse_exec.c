@@ -298,6 +298,7 @@ uint32_t soft_sse_cpuid_ecx(void)
 void soft_register_sse(soft_handler_fn **table)
 {
 	sse_register_fp(table);
+	sse_register_approx(table);
 	sse_register_int(table);
 	sse_register_move(table);
 	sse_register_string(table);

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * SSE/SSE2/SSE3/SSE4.1 floating point: packed and scalar single/double
- * arithmetic, MIN/MAX, SQRT, RCP/RSQRT, logic, unpacks and shuffles, CMPxx
+ * arithmetic, MIN/MAX, SQRT, logic, unpacks and shuffles, CMPxx
  * with every predicate, COMISS/UCOMISS/COMISD/UCOMISD, all CVT* conversions
  * (XMM, MMX and GPR forms), HADD/HSUB/ADDSUB, MOVSHDUP/MOVSLDUP/MOVDDUP,
  * ROUND*, DPPS/DPPD, BLENDPS/BLENDPD/BLENDV*, INSERTPS. SDM Vol. 2 instruction
  * pages; MXCSR and exceptions Vol. 1 §10.2.3, §11.5.
  *
  * Every instruction here runs on the host's SSE unit with the guest's MXCSR
- * (interp/sse.h, sse_exec.c), so rounding, DAZ/FTZ, NaN propagation and the
- * RCPPS/RSQRTPS approximations are the hardware's own.
+ * (interp/sse.h, sse_exec.c), so rounding, DAZ/FTZ and NaN propagation are
+ * the hardware's own (the same on every x86-64). RCPPS/RSQRTPS, whose bits
+ * differ between vendors, are the model's: sse_approx.c.
  */
 #include "engine/soft/interp/sse.h"
 
@@ -31,7 +32,6 @@
 	X(MAXSS, "maxss", SSE_FP) X(MAXSD, "maxsd", SSE_FP)                                       \
 	X(SQRTPS, "sqrtps", SSE_FP) X(SQRTPD, "sqrtpd", SSE_FP)                                   \
 	X(SQRTSS, "sqrtss", SSE_FP) X(SQRTSD, "sqrtsd", SSE_FP)                                   \
-	X(RCPPS, "rcpps", 0) X(RCPSS, "rcpss", 0) X(RSQRTPS, "rsqrtps", 0) X(RSQRTSS, "rsqrtss", 0) \
 	X(ANDPS, "andps", 0) X(ANDPD, "andpd", 0) X(ANDNPS, "andnps", 0) X(ANDNPD, "andnpd", 0)   \
 	X(ORPS, "orps", 0) X(ORPD, "orpd", 0) X(XORPS, "xorps", 0) X(XORPD, "xorpd", 0)           \
 	X(UNPCKLPS, "unpcklps", 0) X(UNPCKHPS, "unpckhps", 0)                                     \
