@@ -19,7 +19,9 @@
 ;     breakpoint at an odd address (aligned down: DR6.B2);
 ;   - DR7.GD: MOV from DR0 faults with DR6.BD, RF = 1 in the frame (a fault),
 ;     GD cleared on entry, then the MOV runs;
-;   - ICEBP (F1): a #DB trap after it, no DR6 status bit.
+;   - ICEBP (F1): a #DB trap after it, no DR6 status bit;
+;   - MOV SS from a watched word, then ICEBP: only ICEBP's #DB arrives (the
+;     watchpoint trap the MOV SS held back is dropped, as on hardware).
 ; Expected: tests/guest/debug.out, exit status 3.
 
 %include "rom.inc"
@@ -35,6 +37,7 @@ DB_RF           equ VARS_ADDR + 0x190
 DB_DR7          equ VARS_ADDR + 0x1D0
 WVAR            equ VARS_ADDR + 0x300   ; DR1: write, 4 bytes
 RVAR            equ VARS_ADDR + 0x310   ; DR2: read/write, 2 bytes at RVAR + 1 -> RVAR
+SSVAR           equ VARS_ADDR + 0x320   ; DR0: the SS selector MOV SS reads
 
 ; AT n, base, label, dr6 -- the n-th #DB: EIP (as label - base) and DR6
 %macro AT 4
@@ -167,6 +170,25 @@ ice:	db 0xF1
 ice_next:
 	CHECK " traps=", [DB_COUNT], 2, 1
 	AT 0, ice, ice_next, 0x0000
+	PRINT 10
+
+	; ---- MOV SS from a watched word, then ICEBP ----
+	PRINT "mov ss+icebp"
+	call reset_db
+	mov word [SSVAR], SEL_DATA
+	mov eax, SSVAR
+	mov dr0, eax
+	mov eax, 0x70401                ; L0, R/W0 = 11 (read/write), LEN0 = 01 (2 bytes)
+	mov dr7, eax
+	mov ss, [SSVAR]
+msi:	db 0xF1
+msi_next:
+	mov eax, 0x400
+	mov dr7, eax
+	CHECK " traps=", [DB_COUNT], 2, 1
+	mov eax, [DB_EIP]
+	sub eax, msi
+	CHECK " eip=", eax, 2, msi_next - msi
 	PRINT 10
 	FINISH
 

@@ -347,6 +347,10 @@ static void op_int(struct soft_cpu *cpu, const struct soft_insn *in)
 		vector = X86_EXC_OF;
 		break;
 	case ZYDIS_MNEMONIC_INT1:
+		/* ICEBP right after a MOV SS / POP SS: only its own #DB arrives;
+		 * the traps the MOV SS held back are dropped, as on hardware
+		 * (INT n, INT3 and SYSCALL deliver them in the handler instead). */
+		cpu->db_pending = 0;
 		soft_deliver(cpu, X86_EXC_DB, 0, false, false);
 		return;
 	default: vector = (int)(in->op[0].imm & 0xff); break;
