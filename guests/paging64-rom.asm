@@ -9,10 +9,12 @@
 ;     not-present page (0x10); CR0.WP = 0 vs 1 on a read-only page (err 3);
 ;   - TLB: a changed PTE is used after INVLPG, after a CR3 write, for a global
 ;     page after CR4.PGE is toggled; INVLPG of another piece of a 2 MiB page;
-;   With SMEP_SMAP defined (smep-smap-rom.asm) also: SMEP, a supervisor fetch
-;   from a user page faults (0x11); SMAP, a supervisor read of a user page
-;   faults (1) unless EFLAGS.AC is set (STAC), and again after CLAC. The
-;   identity map is supervisor-only for that.
+;   With PAGING_PROT defined (pagingprot-rom.asm) also: SMEP, a supervisor
+;   fetch from a user page faults (0x11); SMAP, a supervisor read of a user
+;   page faults (1) unless EFLAGS.AC is set (STAC), and again after CLAC;
+;   protection keys, key 1 on the user page: PKRU.AD1 makes a read fault
+;   (0x21), PKRU.WD1 a write with CR0.WP (0x23) but not a read. The identity
+;   map is supervisor-only for that.
 ;   With PAGING_1G defined (paging1g-rom.asm) also 1 GiB pages: translation,
 ;   A/D in the PDPTE, reserved bit 13 in a 1 GiB PDPTE (9).
 ; Expected: tests/guest/paging64.out, exit status 3 (33 if any check failed).
@@ -49,8 +51,8 @@ entry16:
 	mov qword [RESUME], 0
 %ifdef PAGING_1G
 	PRINT "x86v paging1g: 4-level paging with 1 GiB pages", 10
-%elifdef SMEP_SMAP
-	PRINT "x86v smep-smap: 4-level paging with SMEP and SMAP", 10
+%elifdef PAGING_PROT
+	PRINT "x86v pagingprot: 4-level paging with SMEP, SMAP and protection keys", 10
 %else
 	PRINT "x86v paging64: 4-level paging", 10
 %endif
@@ -245,7 +247,7 @@ entry16:
 	CHECK " val=", [rbx + 0x200010], 8, 0xbbbb000e
 	PRINT 10
 
-%ifdef SMEP_SMAP
+%ifdef PAGING_PROT
 	PRINT "smep"
 	mov rax, cr4
 	or eax, 1 << 20
@@ -280,6 +282,43 @@ entry16:
 	CAUGHT 14, 1
 	mov rax, cr4
 	and eax, ~(1 << 21)
+	mov cr4, rax
+	PRINT 10
+	PRINT "pku"
+	ENTRY PT_T, 4, P3 | 7 | (1 << 59)         ; the user page gets key 1
+	invlpg [rcx]
+	mov rax, cr4
+	or eax, 1 << 22                           ; CR4.PKE
+	mov cr4, rax
+	xor ecx, ecx
+	xor edx, edx
+	mov eax, 1 << 2                           ; AD1
+	wrpkru
+	rdpkru
+	CHECK " pkru=", rax, 8, 4
+	mov rcx, [rel user_page]
+	TRY .pk_ad
+	movzx eax, byte [rcx]
+.pk_ad:	CAUGHT_CR2 14, 0x21, LIN + 0x4000
+	xor ecx, ecx
+	mov eax, 1 << 3                           ; WD1
+	wrpkru
+	mov rcx, [rel user_page]
+	TRY .pk_rd
+	movzx eax, byte [rcx]
+.pk_rd:	NOEXC
+	TRY .pk_wd
+	mov byte [rcx], 0xc3
+.pk_wd:	CAUGHT_CR2 14, 0x23, LIN + 0x4000
+	xor ecx, ecx
+	xor eax, eax
+	wrpkru
+	mov rcx, [rel user_page]
+	TRY .pk_ok
+	mov byte [rcx], 0xc3
+.pk_ok:	NOEXC
+	mov rax, cr4
+	and eax, ~(1 << 22)
 	mov cr4, rax
 	PRINT 10
 %endif

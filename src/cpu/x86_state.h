@@ -81,6 +81,7 @@ struct x86_dtable {
 #define CR4_OSXSAVE (1ULL << 18)
 #define CR4_SMEP (1ULL << 20)
 #define CR4_SMAP (1ULL << 21)
+#define CR4_PKE (1ULL << 22)
 
 #define EFER_SCE (1ULL << 0)
 #define EFER_LME (1ULL << 8)
@@ -144,6 +145,7 @@ struct x86_fpu_state {
 	uint8_t xmm[16][16];
 	uint32_t mxcsr;
 	uint64_t xcr0;
+	uint32_t pkru; /* protection-key rights for user pages (XSAVE component 9) */
 };
 
 /* Events in flight between instructions. */

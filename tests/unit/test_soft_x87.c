@@ -62,6 +62,26 @@ void soft_lin_write_bytes(struct soft_cpu *cpu, uint64_t lin, const void *buf, u
 	(void)cpu, (void)user;
 	memcpy((void *)(uintptr_t)lin, buf, len);
 }
+uint64_t soft_lin_read(struct soft_cpu *cpu, uint64_t lin, unsigned size, bool user)
+{
+	(void)cpu, (void)user;
+	uint64_t v = 0;
+	memcpy(&v, (void *)(uintptr_t)lin, size);
+	return v;
+}
+void soft_lin_write(struct soft_cpu *cpu, uint64_t lin, unsigned size, uint64_t value, bool user)
+{
+	(void)cpu, (void)user;
+	memcpy((void *)(uintptr_t)lin, &value, size);
+}
+void soft_lin_probe_write(struct soft_cpu *cpu, uint64_t lin, unsigned len, bool user)
+{
+	(void)cpu, (void)lin, (void)len, (void)user;
+}
+void soft_tlb_flush_all(struct soft_cpu *cpu, bool include_global)
+{
+	(void)cpu, (void)include_global;
+}
 uint64_t soft_ea(const struct soft_cpu *cpu, const struct soft_insn *in, const struct soft_operand *op)
 {
 	return (cpu->s.gpr[op->base] + (uint64_t)op->disp) & soft_size_mask(in->addrsize);

@@ -35,6 +35,22 @@ enum {
 #define PF_U (1u << 2)
 #define PF_RSVD (1u << 3)
 #define PF_I (1u << 4)
+#define PF_PK (1u << 5)
+
+/* XSAVE state components of the model (XCR0 bits) and its standard-format
+ * area: the legacy region and header, and PKRU at its architectural offset. */
+#define XCR0_X87 (1ull << 0)
+#define XCR0_SSE (1ull << 1)
+#define XCR0_PKRU (1ull << 9)
+#define XCR0_SUPPORTED (XCR0_X87 | XCR0_SSE | XCR0_PKRU)
+#define XSAVE_LEGACY_SIZE 576u
+#define XSAVE_PKRU_OFFSET 2688u
+#define XSAVE_PKRU_SIZE 8u
+/* The area size for the components xcr0 enables (CPUID.(0DH,0).EBX). */
+static inline uint32_t soft_xsave_size(uint64_t xcr0)
+{
+	return (xcr0 & XCR0_PKRU) ? XSAVE_PKRU_OFFSET + XSAVE_PKRU_SIZE : XSAVE_LEGACY_SIZE;
+}
 
 enum soft_access { SOFT_ACC_READ, SOFT_ACC_WRITE, SOFT_ACC_EXEC };
 

@@ -35,11 +35,10 @@
 #define LEAF7_EBX_SMEP (1u << 7)
 #define LEAF7_EBX_SMAP (1u << 20)
 #define LEAF7_ECX_UMIP (1u << 2)
+#define LEAF7_ECX_PKU (1u << 3) /* OSPKE (bit 4) is added by CPUID itself from CR4 */
 #define LEAF7_EBX_BMI2 (1u << 8)
 #define LEAF7_EBX_ADX (1u << 19)
 #define LEAF7_EBX_FCS_FDS_DEPRECATED (1u << 13) /* x87 FCS/FDS saved as zero */
-#define LEAFD_XCR0_SUPPORTED 3u /* x87 | SSE */
-#define LEAFD_XSAVE_SIZE 576u /* legacy region + XSAVE header */
 #define LEAFD1_EAX_XSAVEOPT (1u << 0)
 #define LEAF7_EDX_ARCH_CAPABILITIES (1u << 29)
 #define EXT7_EDX_INVARIANT_TSC (1u << 8)
@@ -101,7 +100,7 @@ void soft_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 		break; /* type 0: no more caches */
 	case 7:
 		if (subleaf == 0) {
-			out[2] = LEAF7_ECX_UMIP;
+			out[2] = LEAF7_ECX_UMIP | LEAF7_ECX_PKU;
 			out[1] = LEAF7_EBX_FSGSBASE | LEAF7_EBX_SMEP | LEAF7_EBX_SMAP | LEAF7_EBX_BMI1 | LEAF7_EBX_BMI2 | LEAF7_EBX_ADX | LEAF7_EBX_FCS_FDS_DEPRECATED;
 			out[3] = LEAF7_EDX_ARCH_CAPABILITIES;
 		}
@@ -120,14 +119,18 @@ void soft_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 		out[2] = 100;
 		break;
 	case 0xd:
-		/* XSAVE (SDM Vol. 1 §13.2): x87 and SSE only, both in the legacy
-		 * region, so the area is 576 bytes whatever XCR0 enables. */
+		/* XSAVE (SDM Vol. 1 §13.2): x87 and SSE in the legacy region, PKRU
+		 * (component 9) at its offset. EBX is the size for XCR0 as reset
+		 * sets it (the CPUID instruction puts the current one there). */
 		if (subleaf == 0) {
-			out[0] = LEAFD_XCR0_SUPPORTED;
-			out[1] = LEAFD_XSAVE_SIZE;
-			out[2] = LEAFD_XSAVE_SIZE;
+			out[0] = (uint32_t)XCR0_SUPPORTED;
+			out[1] = soft_xsave_size(XCR0_X87);
+			out[2] = soft_xsave_size(XCR0_SUPPORTED);
 		} else if (subleaf == 1) {
 			out[0] = LEAFD1_EAX_XSAVEOPT;
+		} else if (subleaf == 9) {
+			out[0] = XSAVE_PKRU_SIZE;
+			out[1] = XSAVE_PKRU_OFFSET;
 		}
 		break;
 	case 0x80000000:

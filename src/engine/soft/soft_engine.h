@@ -26,7 +26,7 @@ struct engine {
 
 struct soft_walk {
 	uint64_t gpa; /* physical address of the byte */
-	bool writable, user, executable, dirty, global;
+	bool readable, writable, user, executable, dirty, global; /* readable: by data accesses */
 	uint64_t page_size;
 };
 

@@ -113,7 +113,7 @@ static uint64_t tlb_fill(struct soft_cpu *cpu, uint64_t lin, enum soft_access ac
 	bool rw = ram_ptr_rw(cpu->host->ram, gpa_page, 4096) != NULL;
 	if (w.page_size > 4096)
 		cpu->tlb_has_large = true;
-	e->tag_read = page;
+	e->tag_read = w.readable ? page : SOFT_TLB_INVALID;
 	e->tag_exec = w.executable ? page : SOFT_TLB_INVALID;
 	e->tag_write = (w.writable && w.dirty && rw && !soft_is_code_page(cpu->eng, gpa_page)) ? page
 												: SOFT_TLB_INVALID;

@@ -2,8 +2,9 @@
 /*
  * x87 and SSE state save/restore: FXSAVE/FXRSTOR in the 64-bit (REX.W) and
  * legacy layouts (SDM Vol. 1 §10.5.1, Tables 10-2 and 10-3), and the XSAVE
- * feature set for XCR0 = x87 | SSE: XSAVE, XSAVEOPT, XRSTOR (standard form
- * only), XGETBV and XSETBV (SDM Vol. 1 ch. 13; Vol. 2 the instruction pages).
+ * feature set for x87, SSE and PKRU (XCR0 bits 0, 1, 9): XSAVE, XSAVEOPT,
+ * XRSTOR (standard form only), XGETBV and XSETBV (SDM Vol. 1 ch. 13; Vol. 2
+ * the instruction pages), and RDPKRU/WRPKRU.
  *
  * Layout choices match current Intel hardware: FXSAVE writes bytes 0..415
  * (0..287 outside 64-bit mode), the reserved rest is left alone, FCS/FDS are saved as zero (deprecated), the
@@ -18,10 +19,7 @@
 
 #include "engine/soft/interp/x87.h"
 
-#define XCR0_X87 (1ull << 0)
-#define XCR0_SSE (1ull << 1)
-#define XCR0_SUPPORTED (XCR0_X87 | XCR0_SSE)
-#define XSAVE_AREA_SIZE 576 /* legacy region + header: CPUID.(0xd,0).EBX/ECX */
+#define XSAVE_AREA_SIZE XSAVE_LEGACY_SIZE /* what is read and written whole */
 
 static void put_le(uint8_t *b, uint64_t v, unsigned n)
 {
@@ -207,7 +205,11 @@ static void xsave_common(struct soft_cpu *cpu, const struct soft_insn *in, bool 
 	}
 	uint64_t bv = get_le(b + 512, 8);
 	put_le(b + 512, (bv & ~rf) | (used & rf), 8);
+	if (rf & XCR0_PKRU) /* checked first: a fault there leaves the area untouched */
+		soft_lin_probe_write(cpu, lin + XSAVE_PKRU_OFFSET, XSAVE_PKRU_SIZE, user);
 	soft_lin_write_bytes(cpu, lin, b, XSAVE_AREA_SIZE, user);
+	if (rf & XCR0_PKRU)
+		soft_lin_write(cpu, lin + XSAVE_PKRU_OFFSET, 8, cpu->s.fpu.pkru, user);
 }
 
 static void op_xsave(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -230,6 +232,9 @@ static void op_xrstor(struct soft_cpu *cpu, const struct soft_insn *in)
 	uint32_t mxcsr = cpu->s.fpu.mxcsr;
 	if (rf & XCR0_SSE)
 		mxcsr = checked_mxcsr(cpu, b);
+	uint32_t pkru = 0;
+	if ((rf & bv) & XCR0_PKRU)
+		pkru = (uint32_t)soft_lin_read(cpu, lin + XSAVE_PKRU_OFFSET, 4, cpu->cpl == 3);
 	bool wide = in->mnemonic == ZYDIS_MNEMONIC_XRSTOR64;
 	if (rf & XCR0_X87) {
 		if (bv & XCR0_X87)
@@ -244,6 +249,8 @@ static void op_xrstor(struct soft_cpu *cpu, const struct soft_insn *in)
 		else
 			memset(cpu->s.fpu.xmm, 0, 16 * xmm_count(cpu));
 	}
+	if (rf & XCR0_PKRU)
+		fpu_set_pkru(cpu, pkru);
 }
 
 static void op_xgetbv(struct soft_cpu *cpu, const struct soft_insn *in)
@@ -256,6 +263,33 @@ static void op_xgetbv(struct soft_cpu *cpu, const struct soft_insn *in)
 	uint64_t v = cpu->s.fpu.xcr0;
 	soft_reg_write(cpu, X86_RAX, 4, v & 0xffffffff);
 	soft_reg_write(cpu, X86_RDX, 4, v >> 32);
+}
+
+/* PKRU changes which user pages data accesses may use: cached
+ * translations go when it changes. */
+void fpu_set_pkru(struct soft_cpu *cpu, uint32_t v)
+{
+	if (v == cpu->s.fpu.pkru)
+		return;
+	cpu->s.fpu.pkru = v;
+	soft_tlb_flush_all(cpu, true);
+}
+
+/* RDPKRU / WRPKRU: CR4.PKE on, ECX (and for WRPKRU EDX) zero. */
+static void op_rdpkru_wrpkru(struct soft_cpu *cpu, const struct soft_insn *in)
+{
+	if (!(cpu->s.cr4 & CR4_PKE) || (in->flags & SOFT_INSN_LOCK))
+		soft_raise_ud(cpu);
+	if ((uint32_t)cpu->s.gpr[X86_RCX] != 0)
+		soft_raise_gp(cpu, 0);
+	if (in->mnemonic == ZYDIS_MNEMONIC_RDPKRU) {
+		soft_reg_write(cpu, X86_RAX, 4, cpu->s.fpu.pkru);
+		soft_reg_write(cpu, X86_RDX, 4, 0);
+		return;
+	}
+	if ((uint32_t)cpu->s.gpr[X86_RDX] != 0)
+		soft_raise_gp(cpu, 0);
+	fpu_set_pkru(cpu, (uint32_t)cpu->s.gpr[X86_RAX]);
 }
 
 /* XSETBV (SDM Vol. 2C): CPL 0, XCR0 only, x87 always on, nothing unsupported. */
@@ -286,4 +320,6 @@ void fpu_register_state(soft_handler_fn **table)
 	table[ZYDIS_MNEMONIC_XRSTOR64] = op_xrstor;
 	table[ZYDIS_MNEMONIC_XGETBV] = op_xgetbv;
 	table[ZYDIS_MNEMONIC_XSETBV] = op_xsetbv;
+	table[ZYDIS_MNEMONIC_RDPKRU] = op_rdpkru_wrpkru;
+	table[ZYDIS_MNEMONIC_WRPKRU] = op_rdpkru_wrpkru;
 }

@@ -22,7 +22,7 @@ static void require_cpl0(struct soft_cpu *cpu)
 	(CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_NW | CR0_CD | CR0_PG)
 #define CR4_SUPPORTED                                                                                         \
 	(CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCE | CR4_MCE | CR4_OSFXSR | \
-	 CR4_OSXMMEXCPT | CR4_UMIP | CR4_FSGSBASE | CR4_OSXSAVE | CR4_SMEP | CR4_SMAP)
+	 CR4_OSXMMEXCPT | CR4_UMIP | CR4_FSGSBASE | CR4_OSXSAVE | CR4_SMEP | CR4_SMAP | CR4_PKE)
 
 static void write_cr0(struct soft_cpu *cpu, uint64_t v)
 {
@@ -58,7 +58,7 @@ static void write_cr4(struct soft_cpu *cpu, uint64_t v)
 		soft_raise_gp(cpu, 0);
 	if ((s->efer & EFER_LMA) && !(v & CR4_PAE))
 		soft_raise_gp(cpu, 0);
-	if ((v ^ s->cr4) & (CR4_PGE | CR4_PAE | CR4_PSE | CR4_SMEP | CR4_SMAP))
+	if ((v ^ s->cr4) & (CR4_PGE | CR4_PAE | CR4_PSE | CR4_SMEP | CR4_SMAP | CR4_PKE))
 		soft_tlb_flush_all(cpu, true);
 	s->cr4 = v;
 	soft_cpu_mode_changed(cpu);
@@ -344,9 +344,15 @@ static void op_cpuid(struct soft_cpu *cpu, const struct soft_insn *in)
 	(void)in;
 	uint32_t r[4];
 	soft_cpuid((uint32_t)cpu->s.gpr[X86_RAX], (uint32_t)cpu->s.gpr[X86_RCX], r);
-	/* Leaf 1 ECX.OSXSAVE (bit 27) mirrors CR4.OSXSAVE. */
-	if ((uint32_t)cpu->s.gpr[X86_RAX] == 1 && (cpu->s.cr4 & CR4_OSXSAVE))
+	/* Leaf 1 ECX.OSXSAVE (bit 27) mirrors CR4.OSXSAVE, leaf 7 ECX.OSPKE (bit 4)
+	 * CR4.PKE; leaf 0DH EBX is the XSAVE area size for what XCR0 enables. */
+	uint32_t leaf = (uint32_t)cpu->s.gpr[X86_RAX], subleaf = (uint32_t)cpu->s.gpr[X86_RCX];
+	if (leaf == 1 && (cpu->s.cr4 & CR4_OSXSAVE))
 		r[2] |= 1u << 27;
+	if (leaf == 7 && subleaf == 0 && (cpu->s.cr4 & CR4_PKE))
+		r[2] |= 1u << 4;
+	if (leaf == 0xd && subleaf == 0)
+		r[1] = soft_xsave_size(cpu->s.fpu.xcr0);
 	soft_reg_write(cpu, X86_RAX, 4, r[0]);
 	soft_reg_write(cpu, X86_RBX, 4, r[1]);
 	soft_reg_write(cpu, X86_RCX, 4, r[2]);

@@ -135,5 +135,7 @@ void x87_register_env(soft_handler_fn **table);
 /* ---- fpu_state.c ---- */
 
 void fpu_register_state(soft_handler_fn **table);
+/* Sets PKRU (WRPKRU, XRSTOR), dropping cached translations when it changes. */
+void fpu_set_pkru(struct soft_cpu *cpu, uint32_t v);
 
 #endif

@@ -55,7 +55,7 @@ int soft_walk(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc, bool use
 
 	if (!(s->cr0 & CR0_PG)) {
 		*w = (struct soft_walk){ .gpa = lin & (cpu->long_mode ? ~0ULL : 0xffffffffULL),
-					 .writable = true, .user = true, .executable = true, .dirty = true,
+					 .readable = true, .writable = true, .user = true, .executable = true, .dirty = true,
 					 .page_size = 4096 };
 		return 0;
 	}
@@ -136,6 +136,16 @@ int soft_walk(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc, bool use
 	if (!user && user_ok && acc != SOFT_ACC_EXEC && (s->cr4 & CR4_SMAP) &&
 	    !(cpu->cpl < 3 && (s->rflags & RFLAGS_AC)))
 		return pf_code(cpu, acc, user, true, false);
+	/* Protection keys (4-level paging, CR4.PKE): the leaf's key selects two
+	 * PKRU bits that restrict data accesses to user pages, by either privilege. */
+	bool pk_no_access = false, pk_no_write = false;
+	if (cpu->long_mode && (s->cr4 & CR4_PKE) && user_ok) {
+		unsigned key = (unsigned)(lv[n - 1].entry >> 59) & 15;
+		pk_no_access = (s->fpu.pkru >> (2 * key)) & 1;
+		pk_no_write = pk_no_access || (((s->fpu.pkru >> (2 * key + 1)) & 1) && (user || wp));
+		if (acc != SOFT_ACC_EXEC && (pk_no_access || (acc == SOFT_ACC_WRITE && pk_no_write)))
+			return pf_code(cpu, acc, user, true, false) | PF_PK;
+	}
 	/* SMEP: no supervisor instruction fetches from user pages. */
 	if (!user && user_ok && (s->cr4 & CR4_SMEP))
 		exec_ok = false;
@@ -153,7 +163,8 @@ int soft_walk(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc, bool use
 	uint64_t leaf = lv[n - 1].entry;
 	*w = (struct soft_walk){
 		.gpa = frame + (lin & (page_size - 1)),
-		.writable = writable || (!user && !wp),
+		.readable = !pk_no_access,
+		.writable = (writable || (!user && !wp)) && !pk_no_write,
 		.user = user_ok,
 		.executable = exec_ok,
 		.dirty = (leaf & PTE_D) || acc == SOFT_ACC_WRITE,
