@@ -328,7 +328,8 @@ static bool vm_vcpu_halt(struct vm *vm)
 		return false;
 	}
 	pthread_mutex_lock(&vm->lock);
-	vm->nmi_wake = false;
+	/* An NMI raised since the last halt (maybe just before this one) wakes it:
+	 * at worst the vCPU finds it already taken and halts again. */
 	while (!vm->exit_requested && !vm->intr_level && !vm->nmi_wake && !vm_debug_stop_pending(vm)) {
 		if (vm->dump_requested) {
 			vm->dump_requested = false;
@@ -339,6 +340,7 @@ static bool vm_vcpu_halt(struct vm *vm)
 		}
 		pthread_cond_wait(&vm->vcpu_wake, &vm->lock);
 	}
+	vm->nmi_wake = false;
 	pthread_mutex_unlock(&vm->lock);
 	vm_debug_vcpu_poll(vm); /* the debugger stopped the halted vCPU */
 	return true;

@@ -84,7 +84,7 @@ struct vm {
 	struct vtimer timeout_timer;
 	pthread_cond_t vcpu_wake; /* a halted vCPU waits here */
 	bool intr_level; /* the controllers' INTR output to the vCPU (lock held) */
-	bool nmi_wake; /* an NMI was raised since the vCPU last halted (lock held) */
+	bool nmi_wake; /* an NMI was raised since the vCPU last woke from a halt (lock held) */
 	bool gsi_level[VM_GSI_COUNT]; /* --irqchip kernel: the lines' levels (lock held) */
 	bool reset_requested; /* a device asked for a system reset (lock held) */
 	bool exit_requested; /* lock held to change */
