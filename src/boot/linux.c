@@ -26,6 +26,7 @@
 
 /* struct setup_header, at its offset in the file and in boot_params */
 #define HDR_SETUP_SECTS 0x1f1
+#define HDR_SYSSIZE 0x1f4
 #define HDR_BOOT_FLAG 0x1fe
 #define HDR_JUMP 0x200
 #define HDR_MAGIC 0x202
@@ -42,6 +43,10 @@
 #define HDR_RELOCATABLE 0x234
 #define HDR_XLOADFLAGS 0x236
 #define HDR_CMDLINE_SIZE 0x238
+#define HDR_PAYLOAD_OFFSET 0x248
+#define HDR_PAYLOAD_LENGTH 0x24c
+#define HDR_SETUP_DATA 0x250
+#define HDR_PREF_ADDRESS 0x258
 #define HDR_INIT_SIZE 0x260
 
 #define LOADFLAGS_LOADED_HIGH 0x01
@@ -72,6 +77,11 @@ static uint16_t get16(const uint8_t *p, size_t off)
 static uint32_t get32(const uint8_t *p, size_t off)
 {
 	return (uint32_t)get16(p, off) | ((uint32_t)get16(p, off + 2) << 16);
+}
+
+static uint64_t get64(const uint8_t *p, size_t off)
+{
+	return (uint64_t)get32(p, off) | ((uint64_t)get32(p, off + 4) << 32);
 }
 
 static void put16(uint8_t *p, size_t off, uint16_t v)
@@ -156,6 +166,44 @@ static void entry_state(struct x86_cpu_state *cpu, uint64_t entry, bool entry32)
 	cpu->fpu.fcw = 0x37f;
 }
 
+/*
+ * The setup header fields the kernel will rely on, against the file: the
+ * protected-mode code (syssize) fills what follows the setup sectors but for
+ * alignment padding (under 4 KiB), the compressed payload lies inside it, a
+ * relocatable kernel's alignment is a power of two its preferred address
+ * honours, and setup_data, which the boot loader owns, is empty.
+ */
+static int check_header(const uint8_t *image, const char *name, size_t kernel_size, char *why, size_t why_len)
+{
+	uint64_t sys = (uint64_t)get32(image, HDR_SYSSIZE) * 16;
+	if (sys == 0 || sys > kernel_size)
+		return fail(why, why_len, -ENOEXEC,
+			    "%s: syssize says %llu bytes of kernel but the file has %zu after the setup sectors "
+			    "(truncated, or a wrong setup_sects)", name, (unsigned long long)sys, kernel_size);
+	if (kernel_size - sys >= 4096)
+		return fail(why, why_len, -ENOEXEC,
+			    "%s: %zu bytes follow the setup sectors but syssize says %llu (a wrong setup_sects?)", name,
+			    kernel_size, (unsigned long long)sys);
+	uint64_t off = get32(image, HDR_PAYLOAD_OFFSET), len = get32(image, HDR_PAYLOAD_LENGTH);
+	if (len == 0 || off + len > sys)
+		return fail(why, why_len, -ENOEXEC, "%s: the compressed payload [%#llx, +%#llx) is not inside the kernel",
+			    name, (unsigned long long)off, (unsigned long long)len);
+	uint64_t align = get32(image, HDR_KERNEL_ALIGNMENT);
+	if (image[HDR_RELOCATABLE] && (align < 4096 || (align & (align - 1))))
+		return fail(why, why_len, -ENOEXEC, "%s: kernel_alignment %#llx is not a power of two of at least 4 KiB",
+			    name, (unsigned long long)align);
+	uint64_t pref = get64(image, HDR_PREF_ADDRESS);
+	if (pref >= (1ULL << 40) || (image[HDR_RELOCATABLE] && (pref & (align - 1))))
+		return fail(why, why_len, -ENOEXEC, "%s: pref_address %#llx is impossible", name,
+			    (unsigned long long)pref);
+	if (get64(image, HDR_SETUP_DATA))
+		return fail(why, why_len, -ENOEXEC, "%s: setup_data is set in the file (it is the boot loader's)", name);
+	if (get32(image, HDR_INIT_SIZE) < sys)
+		return fail(why, why_len, -ENOEXEC, "%s: init_size %#x is smaller than the kernel", name,
+			    get32(image, HDR_INIT_SIZE));
+	return 0;
+}
+
 int linux_load_image(struct guest_ram *ram, const char *name, const uint8_t *image, size_t size,
 		     const uint8_t *initrd, size_t initrd_size, const char *cmdline, const struct linux_boot *opts,
 		     struct x86_cpu_state *cpu, char *why, size_t why_len)
@@ -165,6 +213,9 @@ int linux_load_image(struct guest_ram *ram, const char *name, const uint8_t *ima
 	uint16_t version = get16(image, HDR_VERSION);
 	if (version < LINUX_MIN_PROTOCOL)
 		return fail(why, why_len, -ENOEXEC, "%s: boot protocol %u.%02u is too old (x86v needs 2.10 or later)",
+			    name, version >> 8, version & 0xff);
+	if (version >> 8 != 2)
+		return fail(why, why_len, -ENOEXEC, "%s: boot protocol %u.%02u does not exist (major version 2 only)",
 			    name, version >> 8, version & 0xff);
 	if (!(image[HDR_LOADFLAGS] & LOADFLAGS_LOADED_HIGH))
 		return fail(why, why_len, -ENOEXEC, "%s: a zImage (loaded low) is not supported", name);
@@ -182,6 +233,9 @@ int linux_load_image(struct guest_ram *ram, const char *name, const uint8_t *ima
 		return fail(why, why_len, -ENOEXEC, "%s: truncated bzImage (setup is %zu bytes, file %zu)", name,
 			    setup_size, size);
 	size_t kernel_size = size - setup_size;
+	int r = check_header(image, name, kernel_size, why, why_len);
+	if (r < 0)
+		return r;
 	uint64_t init_size = get32(image, HDR_INIT_SIZE);
 	uint64_t footprint = init_size > kernel_size ? init_size : kernel_size;
 	if (!ram_contains(ram, LINUX_KERNEL_ADDR, footprint))
@@ -234,7 +288,6 @@ int linux_load_image(struct guest_ram *ram, const char *name, const uint8_t *ima
 		put32(bp, BP_E820_TABLE + i * 20 + 16, map[i].type);
 	}
 
-	int r = 0;
 	if (ram_write(ram, LINUX_KERNEL_ADDR, image + setup_size, kernel_size) < 0 ||
 	    ram_write(ram, LINUX_CMDLINE_ADDR, cmdline, cmdline_len + 1) < 0 ||
 	    ram_write(ram, LINUX_BOOT_PARAMS_ADDR, bp, BP_SIZE) < 0 ||

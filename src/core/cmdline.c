@@ -26,7 +26,7 @@ static const struct option_spec run_options[] = {
 	{ "append", true, true },  { "serial", true, true },  { "no-reboot", true, false },
 	{ "timeout", false, true }, { "help", false, false }, { "h", true, false },
 	{ "kernel-entry", false, true }, { "irqchip", false, true }, { "stats", false, false },
-	{ "verbose", false, false },
+	{ "verbose", false, false }, { "overcommit", false, false },
 	/* debugging (docs/debugging.md) */
 	{ "gdb", true, true },	   { "gdb-listen-any", false, false }, { "s", true, false },
 	{ "S", true, false },	   { "trace", false, true },	     { "trace-range", false, true },
@@ -65,6 +65,7 @@ void cmdline_usage(FILE *out)
 	      "  --timeout SECONDS    stop the guest after this long (exit status 12)\n"
 	      "  --stats              at the end print the guest instructions run and MIPS (soft engine)\n"
 	      "  --verbose            also print notes about what the guest does and which engine auto chose\n"
+	      "  --overcommit         allow more guest RAM than the host's RAM and swap\n"
 	      "  --irqchip user|kernel  interrupt controllers and PIT: x86v's models (default) or,\n"
 	      "                       with --accel kvm, KVM's in-kernel PIC/IOAPIC/LAPIC/PIT\n"
 	      "\n"
@@ -271,6 +272,8 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 			cfg->stats = true;
 		} else if (!strcmp(n, "verbose")) {
 			cfg->verbose = true;
+		} else if (!strcmp(n, "overcommit")) {
+			cfg->overcommit = true;
 		} else if (!strcmp(n, "kernel-entry")) {
 			if (strcmp(v, "64") && strcmp(v, "32"))
 				return fail(why, why_len, "--kernel-entry %s: expected 64 or 32", v);

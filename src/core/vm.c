@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #include "boot/bios.h"
@@ -247,16 +248,23 @@ static void vm_report_exit(const struct vm *vm)
 
 /* --- loading --- */
 
-/* A --kernel file is a bzImage when its setup header says so; otherwise Multiboot. */
-static bool kernel_is_bzimage(const char *path)
+/* A --kernel file is a bzImage when its setup header says so; otherwise
+ * Multiboot. A boot sector without that header is neither. */
+enum kernel_kind { KERNEL_MULTIBOOT, KERNEL_BZIMAGE, KERNEL_BOOT_SECTOR };
+
+static enum kernel_kind kernel_kind(const char *path)
 {
 	uint8_t head[0x250];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false; /* the loader reports the open error */
+		return KERNEL_MULTIBOOT; /* the loader reports the open error */
 	ssize_t n = pread(fd, head, sizeof(head), 0);
 	close(fd);
-	return n == (ssize_t)sizeof(head) && linux_probe(head, sizeof(head));
+	if (n != (ssize_t)sizeof(head))
+		return KERNEL_MULTIBOOT;
+	if (linux_probe(head, sizeof(head)))
+		return KERNEL_BZIMAGE;
+	return head[0x1fe] == 0x55 && head[0x1ff] == 0xaa ? KERNEL_BOOT_SECTOR : KERNEL_MULTIBOOT;
 }
 
 static int vm_load_images(struct vm *vm, char *why, size_t why_len)
@@ -264,9 +272,16 @@ static int vm_load_images(struct vm *vm, char *why, size_t why_len)
 	const char *append = vm->cfg.append ? vm->cfg.append : "";
 	if (vm->cfg.bios)
 		return bios_load_file(&vm->ram, vm->cfg.bios, &vm->boot_state, why, why_len);
-	if (!kernel_is_bzimage(vm->cfg.kernel))
-		return multiboot_load_file(&vm->ram, vm->cfg.kernel, append, vm->cfg.initrd, &vm->boot_state, why,
-					   why_len);
+	enum kernel_kind kind = kernel_kind(vm->cfg.kernel);
+	if (kind != KERNEL_BZIMAGE) {
+		int r = multiboot_load_file(&vm->ram, vm->cfg.kernel, append, vm->cfg.initrd, &vm->boot_state, why,
+					    why_len);
+		if (r == -ENOEXEC && kind == KERNEL_BOOT_SECTOR && strstr(why, "no Multiboot header"))
+			snprintf(why, why_len,
+				 "%s: not a Linux bzImage (a boot sector without the \"HdrS\" setup header) nor a "
+				 "Multiboot kernel", vm->cfg.kernel);
+		return r;
+	}
 	/* No firmware: x86v does what it would (ACPI tables, PCI resources) for the kernel. */
 	struct linux_boot opts = { .entry = vm->cfg.kernel_entry };
 	int r = board_prepare_direct_boot(vm->board, &opts.rsdp);
@@ -455,6 +470,17 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	if (!vm->eng_ops) {
 		log_error("--accel %s: this x86v has no such engine", cfg->accel);
 		return X86V_EXIT_USAGE;
+	}
+	/* A guest that later touched RAM the host cannot back would be killed by
+	 * the OOM killer mid-run: refuse it now unless asked. */
+	struct sysinfo si;
+	if (!cfg->overcommit && sysinfo(&si) == 0) {
+		uint64_t host = ((uint64_t)si.totalram + si.totalswap) * si.mem_unit;
+		if (cfg->ram_size > host) {
+			log_error("-m %llu MiB is more than this host's RAM and swap (%llu MiB); --overcommit allows it",
+				  (unsigned long long)(cfg->ram_size / MiB), (unsigned long long)(host / MiB));
+			return X86V_EXIT_USAGE;
+		}
 	}
 	r = ram_init(&vm->ram, cfg->ram_size);
 	if (r < 0) {

@@ -24,6 +24,7 @@ static void test_defaults(void)
 	CHECK_EQ(PARSE(&cl, why, "run", "--bios", "rom.bin"), 0);
 	CHECK_EQ(cl.command, CMDLINE_RUN);
 	CHECK_STR(cl.cfg.accel, "auto");
+	CHECK(!cl.cfg.overcommit);
 	CHECK_EQ(cl.cfg.ram_size, 128 * MiB);
 	CHECK_STR(cl.cfg.serial, "stdio");
 	CHECK_STR(cl.cfg.bios, "rom.bin");
@@ -31,9 +32,10 @@ static void test_defaults(void)
 	CHECK(cl.cfg.timeout == 0);
 	CHECK(!cl.cfg.verbose);
 	CHECK(!cl.cfg.stats);
-	CHECK_EQ(PARSE(&cl, why, "run", "--bios", "r", "--verbose", "--stats"), 0);
+	CHECK_EQ(PARSE(&cl, why, "run", "--bios", "r", "--verbose", "--stats", "--overcommit"), 0);
 	CHECK(cl.cfg.verbose);
 	CHECK(cl.cfg.stats);
+	CHECK(cl.cfg.overcommit);
 	CHECK(!cl.cfg.irqchip_kernel); /* x86v's own interrupt controllers on every engine */
 }
 
