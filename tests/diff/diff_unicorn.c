@@ -71,30 +71,35 @@ void diff_unicorn_free(struct diff_unicorn *u)
 	free(u);
 }
 
-/* After the code and data are in place: a 64-bit case (rIP is linear). */
-static int run64(struct diff_unicorn *u, const struct diff_case *c, struct diff_state *out)
+/* The general registers, RFLAGS and rIP: 16 of 64 bits in long mode, else 8 of 32. */
+static int write_regs(struct diff_unicorn *u, const struct diff_state *in)
 {
-	uint64_t base = diff_base(u->mode);
-	for (int i = 0; i < 16; i++)
-		if (uc_reg_write(u->uc, uc_gprs64[i], &c->in.gpr[i]) != UC_ERR_OK)
+	bool wide = u->mode == DIFF_LONG64;
+	for (int i = 0; i < (wide ? 16 : 8); i++) {
+		uint64_t v = wide ? in->gpr[i] : (uint32_t)in->gpr[i];
+		if (uc_reg_write(u->uc, wide ? uc_gprs64[i] : uc_gprs[i], &v) != UC_ERR_OK)
 			return -1;
-	uint64_t fl = c->in.rflags, ip = c->in.rip;
-	if (uc_reg_write(u->uc, UC_X86_REG_RFLAGS, &fl) != UC_ERR_OK ||
-	    uc_reg_write(u->uc, UC_X86_REG_RIP, &ip) != UC_ERR_OK)
+	}
+	uint64_t fl = wide ? in->rflags : (uint32_t)in->rflags, ip = wide ? in->rip : (uint32_t)in->rip;
+	if (uc_reg_write(u->uc, wide ? UC_X86_REG_RFLAGS : UC_X86_REG_EFLAGS, &fl) != UC_ERR_OK ||
+	    uc_reg_write(u->uc, wide ? UC_X86_REG_RIP : UC_X86_REG_EIP, &ip) != UC_ERR_OK)
 		return -1;
-	uc_err e = uc_emu_start(u->uc, ip, ~0ull, 0, 200);
-	memset(out, 0, sizeof(*out));
-	out->fault = e != UC_ERR_OK;
-	for (int i = 0; i < 16; i++)
-		uc_reg_read(u->uc, uc_gprs64[i], &out->gpr[i]);
-	uc_reg_read(u->uc, UC_X86_REG_RFLAGS, &out->rflags);
-	uc_reg_read(u->uc, UC_X86_REG_RIP, &out->rip);
-	uint8_t last = 0;
-	uint64_t lin = out->rip - 1;
-	if (!out->fault && (lin < base || lin >= base + DIFF_MEM_OFF ||
-			    uc_mem_read(u->uc, lin, &last, 1) != UC_ERR_OK || last != 0xf4))
-		out->fault = true;
-	return uc_mem_read(u->uc, base + DIFF_MEM_OFF, out->mem, DIFF_MEM_LEN) == UC_ERR_OK ? 0 : -1;
+	return 0;
+}
+
+static void read_regs(struct diff_unicorn *u, struct diff_state *out)
+{
+	bool wide = u->mode == DIFF_LONG64;
+	for (int i = 0; i < (wide ? 16 : 8); i++) {
+		uint64_t v = 0;
+		uc_reg_read(u->uc, wide ? uc_gprs64[i] : uc_gprs[i], &v);
+		out->gpr[i] = wide ? v : (uint32_t)v;
+	}
+	uint64_t fl = 0, ip = 0;
+	uc_reg_read(u->uc, wide ? UC_X86_REG_RFLAGS : UC_X86_REG_EFLAGS, &fl);
+	uc_reg_read(u->uc, wide ? UC_X86_REG_RIP : UC_X86_REG_EIP, &ip);
+	out->rflags = wide ? fl : (uint32_t)fl;
+	out->rip = wide ? ip : (uint32_t)ip;
 }
 
 int diff_unicorn_run(struct diff_unicorn *u, const struct diff_case *c, struct diff_state *out)
@@ -114,34 +119,17 @@ int diff_unicorn_run(struct diff_unicorn *u, const struct diff_case *c, struct d
 			if (uc_reg_write(u->uc, uc_sregs[i], &sel) != UC_ERR_OK)
 				return -1;
 	}
-	if (u->mode == DIFF_LONG64)
-		return run64(u, c, out);
-	for (int i = 0; i < 8; i++) {
-		uint32_t v = (uint32_t)c->in.gpr[i];
-		if (uc_reg_write(u->uc, uc_gprs[i], &v) != UC_ERR_OK)
-			return -1;
-	}
-	uint32_t fl = (uint32_t)c->in.rflags, ip = (uint32_t)c->in.rip;
-	if (uc_reg_write(u->uc, UC_X86_REG_EFLAGS, &fl) != UC_ERR_OK ||
-	    uc_reg_write(u->uc, UC_X86_REG_EIP, &ip) != UC_ERR_OK)
+	if (write_regs(u, &c->in) < 0)
 		return -1;
 	/* begin is linear; until is never reached (HLT stops it); the count
 	 * bounds a runaway REP or loop */
 	uc_err e = uc_emu_start(u->uc, base + DIFF_INSN_OFF, ~0ull, 0, 200);
 	memset(out, 0, sizeof(*out));
 	out->fault = e != UC_ERR_OK;
-	for (int i = 0; i < 8; i++) {
-		uint32_t v = 0;
-		uc_reg_read(u->uc, uc_gprs[i], &v);
-		out->gpr[i] = v;
-	}
-	uc_reg_read(u->uc, UC_X86_REG_EFLAGS, &fl);
-	uc_reg_read(u->uc, UC_X86_REG_EIP, &ip);
-	out->rflags = fl;
-	out->rip = ip;
+	read_regs(u, out);
 	/* stopped by the count, not by HLT: the soft engine reports that as a fault too */
 	uint8_t last = 0;
-	uint64_t lin = (u->mode == DIFF_REAL16 ? base + ip : ip) - 1;
+	uint64_t lin = (u->mode == DIFF_REAL16 ? base + out->rip : out->rip) - 1;
 	if (!out->fault && (lin < base || lin >= base + DIFF_MEM_OFF ||
 			    uc_mem_read(u->uc, lin, &last, 1) != UC_ERR_OK || last != 0xf4))
 		out->fault = true;
@@ -150,38 +138,12 @@ int diff_unicorn_run(struct diff_unicorn *u, const struct diff_case *c, struct d
 	return 0;
 }
 
-#else /* no libunicorn: 16/32-bit cases are reported skipped */
+#else /* no libunicorn: 16/32-bit cases are reported skipped, 64-bit ones run against the host only */
 
 struct diff_unicorn *diff_unicorn_new(enum diff_mode m)
 {
 	(void)m;
 	return NULL;
-}
-
-/* After the code and data are in place: a 64-bit case (rIP is linear). */
-static int run64(struct diff_unicorn *u, const struct diff_case *c, struct diff_state *out)
-{
-	uint64_t base = diff_base(u->mode);
-	for (int i = 0; i < 16; i++)
-		if (uc_reg_write(u->uc, uc_gprs64[i], &c->in.gpr[i]) != UC_ERR_OK)
-			return -1;
-	uint64_t fl = c->in.rflags, ip = c->in.rip;
-	if (uc_reg_write(u->uc, UC_X86_REG_RFLAGS, &fl) != UC_ERR_OK ||
-	    uc_reg_write(u->uc, UC_X86_REG_RIP, &ip) != UC_ERR_OK)
-		return -1;
-	uc_err e = uc_emu_start(u->uc, ip, ~0ull, 0, 200);
-	memset(out, 0, sizeof(*out));
-	out->fault = e != UC_ERR_OK;
-	for (int i = 0; i < 16; i++)
-		uc_reg_read(u->uc, uc_gprs64[i], &out->gpr[i]);
-	uc_reg_read(u->uc, UC_X86_REG_RFLAGS, &out->rflags);
-	uc_reg_read(u->uc, UC_X86_REG_RIP, &out->rip);
-	uint8_t last = 0;
-	uint64_t lin = out->rip - 1;
-	if (!out->fault && (lin < base || lin >= base + DIFF_MEM_OFF ||
-			    uc_mem_read(u->uc, lin, &last, 1) != UC_ERR_OK || last != 0xf4))
-		out->fault = true;
-	return uc_mem_read(u->uc, base + DIFF_MEM_OFF, out->mem, DIFF_MEM_LEN) == UC_ERR_OK ? 0 : -1;
 }
 
 int diff_unicorn_run(struct diff_unicorn *u, const struct diff_case *c, struct diff_state *out)
