@@ -108,11 +108,24 @@ static inline uint64_t oracle_undefined_flags(unsigned mnemonic, unsigned size, 
 	}
 }
 
-/* Whether the result itself is undefined: SHLD/SHRD of 16 bits by more than 16. */
+/*
+ * Whether the result itself is vendor-specific: SHLD/SHRD of 16 bits by more
+ * than 16 and BSWAP of a 16-bit register (undefined in the SDM), AAA and AAS
+ * (Intel adds or subtracts 106h across all of AX; AMD adjusts AL and AH apart,
+ * so a carry or borrow out of AL differs).
+ */
 static inline bool oracle_result_undefined(unsigned mnemonic, unsigned size, unsigned count)
 {
-	return (mnemonic == ZYDIS_MNEMONIC_SHLD || mnemonic == ZYDIS_MNEMONIC_SHRD) && size == 2 &&
-	       (count & 0x1f) > 16;
+	switch (mnemonic) {
+	case ZYDIS_MNEMONIC_SHLD: case ZYDIS_MNEMONIC_SHRD:
+		return size == 2 && (count & 0x1f) > 16;
+	case ZYDIS_MNEMONIC_BSWAP:
+		return size == 2;
+	case ZYDIS_MNEMONIC_AAA: case ZYDIS_MNEMONIC_AAS:
+		return true;
+	default:
+		return false;
+	}
 }
 
 #endif
