@@ -4,26 +4,22 @@
  * of each). They are invalid in 64-bit mode, where the decoder never produces
  * them, so the host cannot execute them from this 64-bit process: results and
  * flags are computed here. The defined flags follow the SDM pseudocode. The
- * undefined ones are what Intel hosts produce: OF cleared, and for AAA/AAS
- * SF ZF PF from the final AL, as a logic operation would set them; AAM's
- * OF AF CF are those of a logic operation on AL, AAD's those of the 8-bit
- * ADD AL + AH * imm8 (verified in tests/unit/test_soft_alu.c, which runs the
- * instructions natively in a 32-bit compatibility-mode code segment).
- * AAS subtracts 6 from all of AX (a borrow reaches AH), as current Intel
+ * undefined ones follow the model of docs/cpu-model.md (Intel's): OF
+ * cleared, SF ZF PF from the final AL (for AAA/AAS too), AAM's AF CF
+ * cleared, AAD's flags those of the 8-bit ADD AL + AH * imm8 (verified in
+ * tests/unit/test_soft_alu.c, which runs the instructions natively in a
+ * 32-bit compatibility-mode code segment). AAA adds 106h and AAS subtracts
+ * 106h across all of AX (a carry or borrow reaches AH), as current Intel
  * CPUs and the current SDM pseudocode do.
  */
 #include <Zydis/Zydis.h>
 
 #include "engine/soft/interp/model_flags.h"
 
-/* SF ZF PF of the final AL (as a logic operation sets them: OF cleared), plus
- * the explicit CF and AF. */
+/* SF ZF PF of the final AL, OF cleared, plus the explicit CF and AF. */
 static uint64_t bcd_flags(uint8_t al, bool cf, bool af)
 {
-	uint64_t f = 0;
-	host_alu(HOST_AND, 1, al, al, &f);
-	f &= RFLAGS_SF | RFLAGS_ZF | RFLAGS_PF;
-	return f | (cf ? RFLAGS_CF : 0) | (af ? RFLAGS_AF : 0);
+	return model_szp(al, 1) | (cf ? RFLAGS_CF : 0) | (af ? RFLAGS_AF : 0);
 }
 
 /* DAA/DAS: AL += or -= 06h and/or 60h (SDM Vol. 2A, DAA, DAS). */
@@ -94,11 +90,8 @@ static void op_aam(struct soft_cpu *cpu, const struct soft_insn *in)
 		soft_raise_de(cpu);
 	uint8_t al = (uint8_t)soft_reg_read(cpu, X86_RAX, 1);
 	uint8_t q = al / base, r = al % base;
-	uint64_t f = cpu->s.rflags;
-	host_alu(HOST_AND, 1, r, r, &f);
-	f &= ~MODEL_LOGIC_UNDEFINED;
 	soft_reg_write(cpu, X86_RAX, 2, (uint64_t)q << 8 | r);
-	soft_set_flags(cpu, SOFT_ARITH_FLAGS, f);
+	soft_set_flags(cpu, SOFT_ARITH_FLAGS, bcd_flags(r, false, false));
 }
 
 /* AAD imm8: AL = AL + AH * imm8, AH = 0. */
