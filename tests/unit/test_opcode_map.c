@@ -196,12 +196,7 @@ static void walk_vex(unsigned code_size, const ZydisDecoder *dec)
 static void walk_mode(unsigned code_size)
 {
 	ZydisDecoder dec;
-	if (code_size == 8)
-		ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-	else if (code_size == 4)
-		ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
-	else
-		ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LEGACY_16, ZYDIS_STACK_WIDTH_16);
+	soft_decoder_init(&dec, code_size);
 	decoded = with_handler = not_advertised = deliberate = missing = unclassified = 0;
 	walk_legacy(code_size, &dec);
 	walk_vex(code_size, &dec);

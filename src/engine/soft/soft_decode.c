@@ -85,6 +85,16 @@ void soft_code_page_written(struct engine *eng, uint64_t gpa)
 	}
 }
 
+void soft_decoder_init(ZydisDecoder *dec, unsigned code_size)
+{
+	if (code_size == 8)
+		ZydisDecoderInit(dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	else if (code_size == 4)
+		ZydisDecoderInit(dec, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
+	else
+		ZydisDecoderInit(dec, ZYDIS_MACHINE_MODE_LEGACY_16, ZYDIS_STACK_WIDTH_16);
+}
+
 int soft_blocks_init(struct soft_cpu *cpu)
 {
 	struct soft_block_cache *c = calloc(1, sizeof(*c));
@@ -99,9 +109,9 @@ int soft_blocks_init(struct soft_cpu *cpu)
 		free(c);
 		return -1;
 	}
-	ZydisDecoderInit(&c->decoder[0], ZYDIS_MACHINE_MODE_LEGACY_16, ZYDIS_STACK_WIDTH_16);
-	ZydisDecoderInit(&c->decoder[1], ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
-	ZydisDecoderInit(&c->decoder[2], ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
+	soft_decoder_init(&c->decoder[0], 2);
+	soft_decoder_init(&c->decoder[1], 4);
+	soft_decoder_init(&c->decoder[2], 8);
 	cpu->blocks = c;
 	return 0;
 }
@@ -341,12 +351,7 @@ bool soft_decode_insn(const struct engine *eng, unsigned code_size, const uint8_
 		      struct soft_insn *in)
 {
 	ZydisDecoder dec;
-	if (code_size == 8)
-		ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64, ZYDIS_STACK_WIDTH_64);
-	else if (code_size == 4)
-		ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
-	else
-		ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LEGACY_16, ZYDIS_STACK_WIDTH_16);
+	soft_decoder_init(&dec, code_size);
 	bool ends, short_input;
 	return decode_with(eng, &dec, code_size, bytes, avail, in, &ends, &short_input);
 }

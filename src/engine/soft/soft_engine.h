@@ -7,6 +7,8 @@
 #ifndef X86V_ENGINE_SOFT_ENGINE_H
 #define X86V_ENGINE_SOFT_ENGINE_H
 
+#include <Zydis/Zydis.h>
+
 #include "engine/soft/soft_cpu.h"
 #include "engine/soft/soft_insn.h"
 
@@ -46,6 +48,8 @@ int soft_blocks_init(struct soft_cpu *cpu);
 void soft_blocks_destroy(struct soft_cpu *cpu);
 void soft_blocks_flush(struct soft_cpu *cpu);
 
+/* Sets dec up for code size code_size (2, 4, 8) as the engine decodes. */
+void soft_decoder_init(ZydisDecoder *dec, unsigned code_size);
 /* Decodes one instruction at code size code_size (2, 4, 8) as the engine
  * does, handler included, outside any vCPU (tools and tests); false when the
  * bytes are no valid instruction. soft_insn_unimplemented: no handler family
