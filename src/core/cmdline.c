@@ -27,6 +27,7 @@ static const struct option_spec run_options[] = {
 	{ "timeout", false, true }, { "help", false, false }, { "h", true, false },
 	{ "kernel-entry", false, true }, { "irqchip", false, true }, { "stats", false, false },
 	{ "verbose", false, false }, { "overcommit", false, false },
+	{ "tier", false, true },   { "jit-threshold", false, true }, { "jit-cache", false, true },
 	/* debugging (docs/debugging.md) */
 	{ "gdb", true, true },	   { "gdb-listen-any", false, false }, { "s", true, false },
 	{ "S", true, false },	   { "trace", false, true },	     { "trace-range", false, true },
@@ -68,6 +69,11 @@ void cmdline_usage(FILE *out)
 	      "  --overcommit         allow more guest RAM than the host's RAM and swap\n"
 	      "  --irqchip user|kernel  interrupt controllers and PIT: x86v's models (default) or,\n"
 	      "                       with --accel kvm, KVM's in-kernel PIC/IOAPIC/LAPIC/PIT\n"
+	      "  --tier jit|interp    soft engine: translate hot blocks to host code (default) or\n"
+	      "                       only interpret\n"
+	      "  --jit-threshold N    soft engine: translate a block on its Nth run (default 2)\n"
+	      "  --jit-cache SIZE     soft engine: translated-code cache, e.g. 64M (default 64M,\n"
+	      "                       1M..1G; flushed when full)\n"
 	      "\n"
 	      "debugging (docs/debugging.md):\n"
 	      "  --gdb tcp:[HOST:]PORT  GDB remote stub (HOST defaults to 127.0.0.1; loopback only)\n"
@@ -282,6 +288,22 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 			if (strcmp(v, "user") && strcmp(v, "kernel"))
 				return fail(why, why_len, "--irqchip %s: expected user or kernel", v);
 			cfg->irqchip_kernel = !strcmp(v, "kernel");
+		} else if (!strcmp(n, "tier")) {
+			if (strcmp(v, "jit") && strcmp(v, "interp"))
+				return fail(why, why_len, "--tier %s: expected jit or interp", v);
+			cfg->interp_only = !strcmp(v, "interp");
+		} else if (!strcmp(n, "jit-threshold")) {
+			char *end;
+			errno = 0;
+			unsigned long t = strtoul(v, &end, 10);
+			if (errno || end == v || *end || t < 1 || t > 1000000)
+				return fail(why, why_len, "--jit-threshold %s: expected a number 1..1000000", v);
+			cfg->jit_threshold = (uint32_t)t;
+		} else if (!strcmp(n, "jit-cache")) {
+			uint64_t size;
+			if (ram_parse_size(v, &size) < 0 || size < MiB || size > GiB)
+				return fail(why, why_len, "--jit-cache %s: expected a size 1M..1G", v);
+			cfg->jit_cache_size = size;
 		} else if (!strcmp(n, "no-reboot")) {
 			cfg->no_reboot = true;
 		} else if (!strcmp(n, "timeout")) {

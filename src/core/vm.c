@@ -534,6 +534,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		.msr_write = vm_msr_write,
 		.clock_ns = vm_clock_ns,
 		.irqchip_kernel = cfg->irqchip_kernel,
+		.soft = { .interp_only = cfg->interp_only, .jit_threshold = cfg->jit_threshold,
+			  .jit_cache_size = cfg->jit_cache_size },
 		.opaque = vm,
 	};
 	if (vm->eng_ops->create(&host, &vm->engine, why, sizeof(why)) < 0) {
@@ -577,6 +579,11 @@ static void vm_print_stats(struct vm *vm)
 			  secs > 0 ? (double)n / secs / 1e6 : 0.0);
 	} else {
 		log_error("stats: %.3f s (the %s engine does not count instructions)", secs, vm->eng_ops->name);
+	}
+	if (vm->vcpu && vm->eng_ops->stats) {
+		char line[512];
+		vm->eng_ops->stats(vm->vcpu, line, sizeof(line));
+		log_error("stats: %s", line);
 	}
 }
 

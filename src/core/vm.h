@@ -52,6 +52,10 @@ struct vm_config {
 	/* --irqchip kernel: the engine's own PIC/IOAPIC/LAPIC/PIT (KVM's in-kernel
 	 * ones) instead of x86v's models; only engines whose has_irqchip says so. */
 	bool irqchip_kernel;
+	/* Soft engine tiers (engine_host.soft): --tier interp, --jit-threshold, --jit-cache. */
+	bool interp_only;
+	uint32_t jit_threshold;
+	uint64_t jit_cache_size;
 	double timeout; /* seconds; 0 = none */
 	struct debug_opts debug; /* --gdb, -S, --trace... (docs/debugging.md) */
 };

@@ -40,6 +40,14 @@ struct engine_host {
 	 * own: it drives interrupt lines with set_irq and never gets intr_ack, the
 	 * local APIC MSRs, or VCPU_EXIT_HALT (the engine waits for interrupts itself). */
 	bool irqchip_kernel;
+	/* Soft engine tiers (0 = the default): the interpreter alone, or the
+	 * translator for blocks run jit_threshold times, with a code cache of
+	 * jit_cache_size bytes. */
+	struct {
+		bool interp_only;
+		uint32_t jit_threshold;
+		uint64_t jit_cache_size;
+	} soft;
 	void *opaque;
 };
 
@@ -147,6 +155,8 @@ struct engine_ops {
 	unsigned (*branch_history)(struct vcpu *vcpu, struct engine_branch *out);
 	/* Guest instructions retired so far, or NULL when the engine cannot count them (kvm). */
 	uint64_t (*insn_count)(struct vcpu *vcpu);
+	/* One line of engine statistics for --stats (no newline), or NULL op. */
+	void (*stats)(struct vcpu *vcpu, char *buf, size_t len);
 };
 
 extern const struct engine_ops kvm_engine_ops;

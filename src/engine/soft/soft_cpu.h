@@ -81,6 +81,7 @@ struct soft_tlb_entry {
 
 struct engine;
 struct soft_block_cache;
+struct soft_jit;
 
 struct soft_cpu {
 	struct x86_cpu_state s; /* the truth; rflags is always materialised */
@@ -143,6 +144,11 @@ struct soft_cpu {
 	 * links between decoded blocks (soft_decode.c) made in an older epoch
 	 * are not followed. */
 	uint64_t chain_epoch;
+
+	/* The translator (jit/): its state, and counters its code keeps. */
+	struct soft_jit *jit; /* NULL: interpreter only */
+	uint64_t jit_insns; /* instructions run as translated code */
+	uint64_t jit_helper_calls; /* interpreter handlers called from translated code */
 
 	struct soft_tlb_entry tlb[SOFT_TLB_VIEWS][SOFT_TLB_SIZE];
 	bool tlb_has_large; /* some entry caches a piece of a large page */

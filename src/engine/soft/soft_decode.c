@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "engine/soft/jit/jit.h"
 #include "engine/soft/soft_engine.h"
 
 #define BLOCK_MAX_INSNS 32
@@ -23,21 +24,6 @@
 #define JUMP_CACHE_BITS 12
 #define ARENA_BYTES (32u << 20)
 
-struct soft_block {
-	struct soft_block *next; /* hash chain */
-	uint64_t gpa;
-	uint32_t gen;
-	uint8_t mode; /* code size */
-	uint8_t count;
-	/* Chaining: the blocks that last ran after this one, by linear address,
-	 * valid while cpu->chain_epoch and the privilege view are unchanged. */
-	uint8_t link_next; /* the slot the next new link replaces */
-	bool link_user[2];
-	uint64_t link_epoch[2];
-	uint64_t link_lin[2];
-	struct soft_block *link[2];
-	struct soft_insn insns[];
-};
 
 struct soft_block_cache {
 	struct soft_block *hash[1u << BLOCK_HASH_BITS];
@@ -135,6 +121,9 @@ void soft_blocks_flush(struct soft_cpu *cpu)
 	c->used = 0;
 	c->prev = NULL;
 	cpu->chain_epoch++;
+	/* Translations belong to blocks: they go with them. */
+	if (cpu->jit)
+		soft_jit_reset(cpu);
 }
 
 /* ---- Zydis → soft_insn ---- */
@@ -382,6 +371,8 @@ static struct soft_block *build_block(struct soft_cpu *cpu, uint64_t gpa, const 
 	b->count = 0;
 	b->link_next = 0;
 	b->link[0] = b->link[1] = NULL;
+	b->jit_code = NULL;
+	b->heat = 0;
 	while (b->count < BLOCK_MAX_INSNS && off < 4096) {
 		struct soft_insn *in = &b->insns[b->count];
 		bool ends, short_input;
@@ -437,7 +428,7 @@ static const struct soft_insn *decode_crossing(struct soft_cpu *cpu, uint64_t li
 	return in;
 }
 
-const struct soft_insn *soft_fetch(struct soft_cpu *cpu, unsigned *run_len)
+const struct soft_insn *soft_fetch(struct soft_cpu *cpu, unsigned *run_len, struct soft_block **block)
 {
 	struct soft_block_cache *c = cpu->blocks;
 	const struct x86_segment *cs = &cpu->s.seg[X86_CS];
@@ -460,6 +451,7 @@ const struct soft_insn *soft_fetch(struct soft_cpu *cpu, unsigned *run_len)
 			    prev->link_user[k] == user && nb->mode == cpu->code_size) {
 				c->prev = nb;
 				*run_len = nb->count;
+				*block = nb;
 				return nb->insns;
 			}
 		}
@@ -512,6 +504,7 @@ const struct soft_insn *soft_fetch(struct soft_cpu *cpu, unsigned *run_len)
 	if (!b) {
 		c->prev = NULL;
 		*run_len = 1;
+		*block = NULL;
 		return decode_crossing(cpu, lin);
 	}
 	*slot = b;
@@ -530,5 +523,6 @@ found:
 	}
 	c->prev = b;
 	*run_len = b->count;
+	*block = b;
 	return b->insns;
 }

@@ -60,8 +60,39 @@ bool soft_insn_unimplemented(const struct soft_insn *in);
 /* Fills eng's handler tables with every interp/ family (soft_exec.c). */
 void soft_register_handlers(struct engine *eng);
 
-/* Fetches and decodes (through the cache) the instruction at CS:RIP; raises on fetch faults. */
-const struct soft_insn *soft_fetch(struct soft_cpu *cpu, unsigned *run_len);
+/*
+ * A decoded block: up to BLOCK_MAX_INSNS instructions from one page, keyed by
+ * guest-physical address, code size and the page's generation. The
+ * translator keeps its code for the block here too.
+ */
+struct soft_block {
+	struct soft_block *next; /* hash chain */
+	uint64_t gpa;
+	uint32_t gen;
+	uint8_t mode; /* code size */
+	uint8_t count;
+	/* Chaining: the blocks that last ran after this one, by linear address,
+	 * valid while cpu->chain_epoch and the privilege view are unchanged. */
+	uint8_t link_next; /* the slot the next new link replaces */
+	bool link_user[2];
+	uint64_t link_epoch[2];
+	uint64_t link_lin[2];
+	struct soft_block *link[2];
+	/* Translation (jit/): host code for the block entered at CS offset
+	 * jit_rip with TLB view jit_view and CS limit jit_cs_limit; heat counts
+	 * interpreted runs towards the translation threshold. */
+	const void *jit_code;
+	uint64_t jit_rip;
+	uint32_t jit_cs_limit;
+	uint8_t jit_view;
+	uint32_t heat;
+	struct soft_insn insns[];
+};
+
+/* Fetches and decodes (through the cache) the instruction at CS:RIP; raises
+ * on fetch faults. *block: the block the instructions belong to, or NULL for
+ * an instruction decoded outside any block (one crossing a page). */
+const struct soft_insn *soft_fetch(struct soft_cpu *cpu, unsigned *run_len, struct soft_block **block);
 
 /* ---- specialised handlers (soft_fast.c) ---- */
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <Zydis/Zydis.h>
 
+#include "engine/soft/jit/jit.h"
 #include "engine/soft/soft_engine.h"
 
 struct vcpu {
@@ -92,6 +93,14 @@ static int soft_vcpu_create(struct engine *eng, unsigned index, struct vcpu **ou
 		snprintf(why, why_len, "out of memory");
 		return -ENOMEM;
 	}
+	if (!eng->host.soft.interp_only) {
+		int err = soft_jit_init(cpu, eng->host.soft.jit_threshold, eng->host.soft.jit_cache_size, why, why_len);
+		if (err < 0) {
+			soft_blocks_destroy(cpu);
+			free(v);
+			return err;
+		}
+	}
 	soft_tlb_flush_all(cpu, true);
 	x86_state_reset(&cpu->s);
 	soft_cpu_mode_changed(cpu);
@@ -107,6 +116,7 @@ static void soft_vcpu_destroy(struct vcpu *v)
 	v->cpu.eng->cpu = NULL;
 	soft_debug_destroy(&v->cpu);
 	soft_blocks_destroy(&v->cpu);
+	soft_jit_destroy(&v->cpu);
 	free(v);
 }
 
@@ -307,21 +317,24 @@ static __attribute__((noinline)) int run_loop(struct soft_cpu *cpu, struct vcpu_
 			return 0;
 		}
 		unsigned n;
+		struct soft_block *b;
 		cpu->insn_rip = cpu->s.rip; /* a fetch fault reports this address */
-		const struct soft_insn *in = soft_fetch(cpu, &n);
+		const struct soft_insn *in = soft_fetch(cpu, &n, &b);
 		cpu->end_block = false;
 		/* Interrupts are checked between blocks: an instruction in an STI or
 		 * MOV SS shadow runs alone when one is waiting, so it is taken right
 		 * after that instruction, as on hardware. */
-		if (cpu->interrupt_shadow && __atomic_load_n(&cpu->intr_line, __ATOMIC_ACQUIRE))
+		if (cpu->interrupt_shadow && __atomic_load_n(&cpu->intr_line, __ATOMIC_ACQUIRE)) {
 			n = 1;
+			b = NULL;
+		}
 		/* One test per block covers the host debugger, tracing and the
 		 * guest's TF/RF/DR7, which can only change at a block end. */
 		bool guest_db = soft_dr_armed(cpu);
 		if (__builtin_expect(cpu->debug_hooks || guest_db, 0)) {
 			if (run_block_hooks(cpu, in, n, guest_db, exit))
 				return 0;
-		} else {
+		} else if (!b || !cpu->jit || cpu->watch_active || !soft_jit_run(cpu, b)) {
 			run_block(cpu, in, n);
 		}
 	}
@@ -361,6 +374,11 @@ static uint64_t soft_insn_count_op(struct vcpu *v)
 	return v->cpu.insn_count;
 }
 
+static void soft_stats(struct vcpu *v, char *buf, size_t len)
+{
+	soft_jit_stats(&v->cpu, buf, len);
+}
+
 static int soft_set_debug(struct vcpu *v, const struct engine_debug *dbg)
 {
 	return soft_debug_configure(&v->cpu, dbg);
@@ -392,4 +410,5 @@ const struct engine_ops soft_engine_ops = {
 	.set_trace = soft_set_trace,
 	.branch_history = soft_branch_history,
 	.insn_count = soft_insn_count_op,
+	.stats = soft_stats,
 };

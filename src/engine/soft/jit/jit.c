@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The translator's entry from the execution loop: when a block is hot
+ * enough, translate it; when its translation fits the state the vCPU is in,
+ * run it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "engine/soft/jit/jit.h"
+
+/* heat value of a block the translator gave up on */
+#define HEAT_NEVER UINT32_MAX
+
+int soft_jit_init(struct soft_cpu *cpu, uint32_t threshold, uint64_t cache_size, char *why, size_t why_len)
+{
+	struct soft_jit *jit = calloc(1, sizeof(*jit));
+	if (!jit) {
+		snprintf(why, why_len, "out of memory");
+		return -ENOMEM;
+	}
+	int err = jit_cache_init(&jit->cache, cache_size ? cache_size : JIT_DEFAULT_CACHE_SIZE, why, why_len);
+	if (err < 0) {
+		free(jit);
+		return err;
+	}
+	jit->threshold = threshold ? threshold : JIT_DEFAULT_THRESHOLD;
+	cpu->jit = jit;
+	return 0;
+}
+
+void soft_jit_destroy(struct soft_cpu *cpu)
+{
+	if (!cpu->jit)
+		return;
+	jit_cache_destroy(&cpu->jit->cache);
+	free(cpu->jit);
+	cpu->jit = NULL;
+}
+
+void soft_jit_reset(struct soft_cpu *cpu)
+{
+	jit_cache_reset(&cpu->jit->cache);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Whether b's translation was made for the state the vCPU is in now: the
+ * same CS offset (its code holds rip values), TLB view and CS limit. */
+static bool fits(const struct soft_cpu *cpu, const struct soft_block *b)
+{
+	return b->jit_rip == cpu->s.rip && b->jit_view == soft_jit_view(cpu) &&
+	       (cpu->code_size == 8 || b->jit_cs_limit == cpu->s.seg[X86_CS].limit);
+}
+
+bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b)
+{
+	struct soft_jit *jit = cpu->jit;
+	const void *code = b->jit_code;
+	if (!code || !fits(cpu, b)) {
+		if (b->heat == HEAT_NEVER || ++b->heat < jit->threshold)
+			return false;
+		uint64_t t0 = now_ns(), flushes = jit->flushes;
+		code = soft_jit_translate(cpu, b);
+		jit->translate_ns += now_ns() - t0;
+		if (!code) {
+			/* A full cache was flushed (b went with it): the next
+			 * run starts over. Otherwise the block stays interpreted. */
+			if (jit->flushes == flushes)
+				b->heat = HEAT_NEVER;
+			return false;
+		}
+		b->jit_code = code;
+		b->heat = 0;
+	}
+	/* As in the interpreter's run_block: a shadow covers at most the
+	 * first instruction, and nothing is waiting for it to end here. */
+	cpu->interrupt_shadow = false;
+	uint64_t next = ((jit_block_fn *)code)(cpu);
+	if (cpu->s.rip != next) {
+		struct engine_branch *br = &cpu->branch_ring[cpu->branch_pos++ % ENGINE_BRANCH_HISTORY];
+		br->from = cpu->insn_rip;
+		br->to = cpu->s.rip;
+	}
+	return true;
+}
+
+void soft_jit_stats(const struct soft_cpu *cpu, char *buf, size_t len)
+{
+	const struct soft_jit *jit = cpu->jit;
+	if (!jit) {
+		snprintf(buf, len, "translator off (interpreter only)");
+		return;
+	}
+	double share = cpu->insn_count ? 100.0 * (double)cpu->jit_insns / (double)cpu->insn_count : 0.0;
+	snprintf(buf, len,
+		 "translator: %llu blocks translated (%llu left to the interpreter), cache %.1f of %llu MiB, "
+		 "%llu flushes, %.1f%% of instructions translated, %llu helper calls, %.3f s translating",
+		 (unsigned long long)jit->blocks, (unsigned long long)jit->failed,
+		 (double)jit->cache.used / (1 << 20), (unsigned long long)(jit->cache.size >> 20),
+		 (unsigned long long)jit->flushes, share, (unsigned long long)cpu->jit_helper_calls,
+		 (double)jit->translate_ns / 1e9);
+}

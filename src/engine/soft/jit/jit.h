@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The soft engine's second tier: decoded blocks that run often become host
+ * x86-64 code (translate.c) kept in a code cache (code_cache.c). The
+ * interpreter stays the first tier and the fallback: instructions the
+ * translator does not turn into host code are calls to their interpreter
+ * handlers from the translated code, so coverage never drops
+ * (docs/translator.md).
+ */
+#ifndef X86V_ENGINE_SOFT_JIT_JIT_H
+#define X86V_ENGINE_SOFT_JIT_JIT_H
+
+#include "engine/soft/jit/code_cache.h"
+#include "engine/soft/soft_engine.h"
+
+#define JIT_DEFAULT_THRESHOLD 2
+#define JIT_DEFAULT_CACHE_SIZE (64ull << 20)
+#define JIT_MIN_CACHE_SIZE (1ull << 20)
+
+struct soft_jit {
+	struct jit_code_cache cache;
+	uint32_t threshold;
+	/* --stats */
+	uint64_t blocks, flushes, failed, translate_ns;
+};
+
+/* Translated code: runs the block, leaves s.rip at the next instruction to
+ * run and cpu->insn_rip at the last one run; returns the address that
+ * follows that last instruction (so s.rip differs from it after a taken
+ * branch). Exceptions unwind from inside it like from any handler. */
+typedef uint64_t jit_block_fn(struct soft_cpu *cpu);
+
+/* 0, or -errno with why filled. */
+int soft_jit_init(struct soft_cpu *cpu, uint32_t threshold, uint64_t cache_size, char *why, size_t why_len);
+void soft_jit_destroy(struct soft_cpu *cpu);
+/* Empties the code cache (soft_blocks_flush calls it: blocks own translations). */
+void soft_jit_reset(struct soft_cpu *cpu);
+
+/* The TLB view translated memory accesses use for code running now. */
+static inline unsigned soft_jit_view(const struct soft_cpu *cpu)
+{
+	return soft_tlb_view(cpu, cpu->cpl == 3);
+}
+
+/* Translates b for the current CS offset, view and CS limit; NULL when it
+ * cannot (no room even in an empty cache, or a block the translator leaves
+ * to the interpreter). May flush the block cache (and so b) when the code
+ * cache is full. */
+const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_block *b);
+
+/* Runs b as translated code when it is hot (translating it first if need
+ * be): true then; false when the interpreter must run it. */
+bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b);
+
+/* One line of translator statistics. */
+void soft_jit_stats(const struct soft_cpu *cpu, char *buf, size_t len);
+
+#endif
