@@ -203,7 +203,10 @@ def parse_spec(path):
             if key == "args":
                 spec.args = shlex.split(value)
             elif key == "engines":
-                spec.engines = value.split()
+                # "soft" runs on both of the soft engine's tiers: the translator
+                # (its default) and the interpreter alone ("soft-interp").
+                spec.engines = [t for e in value.split()
+                                for t in ([e, "soft-interp"] if e == "soft" else [e])]
             elif key == "status":
                 spec.status = int(value, 0)
             elif key == "stdout-startswith":
@@ -283,6 +286,8 @@ class Engines:
         """None when the engine can run the spec here; else why not."""
         if self.listed is None:
             return None
+        if engine == "soft-interp":
+            engine = "soft"
         if engine not in self.listed:
             return f"{engine} engine not built yet"
         if engine == "kvm" and self.kvm_problem:
@@ -345,7 +350,8 @@ def run_spec(spec, engine, build, x86v):
                 f.write(bytes(size))
         args = [expand(a, subst) for a in spec.args]
         if engine:
-            argv = [x86v, "run", "--accel", engine, "--timeout", str(X86V_TIMEOUT)] + args
+            accel = ["soft", "--tier", "interp"] if engine == "soft-interp" else [engine]
+            argv = [x86v, "run", "--accel"] + accel + ["--timeout", str(X86V_TIMEOUT)] + args
         else:
             argv = [x86v] + args
         if spec.driver:

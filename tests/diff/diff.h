@@ -105,7 +105,9 @@ uint64_t diff_rand(uint64_t *rng);
 
 /* Executors: 0 with *out filled, or -1 when the executor itself failed (why). */
 struct diff_soft;
-struct diff_soft *diff_soft_new(enum diff_mode m);
+/* translator: the soft engine's translating tier, translating every block on
+ * its first run; else the interpreter alone. */
+struct diff_soft *diff_soft_new(enum diff_mode m, bool translator);
 int diff_soft_run(struct diff_soft *d, const struct diff_case *c, struct diff_state *out);
 void diff_soft_free(struct diff_soft *d);
 

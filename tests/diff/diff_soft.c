@@ -34,6 +34,7 @@
 
 struct diff_soft {
 	enum diff_mode mode;
+	bool translator;
 	struct guest_ram ram;
 	struct engine *eng;
 	struct vcpu *vcpu;
@@ -77,6 +78,9 @@ static int build_page_tables(struct guest_ram *ram)
 static int start_engine(struct diff_soft *d)
 {
 	struct engine_host host = { .ram = &d->ram, .pio = nop_pio, .mmio = nop_mmio, .intr_ack = no_intr };
+	host.soft.interp_only = !d->translator;
+	host.soft.jit_threshold = 1;
+	host.soft.jit_cache_size = 4 * MiB;
 	char why[256];
 	if (soft_engine_ops.create(&host, &d->eng, why, sizeof(why)) < 0)
 		return -1;
@@ -93,12 +97,13 @@ static void stop_engine(struct diff_soft *d)
 	soft_engine_ops.destroy(d->eng);
 }
 
-struct diff_soft *diff_soft_new(enum diff_mode m)
+struct diff_soft *diff_soft_new(enum diff_mode m, bool translator)
 {
 	struct diff_soft *d = calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
 	d->mode = m;
+	d->translator = translator;
 	if (ram_init(&d->ram, DIFF_RAM) < 0) {
 		free(d);
 		return NULL;

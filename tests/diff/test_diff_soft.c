@@ -84,7 +84,7 @@ struct group {
 static struct group groups[DIFF_NMODES * (DIFF_NFAMILIES + 8)];
 static unsigned ngroups, cur_group;
 
-static struct diff_soft *soft[DIFF_NMODES];
+static struct diff_soft *soft[DIFF_NMODES], *jit[DIFF_NMODES]; /* interpreter, translator */
 static struct diff_unicorn *uni[DIFF_NMODES]; /* long64: beside the host */
 static bool host_ok;
 static unsigned long total_forms, total_cases;
@@ -115,7 +115,7 @@ static void print_case(const struct diff_case *c)
 /* Compares the soft engine's result with the oracle's; prints the
  * differences when report is set. */
 static bool same(const struct diff_case *c, const struct diff_state *s, const struct diff_state *r,
-		 bool host, bool report)
+		 uint64_t fm, bool report)
 {
 	if (s->fault || r->fault) {
 		if (s->fault == r->fault)
@@ -145,7 +145,6 @@ static bool same(const struct diff_case *c, const struct diff_state *s, const st
 		len += snprintf(buf + len, sizeof(buf) - (size_t)len, " rip: soft %" PRIx64 " oracle %" PRIx64 ";",
 				s->rip & m, r->rip & m);
 	}
-	uint64_t fm = host && oracle_host_is_model() ? DIFF_CMP_FLAGS : c->flags_defined;
 	if ((s->rflags ^ r->rflags) & fm) {
 		ok = false;
 		len += snprintf(buf + len, sizeof(buf) - (size_t)len,
@@ -166,7 +165,7 @@ static bool same(const struct diff_case *c, const struct diff_state *s, const st
 	return ok;
 }
 
-static struct diff_state soft_out, ref_out, uni_out;
+static struct diff_state soft_out, jit_out, ref_out, uni_out;
 
 /* Runs every form of the group's mode and family (or known bug). */
 static void run_group(void)
@@ -176,7 +175,7 @@ static void run_group(void)
 	bool host = m == DIFF_LONG64;
 	if (host ? !host_ok : !uni[m])
 		SKIP(host ? "cannot map the host window at 0x200000" : "built without libunicorn");
-	if (!soft[m]) {
+	if (!soft[m] || !jit[m]) {
 		printf("# cannot create the soft engine\n");
 		check_failures++;
 		return;
@@ -199,7 +198,7 @@ static void run_group(void)
 				break; /* not encodable in this mode */
 			if (!counted)
 				forms_run++, counted = true;
-			if (diff_soft_run(soft[m], &c, &soft_out) < 0 ||
+			if (diff_soft_run(soft[m], &c, &soft_out) < 0 || diff_soft_run(jit[m], &c, &jit_out) < 0 ||
 			    (host ? diff_host_run(&c, &ref_out) : diff_unicorn_run(uni[m], &c, &ref_out)) < 0) {
 				printf("# %s: an executor failed\n", f->name);
 				check_failures++;
@@ -213,7 +212,13 @@ static void run_group(void)
 				check_failures++;
 			}
 			bool report = verbose || reported < 3;
-			bool ok = same(&c, &soft_out, &ref_out, host, report);
+			uint64_t fm = host && oracle_host_is_model() ? DIFF_CMP_FLAGS : c.flags_defined;
+			bool ok = same(&c, &soft_out, &ref_out, fm, report);
+			/* the translator leaves exactly the interpreter's state, undefined flags included */
+			if (ok && !same(&c, &jit_out, &soft_out, DIFF_CMP_FLAGS, report)) {
+				printf("#  (translator against the interpreter)\n");
+				ok = false;
+			}
 			/* long64: unicorn as well, where the SDM defines the result */
 			if (ok && host && uni[m] && c.result_defined && !unicorn64_skipped(f)) {
 				if (diff_unicorn_run(uni[m], &c, &uni_out) < 0) {
@@ -222,7 +227,7 @@ static void run_group(void)
 					return;
 				}
 				unicorn64_cases++;
-				if (!same(&c, &soft_out, &uni_out, false, report)) {
+				if (!same(&c, &soft_out, &uni_out, c.flags_defined, report)) {
 					printf("#  (against unicorn)\n");
 					ok = false;
 				}
@@ -272,7 +277,8 @@ int main(int argc, char **argv)
 
 	host_ok = diff_host_available();
 	for (unsigned m = 0; m < DIFF_NMODES; m++) {
-		soft[m] = diff_soft_new((enum diff_mode)m);
+		soft[m] = diff_soft_new((enum diff_mode)m, false);
+		jit[m] = diff_soft_new((enum diff_mode)m, true);
 		uni[m] = diff_unicorn_new((enum diff_mode)m);
 		for (int fam = 0; fam < DIFF_NFAMILIES; fam++) {
 			if (m == DIFF_LONG64 ? fam == FAM_BCD : fam == FAM_BMI)
@@ -305,6 +311,7 @@ int main(int argc, char **argv)
 	       total_forms, total_cases, full, total_cases - full, unicorn64_cases);
 	for (unsigned m = 0; m < DIFF_NMODES; m++) {
 		diff_soft_free(soft[m]);
+		diff_soft_free(jit[m]);
 		diff_unicorn_free(uni[m]);
 	}
 	return rc;
