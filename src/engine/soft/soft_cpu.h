@@ -82,6 +82,7 @@ struct soft_tlb_entry {
 struct engine;
 struct soft_block_cache;
 struct soft_jit;
+struct jit_link;
 
 struct soft_cpu {
 	struct x86_cpu_state s; /* the truth; rflags is always materialised */
@@ -149,6 +150,8 @@ struct soft_cpu {
 	struct soft_jit *jit; /* NULL: interpreter only */
 	uint64_t jit_insns; /* instructions run as translated code */
 	uint64_t jit_helper_calls; /* interpreter handlers called from translated code */
+	const struct jit_link *jit_link; /* the exit slot to link to the next block, if any */
+	uint64_t jit_link_epoch; /* chain_epoch when that exit was taken */
 
 	struct soft_tlb_entry tlb[SOFT_TLB_VIEWS][SOFT_TLB_SIZE];
 	bool tlb_has_large; /* some entry caches a piece of a large page */

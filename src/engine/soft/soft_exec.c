@@ -318,6 +318,8 @@ static __attribute__((noinline)) int run_loop(struct soft_cpu *cpu, struct vcpu_
 		}
 		unsigned n;
 		struct soft_block *b;
+		const struct jit_link *link = cpu->jit_link;
+		cpu->jit_link = NULL; /* only the very next block may be linked to */
 		cpu->insn_rip = cpu->s.rip; /* a fetch fault reports this address */
 		const struct soft_insn *in = soft_fetch(cpu, &n, &b);
 		cpu->end_block = false;
@@ -334,7 +336,7 @@ static __attribute__((noinline)) int run_loop(struct soft_cpu *cpu, struct vcpu_
 		if (__builtin_expect(cpu->debug_hooks || guest_db, 0)) {
 			if (run_block_hooks(cpu, in, n, guest_db, exit))
 				return 0;
-		} else if (!b || !cpu->jit || cpu->watch_active || !soft_jit_run(cpu, b)) {
+		} else if (!b || !cpu->jit || cpu->watch_active || !soft_jit_run(cpu, b, link)) {
 			run_block(cpu, in, n);
 		}
 	}

@@ -60,7 +60,7 @@ static bool fits(const struct soft_cpu *cpu, const struct soft_block *b)
 	       (cpu->code_size == 8 || b->jit_cs_limit == cpu->s.seg[X86_CS].limit);
 }
 
-bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b)
+bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, const struct jit_link *link)
 {
 	struct soft_jit *jit = cpu->jit;
 	const void *code = b->jit_code;
@@ -80,10 +80,19 @@ bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b)
 		b->jit_code = code;
 		b->heat = 0;
 	}
+	/* The exit that led here learns where its branch goes: no TLB flush or
+	 * code write since it was taken, and the block is the one it targets
+	 * (not, say, an interrupt handler), translated for the same view. */
+	if (link && link->target == cpu->s.rip && cpu->jit_link_epoch == cpu->chain_epoch) {
+		struct jit_link *w = (struct jit_link *)(jit->cache.rw + ((const uint8_t *)link - jit->cache.rx));
+		w->code = (uint64_t)(uintptr_t)code + JIT_BODY_OFFSET;
+		w->epoch = cpu->chain_epoch;
+	}
 	/* As in the interpreter's run_block: a shadow covers at most the
 	 * first instruction, and nothing is waiting for it to end here. */
 	cpu->interrupt_shadow = false;
 	uint64_t next = ((jit_block_fn *)code)(cpu);
+	cpu->jit_link_epoch = cpu->chain_epoch;
 	if (cpu->s.rip != next) {
 		struct engine_branch *br = &cpu->branch_ring[cpu->branch_pos++ % ENGINE_BRANCH_HISTORY];
 		br->from = cpu->insn_rip;

@@ -30,6 +30,18 @@ struct soft_jit {
  * branch). Exceptions unwind from inside it like from any handler. */
 typedef uint64_t jit_block_fn(struct soft_cpu *cpu);
 
+/* Linked blocks jump past the entry (push rbx; mov rbx, rdi) of the next one. */
+#define JIT_BODY_OFFSET 4
+
+/* The slot in the code of a direct-branch exit: code (a block's body) is
+ * jumped to while the vCPU's chain_epoch equals epoch. An exit that finds no
+ * valid link leaves its slot in cpu->jit_link for the loop to fill. */
+struct jit_link {
+	uint64_t epoch;
+	uint64_t code;
+	uint64_t target; /* the CS offset the branch goes to */
+};
+
 /* 0, or -errno with why filled. */
 int soft_jit_init(struct soft_cpu *cpu, uint32_t threshold, uint64_t cache_size, char *why, size_t why_len);
 void soft_jit_destroy(struct soft_cpu *cpu);
@@ -50,7 +62,7 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_block *b);
 
 /* Runs b as translated code when it is hot (translating it first if need
  * be): true then; false when the interpreter must run it. */
-bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b);
+bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, const struct jit_link *link);
 
 /* One line of translator statistics. */
 void soft_jit_stats(const struct soft_cpu *cpu, char *buf, size_t len);

@@ -206,6 +206,33 @@ static void emit_return(struct emit *e, uint64_t next)
 	emit_byte(e, 0xc3); /* ret */
 }
 
+/* Jumps to an attention exit unless the vCPU may go on running translated
+ * code: a kick (the machine wants the thread; NMIs kick too), INTR up, or
+ * the instruction limit reached. Fills out[3] with the jumps to patch. */
+static void emit_attention(struct emit *e, uint8_t *out[3])
+{
+	emit_alu_imm(e, ALU_CMP, 4, CPU_MEM(kicked), 0);
+	out[0] = emit_jcc(e, 5);
+	emit_alu_imm(e, ALU_CMP, 4, CPU_MEM(intr_line), 0);
+	out[1] = emit_jcc(e, 5);
+	emit_load(e, 8, H_RAX, CPU_MEM(insn_count));
+	emit_alu_load(e, ALU_CMP, 8, H_RAX, CPU_MEM(insn_limit));
+	out[2] = emit_jcc(e, 3 /* ae */);
+}
+
+/* A RIP-relative operand ([rip + rel32], ModRM 00 reg 101): the returned
+ * rel32 field is patched to the address it refers to. */
+static uint8_t *emit_riprel(struct emit *e, bool rexw, uint8_t opcode, unsigned reg)
+{
+	if (rexw)
+		emit_byte(e, 0x48);
+	emit_byte(e, opcode);
+	emit_byte(e, (uint8_t)((reg & 7) << 3 | 5));
+	uint8_t *field = e->p;
+	emit_u32(e, 0);
+	return field;
+}
+
 static void emit_exit(struct tr *t, const struct stub *s)
 {
 	struct emit *e = &t->e;
@@ -214,7 +241,34 @@ static void emit_exit(struct tr *t, const struct stub *s)
 		store_u64(t, CPU_MEM(s.rip), s->target);
 	store_u64(t, CPU_MEM(insn_rip), s->rip);
 	emit_uncount(e, t->n - (s->index + 1));
+	if (!s->has_target) {
+		emit_return(e, s->next);
+		return;
+	}
+	/* A direct branch: once the loop has seen where it leads, the link
+	 * slot below holds that block's code and the chain epoch it is valid
+	 * in (struct jit_link); until then, or once the epoch moved on (a TLB
+	 * flush or a code write), the loop is asked to fill it. */
+	uint8_t *out[3], *epoch, *code, *slot_ref, *stale;
+	emit_attention(e, out);
+	epoch = emit_riprel(e, true, 0x8b, H_RAX); /* mov rax, [slot.epoch] */
+	emit_alu_load(e, ALU_CMP, 8, H_RAX, CPU_MEM(chain_epoch));
+	stale = emit_jcc(e, 5);
+	code = emit_riprel(e, false, 0xff, 4); /* jmp [slot.code] */
+	for (unsigned i = 0; i < 3; i++)
+		emit_patch(e, out[i], e->p);
+	emit_patch(e, stale, e->p);
+	slot_ref = emit_riprel(e, true, 0x8d, H_RAX); /* lea rax, [slot] */
+	emit_store(e, 8, CPU_MEM(jit_link), H_RAX);
 	emit_return(e, s->next);
+	while ((uintptr_t)e->p & 7)
+		emit_byte(e, 0xcc);
+	emit_patch(e, epoch, e->p);
+	emit_patch(e, slot_ref, e->p);
+	emit_u64(e, UINT64_MAX); /* never an epoch: not linked yet */
+	emit_patch(e, code, e->p);
+	emit_u64(e, 0);
+	emit_u64(e, s->target);
 }
 
 /* Calls the instruction's interpreter handler as the interpreter's loop does. */
@@ -806,14 +860,9 @@ static void emit_stubs(struct tr *t)
 			struct stub leave = *s;
 			leave.dirty = leave.undef = 0;
 			leave.index = t->n - 1;
+			leave.kind = STUB_EXIT;
 			uint8_t *out[3];
-			emit_alu_imm(e, ALU_CMP, 4, CPU_MEM(kicked), 0);
-			out[0] = emit_jcc(e, 5);
-			emit_alu_imm(e, ALU_CMP, 4, CPU_MEM(intr_line), 0);
-			out[1] = emit_jcc(e, 5);
-			emit_load(e, 8, H_RAX, CPU_MEM(insn_count));
-			emit_alu_load(e, ALU_CMP, 8, H_RAX, CPU_MEM(insn_limit));
-			out[2] = emit_jcc(e, 3 /* ae */);
+			emit_attention(e, out);
 			emit_patch(e, emit_jmp(e), t->body);
 			for (unsigned i = 0; i < 3; i++)
 				emit_patch(e, out[i], e->p);
@@ -852,7 +901,7 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_block *b)
 	struct emit *e = &t->e;
 	emit_byte(e, 0x53); /* push rbx: the stack is 16-byte aligned for calls */
 	emit_load(e, 8, H_RBX, rm_reg(H_RDI));
-	t->body = e->p;
+	t->body = e->p; /* JIT_BODY_OFFSET: linked blocks jump here */
 	emit_alu_imm(e, ALU_ADD, 8, CPU_MEM(insn_count), t->n);
 	emit_alu_imm(e, ALU_ADD, 8, CPU_MEM(jit_insns), t->n);
 
@@ -874,12 +923,12 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_block *b)
 		translate_insn(t);
 		rip = next;
 	}
-	/* Fall-through end: the last instruction went on to the next address. */
+	/* Fall-through end: the last instruction went on to the next address,
+	 * a direct branch like any other. */
 	if (!t->rip_stored) {
-		materialise(t);
-		store_u64(t, CPU_MEM(s.rip), t->next);
-		store_u64(t, CPU_MEM(insn_rip), t->rip);
-		emit_return(e, t->next);
+		struct stub end = { .kind = STUB_EXIT, .has_target = true, .target = t->next, .index = t->n - 1,
+				    .rip = t->rip, .next = t->next, .dirty = t->dirty, .undef = t->undef };
+		emit_exit(t, &end);
 	} else {
 		emit_return(e, t->next);
 	}
