@@ -101,7 +101,7 @@ static void vm_set_cpu_intr(void *opaque, unsigned cpu, int level)
 		vm->eng_ops->set_intr(vm->vcpu, vm->intr_level);
 	if (level) {
 		pthread_cond_broadcast(&vm->vcpu_wake);
-		if (vm->vcpu)
+		if (vm->vcpu && !vm->eng_ops->intr_polled)
 			vm->eng_ops->kick(vm->vcpu);
 	}
 }

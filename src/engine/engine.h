@@ -145,6 +145,9 @@ struct engine_ops {
 	/* The level of the vCPU's INTR input (a maskable interrupt is waiting in the
 	 * user-space controllers). Any thread; a running vCPU notices soon. */
 	void (*set_intr)(struct vcpu *vcpu, bool level);
+	/* set_intr alone reaches a running vCPU (the engine polls the line between
+	 * blocks): no kick, so an interrupt does not take it out of run(). */
+	bool intr_polled;
 	int (*inject_nmi)(struct vcpu *vcpu);
 	/* Debugging (vCPU thread, between runs). NULL: the engine cannot. 0 or -errno. */
 	int (*set_debug)(struct vcpu *vcpu, const struct engine_debug *dbg);

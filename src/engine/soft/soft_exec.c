@@ -407,6 +407,7 @@ const struct engine_ops soft_engine_ops = {
 	.get_state = soft_get_state,
 	.set_state = soft_set_state,
 	.set_intr = soft_set_intr,
+	.intr_polled = true,
 	.inject_nmi = soft_inject_nmi,
 	.set_debug = soft_set_debug,
 	.set_trace = soft_set_trace,
