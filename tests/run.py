@@ -204,7 +204,8 @@ def parse_spec(path):
                 spec.args = shlex.split(value)
             elif key == "engines":
                 # "soft" runs on both of the soft engine's tiers: the translator
-                # (its default) and the interpreter alone ("soft-interp").
+                # (its default) and the interpreter alone ("soft-interp");
+                # "soft-jit" on the translator only.
                 spec.engines = [t for e in value.split()
                                 for t in ([e, "soft-interp"] if e == "soft" else [e])]
             elif key == "status":
@@ -286,7 +287,7 @@ class Engines:
         """None when the engine can run the spec here; else why not."""
         if self.listed is None:
             return None
-        if engine == "soft-interp":
+        if engine in ("soft-interp", "soft-jit"):
             engine = "soft"
         if engine not in self.listed:
             return f"{engine} engine not built yet"
@@ -350,7 +351,7 @@ def run_spec(spec, engine, build, x86v):
                 f.write(bytes(size))
         args = [expand(a, subst) for a in spec.args]
         if engine:
-            accel = ["soft", "--tier", "interp"] if engine == "soft-interp" else [engine]
+            accel = {"soft-interp": ["soft", "--tier", "interp"], "soft-jit": ["soft"]}.get(engine, [engine])
             argv = [x86v, "run", "--accel"] + accel + ["--timeout", str(X86V_TIMEOUT)] + args
         else:
             argv = [x86v] + args

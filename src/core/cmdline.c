@@ -28,6 +28,7 @@ static const struct option_spec run_options[] = {
 	{ "kernel-entry", false, true }, { "irqchip", false, true }, { "stats", false, false },
 	{ "verbose", false, false }, { "overcommit", false, false },
 	{ "tier", false, true },   { "jit-threshold", false, true }, { "jit-cache", false, true },
+	{ "jit-check", false, true },
 	/* debugging (docs/debugging.md) */
 	{ "gdb", true, true },	   { "gdb-listen-any", false, false }, { "s", true, false },
 	{ "S", true, false },	   { "trace", false, true },	     { "trace-range", false, true },
@@ -74,6 +75,8 @@ void cmdline_usage(FILE *out)
 	      "  --jit-threshold N    soft engine: translate a block on its Nth run (default 2)\n"
 	      "  --jit-cache SIZE     soft engine: translated-code cache, e.g. 64M (default 64M,\n"
 	      "                       1M..1G; flushed when full)\n"
+	      "  --jit-check N        soft engine, debugging: run the first N translated blocks also in\n"
+	      "                       the interpreter from the same state and stop at a difference\n"
 	      "\n"
 	      "debugging (docs/debugging.md):\n"
 	      "  --gdb tcp:[HOST:]PORT  GDB remote stub (HOST defaults to 127.0.0.1; loopback only)\n"
@@ -299,6 +302,13 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 			if (errno || end == v || *end || t < 1 || t > 1000000)
 				return fail(why, why_len, "--jit-threshold %s: expected a number 1..1000000", v);
 			cfg->jit_threshold = (uint32_t)t;
+		} else if (!strcmp(n, "jit-check")) {
+			char *end;
+			errno = 0;
+			unsigned long long k = strtoull(v, &end, 10);
+			if (errno || end == v || *end || k < 1)
+				return fail(why, why_len, "--jit-check %s: expected a number of blocks", v);
+			cfg->jit_check = k;
 		} else if (!strcmp(n, "jit-cache")) {
 			uint64_t size;
 			if (ram_parse_size(v, &size) < 0 || size < MiB || size > GiB)

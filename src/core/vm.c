@@ -535,7 +535,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		.clock_ns = vm_clock_ns,
 		.irqchip_kernel = cfg->irqchip_kernel,
 		.soft = { .interp_only = cfg->interp_only, .jit_threshold = cfg->jit_threshold,
-			  .jit_cache_size = cfg->jit_cache_size },
+			  .jit_cache_size = cfg->jit_cache_size, .jit_check = cfg->jit_check },
 		.opaque = vm,
 	};
 	if (vm->eng_ops->create(&host, &vm->engine, why, sizeof(why)) < 0) {

@@ -56,6 +56,7 @@ struct vm_config {
 	bool interp_only;
 	uint32_t jit_threshold;
 	uint64_t jit_cache_size;
+	uint64_t jit_check; /* --jit-check N */
 	double timeout; /* seconds; 0 = none */
 	struct debug_opts debug; /* --gdb, -S, --trace... (docs/debugging.md) */
 };

@@ -47,6 +47,7 @@ struct engine_host {
 		bool interp_only;
 		uint32_t jit_threshold;
 		uint64_t jit_cache_size;
+		uint64_t jit_check; /* lockstep-check this many translated block runs */
 	} soft;
 	void *opaque;
 };

@@ -61,6 +61,7 @@ uint64_t soft_io_read(struct soft_cpu *cpu, uint16_t port, unsigned size)
 {
 	io_check(cpu, port, size);
 	uint64_t v = 0;
+	cpu->check_unrepeatable = true;
 	cpu->host->pio(cpu->host->opaque, port, &v, size, false);
 	return v & soft_size_mask(size);
 }
@@ -68,5 +69,6 @@ uint64_t soft_io_read(struct soft_cpu *cpu, uint16_t port, unsigned size)
 void soft_io_write(struct soft_cpu *cpu, uint16_t port, unsigned size, uint64_t value)
 {
 	io_check(cpu, port, size);
+	cpu->check_unrepeatable = true;
 	cpu->host->pio(cpu->host->opaque, port, &value, size, true);
 }

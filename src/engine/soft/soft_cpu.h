@@ -15,6 +15,7 @@
 #ifndef X86V_ENGINE_SOFT_CPU_H
 #define X86V_ENGINE_SOFT_CPU_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -83,6 +84,7 @@ struct engine;
 struct soft_block_cache;
 struct soft_jit;
 struct jit_link;
+struct jit_check;
 
 struct soft_cpu {
 	struct x86_cpu_state s; /* the truth; rflags is always materialised */
@@ -115,6 +117,8 @@ struct soft_cpu {
 	bool shutdown; /* triple fault: the run ends with VCPU_EXIT_SHUTDOWN */
 	bool interrupt_shadow; /* the instruction after STI / MOV SS / POP SS */
 	int kicked; /* atomic */
+	pthread_t thread; /* the thread in run(), while running */
+	bool running;
 	int intr_line; /* atomic: the controllers' INTR output for this vCPU */
 	uint64_t insn_count; /* instructions retired */
 	uint64_t insn_limit; /* run() returns VCPU_EXIT_KICK when insn_count reaches it */
@@ -150,8 +154,16 @@ struct soft_cpu {
 	struct soft_jit *jit; /* NULL: interpreter only */
 	uint64_t jit_insns; /* instructions run as translated code */
 	uint64_t jit_helper_calls; /* interpreter handlers called from translated code */
+	/* Set before each handler call from translated code: the instructions
+	 * of the block counted but not run should the handler fault. */
+	uint32_t jit_fault_uncount;
 	const struct jit_link *jit_link; /* the exit slot to link to the next block, if any */
 	uint64_t jit_link_epoch; /* chain_epoch when that exit was taken */
+	/* --jit-check (jit/check.c): the lockstep checker, whether the block
+	 * being checked reached outside the CPU and RAM, and the first mismatch. */
+	struct jit_check *jit_check;
+	bool check_unrepeatable;
+	char jit_check_failed[256];
 
 	struct soft_tlb_entry tlb[SOFT_TLB_VIEWS][SOFT_TLB_SIZE];
 	bool tlb_has_large; /* some entry caches a piece of a large page */

@@ -140,8 +140,8 @@ void soft_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 		out[2] = EXT1_ECX_LAHF_LM | EXT1_ECX_ABM;
 		out[3] = EXT1_EDX_SYSCALL | EXT1_EDX_NX | EXT1_EDX_PAGE1GB | EXT1_EDX_RDTSCP | EXT1_EDX_LM;
 		break;
-	case 0x80000002: put_string(out, "x86v soft CPU (i"); break;
-	case 0x80000003: put_string(out, "nterpreter)\0\0\0\0\0"); break;
+	case 0x80000002: put_string(out, "x86v soft CPU\0\0\0"); break;
+	case 0x80000003: break;
 	case 0x80000004: break;
 	case 0x80000006:
 		/* L2: 64-byte lines, 8-way (encoding 6), 256 KiB; leaf 0x80000005 is reserved on Intel. */

@@ -94,6 +94,9 @@ struct soft_block {
  * an instruction decoded outside any block (one crossing a page). */
 const struct soft_insn *soft_fetch(struct soft_cpu *cpu, unsigned *run_len, struct soft_block **block);
 
+/* Runs the n decoded instructions at in as the interpreter does (soft_exec.c). */
+void soft_run_block(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n);
+
 /* ---- specialised handlers (soft_fast.c) ---- */
 
 /* The handler to run for the decoded in: a specialised one for the hottest

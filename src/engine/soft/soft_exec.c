@@ -5,6 +5,7 @@
  * exceptions, return to the machine on HLT, shutdown or a kick).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,11 @@ static int soft_vcpu_create(struct engine *eng, unsigned index, struct vcpu **ou
 	}
 	if (!eng->host.soft.interp_only) {
 		int err = soft_jit_init(cpu, eng->host.soft.jit_threshold, eng->host.soft.jit_cache_size, why, why_len);
+		if (err == 0 && soft_jit_check_init(cpu, eng->host.soft.jit_check) < 0) {
+			soft_jit_destroy(cpu);
+			snprintf(why, why_len, "out of memory");
+			err = -ENOMEM;
+		}
 		if (err < 0) {
 			soft_blocks_destroy(cpu);
 			free(v);
@@ -116,6 +122,7 @@ static void soft_vcpu_destroy(struct vcpu *v)
 	v->cpu.eng->cpu = NULL;
 	soft_debug_destroy(&v->cpu);
 	soft_blocks_destroy(&v->cpu);
+	soft_jit_check_destroy(&v->cpu);
 	soft_jit_destroy(&v->cpu);
 	free(v);
 }
@@ -155,8 +162,9 @@ static void soft_set_intr(struct vcpu *v, bool level)
 {
 	__atomic_store_n(&v->cpu.intr_line, level, __ATOMIC_SEQ_CST);
 	/* Raised by the instruction being executed (a self-IPI, an EOI that
-	 * uncovers the next vector): take it before the rest of the block. */
-	if (level)
+	 * uncovers the next vector): take it before the rest of the block.
+	 * Other threads' changes are seen between blocks. */
+	if (level && v->cpu.running && pthread_equal(pthread_self(), v->cpu.thread))
 		v->cpu.end_block = true;
 }
 
@@ -239,7 +247,7 @@ static bool run_block_hooks(struct soft_cpu *cpu, const struct soft_insn *in, un
 }
 
 /* Runs the block in (n instructions) at rip with no hooks: the hot path. */
-static void run_block(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n)
+void soft_run_block(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n)
 {
 	const struct soft_insn *end = in + n;
 	uint64_t rip = cpu->s.rip;
@@ -290,6 +298,12 @@ static void run_block(struct soft_cpu *cpu, const struct soft_insn *in, unsigned
 static __attribute__((noinline)) int run_loop(struct soft_cpu *cpu, struct vcpu_exit *exit)
 {
 	for (;;) {
+		if (cpu->jit_check_failed[0]) {
+			exit->reason = VCPU_EXIT_INTERNAL_ERROR;
+			snprintf(exit->detail, sizeof(exit->detail), "%s", cpu->jit_check_failed);
+			cpu->jit_check_failed[0] = 0;
+			return 0;
+		}
 		if (cpu->shutdown) {
 			cpu->shutdown = false;
 			exit->reason = VCPU_EXIT_SHUTDOWN;
@@ -337,7 +351,7 @@ static __attribute__((noinline)) int run_loop(struct soft_cpu *cpu, struct vcpu_
 			if (run_block_hooks(cpu, in, n, guest_db, exit))
 				return 0;
 		} else if (!b || !cpu->jit || cpu->watch_active || !soft_jit_run(cpu, b, link)) {
-			run_block(cpu, in, n);
+			soft_run_block(cpu, in, n);
 		}
 	}
 }
@@ -348,17 +362,22 @@ static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
 {
 	struct soft_cpu *cpu = &v->cpu;
 	memset(exit, 0, sizeof(*exit));
+	cpu->thread = pthread_self();
+	cpu->running = true;
 
 	if (__builtin_setjmp(cpu->unwind)) {
 		/* A fault in an instruction or in the delivery of another exception.
 		 * A faulting instruction has no debug traps, nor do held-back ones
 		 * survive it. */
+		soft_jit_fault_fixup(cpu);
 		if (cpu->debug_hooks)
 			soft_debug_fault(cpu);
 		cpu->db_pending = 0;
 		soft_deliver_exception(cpu);
 	}
-	return run_loop(cpu, exit);
+	int r = run_loop(cpu, exit);
+	cpu->running = false;
+	return r;
 }
 
 void soft_vcpu_set_insn_limit(struct vcpu *v, uint64_t n)

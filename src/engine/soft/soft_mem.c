@@ -12,6 +12,7 @@
  */
 #include <string.h>
 
+#include "engine/soft/jit/jit.h"
 #include "engine/soft/soft_engine.h"
 
 /* ---- physical ---- */
@@ -24,6 +25,7 @@ uint64_t soft_phys_read(struct soft_cpu *cpu, uint64_t gpa, unsigned size)
 		memcpy(&v, p, size);
 		return v;
 	}
+	cpu->check_unrepeatable = true;
 	cpu->host->mmio(cpu->host->opaque, gpa, &v, size, false);
 	return v;
 }
@@ -36,10 +38,17 @@ void soft_phys_write(struct soft_cpu *cpu, uint64_t gpa, unsigned size, uint64_t
 			soft_code_page_written(cpu->eng, gpa);
 			soft_code_page_written(cpu->eng, gpa + size - 1);
 		}
+		if (__builtin_expect(cpu->jit_check != NULL, 0)) {
+			uint8_t *page = p - (gpa & 0xfff);
+			soft_jit_check_page(cpu, page);
+			if ((gpa & 0xfff) + size > 4096)
+				soft_jit_check_page(cpu, page + 4096);
+		}
 		memcpy(p, &value, size);
 		return;
 	}
 	/* ROM or MMIO; a write to ROM reaches no device and is dropped. */
+	cpu->check_unrepeatable = true;
 	cpu->host->mmio(cpu->host->opaque, gpa, &value, size, true);
 }
 
@@ -117,6 +126,8 @@ static uint64_t tlb_fill(struct soft_cpu *cpu, uint64_t lin, enum soft_access ac
 	e->tag_exec = w.executable ? page : SOFT_TLB_INVALID;
 	e->tag_write = (w.writable && w.dirty && rw && !soft_is_code_page(cpu->eng, gpa_page)) ? page
 												: SOFT_TLB_INVALID;
+	if (__builtin_expect(cpu->jit_check != NULL, 0) && e->tag_write != SOFT_TLB_INVALID)
+		soft_jit_check_page(cpu, host);
 	/* SMAP: the supervisor view without AC keeps a user page for fetches only. */
 	if (view == 0 && cpu->smap_ac && w.user)
 		e->tag_read = e->tag_write = SOFT_TLB_INVALID;

@@ -128,6 +128,7 @@ static void op_rdmsr(struct soft_cpu *cpu, const struct soft_insn *in)
 	uint32_t index = (uint32_t)cpu->s.gpr[X86_RCX];
 	uint64_t v;
 	const struct engine_host *h = cpu->host;
+	cpu->check_unrepeatable = true; /* the machine's MSRs (local APIC) may have effects */
 	if (!read_msr(cpu, index, &v) && !(h->msr_read && h->msr_read(h->opaque, 0, index, &v) == 0)) {
 		/* Kernels probe MSRs and expect #GP. */
 		log_guest("soft: RDMSR %#x: no such MSR, #GP", index);
@@ -145,6 +146,7 @@ static void op_wrmsr(struct soft_cpu *cpu, const struct soft_insn *in)
 	uint32_t index = (uint32_t)cpu->s.gpr[X86_RCX];
 	uint64_t v = (cpu->s.gpr[X86_RDX] << 32) | (cpu->s.gpr[X86_RAX] & 0xffffffffULL);
 	const struct engine_host *h = cpu->host;
+	cpu->check_unrepeatable = true;
 	if (!write_msr(cpu, index, v) && !(h->msr_write && h->msr_write(h->opaque, 0, index, v) == 0)) {
 		log_guest("soft: WRMSR %#x <- %#llx refused, #GP", index, (unsigned long long)v);
 		soft_raise_gp(cpu, 0);

@@ -80,6 +80,10 @@ bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, const struct jit_l
 		b->jit_code = code;
 		b->heat = 0;
 	}
+	if (__builtin_expect(cpu->jit_check != NULL, 0) && soft_jit_checking(cpu)) {
+		soft_jit_check_block(cpu, b, code);
+		return true;
+	}
 	/* The exit that led here learns where its branch goes: no TLB flush or
 	 * code write since it was taken, and the block is the one it targets
 	 * (not, say, an interrupt handler), translated for the same view. */
@@ -92,6 +96,7 @@ bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, const struct jit_l
 	 * first instruction, and nothing is waiting for it to end here. */
 	cpu->interrupt_shadow = false;
 	uint64_t next = ((jit_block_fn *)code)(cpu);
+	cpu->jit_fault_uncount = 0;
 	cpu->jit_link_epoch = cpu->chain_epoch;
 	if (cpu->s.rip != next) {
 		struct engine_branch *br = &cpu->branch_ring[cpu->branch_pos++ % ENGINE_BRANCH_HISTORY];
@@ -108,12 +113,14 @@ void soft_jit_stats(const struct soft_cpu *cpu, char *buf, size_t len)
 		snprintf(buf, len, "translator off (interpreter only)");
 		return;
 	}
+	char check[160];
+	soft_jit_check_stats(cpu, check, sizeof(check));
 	double share = cpu->insn_count ? 100.0 * (double)cpu->jit_insns / (double)cpu->insn_count : 0.0;
 	snprintf(buf, len,
 		 "translator: %llu blocks translated (%llu left to the interpreter), cache %.1f of %llu MiB, "
-		 "%llu flushes, %.1f%% of instructions translated, %llu helper calls, %.3f s translating",
+		 "%llu flushes, %.1f%% of instructions translated, %llu helper calls, %.3f s translating%s",
 		 (unsigned long long)jit->blocks, (unsigned long long)jit->failed,
 		 (double)jit->cache.used / (1 << 20), (unsigned long long)(jit->cache.size >> 20),
 		 (unsigned long long)jit->flushes, share, (unsigned long long)cpu->jit_helper_calls,
-		 (double)jit->translate_ns / 1e9);
+		 (double)jit->translate_ns / 1e9, check);
 }

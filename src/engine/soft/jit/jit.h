@@ -64,7 +64,31 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_block *b);
  * be): true then; false when the interpreter must run it. */
 bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, const struct jit_link *link);
 
+/* An exception unwound from translated code: the instruction counts then
+ * include the rest of the block, which did not run. */
+static inline void soft_jit_fault_fixup(struct soft_cpu *cpu)
+{
+	cpu->insn_count -= cpu->jit_fault_uncount;
+	cpu->jit_insns -= cpu->jit_fault_uncount;
+	cpu->jit_fault_uncount = 0;
+}
+
 /* One line of translator statistics. */
 void soft_jit_stats(const struct soft_cpu *cpu, char *buf, size_t len);
+
+/* ---- the lockstep checker (check.c) ---- */
+
+/* Checks the first blocks translated runs (0: none). 0, or -1 out of memory. */
+int soft_jit_check_init(struct soft_cpu *cpu, uint64_t blocks);
+void soft_jit_check_destroy(struct soft_cpu *cpu);
+/* Whether the next translated run is to be checked. */
+bool soft_jit_checking(const struct soft_cpu *cpu);
+/* Runs b as code, then again from the same state in the interpreter, and
+ * compares; a mismatch goes to cpu->jit_check_failed. */
+void soft_jit_check_block(struct soft_cpu *cpu, struct soft_block *b, const void *code);
+/* A RAM page is about to become writable (or be written) during a check. */
+void soft_jit_check_page(struct soft_cpu *cpu, void *host_page);
+/* "; lockstep check: ..." for --stats, or "". */
+void soft_jit_check_stats(const struct soft_cpu *cpu, char *buf, size_t len);
 
 #endif

@@ -277,6 +277,7 @@ static void emit_handler_call(struct tr *t, const struct soft_insn *in)
 	struct emit *e = &t->e;
 	store_u64(t, CPU_MEM(insn_rip), t->rip);
 	store_u64(t, CPU_MEM(s.rip), t->next);
+	emit_mov_imm(e, 4, CPU_MEM(jit_fault_uncount), t->n - (t->index + 1));
 	emit_load(e, 8, H_RDI, rm_reg(H_RBX));
 	emit_mov_r64_imm(e, H_RSI, (uint64_t)(uintptr_t)in);
 	emit_call_abs(e, (const void *)in->fn);
