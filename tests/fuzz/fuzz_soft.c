@@ -13,6 +13,7 @@
  */
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "cpu/x86_state.h"
@@ -141,6 +142,13 @@ int fuzz_soft_one(const uint8_t *data, size_t size)
 		abort();
 
 	struct engine_host host = { .ram = &ram, .pio = fuzz_pio, .mmio = fuzz_mmio, .intr_ack = fuzz_intr_ack };
+	/* Half the inputs on the interpreter alone; the other half translated
+	 * on the first run, each block also run by the interpreter from the
+	 * same state (the lockstep checker): a difference is a bug. */
+	host.soft.interp_only = (data[-1] / FUZZ_MODES) & 1;
+	host.soft.jit_threshold = 1;
+	host.soft.jit_cache_size = 1u << 20;
+	host.soft.jit_check = FUZZ_INSNS;
 	struct engine *eng;
 	struct vcpu *vcpu;
 	char why[256];
@@ -155,6 +163,13 @@ int fuzz_soft_one(const uint8_t *data, size_t size)
 	/* A halted vCPU would wait for the machine; here one exit of any kind ends the input. */
 	struct vcpu_exit ex;
 	(void)soft_engine_ops.run(vcpu, &ex);
+	if (ex.reason == VCPU_EXIT_INTERNAL_ERROR && strstr(ex.detail, "--jit-check")) {
+		fprintf(stderr, "fuzz_soft: %s\n", ex.detail);
+		FILE *f = fopen(getenv("X86V_FUZZ_SAVE") ? getenv("X86V_FUZZ_SAVE") : "/dev/null", "wb");
+		fwrite(data - 1, 1, size + 1, f);
+		fclose(f);
+		abort();
+	}
 	(void)soft_engine_ops.get_state(vcpu, &s);
 	soft_engine_ops.vcpu_destroy(vcpu);
 	soft_engine_ops.destroy(eng);

@@ -68,6 +68,8 @@ void soft_code_page_written(struct engine *eng, uint64_t gpa)
 		eng->cpu->chain_epoch++;
 		/* The block being executed may be the one just made stale. */
 		eng->cpu->end_block = true;
+		/* and the lockstep checker cannot run it again from the same state */
+		eng->cpu->check_unrepeatable = true;
 	}
 }
 

@@ -11,7 +11,8 @@
  * dropped before the first run, so every page gets one (tlb_fill) or is
  * written through soft_phys_write only after soft_jit_check_page has saved
  * it. A run with effects outside the CPU and RAM (port or MMIO access, a
- * host MSR, the TSC) cannot be repeated: its block is counted as skipped.
+ * host MSR, the TSC, a write to a page holding decoded code) cannot be
+ * repeated: its block is counted as skipped.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,9 @@ struct check_page {
 struct check_result {
 	struct x86_cpu_state s;
 	uint64_t insn_count, insn_rip;
+	bool halted, shutdown;
+	int delivering_vector;
+	uint32_t db_pending;
 	bool faulted;
 	int vector;
 	uint32_t error;
@@ -93,6 +97,10 @@ static void capture(const struct soft_cpu *cpu, struct check_result *r, bool fau
 	r->s = cpu->s;
 	r->insn_count = cpu->insn_count;
 	r->insn_rip = cpu->insn_rip;
+	r->halted = cpu->halted;
+	r->shutdown = cpu->shutdown;
+	r->delivering_vector = cpu->delivering_vector;
+	r->db_pending = cpu->db_pending;
 	r->faulted = faulted;
 	r->vector = faulted ? cpu->raised_vector : -1;
 	r->error = faulted ? cpu->raised_error : 0;
@@ -103,6 +111,13 @@ static void restore(struct soft_cpu *cpu, const struct check_result *r)
 	cpu->s = r->s;
 	cpu->insn_count = r->insn_count;
 	cpu->insn_rip = r->insn_rip;
+	cpu->halted = r->halted;
+	cpu->shutdown = r->shutdown;
+	cpu->delivering_vector = r->delivering_vector;
+	cpu->db_pending = r->db_pending;
+	/* what the first run's mode changes derived from the state */
+	soft_cpu_mode_changed(cpu);
+	soft_dr_changed(cpu);
 }
 
 static void drop_write_tags(struct soft_cpu *cpu)
@@ -169,6 +184,11 @@ static const char *difference(struct jit_check *c, char *buf, size_t len)
 		snprintf(buf, len, "rip/rflags: translated %#llx/%#llx, interpreter %#llx/%#llx",
 			 (unsigned long long)a->s.rip, (unsigned long long)a->s.rflags, (unsigned long long)b->s.rip,
 			 (unsigned long long)b->s.rflags);
+		return buf;
+	}
+	if (a->halted != b->halted || a->shutdown != b->shutdown) {
+		snprintf(buf, len, "halted/shutdown: translated %d/%d, interpreter %d/%d", a->halted, a->shutdown,
+			 b->halted, b->shutdown);
 		return buf;
 	}
 	if (a->insn_count != b->insn_count) {

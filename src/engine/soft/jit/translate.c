@@ -585,6 +585,8 @@ static bool native_branch(struct tr *t)
 	}
 	if (!branch_target(t, &target))
 		return false;
+	if (target == t->next)
+		return true; /* goes on either way; the interpreter keeps to the block too */
 	unsigned cc = in->opcode & 0xf;
 	need_flags(t, cond_flags(cc));
 	struct stub *s = taken_stub(t, target);
