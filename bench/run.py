@@ -58,8 +58,9 @@ def table(title, unit, rows, ours_name, higher_is_better=False):
 
 
 def phases(cmd, markers, timeout=900):
-    """Runs cmd to its end; returns ({marker: seconds since start}, stderr text)."""
+    """Runs cmd to its end; returns ({marker: seconds since start}, stderr text, peak RSS in MiB)."""
     t0 = time.perf_counter()
+    rss = None
     seen = {}
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -70,13 +71,15 @@ def phases(cmd, markers, timeout=900):
                     seen[m] = time.perf_counter() - t0
             if time.perf_counter() - t0 > timeout:
                 break
-        p.wait(timeout=60)
         err = p.stderr.read().decode(errors="replace")
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        rss = usage.ru_maxrss / 1024
     finally:
         if p.poll() is None:
             p.kill()
             p.wait()
-    return seen, err
+    return seen, err, rss
 
 
 def bochs_loop(rom):
@@ -90,6 +93,7 @@ def bochs_loop(rom):
         with open(rc, "w") as f:
             f.write(f"megs: 128\nromimage: file={os.path.abspath(rom)}\nvga: extension=none\n"
                     'display_library: rfb, options="timeout=0"\nspeaker: enabled=0\n'
+                    "sound: waveoutdrv=dummy, waveindrv=dummy, midioutdrv=dummy\n"
                     f"log: {log}\ncpu: count=1, ips=100000000\nclock: sync=none\n")
         best = None
         for _ in range(3):
@@ -137,6 +141,8 @@ def main():
     rows = []
     t, why = timed([x86v, "run", "--accel", "soft", "--bios", loop], 3, 3)
     rows.append(("x86v soft", LOOP_INSNS / t / 1e6 if t else None, why))
+    t, why = timed([x86v, "run", "--accel", "soft", "--tier", "interp", "--bios", loop], 3, 3)
+    rows.append(("x86v interp", LOOP_INSNS / t / 1e6 if t else None, why))
     if qemu:
         t, why = timed([qemu] + QEMU_DEV + ["-m", "128", "-bios", loop, "-accel", "tcg"], 3, 3)
         rows.append(("qemu tcg", LOOP_INSNS / t / 1e6 if t else None, why))
@@ -159,16 +165,18 @@ def main():
         dst.write(base + b"\0" * (-len(base) % 4) + newc_script(script.read()))
     append = "console=ttyS0 quiet loglevel=0 panic=-1"
     markers = ["x86v-script-begin", "bench: sha256 done", "bench: loop done"]
-    runs = [("x86v soft", [x86v, "run", "--accel", "soft", "-m", "512M", "--kernel", kernel, "--initrd", combined,
-                           "--append", append, "--no-reboot", "--stats"])]
+    ours_cmd = [x86v, "run", "--accel", "soft", "-m", "512M", "--kernel", kernel, "--initrd", combined,
+                "--append", append, "--no-reboot", "--stats"]
+    runs = [("x86v soft", ours_cmd), ("x86v interp", ours_cmd + ["--tier", "interp"])]
     if qemu:
         runs.append(("qemu tcg", [qemu] + QEMU_DEV + ["-accel", "tcg", "-m", "512M", "-kernel", kernel, "-initrd",
                                                       combined, "-append", append]))
-    results, stderr = {}, {}
+    results, stderr, rss = {}, {}, {}
     for name, cmd in runs:
-        results[name], stderr[name] = phases(cmd, markers)
-    print("\nlinux: Debian cloud kernel + busybox, -m 512M, timed from serial markers (seconds)")
-    print(f"  {'':<12} {'boot to init':>13} {'sha256 32MiB':>13} {'sh loop 200k':>13}")
+        results[name], stderr[name], rss[name] = phases(cmd, markers)
+    print("\nlinux: Debian cloud kernel + busybox, -m 512M, timed from serial markers (seconds);")
+    print("x86v soft is the translator (the default), x86v interp the interpreter alone (--tier interp)")
+    print(f"  {'':<12} {'boot to init':>13} {'sha256 32MiB':>13} {'sh loop 200k':>13} {'peak RSS MiB':>13}")
     ours = results.get("x86v soft", {})
     for name, seen in results.items():
         cols = []
@@ -178,7 +186,10 @@ def main():
             cols.append(seen[markers[1]] - seen[markers[0]])
         if markers[2] in seen and markers[1] in seen:
             cols.append(seen[markers[2]] - seen[markers[1]])
-        print(f"  {name:<12} " + " ".join(f"{c:>13.2f}" for c in cols) + ("  (incomplete)" if len(cols) < 3 else ""))
+        line = " ".join(f"{c:>13.2f}" for c in cols)
+        if len(cols) == 3 and rss.get(name):
+            line += f" {rss[name]:>13.0f}"
+        print(f"  {name:<12} " + line + ("  (incomplete)" if len(cols) < 3 else ""))
     if "qemu tcg" in results and len(ours) == 3 and len(results["qemu tcg"]) == 3:
         q = results["qemu tcg"]
         r = [ours[markers[0]] / q[markers[0]],
@@ -187,9 +198,9 @@ def main():
         print(f"  {'x86v/qemu':<12} " + " ".join(f"{c:>13.2f}" for c in r))
     if not qemu:
         print(f"  qemu tcg: {no_qemu}")
-    stats = [l for l in stderr.get("x86v soft", "").splitlines() if "stats:" in l]
-    if stats:
-        print("  x86v soft, whole run (boot, workload, power-off): " + stats[-1].split("stats: ", 1)[1])
+    for name in ("x86v soft", "x86v interp"):
+        for line in [l for l in stderr.get(name, "").splitlines() if "stats:" in l]:
+            print(f"  {name}, whole run: " + line.split("stats: ", 1)[1])
 
 
 if __name__ == "__main__":

@@ -474,6 +474,123 @@ static bool emit_extend(struct tr *t, struct rm srcm)
 	return true;
 }
 
+/* Loads the guest register of op zero-extended into host register reg. */
+static void load_gpr_zx(struct tr *t, unsigned reg, const struct soft_operand *op, unsigned size)
+{
+	if (size < 4)
+		emit_op2(&t->e, 4, 0x0f, size == 1 ? 0xb6 : 0xb7, reg, gpr_slot(op));
+	else
+		emit_load(&t->e, size, reg, gpr_slot(op));
+}
+
+/* Writes the flags in mask from host register reg (other bits zero) into
+ * cpu->s.rflags. Clobbers the host flags. */
+static void emit_flags_store(struct emit *e, unsigned reg, uint32_t mask)
+{
+	emit_alu_imm(e, ALU_AND, 8, CPU_MEM(s.rflags), (uint64_t)(int64_t)(int32_t)~mask);
+	emit_alu_store(e, ALU_OR, 8, CPU_MEM(s.rflags), reg);
+}
+
+/*
+ * SHL SHR SAR ROL ROR of a register by an immediate: the host shift gives
+ * the result and the flags the SDM defines; the flags it leaves undefined
+ * are the model's (model_shift_undefined), computed here from the operand:
+ * AF 0; for a count above 1, OF = a[msb] ^ a[msb-1] after SHL, a[msb] after
+ * SHR, 0 after SAR, and unchanged after ROL/ROR of a register by an
+ * immediate. Flags are written back at once.
+ */
+static bool native_shift(struct tr *t)
+{
+	const struct soft_insn *in = t->in;
+	const struct soft_operand *d = &in->op[0], *s = &in->op[1];
+	if (in->nops != 2 || !is_gpr(d) || s->kind != SOFT_OP_IMM)
+		return false;
+	unsigned digit;
+	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_ROL: digit = 0; break;
+	case ZYDIS_MNEMONIC_ROR: digit = 1; break;
+	case ZYDIS_MNEMONIC_SHL: digit = 4; break;
+	case ZYDIS_MNEMONIC_SHR: digit = 5; break;
+	case ZYDIS_MNEMONIC_SAR: digit = 7; break;
+	default: return false;
+	}
+	unsigned size = d->size, bits = size * 8;
+	unsigned c = (unsigned)s->imm & (size == 8 ? 63 : 31);
+	bool rotate = digit < 2;
+	if (c == 0 || (!rotate && c >= bits))
+		return false; /* no flags change / the model's CF rule: the handler */
+	struct emit *e = &t->e;
+	uint32_t host = rotate ? RFLAGS_CF : RFLAGS_CF | RFLAGS_SF | RFLAGS_ZF | RFLAGS_PF;
+	if (c == 1 && digit != 7)
+		host |= RFLAGS_OF;
+	uint32_t all = rotate ? (c == 1 ? RFLAGS_CF | RFLAGS_OF : RFLAGS_CF) : SOFT_ARITH_FLAGS;
+	bool of_model = c > 1 && (digit == 4 || digit == 5);
+	flags_clobbered(t);
+	load_gpr_zx(t, H_RAX, d, size);
+	if (of_model)
+		emit_load(e, 8, H_RCX, rm_reg(H_RAX));
+	emit_shift_imm(e, digit, size, rm_reg(H_RAX), (uint8_t)c);
+	emit_byte(e, 0x9c); /* pushfq */
+	emit_byte(e, 0x5a); /* pop rdx */
+	store_gpr(t, d, size);
+	emit_alu_imm(e, ALU_AND, 4, rm_reg(H_RDX), host);
+	if (of_model) {
+		if (digit == 4) { /* a[msb] ^ a[msb-1] */
+			emit_shift_imm(e, 5, 8, rm_reg(H_RCX), (uint8_t)(bits - 2));
+			emit_load(e, 4, H_RSI, rm_reg(H_RCX));
+			emit_shift_imm(e, 5, 4, rm_reg(H_RSI), 1);
+			emit_alu_load(e, ALU_XOR, 4, H_RCX, rm_reg(H_RSI));
+			emit_alu_imm(e, ALU_AND, 4, rm_reg(H_RCX), 1);
+		} else { /* a[msb] */
+			emit_shift_imm(e, 5, 8, rm_reg(H_RCX), (uint8_t)(bits - 1));
+		}
+		emit_shift_imm(e, 4, 4, rm_reg(H_RCX), 11);
+		emit_alu_load(e, ALU_OR, 4, H_RDX, rm_reg(H_RCX));
+	}
+	emit_flags_store(e, H_RDX, all);
+	return true;
+}
+
+/*
+ * IMUL r, r/imm and IMUL r, r, imm (16, 32, 64 bits): OF and CF from the
+ * host; SF ZF AF PF, undefined, are the model's (model_mul_flags): SF the
+ * sign of the result, PF its low byte's parity, ZF and AF 0.
+ */
+static bool native_imul(struct tr *t)
+{
+	const struct soft_insn *in = t->in;
+	const struct soft_operand *d = &in->op[0];
+	if (in->mnemonic != ZYDIS_MNEMONIC_IMUL || (in->nops != 2 && in->nops != 3) || d->kind != SOFT_OP_REG ||
+	    d->size < 2)
+		return false;
+	const struct soft_operand *a = &in->op[in->nops - 2], *b = &in->op[in->nops - 1];
+	if (a->kind != SOFT_OP_REG || a->size != d->size)
+		return false;
+	if (in->nops == 2 ? b->kind != SOFT_OP_REG || b->size != d->size : b->kind != SOFT_OP_IMM)
+		return false;
+	struct emit *e = &t->e;
+	unsigned size = d->size;
+	flags_clobbered(t);
+	if (in->nops == 2) {
+		emit_load(e, size, H_RAX, gpr_slot(a));
+		emit_op2(e, size, 0x0f, 0xaf, H_RAX, gpr_slot(b)); /* imul rax, [b] */
+	} else {
+		emit_op1(e, size, 0x69, H_RAX, gpr_slot(a)); /* imul rax, [a], imm */
+		emit_imm(e, size, b->imm);
+	}
+	emit_byte(e, 0x9c); /* pushfq */
+	emit_byte(e, 0x5a); /* pop rdx */
+	store_gpr(t, d, size);
+	emit_alu_imm(e, ALU_AND, 4, rm_reg(H_RDX), RFLAGS_CF | RFLAGS_OF);
+	emit_op1(e, size, 0x85, H_RAX, rm_reg(H_RAX)); /* test rax, rax: SF and PF of the result */
+	emit_byte(e, 0x9c);
+	emit_byte(e, 0x59); /* pop rcx */
+	emit_alu_imm(e, ALU_AND, 4, rm_reg(H_RCX), RFLAGS_SF | RFLAGS_PF);
+	emit_alu_load(e, ALU_OR, 4, H_RDX, rm_reg(H_RCX));
+	emit_flags_store(e, H_RDX, SOFT_ARITH_FLAGS);
+	return true;
+}
+
 static bool native_extend(struct tr *t)
 {
 	const struct soft_insn *in = t->in;
@@ -830,7 +947,8 @@ static void translate_insn(struct tr *t)
 {
 	t->rip_stored = false;
 	if (is_nop(t->in) || native_alu(t) || native_mov(t) || native_unary(t) || native_extend(t) ||
-	    native_lea(t) || native_branch(t) || native_mem(t) || native_stack(t))
+	    native_lea(t) || native_branch(t) || native_shift(t) || native_imul(t) || native_mem(t) ||
+	    native_stack(t))
 		return;
 	translate_helper(t);
 }
