@@ -11,9 +11,11 @@
  * (so interrupts and kicks are seen between batches). Single-step and data
  * breakpoint traps come after each iteration, as on hardware.
  *
- * Not implemented: a bulk fast path for REP MOVS/STOS on RAM (each element
- * goes through the segmented access functions), the "fast string" event
- * granularity of real parts (exact element-by-element state is kept).
+ * REP MOVS and REP STOS in 64-bit code move whole runs of elements within
+ * a page at once when the soft TLB maps both pages for the access (RAM, no
+ * watchpoints, no decoded code): the result is the element-by-element one,
+ * overlap included. Not implemented: the "fast string" event granularity of
+ * real parts (exact element-by-element state is kept).
  * MOVSD/CMPSD share their mnemonic with SSE2: only the string opcodes
  * (A5, A7) are handled here.
  */
@@ -58,6 +60,48 @@ static void probe_write(struct soft_cpu *cpu, int sreg, uint64_t off, unsigned s
 	soft_lin_probe_write(cpu, lin, size, cpu->cpl == 3);
 }
 
+/*
+ * REP MOVS / REP STOS forwards, in 64-bit code: up to max elements that stay
+ * within one page on each side, through host pointers from the soft TLB.
+ * Returns how many elements it moved (0: the element-by-element path must
+ * take the next one, which may fault, cross a page or reach MMIO).
+ */
+static uint64_t string_bulk(struct soft_cpu *cpu, enum string_op op, int src, uint64_t si, uint64_t di,
+			    unsigned size, uint64_t max)
+{
+	uint64_t n = max;
+	uint64_t room = (4096 - (di & 0xfff)) / size; /* ES has no base in 64-bit mode */
+	if (room < n)
+		n = room;
+	uint8_t *d = soft_fast_ptr(cpu, X86_ES, di, size, SOFT_ACC_WRITE);
+	if (!d || !n)
+		return 0;
+	if (op == STR_STOS) {
+		uint64_t v = cpu->s.gpr[X86_RAX];
+		if (size == 1)
+			__builtin_memset(d, (int)(v & 0xff), n);
+		else
+			for (uint64_t i = 0; i < n; i++)
+				soft_host_store(d + i * size, size, v);
+		return n;
+	}
+	uint64_t src_lin = si + (src >= X86_FS ? cpu->s.seg[src].base : 0);
+	room = (4096 - (src_lin & 0xfff)) / size;
+	if (room < n)
+		n = room;
+	const uint8_t *s = soft_fast_ptr(cpu, src, si, size, SOFT_ACC_READ);
+	if (!s || !n)
+		return 0;
+	if (d > s && d < s + n * size) {
+		/* Overlap with the destination ahead: elements read what earlier ones wrote. */
+		for (uint64_t i = 0; i < n; i++)
+			soft_host_store(d + i * size, size, soft_host_load(s + i * size, size));
+	} else {
+		__builtin_memmove(d, s, n * size);
+	}
+	return n;
+}
+
 static void string_run(struct soft_cpu *cpu, const struct soft_insn *in, enum string_op op)
 {
 	unsigned size = in->opsize, asz = in->addrsize;
@@ -73,9 +117,29 @@ static void string_run(struct soft_cpu *cpu, const struct soft_insn *in, enum st
 
 	if (rep && count == 0)
 		return;
+	bool bulk = rep && (op == STR_MOVS || op == STR_STOS) && asz == 8 && step == size && !cpu->db_tf;
 	for (;;) {
 		uint64_t si = soft_reg_read(cpu, X86_RSI, asz), di = soft_reg_read(cpu, X86_RDI, asz);
 		uint64_t a, b;
+
+		uint64_t done = bulk ? string_bulk(cpu, op, src, si, di, size, count < budget ? count : budget) : 0;
+		if (done) {
+			if (op == STR_MOVS)
+				cpu->s.gpr[X86_RSI] = si + done * size;
+			cpu->s.gpr[X86_RDI] = di + done * size;
+			count -= done;
+			cpu->s.gpr[X86_RCX] = count;
+			budget -= (unsigned)done;
+			if (count == 0)
+				return;
+			if (budget == 0) {
+				cpu->s.rip = cpu->insn_rip;
+				cpu->s.rflags |= RFLAGS_RF;
+				cpu->end_block = true;
+				return;
+			}
+			continue;
+		}
 
 		switch (op) {
 		case STR_MOVS:
