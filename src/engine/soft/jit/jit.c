@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "engine/soft/jit/jit.h"
@@ -43,6 +44,7 @@ void soft_jit_destroy(struct soft_cpu *cpu)
 void soft_jit_reset(struct soft_cpu *cpu)
 {
 	jit_cache_reset(&cpu->jit->cache);
+	memset(cpu->jit->jump, 0, sizeof(cpu->jit->jump));
 }
 
 static uint64_t now_ns(void)
@@ -91,6 +93,13 @@ bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, const struct jit_l
 		struct jit_link *w = (struct jit_link *)(jit->cache.rw + ((const uint8_t *)link - jit->cache.rx));
 		w->code = (uint64_t)(uintptr_t)code + JIT_BODY_OFFSET;
 		w->epoch = cpu->chain_epoch;
+	}
+	if (cpu->code_size == 8) {
+		struct jit_jump *j = &jit->jump[jit_jump_index(cpu->s.rip)];
+		j->rip = cpu->s.rip;
+		j->epoch = cpu->chain_epoch;
+		j->code = (uint64_t)(uintptr_t)code + JIT_BODY_OFFSET;
+		j->key = JIT_JUMP_KEY(b->jit_view);
 	}
 	/* As in the interpreter's run_block: a shadow covers at most the
 	 * first instruction, and nothing is waiting for it to end here. */

@@ -17,8 +17,22 @@
 #define JIT_DEFAULT_CACHE_SIZE (64ull << 20)
 #define JIT_MIN_CACHE_SIZE (1ull << 20)
 
+/* The jump table: translated blocks by CS offset, for indirect branches in
+ * 64-bit code (RET, JMP/CALL through a register or memory). An entry is
+ * valid while the vCPU's chain_epoch equals epoch, for TLB view key & 0xff. */
+#define JIT_JUMP_BITS 12
+struct jit_jump {
+	uint64_t rip, epoch, code, key;
+};
+static inline unsigned jit_jump_index(uint64_t rip)
+{
+	return (unsigned)((rip ^ (rip >> 12)) & ((1u << JIT_JUMP_BITS) - 1));
+}
+#define JIT_JUMP_KEY(view) (0x800u | (view))
+
 struct soft_jit {
 	struct jit_code_cache cache;
+	struct jit_jump jump[1u << JIT_JUMP_BITS];
 	uint32_t threshold;
 	/* --stats */
 	uint64_t blocks, flushes, failed, translate_ns;

@@ -54,6 +54,7 @@ enum stub_kind {
 struct stub {
 	uint8_t kind;
 	bool has_target, load_flags;
+	bool lookup; /* an indirect branch in 64-bit code: try the jump table */
 	uint8_t nfield;
 	uint8_t *field[3]; /* rel32 fields that jump here */
 	unsigned index; /* instruction in the block */
@@ -233,6 +234,33 @@ static uint8_t *emit_riprel(struct emit *e, bool rexw, uint8_t opcode, unsigned 
 	return field;
 }
 
+/* Leaves for s.rip, through the jump table when the block there is
+ * translated for this view and nothing moved the chain epoch since. */
+static void emit_jump_lookup(struct tr *t, const struct stub *s)
+{
+	struct emit *e = &t->e;
+	uint8_t *out[6];
+	emit_attention(e, out);
+	emit_load(e, 8, H_RAX, CPU_MEM(s.rip));
+	emit_load(e, 8, H_RCX, rm_reg(H_RAX));
+	emit_shift_imm(e, 5, 8, rm_reg(H_RCX), 12);
+	emit_alu_load(e, ALU_XOR, 4, H_RCX, rm_reg(H_RAX));
+	emit_alu_imm(e, ALU_AND, 4, rm_reg(H_RCX), (1u << JIT_JUMP_BITS) - 1);
+	emit_shift_imm(e, 4, 4, rm_reg(H_RCX), 5); /* sizeof(struct jit_jump) */
+	emit_mov_r64_imm(e, H_RDX, (uint64_t)(uintptr_t)t->cpu->jit->jump);
+	emit_alu_load(e, ALU_CMP, 8, H_RAX, rm_sib(H_RDX, H_RCX, 1, offsetof(struct jit_jump, rip)));
+	out[3] = emit_jcc(e, 5);
+	emit_load(e, 8, H_RAX, CPU_MEM(chain_epoch));
+	emit_alu_load(e, ALU_CMP, 8, H_RAX, rm_sib(H_RDX, H_RCX, 1, offsetof(struct jit_jump, epoch)));
+	out[4] = emit_jcc(e, 5);
+	emit_alu_imm(e, ALU_CMP, 8, rm_sib(H_RDX, H_RCX, 1, offsetof(struct jit_jump, key)), JIT_JUMP_KEY(t->view));
+	out[5] = emit_jcc(e, 5);
+	emit_op1(e, 4, 0xff, 4, rm_sib(H_RDX, H_RCX, 1, offsetof(struct jit_jump, code))); /* jmp [entry.code] */
+	for (unsigned i = 0; i < 6; i++)
+		emit_patch(e, out[i], e->p);
+	emit_return(e, s->next);
+}
+
 static void emit_exit(struct tr *t, const struct stub *s)
 {
 	struct emit *e = &t->e;
@@ -241,6 +269,10 @@ static void emit_exit(struct tr *t, const struct stub *s)
 		store_u64(t, CPU_MEM(s.rip), s->target);
 	store_u64(t, CPU_MEM(insn_rip), s->rip);
 	emit_uncount(e, t->n - (s->index + 1));
+	if (!s->has_target && s->lookup) {
+		emit_jump_lookup(t, s);
+		return;
+	}
 	if (!s->has_target) {
 		emit_return(e, s->next);
 		return;
@@ -284,12 +316,20 @@ static void emit_handler_call(struct tr *t, const struct soft_insn *in)
 	emit_alu_imm(e, ALU_ADD, 8, CPU_MEM(jit_helper_calls), 1);
 }
 
+/* JMP or CALL through a register or memory, near. */
+static bool is_near_indirect(const struct soft_insn *in)
+{
+	return (in->mnemonic == ZYDIS_MNEMONIC_JMP || in->mnemonic == ZYDIS_MNEMONIC_CALL) && in->nops == 1 &&
+	       (in->op[0].kind == SOFT_OP_REG || in->op[0].kind == SOFT_OP_MEM) && in->fn != soft_sys_far_branch;
+}
+
 /* After a handler: leave unless it went on to the next instruction and kept the block. */
 static void emit_handler_check(struct tr *t, bool always_leave)
 {
 	struct emit *e = &t->e;
 	struct stub *s = new_stub(t, STUB_EXIT);
 	s->dirty = s->undef = 0;
+	s->lookup = t->long64 && is_near_indirect(t->in);
 	if (always_leave) {
 		s->field[s->nfield++] = emit_jmp(e);
 		return;
@@ -930,6 +970,7 @@ static bool native_stack(struct tr *t)
 	} else if (ret) {
 		/* s.rip holds the target on both paths */
 		struct stub *x = new_stub(t, STUB_EXIT);
+		x->lookup = true;
 		x->field[x->nfield++] = emit_jmp(e);
 		t->rip_stored = true;
 	}
