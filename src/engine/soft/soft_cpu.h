@@ -55,7 +55,7 @@ static inline uint32_t soft_xsave_size(uint64_t xcr0)
 
 enum soft_access { SOFT_ACC_READ, SOFT_ACC_WRITE, SOFT_ACC_EXEC };
 
-#define SOFT_TLB_BITS 8
+#define SOFT_TLB_BITS 10
 #define SOFT_TLB_SIZE (1u << SOFT_TLB_BITS)
 #define SOFT_PAGE_MASK (~(uint64_t)0xfff)
 

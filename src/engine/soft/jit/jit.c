@@ -104,6 +104,7 @@ bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, const struct jit_l
 	/* As in the interpreter's run_block: a shadow covers at most the
 	 * first instruction, and nothing is waiting for it to end here. */
 	cpu->interrupt_shadow = false;
+	jit->entries++;
 	uint64_t next = ((jit_block_fn *)code)(cpu);
 	cpu->jit_fault_uncount = 0;
 	cpu->jit_link_epoch = cpu->chain_epoch;
@@ -127,9 +128,11 @@ void soft_jit_stats(const struct soft_cpu *cpu, char *buf, size_t len)
 	double share = cpu->insn_count ? 100.0 * (double)cpu->jit_insns / (double)cpu->insn_count : 0.0;
 	snprintf(buf, len,
 		 "translator: %llu blocks translated (%llu left to the interpreter), cache %.1f of %llu MiB, "
-		 "%llu flushes, %.1f%% of instructions translated, %llu helper calls, %.3f s translating%s",
+		 "%llu flushes, %.1f%% of instructions translated, %llu entries from the loop, %llu helper calls, "
+		 "%.3f s translating%s",
 		 (unsigned long long)jit->blocks, (unsigned long long)jit->failed,
 		 (double)jit->cache.used / (1 << 20), (unsigned long long)(jit->cache.size >> 20),
-		 (unsigned long long)jit->flushes, share, (unsigned long long)cpu->jit_helper_calls,
+		 (unsigned long long)jit->flushes, share, (unsigned long long)jit->entries,
+		 (unsigned long long)cpu->jit_helper_calls,
 		 (double)jit->translate_ns / 1e9, check);
 }

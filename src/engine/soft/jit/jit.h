@@ -36,6 +36,7 @@ struct soft_jit {
 	uint32_t threshold;
 	/* --stats */
 	uint64_t blocks, flushes, failed, translate_ns;
+	uint64_t entries; /* translated code entered from the execution loop */
 };
 
 /* Translated code: runs the block, leaves s.rip at the next instruction to
