@@ -276,6 +276,10 @@ static void setup(struct soft_cpu *cpu, int bits)
 {
 	memset(cpu, 0, sizeof(*cpu));
 	memset(mem, 0, sizeof(mem));
+	/* No soft-TLB entry: memory goes through the stubs below (a zero tag would map page 0). */
+	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++)
+		for (unsigned i = 0; i < SOFT_TLB_SIZE; i++)
+			cpu->tlb[v][i].tag_read = cpu->tlb[v][i].tag_write = cpu->tlb[v][i].tag_exec = SOFT_TLB_INVALID;
 	for (int i = 0; i < X86_NR_SREGS; i++)
 		cpu->s.seg[i].limit = bits == 16 ? 0xffff : 0xffffffff;
 	cpu->s.rflags = RFLAGS_FIXED;
