@@ -631,6 +631,89 @@ static bool native_imul(struct tr *t)
 	return true;
 }
 
+/* The condition code of SETcc/CMOVcc (the low nibble of 0F 9x / 0F 4x). */
+static int cc_of(const struct soft_insn *in)
+{
+	return (in->opcode & 0xf0) == 0x90 || (in->opcode & 0xf0) == 0x40 ? in->opcode & 0xf : -1;
+}
+
+/* SETcc r8 and CMOVcc r, r: the host instruction on flags made valid in the
+ * host RFLAGS, which they leave as they were. A 32-bit CMOV writes (clears
+ * the upper half of) its destination whether or not it moves, on the host
+ * RAX as on the guest register. */
+static bool native_setcc_cmov(struct tr *t)
+{
+	const struct soft_insn *in = t->in;
+	const struct soft_operand *d = &in->op[0];
+	int cc = cc_of(in);
+	if (cc < 0 || !is_gpr(d))
+		return false;
+	bool set = in->nops == 1 && d->size == 1 && in->mnemonic >= ZYDIS_MNEMONIC_SETB &&
+		   in->mnemonic <= ZYDIS_MNEMONIC_SETZ;
+	bool cmov = in->nops == 2 && d->kind == SOFT_OP_REG && d->size >= 2 && in->op[1].kind == SOFT_OP_REG &&
+		    in->op[1].size == d->size && in->mnemonic >= ZYDIS_MNEMONIC_CMOVB && in->mnemonic <= ZYDIS_MNEMONIC_CMOVZ;
+	if (!set && !cmov)
+		return false;
+	need_flags(t, cond_flags((unsigned)cc));
+	if (set) {
+		emit_op2(&t->e, 1, 0x0f, (uint8_t)(0x90 | cc), 0, rm_reg(H_RAX));
+		emit_store(&t->e, 1, gpr_slot(d), H_RAX);
+	} else {
+		emit_load(&t->e, d->size, H_RAX, gpr_slot(d));
+		emit_op2(&t->e, d->size, 0x0f, (uint8_t)(0x40 | cc), H_RAX, gpr_slot(&in->op[1]));
+		store_gpr(t, d, d->size);
+	}
+	return true;
+}
+
+/* BSWAP r32/r64, and CBW/CWDE/CDQE, CWD/CDQ/CQO: no flags. */
+static bool native_misc(struct tr *t)
+{
+	const struct soft_insn *in = t->in;
+	struct emit *e = &t->e;
+	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_BSWAP: {
+		const struct soft_operand *d = &in->op[0];
+		if (in->nops != 1 || d->kind != SOFT_OP_REG || d->size < 4)
+			return false;
+		emit_load(e, d->size, H_RAX, gpr_slot(d));
+		if (d->size == 8)
+			emit_byte(e, 0x48);
+		emit_byte(e, 0x0f);
+		emit_byte(e, 0xc8); /* bswap eax / rax */
+		store_gpr(t, d, d->size);
+		return true;
+	}
+	case ZYDIS_MNEMONIC_CWDE: case ZYDIS_MNEMONIC_CDQE: case ZYDIS_MNEMONIC_CBW: {
+		unsigned size = in->opsize; /* the destination: AX, EAX or RAX */
+		struct soft_operand rax = { .kind = SOFT_OP_REG, .reg = X86_RAX };
+		emit_load(e, 8, H_RAX, gpr_slot(&rax));
+		if (size == 2)
+			emit_byte(e, 0x66);
+		else if (size == 8)
+			emit_byte(e, 0x48);
+		emit_byte(e, 0x98);
+		store_gpr(t, &rax, size);
+		return true;
+	}
+	case ZYDIS_MNEMONIC_CWD: case ZYDIS_MNEMONIC_CDQ: case ZYDIS_MNEMONIC_CQO: {
+		unsigned size = in->opsize;
+		struct soft_operand rax = { .kind = SOFT_OP_REG, .reg = X86_RAX }, rdx = { .kind = SOFT_OP_REG, .reg = X86_RDX };
+		emit_load(e, 8, H_RAX, gpr_slot(&rax));
+		if (size == 2)
+			emit_byte(e, 0x66);
+		else if (size == 8)
+			emit_byte(e, 0x48);
+		emit_byte(e, 0x99); /* sign of AX/EAX/RAX into DX/EDX/RDX */
+		emit_load(e, 8, H_RAX, rm_reg(H_RDX));
+		store_gpr(t, &rdx, size);
+		return true;
+	}
+	default:
+		return false;
+	}
+}
+
 static bool native_extend(struct tr *t)
 {
 	const struct soft_insn *in = t->in;
@@ -988,8 +1071,8 @@ static void translate_insn(struct tr *t)
 {
 	t->rip_stored = false;
 	if (is_nop(t->in) || native_alu(t) || native_mov(t) || native_unary(t) || native_extend(t) ||
-	    native_lea(t) || native_branch(t) || native_shift(t) || native_imul(t) || native_mem(t) ||
-	    native_stack(t))
+	    native_lea(t) || native_branch(t) || native_shift(t) || native_imul(t) || native_setcc_cmov(t) ||
+	    native_misc(t) || native_mem(t) || native_stack(t))
 		return;
 	translate_helper(t);
 }
