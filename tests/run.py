@@ -204,8 +204,8 @@ def parse_spec(path):
                 spec.args = shlex.split(value)
             elif key == "engines":
                 # "soft" runs on both of the soft engine's tiers: the translator
-                # (its default) and the interpreter alone ("soft-interp");
-                # "soft-jit" on the translator only.
+                # (translating every block at once) and the interpreter alone
+                # ("soft-interp"); "soft-jit" on the translator only (default settings).
                 spec.engines = [t for e in value.split()
                                 for t in ([e, "soft-interp"] if e == "soft" else [e])]
             elif key == "status":
@@ -351,7 +351,10 @@ def run_spec(spec, engine, build, x86v):
                 f.write(bytes(size))
         args = [expand(a, subst) for a in spec.args]
         if engine:
-            accel = {"soft-interp": ["soft", "--tier", "interp"], "soft-jit": ["soft"]}.get(engine, [engine])
+            # The translator translates every block on its first run here, so
+            # code a test runs once is translated code too.
+            accel = {"soft": ["soft", "--jit-threshold", "1"], "soft-interp": ["soft", "--tier", "interp"],
+                     "soft-jit": ["soft"]}.get(engine, [engine])
             argv = [x86v, "run", "--accel"] + accel + ["--timeout", str(X86V_TIMEOUT)] + args
         else:
             argv = [x86v] + args
