@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Translated memory forms in 64-bit code: the effective address and the
+ * inline soft-TLB lookup, ALU/MOV/MOVZX/INC.. with a memory operand, and
+ * PUSH/POP r64, CALL rel, RET; a miss runs the whole instruction through
+ * its handler (out of line).
+ */
+#include <Zydis/Zydis.h>
+
+#include "engine/soft/interp/model_flags.h"
+#include "engine/soft/jit/translate.h"
+
+/* Effective address of a memory operand into RSI (offset in the segment,
+ * truncated to the address size). Uses only MOV and LEA: host flags survive. */
+bool emit_ea(struct tr *t, const struct soft_operand *m)
+{
+	struct emit *e = &t->e;
+	const struct soft_insn *in = t->in;
+	if (m->base == SOFT_REG_RIP) {
+		uint64_t ea = t->next + (uint64_t)m->disp;
+		emit_mov_r64_imm(e, H_RSI, ea & soft_size_mask(in->addrsize));
+		return true;
+	}
+	if (m->base == SOFT_NOREG && m->index == SOFT_NOREG) {
+		emit_mov_r64_imm(e, H_RSI, (uint64_t)m->disp & soft_size_mask(in->addrsize));
+		return true;
+	}
+	if (in->addrsize == 2 || !fits_i32(m->disp))
+		return false; /* nothing emitted yet */
+	if (m->base != SOFT_NOREG)
+		emit_load(e, 8, H_RSI, rm_mem(H_RBX, GPR_OFF(m->base)));
+	else
+		emit_mov_r64_imm(e, H_RSI, 0); /* not XOR: the host flags must survive */
+	if (m->index != SOFT_NOREG) {
+		emit_load(e, 8, H_RDX, rm_mem(H_RBX, GPR_OFF(m->index)));
+		emit_lea(e, H_RSI, rm_sib(H_RSI, H_RDX, m->scale, (int32_t)m->disp));
+	} else if (m->disp) {
+		emit_lea(e, H_RSI, rm_mem(H_RSI, (int32_t)m->disp));
+	}
+	if (in->addrsize == 4)
+		emit_load(e, 4, H_RSI, rm_reg(H_RSI)); /* mov esi, esi */
+	return true;
+}
+
+/* ---- memory forms (64-bit code) ---- */
+
+/* RSI = the linear address of m; then the TLB lookup that turns it into a
+ * host address, jumping to the slow path s on a miss. */
+bool emit_mem_lookup(struct tr *t, const struct soft_operand *m, unsigned size, bool write, struct stub *s)
+{
+	struct emit *e = &t->e;
+	if (!emit_ea(t, m))
+		return false;
+	if (m->seg == X86_FS || m->seg == X86_GS)
+		emit_alu_load(e, ALU_ADD, 8, H_RSI, rm_mem(H_RBX, OFF(s.seg) + (int32_t)(m->seg * sizeof(struct x86_segment)) +
+						     (int32_t)offsetof(struct x86_segment, base)));
+	if (size > 1) { /* crosses a page: (lin & 0xfff) > 4096 - size */
+		emit_load(e, 4, H_RAX, rm_reg(H_RSI));
+		emit_alu_imm(e, ALU_AND, 4, rm_reg(H_RAX), 0xfff);
+		emit_alu_imm(e, ALU_CMP, 4, rm_reg(H_RAX), 4096 - size);
+		s->field[s->nfield++] = emit_jcc(e, 7 /* a */);
+	}
+	int32_t tlb = OFF(tlb) + (int32_t)(t->view * SOFT_TLB_SIZE * sizeof(struct soft_tlb_entry));
+	int32_t tag = tlb + (int32_t)(write ? offsetof(struct soft_tlb_entry, tag_write)
+					  : offsetof(struct soft_tlb_entry, tag_read));
+	emit_load(e, 8, H_RDI, rm_reg(H_RSI));
+	emit_shift_imm(e, 5, 8, rm_reg(H_RDI), 12);
+	emit_alu_imm(e, ALU_AND, 4, rm_reg(H_RDI), SOFT_TLB_SIZE - 1);
+	emit_op1(e, 4, 0x69, H_RDI, rm_reg(H_RDI)); /* imul edi, edi, sizeof entry */
+	emit_u32(e, (uint32_t)sizeof(struct soft_tlb_entry));
+	emit_load(e, 8, H_RAX, rm_reg(H_RSI));
+	emit_alu_imm(e, ALU_AND, 8, rm_reg(H_RAX), (uint64_t)(int64_t)-4096);
+	emit_alu_load(e, ALU_CMP, 8, H_RAX, rm_sib(H_RBX, H_RDI, 1, tag));
+	s->field[s->nfield++] = emit_jcc(e, 5 /* ne */);
+	emit_alu_load(e, ALU_ADD, 8, H_RSI,
+		      rm_sib(H_RBX, H_RDI, 1, tlb + (int32_t)offsetof(struct soft_tlb_entry, addend)));
+	return true;
+}
+
+/* Which memory forms are translated, and how: the operand, its size, and
+ * whether the access writes. */
+static const struct soft_operand *mem_form(const struct soft_insn *in, unsigned *size, bool *write)
+{
+	if (in->nops < 1 || in->nops > 2)
+		return NULL;
+	const struct soft_operand *d = &in->op[0], *s = in->nops == 2 ? &in->op[1] : NULL;
+	bool logic, writes;
+	int alu = alu_group(in->mnemonic, &logic, &writes);
+	if (in->mnemonic == ZYDIS_MNEMONIC_MOV || alu != -1) {
+		if (!s)
+			return NULL;
+		if (is_gpr(d) && s->kind == SOFT_OP_MEM && s->size == d->size) {
+			*size = d->size;
+			*write = false;
+			return s;
+		}
+		if (d->kind == SOFT_OP_MEM && (s->kind == SOFT_OP_IMM || (is_gpr(s) && s->size == d->size))) {
+			*size = d->size;
+			*write = in->mnemonic == ZYDIS_MNEMONIC_MOV || writes;
+			return d;
+		}
+		return NULL;
+	}
+	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_INC: case ZYDIS_MNEMONIC_DEC: case ZYDIS_MNEMONIC_NEG: case ZYDIS_MNEMONIC_NOT:
+		if (in->nops != 1 || d->kind != SOFT_OP_MEM)
+			return NULL;
+		*size = d->size;
+		*write = true;
+		return d;
+	case ZYDIS_MNEMONIC_MOVZX: case ZYDIS_MNEMONIC_MOVSX: case ZYDIS_MNEMONIC_MOVSXD:
+		if (!s || s->kind != SOFT_OP_MEM || d->kind != SOFT_OP_REG)
+			return NULL;
+		*size = s->size;
+		*write = false;
+		return s;
+	default:
+		return NULL;
+	}
+}
+
+bool native_mem(struct tr *t)
+{
+	const struct soft_insn *in = t->in;
+	unsigned size;
+	bool write;
+	if (!t->long64)
+		return false;
+	const struct soft_operand *m = mem_form(in, &size, &write);
+	if (!m || (size != 1 && size != 2 && size != 4 && size != 8))
+		return false;
+	if ((in->flags & SOFT_INSN_LOCK) && (m != &in->op[0] || !write))
+		return false; /* #UD: the handler raises it */
+	bool logic, writes;
+	int alu = alu_group(in->mnemonic, &logic, &writes);
+	bool sets_flags = alu != -1 || in->mnemonic == ZYDIS_MNEMONIC_INC || in->mnemonic == ZYDIS_MNEMONIC_DEC ||
+			  in->mnemonic == ZYDIS_MNEMONIC_NEG;
+	if ((in->mnemonic == ZYDIS_MNEMONIC_MOVZX || in->mnemonic == ZYDIS_MNEMONIC_MOVSX ||
+	     in->mnemonic == ZYDIS_MNEMONIC_MOVSXD) &&
+	    (in->op[0].size < 2 || (in->mnemonic == ZYDIS_MNEMONIC_MOVSXD ? size != 4 || in->op[0].size != 8 : size > 2)))
+		return false;
+
+	uint8_t *mark = t->e.p;
+	uint32_t valid = t->valid, dirty = t->dirty, undef = t->undef;
+	flags_clobbered(t);
+	struct stub *s = new_stub(t, STUB_SLOW);
+	s->load_flags = sets_flags;
+	if (!emit_mem_lookup(t, m, size, write, s)) {
+		t->nstubs--;
+		t->e.p = mark;
+		t->valid = valid, t->dirty = dirty, t->undef = undef;
+		return false;
+	}
+	struct emit *e = &t->e;
+	struct rm host = rm_mem(H_RSI, 0);
+	const struct soft_operand *d = &in->op[0], *src = in->nops == 2 ? &in->op[1] : NULL;
+	bool lock = in->flags & SOFT_INSN_LOCK;
+	if (in->mnemonic == ZYDIS_MNEMONIC_MOV) {
+		if (m == src) {
+			emit_load(e, size, H_RAX, host);
+			store_gpr(t, d, size);
+		} else if (src->kind == SOFT_OP_IMM) {
+			emit_mov_imm(e, size, host, src->imm);
+		} else {
+			emit_load(e, size, H_RCX, gpr_slot(src));
+			emit_store(e, size, host, H_RCX);
+		}
+	} else if (alu != -1) {
+		if (m == src) {
+			emit_alu_reg_dst(t, alu, logic, writes, true);
+		} else {
+			if (alu == ALU_ADC || alu == ALU_SBB) {
+				emit_load_flags(e);
+				t->valid = SOFT_ARITH_FLAGS;
+			}
+			if (src->kind != SOFT_OP_IMM)
+				emit_load(e, size, H_RCX, gpr_slot(src));
+			if (lock)
+				emit_byte(e, 0xf0);
+			if (alu == -2 && src->kind == SOFT_OP_IMM) { /* TEST m, imm */
+				emit_op1(e, size, size == 1 ? 0xf6 : 0xf7, 0, host);
+				emit_imm(e, size, src->imm);
+			} else if (alu == -2) { /* TEST m, r */
+				emit_op1(e, size, size == 1 ? 0x84 : 0x85, H_RCX, host);
+			} else if (src->kind == SOFT_OP_IMM) {
+				emit_alu_imm(e, (unsigned)alu, size, host, src->imm);
+			} else {
+				emit_alu_store(e, (unsigned)alu, size, host, H_RCX);
+			}
+			flags_written(t, SOFT_ARITH_FLAGS, logic ? MODEL_LOGIC_UNDEFINED : 0);
+		}
+	} else if (in->nops == 1) {
+		unsigned digit = in->mnemonic == ZYDIS_MNEMONIC_INC ? 0 : in->mnemonic == ZYDIS_MNEMONIC_DEC ? 1
+				 : in->mnemonic == ZYDIS_MNEMONIC_NOT ? 2 : 3;
+		if (lock)
+			emit_byte(e, 0xf0);
+		emit_op1(e, size, digit < 2 ? (size == 1 ? 0xfe : 0xff) : (size == 1 ? 0xf6 : 0xf7), digit, host);
+		if (digit != 2)
+			flags_written(t, digit < 2 ? SOFT_ARITH_FLAGS & ~RFLAGS_CF : SOFT_ARITH_FLAGS, 0);
+	} else {
+		emit_extend(t, host);
+	}
+	/* Both paths meet with the same lazy-flags state: the slow path reloads
+	 * the flags its handler wrote into the host RFLAGS. */
+	s->join = e->p;
+	return true;
+}
+
+/* PUSH r64 / POP r64 / CALL rel / RET in 64-bit code with 64-bit operands. */
+bool native_stack(struct tr *t)
+{
+	const struct soft_insn *in = t->in;
+	struct emit *e = &t->e;
+	if (!t->long64 || in->opsize != 8 || in->addrsize != 8)
+		return false;
+	bool push = in->mnemonic == ZYDIS_MNEMONIC_PUSH, pop = in->mnemonic == ZYDIS_MNEMONIC_POP;
+	bool call = in->mnemonic == ZYDIS_MNEMONIC_CALL, ret = in->mnemonic == ZYDIS_MNEMONIC_RET;
+	uint64_t target = 0;
+	if (push || pop) {
+		if (in->nops != 1 || in->op[0].kind != SOFT_OP_REG || in->op[0].size != 8)
+			return false;
+	} else if (call) {
+		if (in->nops != 1 || in->op[0].kind != SOFT_OP_IMM || !branch_target(t, &target))
+			return false;
+	} else if (!ret || in->opcode != 0xc3 || in->nops != 0) {
+		return false;
+	}
+	flags_clobbered(t);
+	struct stub *s = new_stub(t, STUB_SLOW);
+	struct soft_operand sp = { .kind = SOFT_OP_MEM, .seg = X86_SS, .base = X86_RSP, .index = SOFT_NOREG,
+				   .scale = 1, .disp = push || call ? -8 : 0, .size = 8 };
+	emit_mem_lookup(t, &sp, 8, push || call, s);
+	struct rm rsp = rm_mem(H_RBX, GPR_OFF(X86_RSP));
+	if (push) {
+		emit_load(e, 8, H_RCX, gpr_slot(&in->op[0]));
+		emit_store(e, 8, rm_mem(H_RSI, 0), H_RCX);
+		emit_alu_imm(e, ALU_SUB, 8, rsp, 8);
+	} else if (pop) {
+		emit_load(e, 8, H_RAX, rm_mem(H_RSI, 0));
+		emit_alu_imm(e, ALU_ADD, 8, rsp, 8);
+		store_gpr(t, &in->op[0], 8);
+	} else if (call) {
+		emit_mov_r64_imm(e, H_RCX, t->next);
+		emit_store(e, 8, rm_mem(H_RSI, 0), H_RCX);
+		emit_alu_imm(e, ALU_SUB, 8, rsp, 8);
+	} else { /* RET: a non-canonical target is the handler's #GP */
+		emit_load(e, 8, H_RAX, rm_mem(H_RSI, 0));
+		emit_load(e, 8, H_RCX, rm_reg(H_RAX));
+		emit_shift_imm(e, 4, 8, rm_reg(H_RCX), 16);
+		emit_shift_imm(e, 7, 8, rm_reg(H_RCX), 16);
+		emit_alu_load(e, ALU_CMP, 8, H_RCX, rm_reg(H_RAX));
+		s->field[s->nfield++] = emit_jcc(e, 5);
+		emit_alu_imm(e, ALU_ADD, 8, rsp, 8);
+		emit_store(e, 8, CPU_MEM(s.rip), H_RAX);
+	}
+	s->join = e->p;
+	if (call) {
+		struct stub *x = taken_stub(t, target);
+		x->field[x->nfield++] = emit_jmp(e);
+		t->rip_stored = true;
+	} else if (ret) {
+		/* s.rip holds the target on both paths */
+		struct stub *x = new_stub(t, STUB_EXIT);
+		x->lookup = true;
+		x->field[x->nfield++] = emit_jmp(e);
+		t->rip_stored = true;
+	}
+	return true;
+}
+
