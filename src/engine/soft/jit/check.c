@@ -226,8 +226,14 @@ static bool run_phase(struct soft_cpu *cpu, struct soft_block *b, const void *co
 	if (c->phase == 1) {
 		((jit_block_fn *)code)(cpu);
 		cpu->jit_fault_uncount = 0;
-	} else
-		soft_run_block(cpu, b->insns, b->count);
+	} else {
+		/* As many instructions as the translated run got through: it may
+		 * end a block early (after CLAC, STAC, POPF) where the interpreter
+		 * goes on, and both are right. A fault stops both where it is. */
+		uint64_t ran = c->first.insn_count - c->before.insn_count;
+		unsigned n = c->first.faulted || ran > b->count || ran == 0 ? b->count : (unsigned)ran;
+		soft_run_block(cpu, b->insns, n);
+	}
 	return false;
 }
 
