@@ -15,7 +15,6 @@
 #ifndef X86V_ENGINE_SOFT_CPU_H
 #define X86V_ENGINE_SOFT_CPU_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -117,8 +116,6 @@ struct soft_cpu {
 	bool shutdown; /* triple fault: the run ends with VCPU_EXIT_SHUTDOWN */
 	bool interrupt_shadow; /* the instruction after STI / MOV SS / POP SS */
 	int kicked; /* atomic */
-	pthread_t thread; /* the thread in run(), while running */
-	bool running;
 	int intr_line; /* atomic: the controllers' INTR output for this vCPU */
 	uint64_t insn_count; /* instructions retired */
 	uint64_t insn_limit; /* run() returns VCPU_EXIT_KICK when insn_count reaches it */

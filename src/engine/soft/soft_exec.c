@@ -5,7 +5,6 @@
  * exceptions, return to the machine on HLT, shutdown or a kick).
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,9 @@
 struct vcpu {
 	struct soft_cpu cpu;
 };
+
+/* The vCPU this thread is running (in run()), if any. */
+static __thread struct soft_cpu *running_cpu;
 
 void soft_register_handlers(struct engine *eng)
 {
@@ -164,7 +166,7 @@ static void soft_set_intr(struct vcpu *v, bool level)
 	/* Raised by the instruction being executed (a self-IPI, an EOI that
 	 * uncovers the next vector): take it before the rest of the block.
 	 * Other threads' changes are seen between blocks. */
-	if (level && v->cpu.running && pthread_equal(pthread_self(), v->cpu.thread))
+	if (level && running_cpu == &v->cpu)
 		v->cpu.end_block = true;
 }
 
@@ -362,8 +364,7 @@ static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
 {
 	struct soft_cpu *cpu = &v->cpu;
 	memset(exit, 0, sizeof(*exit));
-	cpu->thread = pthread_self();
-	cpu->running = true;
+	running_cpu = cpu;
 
 	if (__builtin_setjmp(cpu->unwind)) {
 		/* A fault in an instruction or in the delivery of another exception.
@@ -376,7 +377,7 @@ static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
 		soft_deliver_exception(cpu);
 	}
 	int r = run_loop(cpu, exit);
-	cpu->running = false;
+	running_cpu = NULL;
 	return r;
 }
 
