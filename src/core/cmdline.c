@@ -306,7 +306,7 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 			char *end;
 			errno = 0;
 			unsigned long long k = strtoull(v, &end, 10);
-			if (errno || end == v || *end || k < 1)
+			if (errno || end == v || *end || k < 1 || v[0] < '0' || v[0] > '9')
 				return fail(why, why_len, "--jit-check %s: expected a number of blocks", v);
 			cfg->jit_check = k;
 		} else if (!strcmp(n, "jit-cache")) {

@@ -154,6 +154,35 @@ static void test_irqchip(void)
 	expect_error(PARSE(&cl, why, "run", "--bios", "r", "-irqchip", "kernel"), why, "unknown option -irqchip");
 }
 
+/* The soft engine's tiers and translator settings. */
+static void test_tiers(void)
+{
+	struct cmdline cl;
+	char why[256];
+	CHECK_EQ(PARSE(&cl, why, "run", "--bios", "r"), 0);
+	CHECK(!cl.cfg.interp_only);
+	CHECK_EQ(cl.cfg.jit_threshold, 0); /* the engine's default */
+	CHECK_EQ(cl.cfg.jit_cache_size, 0);
+	CHECK_EQ(cl.cfg.jit_check, 0);
+	CHECK_EQ(PARSE(&cl, why, "run", "--bios", "r", "--tier", "interp"), 0);
+	CHECK(cl.cfg.interp_only);
+	CHECK_EQ(PARSE(&cl, why, "run", "--bios", "r", "--tier=jit", "--jit-threshold", "1", "--jit-cache", "16M",
+		       "--jit-check", "1000"), 0);
+	CHECK(!cl.cfg.interp_only);
+	CHECK_EQ(cl.cfg.jit_threshold, 1);
+	CHECK_EQ(cl.cfg.jit_cache_size, 16 * MiB);
+	CHECK_EQ(cl.cfg.jit_check, 1000);
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--tier", "tcg"), why, "--tier tcg: expected jit or interp");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--jit-threshold", "0"), why,
+		     "--jit-threshold 0: expected a number 1..1000000");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--jit-threshold", "2x"), why, "expected a number");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--jit-cache", "512K"), why,
+		     "--jit-cache 512K: expected a size 1M..1G");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--jit-cache", "2G"), why, "expected a size 1M..1G");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--jit-check", "-1"), why, "--jit-check -1");
+	expect_error(PARSE(&cl, why, "run", "--bios", "r", "-tier", "interp"), why, "unknown option -tier");
+}
+
 static void test_debug_options(void)
 {
 	struct cmdline cl;
@@ -215,4 +244,4 @@ static void test_debug_errors(void)
 
 CHECK_MAIN(TEST_CASE(test_defaults), TEST_CASE(test_long_options), TEST_CASE(test_equals_and_qemu_spellings),
 	   TEST_CASE(test_commands), TEST_CASE(test_errors), TEST_CASE(test_debug_options),
-	   TEST_CASE(test_debug_errors), TEST_CASE(test_irqchip))
+	   TEST_CASE(test_debug_errors), TEST_CASE(test_irqchip), TEST_CASE(test_tiers))
