@@ -211,6 +211,13 @@ bool native_shift(struct tr *t)
 		host |= RFLAGS_OF;
 	uint32_t all = rotate ? (c == 1 ? RFLAGS_CF | RFLAGS_OF : RFLAGS_CF) : SOFT_ARITH_FLAGS;
 	bool of_model = c > 1 && (digit == 4 || digit == 5);
+	if (t->flags_dead) { /* the next instruction overwrites them all: the result alone */
+		load_gpr_zx(t, H_RAX, d, size);
+		emit_shift_imm(e, digit, size, rm_reg(H_RAX), (uint8_t)c);
+		store_gpr(t, d, size);
+		t->valid = t->dirty = t->undef = 0;
+		return true;
+	}
 	flags_clobbered(t);
 	load_gpr_zx(t, H_RAX, d, size);
 	if (of_model)
@@ -256,13 +263,19 @@ bool native_imul(struct tr *t)
 		return false;
 	struct emit *e = &t->e;
 	unsigned size = d->size;
-	flags_clobbered(t);
+	if (!t->flags_dead)
+		flags_clobbered(t);
 	if (in->nops == 2) {
 		emit_load(e, size, H_RAX, gpr_slot(a));
 		emit_op2(e, size, 0x0f, 0xaf, H_RAX, gpr_slot(b)); /* imul rax, [b] */
 	} else {
 		emit_op1(e, size, 0x69, H_RAX, gpr_slot(a)); /* imul rax, [a], imm */
 		emit_imm(e, size, b->imm);
+	}
+	if (t->flags_dead) {
+		store_gpr(t, d, size);
+		t->valid = t->dirty = t->undef = 0;
+		return true;
 	}
 	emit_byte(e, 0x9c); /* pushfq */
 	emit_byte(e, 0x5a); /* pop rdx */

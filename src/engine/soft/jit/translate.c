@@ -314,6 +314,20 @@ static void translate_helper(struct tr *t)
 
 /* ---- the block ---- */
 
+/* ADD SUB AND OR XOR CMP TEST between registers or with an immediate: what
+ * native_alu translates, never faults, and writes every arithmetic flag
+ * without reading one. */
+static bool overwrites_flags(const struct soft_insn *in)
+{
+	bool logic, writes;
+	int alu = alu_group(in->mnemonic, &logic, &writes);
+	if (alu == -1 || alu == ALU_ADC || alu == ALU_SBB || in->nops != 2 || (in->flags & SOFT_INSN_LOCK) ||
+	    !is_gpr(&in->op[0]))
+		return false;
+	const struct soft_operand *s = &in->op[1];
+	return s->kind == SOFT_OP_IMM || (is_gpr(s) && s->size == in->op[0].size);
+}
+
 static bool is_nop(const struct soft_insn *in)
 {
 	return in->mnemonic == ZYDIS_MNEMONIC_NOP && !(in->flags & SOFT_INSN_LOCK);
@@ -417,6 +431,7 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_block *b)
 		t->index = i;
 		t->rip = rip;
 		t->next = next;
+		t->flags_dead = i + 1 < t->n && overwrites_flags(&b->insns[i + 1]);
 		translate_insn(t);
 		rip = next;
 	}

@@ -58,6 +58,9 @@ struct tr {
 	struct stub stubs[MAX_STUBS];
 	unsigned nstubs;
 	bool fail;
+	/* The next instruction writes all six arithmetic flags without reading
+	 * any and can neither fault nor leave: the current one's flags are dead. */
+	bool flags_dead;
 };
 
 /* ---- translate.c ---- */
