@@ -355,6 +355,7 @@ static void emit_stubs(struct tr *t)
 			emit_exit(t, s);
 			break;
 		case STUB_SLOW:
+			t->in = s->in;
 			t->index = s->index;
 			t->rip = s->rip;
 			t->next = s->next;
