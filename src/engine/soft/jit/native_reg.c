@@ -211,21 +211,23 @@ bool native_shift(struct tr *t)
 		host |= RFLAGS_OF;
 	uint32_t all = rotate ? (c == 1 ? RFLAGS_CF | RFLAGS_OF : RFLAGS_CF) : SOFT_ARITH_FLAGS;
 	bool of_model = c > 1 && (digit == 4 || digit == 5);
-	if (t->flags_dead) { /* the next instruction overwrites them all: the result alone */
-		load_gpr_zx(t, H_RAX, d, size);
-		emit_shift_imm(e, digit, size, rm_reg(H_RAX), (uint8_t)c);
-		store_gpr(t, d, size);
+	/* Flags the next instruction overwrites are not computed: the result alone. */
+	bool dead = t->flags_dead;
+	if (!dead)
+		flags_clobbered(t);
+	load_gpr_zx(t, H_RAX, d, size);
+	if (of_model && !dead)
+		emit_load(e, 8, H_RCX, rm_reg(H_RAX));
+	emit_shift_imm(e, digit, size, rm_reg(H_RAX), (uint8_t)c);
+	if (!dead) {
+		emit_byte(e, 0x9c); /* pushfq */
+		emit_byte(e, 0x5a); /* pop rdx */
+	}
+	store_gpr(t, d, size);
+	if (dead) {
 		t->valid = t->dirty = t->undef = 0;
 		return true;
 	}
-	flags_clobbered(t);
-	load_gpr_zx(t, H_RAX, d, size);
-	if (of_model)
-		emit_load(e, 8, H_RCX, rm_reg(H_RAX));
-	emit_shift_imm(e, digit, size, rm_reg(H_RAX), (uint8_t)c);
-	emit_byte(e, 0x9c); /* pushfq */
-	emit_byte(e, 0x5a); /* pop rdx */
-	store_gpr(t, d, size);
 	emit_alu_imm(e, ALU_AND, 4, rm_reg(H_RDX), host);
 	if (of_model) {
 		if (digit == 4) { /* a[msb] ^ a[msb-1] */
@@ -343,19 +345,11 @@ bool native_misc(struct tr *t)
 		store_gpr(t, d, d->size);
 		return true;
 	}
-	case ZYDIS_MNEMONIC_CWDE: case ZYDIS_MNEMONIC_CDQE: case ZYDIS_MNEMONIC_CBW: {
-		unsigned size = in->opsize; /* the destination: AX, EAX or RAX */
-		struct soft_operand rax = { .kind = SOFT_OP_REG, .reg = X86_RAX };
-		emit_load(e, 8, H_RAX, gpr_slot(&rax));
-		if (size == 2)
-			emit_byte(e, 0x66);
-		else if (size == 8)
-			emit_byte(e, 0x48);
-		emit_byte(e, 0x98);
-		store_gpr(t, &rax, size);
-		return true;
-	}
+	case ZYDIS_MNEMONIC_CWDE: case ZYDIS_MNEMONIC_CDQE: case ZYDIS_MNEMONIC_CBW:
 	case ZYDIS_MNEMONIC_CWD: case ZYDIS_MNEMONIC_CDQ: case ZYDIS_MNEMONIC_CQO: {
+		/* 98: AL/AX/EAX sign-extended into AX/EAX/RAX; 99: the sign of
+		 * AX/EAX/RAX into DX/EDX/RDX. The operand size picks the width. */
+		bool into_rdx = in->opcode == 0x99;
 		unsigned size = in->opsize;
 		struct soft_operand rax = { .kind = SOFT_OP_REG, .reg = X86_RAX }, rdx = { .kind = SOFT_OP_REG, .reg = X86_RDX };
 		emit_load(e, 8, H_RAX, gpr_slot(&rax));
@@ -363,9 +357,10 @@ bool native_misc(struct tr *t)
 			emit_byte(e, 0x66);
 		else if (size == 8)
 			emit_byte(e, 0x48);
-		emit_byte(e, 0x99); /* sign of AX/EAX/RAX into DX/EDX/RDX */
-		emit_load(e, 8, H_RAX, rm_reg(H_RDX));
-		store_gpr(t, &rdx, size);
+		emit_byte(e, in->opcode);
+		if (into_rdx)
+			emit_load(e, 8, H_RAX, rm_reg(H_RDX));
+		store_gpr(t, into_rdx ? &rdx : &rax, size);
 		return true;
 	}
 	default:

@@ -64,6 +64,12 @@ static struct rm xmm_slot(unsigned reg)
 }
 
 /* movdqu xmmN, m / movdqu m, xmmN */
+/* An XMM register operand's slot, or the guest memory at host RSI once looked up. */
+static struct rm xmm_operand(const struct soft_operand *op)
+{
+	return op->kind == SOFT_OP_MEM ? rm_mem(H_RSI, 0) : xmm_slot(op->reg);
+}
+
 static void emit_movdqu_load(struct emit *e, unsigned xmm, struct rm m)
 {
 	emit_sse(e, 0xf3, false, 0x6f, false, xmm, m);
@@ -135,9 +141,10 @@ bool native_sse(struct tr *t)
 	emit_op1(e, 1, 0xf6, 0, rm_mem(H_RBX, OFF(s.cr4) + 1)); /* test byte [cr4 + 1], OSFXSR >> 8 */
 	emit_byte(e, (uint8_t)(CR4_OSFXSR >> 8));
 	slow->field[slow->nfield++] = emit_jcc(e, 4 /* z */);
+	struct stub *miss = NULL;
 	if (m) {
 		/* two more fields: the page-crossing test and the tag compare */
-		struct stub *miss = new_stub(t, STUB_SLOW);
+		miss = new_stub(t, STUB_SLOW);
 		if (!emit_mem_lookup(t, m, 16, m == d, miss)) {
 			t->fail = true;
 			return true;
@@ -147,43 +154,20 @@ bool native_sse(struct tr *t)
 			emit_u32(e, 15);
 			miss->field[miss->nfield++] = emit_jcc(e, 5);
 		}
-		struct rm host = rm_mem(H_RSI, 0);
-		switch (f->kind) {
-		case SSE_OP:
-		case SSE_OP_IMM:
-			emit_movdqu_load(e, 0, xmm_slot(d->reg));
-			emit_movdqu_load(e, 1, host);
-			emit_sse(e, f->prefix, f->map38, in->opcode, false, 0, rm_reg(1));
-			if (f->kind == SSE_OP_IMM)
-				emit_byte(e, (uint8_t)in->op[2].imm);
-			emit_movdqu_store(e, xmm_slot(d->reg), 0);
-			break;
-		default: /* SSE_MOVE */
-			if (m == s) {
-				emit_movdqu_load(e, 0, host);
-				emit_movdqu_store(e, xmm_slot(d->reg), 0);
-			} else {
-				emit_movdqu_load(e, 0, xmm_slot(s->reg));
-				emit_movdqu_store(e, host, 0);
-			}
-			break;
-		}
-		miss->join = slow->join = e->p;
-		return true;
 	}
 	switch (f->kind) {
 	case SSE_OP:
 	case SSE_OP_IMM:
 		emit_movdqu_load(e, 0, xmm_slot(d->reg));
-		emit_movdqu_load(e, 1, xmm_slot(s->reg));
+		emit_movdqu_load(e, 1, xmm_operand(s));
 		emit_sse(e, f->prefix, f->map38, in->opcode, false, 0, rm_reg(1));
 		if (f->kind == SSE_OP_IMM)
 			emit_byte(e, (uint8_t)in->op[2].imm);
 		emit_movdqu_store(e, xmm_slot(d->reg), 0);
 		break;
 	case SSE_MOVE:
-		emit_movdqu_load(e, 0, xmm_slot(s->reg));
-		emit_movdqu_store(e, xmm_slot(d->reg), 0);
+		emit_movdqu_load(e, 0, xmm_operand(s));
+		emit_movdqu_store(e, xmm_operand(d), 0);
 		break;
 	case SSE_MOVMSK:
 		emit_movdqu_load(e, 0, xmm_slot(s->reg));
@@ -201,6 +185,8 @@ bool native_sse(struct tr *t)
 		}
 		break;
 	}
+	if (miss)
+		miss->join = e->p;
 	slow->join = e->p;
 	return true;
 }
