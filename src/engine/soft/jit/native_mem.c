@@ -10,23 +10,29 @@
 #include "engine/soft/interp/model_flags.h"
 #include "engine/soft/jit/translate.h"
 
-/* Effective address of a memory operand into RSI (offset in the segment,
- * truncated to the address size). Uses only MOV and LEA: host flags survive. */
-bool emit_ea(struct tr *t, const struct soft_operand *m)
+bool ea_form(const struct soft_insn *in, const struct soft_operand *m)
+{
+	if (m->base == SOFT_REG_RIP || (m->base == SOFT_NOREG && m->index == SOFT_NOREG))
+		return true;
+	return in->addrsize != 2 && fits_i32(m->disp);
+}
+
+/* Effective address of a memory operand (ea_form) into RSI (offset in the
+ * segment, truncated to the address size). Uses only MOV and LEA: host
+ * flags survive. */
+void emit_ea(struct tr *t, const struct soft_operand *m)
 {
 	struct emit *e = &t->e;
 	const struct soft_insn *in = t->in;
 	if (m->base == SOFT_REG_RIP) {
 		uint64_t ea = t->next + (uint64_t)m->disp;
 		emit_mov_r64_imm(e, H_RSI, ea & soft_size_mask(in->addrsize));
-		return true;
+		return;
 	}
 	if (m->base == SOFT_NOREG && m->index == SOFT_NOREG) {
 		emit_mov_r64_imm(e, H_RSI, (uint64_t)m->disp & soft_size_mask(in->addrsize));
-		return true;
+		return;
 	}
-	if (in->addrsize == 2 || !fits_i32(m->disp))
-		return false; /* nothing emitted yet */
 	if (m->base != SOFT_NOREG)
 		emit_load(e, 8, H_RSI, rm_mem(H_RBX, GPR_OFF(m->base)));
 	else
@@ -39,25 +45,24 @@ bool emit_ea(struct tr *t, const struct soft_operand *m)
 	}
 	if (in->addrsize == 4)
 		emit_load(e, 4, H_RSI, rm_reg(H_RSI)); /* mov esi, esi */
-	return true;
 }
 
 /* ---- memory forms (64-bit code) ---- */
 
-/* RSI = the linear address of m; then the TLB lookup that turns it into a
- * host address, jumping to the slow path s on a miss. */
-bool emit_mem_lookup(struct tr *t, const struct soft_operand *m, unsigned size, bool write, struct stub *s)
+/* RSI = the linear address of m (ea_form); then the TLB lookup that turns
+ * it into a host address, jumping to the slow path s on a miss. Clobbers
+ * RCX, RDX, RDI and the host flags; keeps RAX (saved flags). */
+void emit_mem_lookup(struct tr *t, const struct soft_operand *m, unsigned size, bool write, struct stub *s)
 {
 	struct emit *e = &t->e;
-	if (!emit_ea(t, m))
-		return false;
+	emit_ea(t, m);
 	if (m->seg == X86_FS || m->seg == X86_GS)
 		emit_alu_load(e, ALU_ADD, 8, H_RSI, rm_mem(H_RBX, OFF(s.seg) + (int32_t)(m->seg * sizeof(struct x86_segment)) +
 						     (int32_t)offsetof(struct x86_segment, base)));
 	if (size > 1) { /* crosses a page: (lin & 0xfff) > 4096 - size */
-		emit_load(e, 4, H_RAX, rm_reg(H_RSI));
-		emit_alu_imm(e, ALU_AND, 4, rm_reg(H_RAX), 0xfff);
-		emit_alu_imm(e, ALU_CMP, 4, rm_reg(H_RAX), 4096 - size);
+		emit_load(e, 4, H_RDX, rm_reg(H_RSI));
+		emit_alu_imm(e, ALU_AND, 4, rm_reg(H_RDX), 0xfff);
+		emit_alu_imm(e, ALU_CMP, 4, rm_reg(H_RDX), 4096 - size);
 		s->field[s->nfield++] = emit_jcc(e, 7 /* a */);
 	}
 	int32_t tlb = OFF(tlb) + (int32_t)(t->view * SOFT_TLB_SIZE * sizeof(struct soft_tlb_entry));
@@ -68,13 +73,12 @@ bool emit_mem_lookup(struct tr *t, const struct soft_operand *m, unsigned size, 
 	emit_alu_imm(e, ALU_AND, 4, rm_reg(H_RDI), SOFT_TLB_SIZE - 1);
 	emit_op1(e, 4, 0x69, H_RDI, rm_reg(H_RDI)); /* imul edi, edi, sizeof entry */
 	emit_u32(e, (uint32_t)sizeof(struct soft_tlb_entry));
-	emit_load(e, 8, H_RAX, rm_reg(H_RSI));
-	emit_alu_imm(e, ALU_AND, 8, rm_reg(H_RAX), (uint64_t)(int64_t)-4096);
-	emit_alu_load(e, ALU_CMP, 8, H_RAX, rm_sib(H_RBX, H_RDI, 1, tag));
+	emit_load(e, 8, H_RDX, rm_reg(H_RSI));
+	emit_alu_imm(e, ALU_AND, 8, rm_reg(H_RDX), (uint64_t)(int64_t)-4096);
+	emit_alu_load(e, ALU_CMP, 8, H_RDX, rm_sib(H_RBX, H_RDI, 1, tag));
 	s->field[s->nfield++] = emit_jcc(e, 5 /* ne */);
 	emit_alu_load(e, ALU_ADD, 8, H_RSI,
 		      rm_sib(H_RBX, H_RDI, 1, tlb + (int32_t)offsetof(struct soft_tlb_entry, addend)));
-	return true;
 }
 
 /* Which memory forms are translated, and how: the operand, its size, and
@@ -109,7 +113,7 @@ static const struct soft_operand *mem_form(const struct soft_insn *in, unsigned 
 		*write = true;
 		return d;
 	case ZYDIS_MNEMONIC_MOVZX: case ZYDIS_MNEMONIC_MOVSX: case ZYDIS_MNEMONIC_MOVSXD:
-		if (!s || s->kind != SOFT_OP_MEM || d->kind != SOFT_OP_REG)
+		if (!extend_form(in) || s->kind != SOFT_OP_MEM)
 			return NULL;
 		*size = s->size;
 		*write = false;
@@ -129,28 +133,15 @@ bool native_mem(struct tr *t)
 	const struct soft_operand *m = mem_form(in, &size, &write);
 	if (!m || (size != 1 && size != 2 && size != 4 && size != 8))
 		return false;
-	if ((in->flags & SOFT_INSN_LOCK) && (m != &in->op[0] || !write))
-		return false; /* #UD: the handler raises it */
+	if (!ea_form(in, m) || ((in->flags & SOFT_INSN_LOCK) && (m != &in->op[0] || !write)))
+		return false; /* LOCK there: #UD, which the handler raises */
 	bool logic, writes;
 	int alu = alu_group(in->mnemonic, &logic, &writes);
-	bool sets_flags = alu != -1 || in->mnemonic == ZYDIS_MNEMONIC_INC || in->mnemonic == ZYDIS_MNEMONIC_DEC ||
-			  in->mnemonic == ZYDIS_MNEMONIC_NEG;
-	if ((in->mnemonic == ZYDIS_MNEMONIC_MOVZX || in->mnemonic == ZYDIS_MNEMONIC_MOVSX ||
-	     in->mnemonic == ZYDIS_MNEMONIC_MOVSXD) &&
-	    (in->op[0].size < 2 || (in->mnemonic == ZYDIS_MNEMONIC_MOVSXD ? size != 4 || in->op[0].size != 8 : size > 2)))
-		return false;
-
-	uint8_t *mark = t->e.p;
-	uint32_t valid = t->valid, dirty = t->dirty, undef = t->undef;
-	flags_clobbered(t);
+	bool saved = save_flags(t);
 	struct stub *s = new_stub(t, STUB_SLOW);
-	s->load_flags = sets_flags;
-	if (!emit_mem_lookup(t, m, size, write, s)) {
-		t->nstubs--;
-		t->e.p = mark;
-		t->valid = valid, t->dirty = dirty, t->undef = undef;
-		return false;
-	}
+	s->flags_in_ax = saved;
+	emit_mem_lookup(t, m, size, write, s);
+	restore_flags(t, saved, alu == ALU_ADC || alu == ALU_SBB ? RFLAGS_CF : 0);
 	struct emit *e = &t->e;
 	struct rm host = rm_mem(H_RSI, 0);
 	const struct soft_operand *d = &in->op[0], *src = in->nops == 2 ? &in->op[1] : NULL;
@@ -169,10 +160,8 @@ bool native_mem(struct tr *t)
 		if (m == src) {
 			emit_alu_reg_dst(t, alu, logic, writes, true);
 		} else {
-			if (alu == ALU_ADC || alu == ALU_SBB) {
-				emit_load_flags(e);
-				t->valid = SOFT_ARITH_FLAGS;
-			}
+			if (alu == ALU_ADC || alu == ALU_SBB)
+				need_flags(t, RFLAGS_CF);
 			if (src->kind != SOFT_OP_IMM)
 				emit_load(e, size, H_RCX, gpr_slot(src));
 			if (lock)
@@ -190,19 +179,17 @@ bool native_mem(struct tr *t)
 			flags_written(t, SOFT_ARITH_FLAGS, logic ? MODEL_LOGIC_UNDEFINED : 0);
 		}
 	} else if (in->nops == 1) {
-		unsigned digit = in->mnemonic == ZYDIS_MNEMONIC_INC ? 0 : in->mnemonic == ZYDIS_MNEMONIC_DEC ? 1
-				 : in->mnemonic == ZYDIS_MNEMONIC_NOT ? 2 : 3;
+		uint32_t def;
+		unsigned digit = (unsigned)unary_digit(in, &def);
 		if (lock)
 			emit_byte(e, 0xf0);
 		emit_op1(e, size, digit < 2 ? (size == 1 ? 0xfe : 0xff) : (size == 1 ? 0xf6 : 0xf7), digit, host);
-		if (digit != 2)
-			flags_written(t, digit < 2 ? SOFT_ARITH_FLAGS & ~RFLAGS_CF : SOFT_ARITH_FLAGS, 0);
+		if (def)
+			flags_written(t, def, 0);
 	} else {
 		emit_extend(t, host);
 	}
-	/* Both paths meet with the same lazy-flags state: the slow path reloads
-	 * the flags its handler wrote into the host RFLAGS. */
-	s->join = e->p;
+	slow_join(t, s);
 	return true;
 }
 
@@ -225,35 +212,39 @@ bool native_stack(struct tr *t)
 	} else if (!ret || in->opcode != 0xc3 || in->nops != 0) {
 		return false;
 	}
-	flags_clobbered(t);
+	bool saved = save_flags(t);
 	struct stub *s = new_stub(t, STUB_SLOW);
+	s->flags_in_ax = saved;
 	struct soft_operand sp = { .kind = SOFT_OP_MEM, .seg = X86_SS, .base = X86_RSP, .index = SOFT_NOREG,
 				   .scale = 1, .disp = push || call ? -8 : 0, .size = 8 };
 	emit_mem_lookup(t, &sp, 8, push || call, s);
+	/* RAX holds the saved flags until restore_flags: RCX and RDX here. */
 	struct rm rsp = rm_mem(H_RBX, GPR_OFF(X86_RSP));
-	if (push) {
-		emit_load(e, 8, H_RCX, gpr_slot(&in->op[0]));
+	if (push || call) {
+		if (push)
+			emit_load(e, 8, H_RCX, gpr_slot(&in->op[0]));
+		else
+			emit_mov_r64_imm(e, H_RCX, t->next);
 		emit_store(e, 8, rm_mem(H_RSI, 0), H_RCX);
 		emit_alu_imm(e, ALU_SUB, 8, rsp, 8);
+		restore_flags(t, saved, 0);
 	} else if (pop) {
-		emit_load(e, 8, H_RAX, rm_mem(H_RSI, 0));
+		emit_load(e, 8, H_RCX, rm_mem(H_RSI, 0));
 		emit_alu_imm(e, ALU_ADD, 8, rsp, 8);
-		store_gpr(t, &in->op[0], 8);
-	} else if (call) {
-		emit_mov_r64_imm(e, H_RCX, t->next);
-		emit_store(e, 8, rm_mem(H_RSI, 0), H_RCX);
-		emit_alu_imm(e, ALU_SUB, 8, rsp, 8);
+		restore_flags(t, saved, 0);
+		store_gpr_from(t, &in->op[0], 8, H_RCX); /* after the RSP update: POP RSP */
 	} else { /* RET: a non-canonical target is the handler's #GP */
-		emit_load(e, 8, H_RAX, rm_mem(H_RSI, 0));
-		emit_load(e, 8, H_RCX, rm_reg(H_RAX));
-		emit_shift_imm(e, 4, 8, rm_reg(H_RCX), 16);
-		emit_shift_imm(e, 7, 8, rm_reg(H_RCX), 16);
-		emit_alu_load(e, ALU_CMP, 8, H_RCX, rm_reg(H_RAX));
+		emit_load(e, 8, H_RCX, rm_mem(H_RSI, 0));
+		emit_load(e, 8, H_RDX, rm_reg(H_RCX));
+		emit_shift_imm(e, 4, 8, rm_reg(H_RDX), 16);
+		emit_shift_imm(e, 7, 8, rm_reg(H_RDX), 16);
+		emit_alu_load(e, ALU_CMP, 8, H_RDX, rm_reg(H_RCX));
 		s->field[s->nfield++] = emit_jcc(e, 5);
 		emit_alu_imm(e, ALU_ADD, 8, rsp, 8);
-		emit_store(e, 8, CPU_MEM(s.rip), H_RAX);
+		emit_store(e, 8, CPU_MEM(s.rip), H_RCX);
+		restore_flags(t, saved, 0);
 	}
-	s->join = e->p;
+	slow_join(t, s);
 	if (call) {
 		struct stub *x = taken_stub(t, target);
 		x->field[x->nfield++] = emit_jmp(e);

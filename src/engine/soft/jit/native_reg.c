@@ -64,35 +64,51 @@ void emit_alu_reg_dst(struct tr *t, int alu, bool logic, bool writes, bool mem)
 	flags_written(t, SOFT_ARITH_FLAGS, logic ? MODEL_LOGIC_UNDEFINED : 0);
 }
 
-bool native_alu(struct tr *t)
+bool alu_reg_form(const struct soft_insn *in)
 {
-	const struct soft_insn *in = t->in;
 	bool logic, writes;
-	int alu = alu_group(in->mnemonic, &logic, &writes);
-	if (alu == -1 || in->nops != 2 || !is_gpr(&in->op[0]))
+	if (alu_group(in->mnemonic, &logic, &writes) == -1 || in->nops != 2 || !is_gpr(&in->op[0]) ||
+	    (in->flags & SOFT_INSN_LOCK))
 		return false;
 	const struct soft_operand *s = &in->op[1];
-	if (!(s->kind == SOFT_OP_IMM || (is_gpr(s) && s->size == in->op[0].size)))
+	return s->kind == SOFT_OP_IMM || (is_gpr(s) && s->size == in->op[0].size);
+}
+
+bool native_alu(struct tr *t)
+{
+	if (!alu_reg_form(t->in))
 		return false;
+	bool logic, writes;
+	int alu = alu_group(t->in->mnemonic, &logic, &writes);
 	emit_alu_reg_dst(t, alu, logic, writes, false);
 	return true;
+}
+
+/* INC DEC NOT NEG: the /digit of FE/FF or F6/F7 and the flags written, or -1. */
+int unary_digit(const struct soft_insn *in, uint32_t *def)
+{
+	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_INC: *def = SOFT_ARITH_FLAGS & ~RFLAGS_CF; return 0;
+	case ZYDIS_MNEMONIC_DEC: *def = SOFT_ARITH_FLAGS & ~RFLAGS_CF; return 1;
+	case ZYDIS_MNEMONIC_NOT: *def = 0; return 2;
+	case ZYDIS_MNEMONIC_NEG: *def = SOFT_ARITH_FLAGS; return 3;
+	default: return -1;
+	}
+}
+
+bool unary_reg_form(const struct soft_insn *in, uint32_t *def)
+{
+	return in->nops == 1 && is_gpr(&in->op[0]) && !(in->flags & SOFT_INSN_LOCK) && unary_digit(in, def) >= 0;
 }
 
 bool native_unary(struct tr *t)
 {
 	const struct soft_insn *in = t->in;
 	const struct soft_operand *d = &in->op[0];
-	if (in->nops != 1 || !is_gpr(d))
-		return false;
-	unsigned digit;
 	uint32_t def;
-	switch (in->mnemonic) {
-	case ZYDIS_MNEMONIC_INC: digit = 0; def = SOFT_ARITH_FLAGS & ~RFLAGS_CF; break;
-	case ZYDIS_MNEMONIC_DEC: digit = 1; def = SOFT_ARITH_FLAGS & ~RFLAGS_CF; break;
-	case ZYDIS_MNEMONIC_NOT: digit = 2; def = 0; break;
-	case ZYDIS_MNEMONIC_NEG: digit = 3; def = SOFT_ARITH_FLAGS; break;
-	default: return false;
-	}
+	if (!unary_reg_form(in, &def))
+		return false;
+	unsigned digit = (unsigned)unary_digit(in, &def);
 	unsigned size = d->size;
 	emit_load(&t->e, size, H_RAX, gpr_slot(d));
 	if (digit < 2)
@@ -105,12 +121,19 @@ bool native_unary(struct tr *t)
 	return true;
 }
 
+bool mov_reg_form(const struct soft_insn *in)
+{
+	const struct soft_operand *d = &in->op[0], *s = &in->op[1];
+	return in->mnemonic == ZYDIS_MNEMONIC_MOV && in->nops == 2 && is_gpr(d) &&
+	       (s->kind == SOFT_OP_IMM || (is_gpr(s) && s->size == d->size));
+}
+
 /* MOV r, r/imm. */
 bool native_mov(struct tr *t)
 {
 	const struct soft_insn *in = t->in;
 	const struct soft_operand *d = &in->op[0], *s = &in->op[1];
-	if (in->mnemonic != ZYDIS_MNEMONIC_MOV || in->nops != 2 || !is_gpr(d))
+	if (!mov_reg_form(in))
 		return false;
 	unsigned size = d->size;
 	if (s->kind == SOFT_OP_IMM) {
@@ -122,42 +145,37 @@ bool native_mov(struct tr *t)
 		}
 		return true;
 	}
-	if (!is_gpr(s) || s->size != size)
-		return false;
 	emit_load(&t->e, size, H_RAX, gpr_slot(s));
 	store_gpr(t, d, size);
 	return true;
 }
 
-/* MOVZX / MOVSX / MOVSXD r, r/m8/16/32 into RAX from srcm, then the destination. */
-bool emit_extend(struct tr *t, struct rm srcm)
+/* MOVZX / MOVSX r16/32/64, r/m8/16 and MOVSXD r64, r/m32. */
+bool extend_form(const struct soft_insn *in)
+{
+	const struct soft_operand *d = &in->op[0], *s = &in->op[1];
+	if (in->nops != 2 || d->kind != SOFT_OP_REG || d->size < 2 || (s->kind != SOFT_OP_MEM && !is_gpr(s)))
+		return false;
+	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_MOVZX: case ZYDIS_MNEMONIC_MOVSX: return s->size == 1 || s->size == 2;
+	case ZYDIS_MNEMONIC_MOVSXD: return s->size == 4 && d->size == 8;
+	default: return false;
+	}
+}
+
+/* An extend_form instruction: RAX from srcm, then the destination. */
+void emit_extend(struct tr *t, struct rm srcm)
 {
 	const struct soft_insn *in = t->in;
 	const struct soft_operand *d = &in->op[0], *s = &in->op[1];
 	unsigned dsize = d->size, ssize = s->size;
-	if (d->kind != SOFT_OP_REG || dsize < 2)
-		return false;
-	switch (in->mnemonic) {
-	case ZYDIS_MNEMONIC_MOVZX:
-		if (ssize != 1 && ssize != 2)
-			return false;
+	if (in->mnemonic == ZYDIS_MNEMONIC_MOVZX)
 		emit_op2(&t->e, 4, 0x0f, ssize == 1 ? 0xb6 : 0xb7, H_RAX, srcm);
-		break;
-	case ZYDIS_MNEMONIC_MOVSX:
-		if (ssize != 1 && ssize != 2)
-			return false;
+	else if (in->mnemonic == ZYDIS_MNEMONIC_MOVSX)
 		emit_op2(&t->e, dsize == 8 ? 8 : 4, 0x0f, ssize == 1 ? 0xbe : 0xbf, H_RAX, srcm);
-		break;
-	case ZYDIS_MNEMONIC_MOVSXD:
-		if (ssize != 4 || dsize != 8)
-			return false;
+	else
 		emit_op1(&t->e, 8, 0x63, H_RAX, srcm);
-		break;
-	default:
-		return false;
-	}
 	store_gpr(t, d, dsize);
-	return true;
 }
 
 /* Loads the guest register of op zero-extended into host register reg. */
@@ -185,34 +203,49 @@ static void emit_flags_store(struct emit *e, unsigned reg, uint32_t mask)
  * SHR, 0 after SAR, and unchanged after ROL/ROR of a register by an
  * immediate. Flags are written back at once.
  */
-bool native_shift(struct tr *t)
+/* The shift group /digit of a translated shift or rotate by an immediate
+ * (-1: not one) and the flags it writes. */
+int shift_form(const struct soft_insn *in, uint32_t *def)
 {
-	const struct soft_insn *in = t->in;
 	const struct soft_operand *d = &in->op[0], *s = &in->op[1];
 	if (in->nops != 2 || !is_gpr(d) || s->kind != SOFT_OP_IMM)
-		return false;
-	unsigned digit;
+		return -1;
+	int digit;
 	switch (in->mnemonic) {
 	case ZYDIS_MNEMONIC_ROL: digit = 0; break;
 	case ZYDIS_MNEMONIC_ROR: digit = 1; break;
 	case ZYDIS_MNEMONIC_SHL: digit = 4; break;
 	case ZYDIS_MNEMONIC_SHR: digit = 5; break;
 	case ZYDIS_MNEMONIC_SAR: digit = 7; break;
-	default: return false;
+	default: return -1;
 	}
+	unsigned c = (unsigned)s->imm & (d->size == 8 ? 63 : 31);
+	bool rotate = digit < 2;
+	if (c == 0 || (!rotate && c >= d->size * 8u))
+		return -1; /* no flags change / the model's CF rule: the handler */
+	*def = rotate ? (c == 1 ? RFLAGS_CF | RFLAGS_OF : RFLAGS_CF) : SOFT_ARITH_FLAGS;
+	return digit;
+}
+
+bool native_shift(struct tr *t)
+{
+	const struct soft_insn *in = t->in;
+	const struct soft_operand *d = &in->op[0], *s = &in->op[1];
+	uint32_t all;
+	int form = shift_form(in, &all);
+	if (form < 0)
+		return false;
+	unsigned digit = (unsigned)form;
 	unsigned size = d->size, bits = size * 8;
 	unsigned c = (unsigned)s->imm & (size == 8 ? 63 : 31);
 	bool rotate = digit < 2;
-	if (c == 0 || (!rotate && c >= bits))
-		return false; /* no flags change / the model's CF rule: the handler */
 	struct emit *e = &t->e;
 	uint32_t host = rotate ? RFLAGS_CF : RFLAGS_CF | RFLAGS_SF | RFLAGS_ZF | RFLAGS_PF;
 	if (c == 1 && digit != 7)
 		host |= RFLAGS_OF;
-	uint32_t all = rotate ? (c == 1 ? RFLAGS_CF | RFLAGS_OF : RFLAGS_CF) : SOFT_ARITH_FLAGS;
 	bool of_model = c > 1 && (digit == 4 || digit == 5);
-	/* Flags the next instruction overwrites are not computed: the result alone. */
-	bool dead = t->flags_dead;
+	/* No flag live after it: the result alone. */
+	bool dead = !t->live_out;
 	if (!dead)
 		flags_clobbered(t);
 	load_gpr_zx(t, H_RAX, d, size);
@@ -251,9 +284,8 @@ bool native_shift(struct tr *t)
  * host; SF ZF AF PF, undefined, are the model's (model_mul_flags): SF the
  * sign of the result, PF its low byte's parity, ZF and AF 0.
  */
-bool native_imul(struct tr *t)
+bool imul_form(const struct soft_insn *in)
 {
-	const struct soft_insn *in = t->in;
 	const struct soft_operand *d = &in->op[0];
 	if (in->mnemonic != ZYDIS_MNEMONIC_IMUL || (in->nops != 2 && in->nops != 3) || d->kind != SOFT_OP_REG ||
 	    d->size < 2)
@@ -261,11 +293,20 @@ bool native_imul(struct tr *t)
 	const struct soft_operand *a = &in->op[in->nops - 2], *b = &in->op[in->nops - 1];
 	if (a->kind != SOFT_OP_REG || a->size != d->size)
 		return false;
-	if (in->nops == 2 ? b->kind != SOFT_OP_REG || b->size != d->size : b->kind != SOFT_OP_IMM)
+	return in->nops == 2 ? b->kind == SOFT_OP_REG && b->size == d->size : b->kind == SOFT_OP_IMM;
+}
+
+bool native_imul(struct tr *t)
+{
+	const struct soft_insn *in = t->in;
+	const struct soft_operand *d = &in->op[0];
+	if (!imul_form(in))
 		return false;
+	const struct soft_operand *a = &in->op[in->nops - 2], *b = &in->op[in->nops - 1];
 	struct emit *e = &t->e;
 	unsigned size = d->size;
-	if (!t->flags_dead)
+	bool dead = !t->live_out;
+	if (!dead)
 		flags_clobbered(t);
 	if (in->nops == 2) {
 		emit_load(e, size, H_RAX, gpr_slot(a));
@@ -274,7 +315,7 @@ bool native_imul(struct tr *t)
 		emit_op1(e, size, 0x69, H_RAX, gpr_slot(a)); /* imul rax, [a], imm */
 		emit_imm(e, size, b->imm);
 	}
-	if (t->flags_dead) {
+	if (dead) {
 		store_gpr(t, d, size);
 		t->valid = t->dirty = t->undef = 0;
 		return true;
@@ -302,19 +343,27 @@ static int cc_of(const struct soft_insn *in)
  * host RFLAGS, which they leave as they were. A 32-bit CMOV writes (clears
  * the upper half of) its destination whether or not it moves, on the host
  * RAX as on the guest register. */
-bool native_setcc_cmov(struct tr *t)
+int setcc_cmov_form(const struct soft_insn *in)
 {
-	const struct soft_insn *in = t->in;
 	const struct soft_operand *d = &in->op[0];
 	int cc = cc_of(in);
 	if (cc < 0 || !is_gpr(d))
-		return false;
+		return -1;
 	bool set = in->nops == 1 && d->size == 1 && in->mnemonic >= ZYDIS_MNEMONIC_SETB &&
 		   in->mnemonic <= ZYDIS_MNEMONIC_SETZ;
 	bool cmov = in->nops == 2 && d->kind == SOFT_OP_REG && d->size >= 2 && in->op[1].kind == SOFT_OP_REG &&
 		    in->op[1].size == d->size && in->mnemonic >= ZYDIS_MNEMONIC_CMOVB && in->mnemonic <= ZYDIS_MNEMONIC_CMOVZ;
-	if (!set && !cmov)
+	return set || cmov ? cc : -1;
+}
+
+bool native_setcc_cmov(struct tr *t)
+{
+	const struct soft_insn *in = t->in;
+	const struct soft_operand *d = &in->op[0];
+	int cc = setcc_cmov_form(in);
+	if (cc < 0)
 		return false;
+	bool set = in->nops == 1;
 	need_flags(t, cond_flags((unsigned)cc));
 	if (set) {
 		emit_op2(&t->e, 1, 0x0f, (uint8_t)(0x90 | cc), 0, rm_reg(H_RAX));
@@ -328,15 +377,28 @@ bool native_setcc_cmov(struct tr *t)
 }
 
 /* BSWAP r32/r64, and CBW/CWDE/CDQE, CWD/CDQ/CQO: no flags. */
+bool misc_form(const struct soft_insn *in)
+{
+	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_BSWAP:
+		return in->nops == 1 && in->op[0].kind == SOFT_OP_REG && in->op[0].size >= 4;
+	case ZYDIS_MNEMONIC_CWDE: case ZYDIS_MNEMONIC_CDQE: case ZYDIS_MNEMONIC_CBW:
+	case ZYDIS_MNEMONIC_CWD: case ZYDIS_MNEMONIC_CDQ: case ZYDIS_MNEMONIC_CQO:
+		return true;
+	default:
+		return false;
+	}
+}
+
 bool native_misc(struct tr *t)
 {
 	const struct soft_insn *in = t->in;
 	struct emit *e = &t->e;
+	if (!misc_form(in))
+		return false;
 	switch (in->mnemonic) {
 	case ZYDIS_MNEMONIC_BSWAP: {
 		const struct soft_operand *d = &in->op[0];
-		if (in->nops != 1 || d->kind != SOFT_OP_REG || d->size < 4)
-			return false;
 		emit_load(e, d->size, H_RAX, gpr_slot(d));
 		if (d->size == 8)
 			emit_byte(e, 0x48);
@@ -370,25 +432,26 @@ bool native_misc(struct tr *t)
 
 bool native_extend(struct tr *t)
 {
-	const struct soft_insn *in = t->in;
-	if (in->nops != 2 || !is_gpr(&in->op[1]))
+	if (!extend_form(t->in) || t->in->op[1].kind == SOFT_OP_MEM)
 		return false;
-	/* Check the form before emitting anything. */
-	unsigned m = in->mnemonic;
-	if (m != ZYDIS_MNEMONIC_MOVZX && m != ZYDIS_MNEMONIC_MOVSX && m != ZYDIS_MNEMONIC_MOVSXD)
-		return false;
-	return emit_extend(t, gpr_slot(&in->op[1]));
+	emit_extend(t, gpr_slot(&t->in->op[1]));
+	return true;
+}
+
+bool lea_form(const struct soft_insn *in)
+{
+	const struct soft_operand *d = &in->op[0], *m = &in->op[1];
+	return in->mnemonic == ZYDIS_MNEMONIC_LEA && in->nops == 2 && d->kind == SOFT_OP_REG && m->kind == SOFT_OP_MEM &&
+	       d->size >= 2 && ea_form(in, m);
 }
 
 bool native_lea(struct tr *t)
 {
 	const struct soft_insn *in = t->in;
 	const struct soft_operand *d = &in->op[0], *m = &in->op[1];
-	if (in->mnemonic != ZYDIS_MNEMONIC_LEA || in->nops != 2 || d->kind != SOFT_OP_REG || m->kind != SOFT_OP_MEM ||
-	    d->size < 2)
+	if (!lea_form(in))
 		return false;
-	if (!emit_ea(t, m))
-		return false;
+	emit_ea(t, m);
 	if (d->size == 4) { /* the low 32 bits, zero-extended */
 		emit_load(&t->e, 4, H_RAX, rm_reg(H_RSI));
 		emit_store(&t->e, 8, gpr_slot(d), H_RAX);

@@ -129,7 +129,7 @@ bool native_sse(struct tr *t)
 			return false;
 		break;
 	}
-	if (m && (!t->long64 || m->size != 16))
+	if (m && (!t->long64 || m->size != 16 || !ea_form(in, m)))
 		return false;
 
 	struct emit *e = &t->e;
@@ -145,10 +145,7 @@ bool native_sse(struct tr *t)
 	if (m) {
 		/* two more fields: the page-crossing test and the tag compare */
 		miss = new_stub(t, STUB_SLOW);
-		if (!emit_mem_lookup(t, m, 16, m == d, miss)) {
-			t->fail = true;
-			return true;
-		}
+		emit_mem_lookup(t, m, 16, m == d, miss);
 		if (f->aligned) {
 			emit_op1(e, 4, 0xf7, 0, rm_reg(H_RSI)); /* test esi, 15 */
 			emit_u32(e, 15);
@@ -186,8 +183,8 @@ bool native_sse(struct tr *t)
 		break;
 	}
 	if (miss)
-		miss->join = e->p;
-	slow->join = e->p;
+		slow_join(t, miss);
+	slow_join(t, slow);
 	return true;
 }
 

@@ -44,9 +44,14 @@ struct rm gpr_slot(const struct soft_operand *op)
 
 /* Stores host RAX into the guest register of op with x86's merge rules
  * (a 32-bit write clears the upper half: RAX already holds zeros there). */
+void store_gpr_from(struct tr *t, const struct soft_operand *op, unsigned size, unsigned reg)
+{
+	emit_store(&t->e, size == 4 ? 8 : size, gpr_slot(op), reg);
+}
+
 void store_gpr(struct tr *t, const struct soft_operand *op, unsigned size)
 {
-	emit_store(&t->e, size == 4 ? 8 : size, gpr_slot(op), H_RAX);
+	store_gpr_from(t, op, size, H_RAX);
 }
 
 void store_u64(struct tr *t, struct rm m, uint64_t v)
@@ -126,6 +131,44 @@ void flags_written(struct tr *t, uint32_t def, uint32_t undef)
 	t->valid |= def;
 	t->dirty |= def;
 	t->undef = (t->undef & ~def) | undef;
+}
+
+bool save_flags(struct tr *t)
+{
+	if (!t->dirty && !(t->valid & t->live_out)) {
+		t->valid = 0;
+		return false;
+	}
+	emit_byte(&t->e, 0x9f); /* lahf: SF ZF AF PF CF into AH */
+	emit_op2(&t->e, 1, 0x0f, 0x90, 0, rm_reg(H_RAX)); /* seto al */
+	return true;
+}
+
+/* The flags saved by save_flags back into the host RFLAGS: AL + 0x7f
+ * overflows exactly when AL is 1 (OF), SAHF the rest. */
+static void emit_restore_ax(struct emit *e)
+{
+	emit_byte(e, 0x04); /* add al, 0x7f */
+	emit_byte(e, 0x7f);
+	emit_byte(e, 0x9e); /* sahf */
+}
+
+void restore_flags(struct tr *t, bool saved, uint32_t use)
+{
+	if (saved && (t->valid & (t->live_out | use))) {
+		emit_restore_ax(&t->e);
+		return;
+	}
+	/* Dead: overwritten before anything reads them (the slow path, a
+	 * fault point, writes them back from AX itself). */
+	t->valid = t->dirty = t->undef = 0;
+}
+
+void slow_join(struct tr *t, struct stub *s)
+{
+	s->join = t->e.p;
+	/* the slow path's handler leaves every flag in cpu->s.rflags */
+	s->load_flags = t->valid != 0;
 }
 
 /* The flags condition code cc reads. */
@@ -264,6 +307,7 @@ void emit_handler_call(struct tr *t, const struct soft_insn *in)
 	emit_mov_r64_imm(e, H_RSI, (uint64_t)(uintptr_t)in);
 	emit_call_abs(e, (const void *)in->fn);
 	emit_alu_imm(e, ALU_ADD, 8, CPU_MEM(jit_helper_calls), 1);
+	t->called = true;
 }
 
 /* JMP or CALL through a register or memory, near. */
@@ -314,33 +358,19 @@ static void translate_helper(struct tr *t)
 
 /* ---- the block ---- */
 
-/* ADD SUB AND OR XOR CMP TEST between registers or with an immediate: what
- * native_alu translates, never faults, and writes every arithmetic flag
- * without reading one. */
-static bool overwrites_flags(const struct soft_insn *in)
-{
-	bool logic, writes;
-	int alu = alu_group(in->mnemonic, &logic, &writes);
-	if (alu == -1 || alu == ALU_ADC || alu == ALU_SBB || in->nops != 2 || (in->flags & SOFT_INSN_LOCK) ||
-	    !is_gpr(&in->op[0]))
-		return false;
-	const struct soft_operand *s = &in->op[1];
-	return s->kind == SOFT_OP_IMM || (is_gpr(s) && s->size == in->op[0].size);
-}
-
-static bool is_nop(const struct soft_insn *in)
-{
-	return in->mnemonic == ZYDIS_MNEMONIC_NOP && !(in->flags & SOFT_INSN_LOCK);
-}
-
 static void translate_insn(struct tr *t)
 {
 	t->rip_stored = false;
-	if (is_nop(t->in) || native_alu(t) || native_mov(t) || native_unary(t) || native_extend(t) ||
-	    native_lea(t) || native_branch(t) || native_shift(t) || native_imul(t) || native_setcc_cmov(t) ||
-	    native_misc(t) || native_sse(t) || native_mem(t) || native_stack(t))
-		return;
-	translate_helper(t);
+	t->called = false;
+	unsigned stubs = t->nstubs;
+	if (!(is_nop(t->in) || native_alu(t) || native_mov(t) || native_unary(t) || native_extend(t) ||
+	      native_lea(t) || native_branch(t) || native_shift(t) || native_imul(t) || native_setcc_cmov(t) ||
+	      native_misc(t) || native_sse(t) || native_mem(t) || native_stack(t)))
+		translate_helper(t);
+	/* Flag liveness took it for pure: had it a way out, flags it left
+	 * unwritten could be seen (never so while the forms agree). */
+	if (t->pure[t->index] && (t->called || t->nstubs != stubs))
+		t->fail = true;
 }
 
 static void emit_stubs(struct tr *t)
@@ -355,6 +385,10 @@ static void emit_stubs(struct tr *t)
 			emit_exit(t, s);
 			break;
 		case STUB_SLOW:
+			if (s->flags_in_ax && s->dirty) {
+				emit_restore_ax(e);
+				emit_materialise(e, s->dirty, s->undef);
+			}
 			t->in = s->in;
 			t->index = s->index;
 			t->rip = s->rip;
@@ -417,6 +451,7 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_block *b)
 	emit_alu_imm(e, ALU_ADD, 8, CPU_MEM(insn_count), t->n);
 	emit_alu_imm(e, ALU_ADD, 8, CPU_MEM(jit_insns), t->n);
 
+	flag_liveness(t);
 	uint64_t rip = cpu->s.rip;
 	for (unsigned i = 0; i < t->n && !t->fail; i++) {
 		const struct soft_insn *in = &b->insns[i];
@@ -432,7 +467,7 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_block *b)
 		t->index = i;
 		t->rip = rip;
 		t->next = next;
-		t->flags_dead = i + 1 < t->n && overwrites_flags(&b->insns[i + 1]);
+		t->live_out = t->live[i];
 		translate_insn(t);
 		rip = next;
 	}

@@ -8,6 +8,7 @@
 #define X86V_ENGINE_SOFT_JIT_TRANSLATE_H
 
 #include <stddef.h>
+#include <Zydis/Zydis.h>
 
 #include "engine/soft/jit/emit.h"
 #include "engine/soft/jit/jit.h"
@@ -29,6 +30,7 @@ enum stub_kind {
 struct stub {
 	uint8_t kind;
 	bool has_target, load_flags;
+	bool flags_in_ax; /* a slow path: the flags dirty at the branch are in AX (save_flags) */
 	bool lookup; /* an indirect branch in 64-bit code: try the jump table */
 	uint8_t nfield;
 	uint8_t *field[3]; /* rel32 fields that jump here */
@@ -58,16 +60,21 @@ struct tr {
 	struct stub stubs[MAX_STUBS];
 	unsigned nstubs;
 	bool fail;
-	/* The next instruction writes all six arithmetic flags without reading
-	 * any and can neither fault nor leave: the current one's flags are dead. */
-	bool flags_dead;
+	bool called; /* the current instruction called a handler */
+	/* flag liveness (flag_liveness.c): the arithmetic flags a later
+	 * instruction or exit may read after each instruction, and which
+	 * instructions are pure (see pure_flags) */
+	uint32_t live_out; /* after the current instruction */
+	uint32_t live[256];
+	bool pure[256];
 };
 
 /* ---- translate.c ---- */
 
 /* The slot of a guest GPR operand (AH..BH: its second byte). */
 struct rm gpr_slot(const struct soft_operand *op);
-/* Stores host RAX into a guest GPR with x86's merge rules. */
+/* Stores host register reg (RAX) into a guest GPR with x86's merge rules. */
+void store_gpr_from(struct tr *t, const struct soft_operand *op, unsigned size, unsigned reg);
 void store_gpr(struct tr *t, const struct soft_operand *op, unsigned size);
 void store_u64(struct tr *t, struct rm m, uint64_t v);
 struct stub *new_stub(struct tr *t, enum stub_kind kind);
@@ -78,6 +85,14 @@ void flags_clobbered(struct tr *t);
 void emit_load_flags(struct emit *e);
 void need_flags(struct tr *t, uint32_t need);
 void flags_written(struct tr *t, uint32_t def, uint32_t undef);
+/* Around a memory access's TLB lookup: save_flags keeps the flags still
+ * to be written back or read later in AX (true if it emitted anything);
+ * restore_flags puts them back into the host RFLAGS when the rest of the
+ * block (or the instruction, use) reads them, and drops them otherwise. */
+bool save_flags(struct tr *t);
+void restore_flags(struct tr *t, bool saved, uint32_t use);
+/* The slow path s rejoins the translated code here. */
+void slow_join(struct tr *t, struct stub *s);
 /* The flags condition code cc reads. */
 uint32_t cond_flags(unsigned cc);
 /* The instruction's interpreter handler, called as the interpreter does,
@@ -85,15 +100,37 @@ uint32_t cond_flags(unsigned cc);
 void emit_handler_call(struct tr *t, const struct soft_insn *in);
 void emit_handler_check(struct tr *t, bool always_leave);
 
+/* ---- flag_liveness.c ---- */
+
+/* Fills t->live and t->pure for the block. */
+void flag_liveness(struct tr *t);
+
 /* ---- native_reg.c: register and immediate forms, branches ---- */
+
+/* The forms translated as host code that can neither fault, leave nor call
+ * a handler (flag_liveness.c relies on them being exactly those). */
+static inline bool is_nop(const struct soft_insn *in)
+{
+	return in->mnemonic == ZYDIS_MNEMONIC_NOP && !(in->flags & SOFT_INSN_LOCK);
+}
+bool alu_reg_form(const struct soft_insn *in);
+int unary_digit(const struct soft_insn *in, uint32_t *def); /* INC DEC NOT NEG: /digit, or -1 */
+bool unary_reg_form(const struct soft_insn *in, uint32_t *def);
+bool mov_reg_form(const struct soft_insn *in);
+bool extend_form(const struct soft_insn *in); /* register or memory source */
+bool lea_form(const struct soft_insn *in);
+int shift_form(const struct soft_insn *in, uint32_t *def); /* /digit, or -1 */
+bool imul_form(const struct soft_insn *in);
+int setcc_cmov_form(const struct soft_insn *in); /* the condition code, or -1 */
+bool misc_form(const struct soft_insn *in);
 
 bool is_gpr(const struct soft_operand *op);
 /* The ALU group of ADD..CMP (-2: TEST, -1: none); logic: AF undefined; writes: not CMP/TEST. */
 int alu_group(unsigned mnemonic, bool *logic, bool *writes);
 /* ALU r, r/imm, or r, [RSI] when mem. */
 void emit_alu_reg_dst(struct tr *t, int alu, bool logic, bool writes, bool mem);
-/* MOVZX / MOVSX / MOVSXD from srcm into the destination register. */
-bool emit_extend(struct tr *t, struct rm srcm);
+/* MOVZX / MOVSX / MOVSXD (extend_form) from srcm into the destination register. */
+void emit_extend(struct tr *t, struct rm srcm);
 /* A relative branch's target; false when taking it would fault. */
 bool branch_target(struct tr *t, uint64_t *target);
 /* The exit (or loop back-edge) of a taken branch to target. */
@@ -112,10 +149,12 @@ bool native_misc(struct tr *t);
 
 /* ---- native_mem.c: memory forms (64-bit code) ---- */
 
+/* Memory operands whose effective address emit_ea computes. */
+bool ea_form(const struct soft_insn *in, const struct soft_operand *m);
 /* The effective address into RSI with MOV and LEA only (host flags survive). */
-bool emit_ea(struct tr *t, const struct soft_operand *m);
+void emit_ea(struct tr *t, const struct soft_operand *m);
 /* RSI = the host address of m's access, or a jump to the slow path s. */
-bool emit_mem_lookup(struct tr *t, const struct soft_operand *m, unsigned size, bool write, struct stub *s);
+void emit_mem_lookup(struct tr *t, const struct soft_operand *m, unsigned size, bool write, struct stub *s);
 bool native_mem(struct tr *t);
 bool native_stack(struct tr *t);
 
