@@ -7,8 +7,9 @@
  * needs the register/memory operand forms below, not a full assembler
  * (docs/translator.md says why this is not Zydis' encoder).
  *
- * Operand sizes are 1, 2, 4 or 8 bytes. Byte forms use only AL, CL, DL and
- * BL (never SPL..DIL or AH..BH), so no REX rule changes their meaning.
+ * Operand sizes are 1, 2, 4 or 8 bytes. Byte forms use only AL, CL, DL, BL
+ * and R8B..R15B (never SPL..DIL or AH..BH), so no REX rule changes their
+ * meaning.
  */
 #ifndef X86V_ENGINE_SOFT_JIT_EMIT_H
 #define X86V_ENGINE_SOFT_JIT_EMIT_H
@@ -17,7 +18,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Host registers. */
+/* Host registers (R8..R15 are 8..15). */
 enum { H_RAX, H_RCX, H_RDX, H_RBX, H_RSP, H_RBP, H_RSI, H_RDI };
 #define H_NONE 0xff
 
@@ -180,12 +181,14 @@ static inline void emit_mov_imm(struct emit *e, unsigned size, struct rm rm, uin
 static inline void emit_mov_r64_imm(struct emit *e, unsigned reg, uint64_t imm)
 {
 	if (imm <= UINT32_MAX) { /* mov r32, imm32 zero-extends */
+		if (reg & 8)
+			emit_byte(e, 0x41);
 		emit_byte(e, (uint8_t)(0xb8 + (reg & 7)));
 		emit_u32(e, (uint32_t)imm);
 	} else if (fits_i32((int64_t)imm)) {
 		emit_mov_imm(e, 8, rm_reg(reg), imm);
 	} else {
-		emit_byte(e, 0x48);
+		emit_byte(e, (reg & 8) ? 0x49 : 0x48);
 		emit_byte(e, (uint8_t)(0xb8 + (reg & 7)));
 		emit_u64(e, imm);
 	}

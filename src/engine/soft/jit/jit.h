@@ -45,8 +45,8 @@ struct soft_jit {
  * branch). Exceptions unwind from inside it like from any handler. */
 typedef uint64_t jit_block_fn(struct soft_cpu *cpu);
 
-/* Linked blocks jump past the entry (push rbx; mov rbx, rdi) of the next one. */
-#define JIT_BODY_OFFSET 4
+/* Linked blocks jump past the entry (push rbx, r12..r15; mov rbx, rdi) of the next one. */
+#define JIT_BODY_OFFSET 12
 
 /* The slot in the code of a direct-branch exit: code (a block's body) is
  * jumped to while the vCPU's chain_epoch equals epoch. An exit that finds no

@@ -33,18 +33,39 @@ void emit_ea(struct tr *t, const struct soft_operand *m)
 		emit_mov_r64_imm(e, H_RSI, (uint64_t)m->disp & soft_size_mask(in->addrsize));
 		return;
 	}
-	if (m->base != SOFT_NOREG)
-		emit_load(e, 8, H_RSI, rm_mem(H_RBX, GPR_OFF(m->base)));
-	else
+	/* base and index from their host registers, or loaded into RSI and RDX */
+	unsigned base = H_RSI, index = H_NONE;
+	if (m->base != SOFT_NOREG) {
+		struct rm r = gpr_read64(t, m->base);
+		if (r.is_reg)
+			base = r.reg;
+		else
+			emit_load(e, 8, H_RSI, r);
+	} else {
 		emit_mov_r64_imm(e, H_RSI, 0); /* not XOR: the host flags must survive */
-	if (m->index != SOFT_NOREG) {
-		emit_load(e, 8, H_RDX, rm_mem(H_RBX, GPR_OFF(m->index)));
-		emit_lea(e, H_RSI, rm_sib(H_RSI, H_RDX, m->scale, (int32_t)m->disp));
-	} else if (m->disp) {
-		emit_lea(e, H_RSI, rm_mem(H_RSI, (int32_t)m->disp));
 	}
+	if (m->index != SOFT_NOREG) {
+		struct rm r = gpr_read64(t, m->index);
+		index = r.is_reg ? r.reg : H_RDX;
+		if (!r.is_reg)
+			emit_load(e, 8, H_RDX, r);
+	}
+	if (index != H_NONE)
+		emit_lea(e, H_RSI, rm_sib(base, index, m->scale, (int32_t)m->disp));
+	else if (m->disp || base != H_RSI)
+		emit_lea(e, H_RSI, rm_mem(base, (int32_t)m->disp));
 	if (in->addrsize == 4)
 		emit_load(e, 4, H_RSI, rm_reg(H_RSI)); /* mov esi, esi */
+}
+
+/* The host register holding GPR operand op (size bytes), or scratch loaded with it. */
+static unsigned gpr_in_reg(struct tr *t, const struct soft_operand *op, unsigned size, unsigned scratch)
+{
+	struct rm r = gpr_slot(t, op);
+	if (r.is_reg)
+		return r.reg;
+	emit_load(&t->e, size, scratch, r);
+	return scratch;
 }
 
 /* ---- memory forms (64-bit code) ---- */
@@ -148,13 +169,17 @@ bool native_mem(struct tr *t)
 	bool lock = in->flags & SOFT_INSN_LOCK;
 	if (in->mnemonic == ZYDIS_MNEMONIC_MOV) {
 		if (m == src) {
-			emit_load(e, size, H_RAX, host);
-			store_gpr(t, d, size);
+			struct rm dr = gpr_dst(t, d, size);
+			if (dr.is_reg) {
+				emit_load(e, size, dr.reg, host);
+			} else {
+				emit_load(e, size, H_RAX, host);
+				store_gpr(t, d, size);
+			}
 		} else if (src->kind == SOFT_OP_IMM) {
 			emit_mov_imm(e, size, host, src->imm);
 		} else {
-			emit_load(e, size, H_RCX, gpr_slot(src));
-			emit_store(e, size, host, H_RCX);
+			emit_store(e, size, host, gpr_in_reg(t, src, size, H_RCX));
 		}
 	} else if (alu != -1) {
 		if (m == src) {
@@ -162,19 +187,18 @@ bool native_mem(struct tr *t)
 		} else {
 			if (alu == ALU_ADC || alu == ALU_SBB)
 				need_flags(t, RFLAGS_CF);
-			if (src->kind != SOFT_OP_IMM)
-				emit_load(e, size, H_RCX, gpr_slot(src));
+			unsigned sreg = src->kind != SOFT_OP_IMM ? gpr_in_reg(t, src, size, H_RCX) : H_RCX;
 			if (lock)
 				emit_byte(e, 0xf0);
 			if (alu == -2 && src->kind == SOFT_OP_IMM) { /* TEST m, imm */
 				emit_op1(e, size, size == 1 ? 0xf6 : 0xf7, 0, host);
 				emit_imm(e, size, src->imm);
 			} else if (alu == -2) { /* TEST m, r */
-				emit_op1(e, size, size == 1 ? 0x84 : 0x85, H_RCX, host);
+				emit_op1(e, size, size == 1 ? 0x84 : 0x85, sreg, host);
 			} else if (src->kind == SOFT_OP_IMM) {
 				emit_alu_imm(e, (unsigned)alu, size, host, src->imm);
 			} else {
-				emit_alu_store(e, (unsigned)alu, size, host, H_RCX);
+				emit_alu_store(e, (unsigned)alu, size, host, sreg);
 			}
 			flags_written(t, SOFT_ARITH_FLAGS, logic ? MODEL_LOGIC_UNDEFINED : 0);
 		}
@@ -219,13 +243,14 @@ bool native_stack(struct tr *t)
 				   .scale = 1, .disp = push || call ? -8 : 0, .size = 8 };
 	emit_mem_lookup(t, &sp, 8, push || call, s);
 	/* RAX holds the saved flags until restore_flags: RCX and RDX here. */
-	struct rm rsp = rm_mem(H_RBX, GPR_OFF(X86_RSP));
+	struct rm rsp = gpr_rmw64(t, X86_RSP);
 	if (push || call) {
+		unsigned v = H_RCX;
 		if (push)
-			emit_load(e, 8, H_RCX, gpr_slot(&in->op[0]));
+			v = gpr_in_reg(t, &in->op[0], 8, H_RCX);
 		else
 			emit_mov_r64_imm(e, H_RCX, t->next);
-		emit_store(e, 8, rm_mem(H_RSI, 0), H_RCX);
+		emit_store(e, 8, rm_mem(H_RSI, 0), v);
 		emit_alu_imm(e, ALU_SUB, 8, rsp, 8);
 		restore_flags(t, saved, 0);
 	} else if (pop) {

@@ -33,34 +33,46 @@ bool is_gpr(const struct soft_operand *op)
 	return op->kind == SOFT_OP_REG || op->kind == SOFT_OP_REG8H;
 }
 
-/* op RAX(size), src: src a guest register slot, an immediate, or host memory at [RSI]. */
-static void emit_alu_src(struct emit *e, int alu, unsigned size, const struct soft_operand *src, struct rm srcm)
+/* op dst(size), src: src an immediate, or srcm (a guest register or host
+ * memory at [RSI]). */
+static void emit_alu_src(struct emit *e, int alu, unsigned size, const struct soft_operand *src, struct rm srcm,
+			 unsigned dst)
 {
 	if (alu == -2) { /* TEST */
 		if (src->kind == SOFT_OP_IMM) {
-			emit_op1(e, size, size == 1 ? 0xf6 : 0xf7, 0, rm_reg(H_RAX));
+			emit_op1(e, size, size == 1 ? 0xf6 : 0xf7, 0, rm_reg(dst));
 			emit_imm(e, size, src->imm);
 		} else {
-			emit_op1(e, size, size == 1 ? 0x84 : 0x85, H_RAX, srcm);
+			emit_op1(e, size, size == 1 ? 0x84 : 0x85, dst, srcm);
 		}
 	} else if (src->kind == SOFT_OP_IMM) {
-		emit_alu_imm(e, (unsigned)alu, size, rm_reg(H_RAX), src->imm);
+		emit_alu_imm(e, (unsigned)alu, size, rm_reg(dst), src->imm);
 	} else {
-		emit_alu_load(e, (unsigned)alu, size, H_RAX, srcm);
+		emit_alu_load(e, (unsigned)alu, size, dst, srcm);
 	}
 }
 
-/* ALU r, r/imm (and r, [RSI] when mem). */
+/* ALU r, r/imm (and r, [RSI] when mem): on the host register holding the
+ * guest's, whose merge rules are the guest's, or through RAX. */
 void emit_alu_reg_dst(struct tr *t, int alu, bool logic, bool writes, bool mem)
 {
 	const struct soft_insn *in = t->in;
-	unsigned size = in->op[0].size;
+	const struct soft_operand *d = &in->op[0], *s = &in->op[1];
+	unsigned size = d->size;
 	if (alu == ALU_ADC || alu == ALU_SBB)
 		need_flags(t, RFLAGS_CF);
-	emit_load(&t->e, size, H_RAX, gpr_slot(&in->op[0]));
-	emit_alu_src(&t->e, alu, size, &in->op[1], mem ? rm_mem(H_RSI, 0) : gpr_slot(&in->op[1]));
-	if (writes)
-		store_gpr(t, &in->op[0], size);
+	struct rm srcm = mem ? rm_mem(H_RSI, 0) : s->kind == SOFT_OP_IMM ? rm_reg(H_RAX) : gpr_slot(t, s);
+	struct rm dst = gpr_slot(t, d);
+	if (dst.is_reg) {
+		if (writes)
+			gpr_dst(t, d, size);
+		emit_alu_src(&t->e, alu, size, s, srcm, dst.reg);
+	} else {
+		emit_load(&t->e, size, H_RAX, dst);
+		emit_alu_src(&t->e, alu, size, s, srcm, H_RAX);
+		if (writes)
+			store_gpr(t, d, size);
+	}
 	flags_written(t, SOFT_ARITH_FLAGS, logic ? MODEL_LOGIC_UNDEFINED : 0);
 }
 
@@ -110,12 +122,18 @@ bool native_unary(struct tr *t)
 		return false;
 	unsigned digit = (unsigned)unary_digit(in, &def);
 	unsigned size = d->size;
-	emit_load(&t->e, size, H_RAX, gpr_slot(d));
-	if (digit < 2)
-		emit_op1(&t->e, size, size == 1 ? 0xfe : 0xff, digit, rm_reg(H_RAX));
+	struct rm r = gpr_slot(t, d);
+	if (r.is_reg)
+		gpr_dst(t, d, size);
 	else
-		emit_op1(&t->e, size, size == 1 ? 0xf6 : 0xf7, digit, rm_reg(H_RAX));
-	store_gpr(t, d, size);
+		emit_load(&t->e, size, H_RAX, r);
+	unsigned h = r.is_reg ? r.reg : H_RAX;
+	if (digit < 2)
+		emit_op1(&t->e, size, size == 1 ? 0xfe : 0xff, digit, rm_reg(h));
+	else
+		emit_op1(&t->e, size, size == 1 ? 0xf6 : 0xf7, digit, rm_reg(h));
+	if (!r.is_reg)
+		store_gpr(t, d, size);
 	if (def)
 		flags_written(t, def, 0);
 	return true;
@@ -137,16 +155,24 @@ bool native_mov(struct tr *t)
 		return false;
 	unsigned size = d->size;
 	if (s->kind == SOFT_OP_IMM) {
-		if (size == 8 || size == 4) {
-			uint64_t v = size == 4 ? (uint32_t)s->imm : s->imm;
-			store_u64(t, gpr_slot(d), v);
-		} else {
-			emit_mov_imm(&t->e, size, gpr_slot(d), s->imm);
-		}
+		struct rm dr = gpr_dst(t, d, size);
+		uint64_t v = size == 4 ? (uint32_t)s->imm : s->imm;
+		if (size < 4)
+			emit_mov_imm(&t->e, size, dr, s->imm);
+		else if (dr.is_reg)
+			emit_mov_r64_imm(&t->e, dr.reg, v);
+		else
+			store_u64(t, dr, v);
 		return true;
 	}
-	emit_load(&t->e, size, H_RAX, gpr_slot(s));
-	store_gpr(t, d, size);
+	struct rm sr = gpr_slot(t, s); /* before the destination: it may be the same register */
+	struct rm dr = gpr_dst(t, d, size);
+	if (dr.is_reg) {
+		emit_load(&t->e, size, dr.reg, sr); /* 4 bytes: clears the upper half */
+	} else {
+		emit_load(&t->e, size, H_RAX, sr);
+		store_gpr(t, d, size);
+	}
 	return true;
 }
 
@@ -169,22 +195,26 @@ void emit_extend(struct tr *t, struct rm srcm)
 	const struct soft_insn *in = t->in;
 	const struct soft_operand *d = &in->op[0], *s = &in->op[1];
 	unsigned dsize = d->size, ssize = s->size;
+	/* 4- and 8-byte destinations straight into a cached register */
+	struct rm dr = dsize >= 4 ? gpr_dst(t, d, dsize) : rm_mem(H_RBX, 0);
+	unsigned h = dr.is_reg ? dr.reg : H_RAX;
 	if (in->mnemonic == ZYDIS_MNEMONIC_MOVZX)
-		emit_op2(&t->e, 4, 0x0f, ssize == 1 ? 0xb6 : 0xb7, H_RAX, srcm);
+		emit_op2(&t->e, 4, 0x0f, ssize == 1 ? 0xb6 : 0xb7, h, srcm);
 	else if (in->mnemonic == ZYDIS_MNEMONIC_MOVSX)
-		emit_op2(&t->e, dsize == 8 ? 8 : 4, 0x0f, ssize == 1 ? 0xbe : 0xbf, H_RAX, srcm);
+		emit_op2(&t->e, dsize == 8 ? 8 : 4, 0x0f, ssize == 1 ? 0xbe : 0xbf, h, srcm);
 	else
-		emit_op1(&t->e, 8, 0x63, H_RAX, srcm);
-	store_gpr(t, d, dsize);
+		emit_op1(&t->e, 8, 0x63, h, srcm);
+	if (!dr.is_reg)
+		store_gpr(t, d, dsize);
 }
 
 /* Loads the guest register of op zero-extended into host register reg. */
 static void load_gpr_zx(struct tr *t, unsigned reg, const struct soft_operand *op, unsigned size)
 {
 	if (size < 4)
-		emit_op2(&t->e, 4, 0x0f, size == 1 ? 0xb6 : 0xb7, reg, gpr_slot(op));
+		emit_op2(&t->e, 4, 0x0f, size == 1 ? 0xb6 : 0xb7, reg, gpr_slot(t, op));
 	else
-		emit_load(&t->e, size, reg, gpr_slot(op));
+		emit_load(&t->e, size, reg, gpr_slot(t, op));
 }
 
 /* Writes the flags in mask from host register reg (other bits zero) into
@@ -246,8 +276,17 @@ bool native_shift(struct tr *t)
 	bool of_model = c > 1 && (digit == 4 || digit == 5);
 	/* No flag live after it: the result alone. */
 	bool dead = !t->live_out;
-	if (!dead)
+	if (dead) {
+		struct rm r = gpr_slot(t, d);
+		if (r.is_reg) { /* the result alone, in place */
+			gpr_dst(t, d, size);
+			emit_shift_imm(e, digit, size, r, (uint8_t)c);
+			t->valid = t->dirty = t->undef = 0;
+			return true;
+		}
+	} else {
 		flags_clobbered(t);
+	}
 	load_gpr_zx(t, H_RAX, d, size);
 	if (of_model && !dead)
 		emit_load(e, 8, H_RCX, rm_reg(H_RAX));
@@ -309,10 +348,10 @@ bool native_imul(struct tr *t)
 	if (!dead)
 		flags_clobbered(t);
 	if (in->nops == 2) {
-		emit_load(e, size, H_RAX, gpr_slot(a));
-		emit_op2(e, size, 0x0f, 0xaf, H_RAX, gpr_slot(b)); /* imul rax, [b] */
+		emit_load(e, size, H_RAX, gpr_slot(t, a));
+		emit_op2(e, size, 0x0f, 0xaf, H_RAX, gpr_slot(t, b)); /* imul rax, b */
 	} else {
-		emit_op1(e, size, 0x69, H_RAX, gpr_slot(a)); /* imul rax, [a], imm */
+		emit_op1(e, size, 0x69, H_RAX, gpr_slot(t, a)); /* imul rax, a, imm */
 		emit_imm(e, size, b->imm);
 	}
 	if (dead) {
@@ -367,10 +406,10 @@ bool native_setcc_cmov(struct tr *t)
 	need_flags(t, cond_flags((unsigned)cc));
 	if (set) {
 		emit_op2(&t->e, 1, 0x0f, (uint8_t)(0x90 | cc), 0, rm_reg(H_RAX));
-		emit_store(&t->e, 1, gpr_slot(d), H_RAX);
+		emit_store(&t->e, 1, gpr_dst(t, d, 1), H_RAX);
 	} else {
-		emit_load(&t->e, d->size, H_RAX, gpr_slot(d));
-		emit_op2(&t->e, d->size, 0x0f, (uint8_t)(0x40 | cc), H_RAX, gpr_slot(&in->op[1]));
+		emit_load(&t->e, d->size, H_RAX, gpr_slot(t, d));
+		emit_op2(&t->e, d->size, 0x0f, (uint8_t)(0x40 | cc), H_RAX, gpr_slot(t, &in->op[1]));
 		store_gpr(t, d, d->size);
 	}
 	return true;
@@ -399,7 +438,7 @@ bool native_misc(struct tr *t)
 	switch (in->mnemonic) {
 	case ZYDIS_MNEMONIC_BSWAP: {
 		const struct soft_operand *d = &in->op[0];
-		emit_load(e, d->size, H_RAX, gpr_slot(d));
+		emit_load(e, d->size, H_RAX, gpr_slot(t, d));
 		if (d->size == 8)
 			emit_byte(e, 0x48);
 		emit_byte(e, 0x0f);
@@ -414,7 +453,7 @@ bool native_misc(struct tr *t)
 		bool into_rdx = in->opcode == 0x99;
 		unsigned size = in->opsize;
 		struct soft_operand rax = { .kind = SOFT_OP_REG, .reg = X86_RAX }, rdx = { .kind = SOFT_OP_REG, .reg = X86_RDX };
-		emit_load(e, 8, H_RAX, gpr_slot(&rax));
+		emit_load(e, 8, H_RAX, gpr_slot(t, &rax));
 		if (size == 2)
 			emit_byte(e, 0x66);
 		else if (size == 8)
@@ -434,7 +473,7 @@ bool native_extend(struct tr *t)
 {
 	if (!extend_form(t->in) || t->in->op[1].kind == SOFT_OP_MEM)
 		return false;
-	emit_extend(t, gpr_slot(&t->in->op[1]));
+	emit_extend(t, gpr_slot(t, &t->in->op[1]));
 	return true;
 }
 
@@ -452,12 +491,9 @@ bool native_lea(struct tr *t)
 	if (!lea_form(in))
 		return false;
 	emit_ea(t, m);
-	if (d->size == 4) { /* the low 32 bits, zero-extended */
-		emit_load(&t->e, 4, H_RAX, rm_reg(H_RSI));
-		emit_store(&t->e, 8, gpr_slot(d), H_RAX);
-	} else {
-		emit_store(&t->e, d->size, gpr_slot(d), H_RSI);
-	}
+	if (d->size == 4) /* the low 32 bits, zero-extended */
+		emit_load(&t->e, 4, H_RSI, rm_reg(H_RSI));
+	store_gpr_from(t, d, d->size, H_RSI);
 	return true;
 }
 

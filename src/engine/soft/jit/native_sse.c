@@ -173,7 +173,7 @@ bool native_sse(struct tr *t)
 		break;
 	default: /* SSE_GPR */
 		if (d->kind == SOFT_OP_XMM) {
-			emit_sse(e, 0x66, false, 0x6e, s->size == 8, 0, gpr_slot(s)); /* movd/movq xmm0, [gpr] */
+			emit_sse(e, 0x66, false, 0x6e, s->size == 8, 0, gpr_slot(t, s)); /* movd/movq xmm0, [gpr] */
 			emit_movdqu_store(e, xmm_slot(d->reg), 0);
 		} else {
 			emit_movdqu_load(e, 0, xmm_slot(s->reg));

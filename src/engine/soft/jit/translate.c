@@ -37,16 +37,11 @@
 
 /* ---- emission helpers ---- */
 
-struct rm gpr_slot(const struct soft_operand *op)
-{
-	return rm_mem(H_RBX, GPR_OFF(op->reg) + (op->kind == SOFT_OP_REG8H ? 1 : 0));
-}
-
 /* Stores host RAX into the guest register of op with x86's merge rules
  * (a 32-bit write clears the upper half: RAX already holds zeros there). */
 void store_gpr_from(struct tr *t, const struct soft_operand *op, unsigned size, unsigned reg)
 {
-	emit_store(&t->e, size == 4 ? 8 : size, gpr_slot(op), reg);
+	emit_store(&t->e, size == 4 ? 8 : size, gpr_dst(t, op, size), reg);
 }
 
 void store_gpr(struct tr *t, const struct soft_operand *op, unsigned size)
@@ -67,7 +62,7 @@ struct stub *new_stub(struct tr *t, enum stub_kind kind)
 	}
 	struct stub *s = &t->stubs[t->nstubs++];
 	*s = (struct stub){ .kind = (uint8_t)kind, .index = t->index, .rip = t->rip, .next = t->next, .in = t->in,
-			    .dirty = t->dirty, .undef = t->undef };
+			    .dirty = t->dirty, .undef = t->undef, .wb = t->dirty_regs };
 	return s;
 }
 
@@ -169,6 +164,7 @@ void slow_join(struct tr *t, struct stub *s)
 	s->join = t->e.p;
 	/* the slow path's handler leaves every flag in cpu->s.rflags */
 	s->load_flags = t->valid != 0;
+	s->reload = t->loaded;
 }
 
 /* The flags condition code cc reads. */
@@ -193,9 +189,25 @@ static void emit_uncount(struct emit *e, unsigned not_run)
 	emit_alu_imm(e, ALU_SUB, 8, CPU_MEM(jit_insns), not_run);
 }
 
+/* The frame of translated code: RBX (the vCPU) and R12..R15 (guest
+ * registers) are the caller's; five pushes keep calls 16-byte aligned. */
+static void emit_prologue(struct emit *e)
+{
+	emit_byte(e, 0x53); /* push rbx */
+	for (unsigned r = 12; r <= 15; r++) {
+		emit_byte(e, 0x41);
+		emit_byte(e, (uint8_t)(0x50 + (r & 7))); /* push r12..r15 */
+	}
+	emit_load(e, 8, H_RBX, rm_reg(H_RDI));
+}
+
 static void emit_return(struct emit *e, uint64_t next)
 {
 	emit_mov_r64_imm(e, H_RAX, next);
+	for (unsigned r = 15; r >= 12; r--) {
+		emit_byte(e, 0x41);
+		emit_byte(e, (uint8_t)(0x58 + (r & 7))); /* pop r15..r12 */
+	}
 	emit_byte(e, 0x5b); /* pop rbx */
 	emit_byte(e, 0xc3); /* ret */
 }
@@ -257,6 +269,7 @@ static void emit_jump_lookup(struct tr *t, const struct stub *s)
 static void emit_exit(struct tr *t, const struct stub *s)
 {
 	struct emit *e = &t->e;
+	regs_write_back(t, s->wb);
 	emit_materialise(e, s->dirty, s->undef);
 	if (s->has_target)
 		store_u64(t, CPU_MEM(s.rip), s->target);
@@ -323,6 +336,7 @@ void emit_handler_check(struct tr *t, bool always_leave)
 	struct emit *e = &t->e;
 	struct stub *s = new_stub(t, STUB_EXIT);
 	s->dirty = s->undef = 0;
+	s->wb = 0;
 	s->lookup = t->long64 && is_near_indirect(t->in);
 	if (always_leave) {
 		s->field[s->nfield++] = emit_jmp(e);
@@ -350,8 +364,10 @@ static bool changes_view(const struct soft_insn *in)
 
 static void translate_helper(struct tr *t)
 {
+	regs_write_back(t, t->dirty_regs);
 	flags_clobbered(t);
 	emit_handler_call(t, t->in);
+	regs_forget(t);
 	emit_handler_check(t, changes_view(t->in));
 	t->rip_stored = true;
 }
@@ -363,6 +379,7 @@ static void translate_insn(struct tr *t)
 	t->rip_stored = false;
 	t->called = false;
 	unsigned stubs = t->nstubs;
+	regs_insn_begin(t);
 	if (!(is_nop(t->in) || native_alu(t) || native_mov(t) || native_unary(t) || native_extend(t) ||
 	      native_lea(t) || native_branch(t) || native_shift(t) || native_imul(t) || native_setcc_cmov(t) ||
 	      native_misc(t) || native_sse(t) || native_mem(t) || native_stack(t)))
@@ -385,6 +402,7 @@ static void emit_stubs(struct tr *t)
 			emit_exit(t, s);
 			break;
 		case STUB_SLOW:
+			regs_write_back(t, s->wb);
 			if (s->flags_in_ax && s->dirty) {
 				emit_restore_ax(e);
 				emit_materialise(e, s->dirty, s->undef);
@@ -397,14 +415,17 @@ static void emit_stubs(struct tr *t)
 			emit_handler_check(t, false);
 			if (s->load_flags)
 				emit_load_flags(e);
+			regs_reload(t, s->reload);
 			emit_patch(e, emit_jmp(e), s->join);
 			break;
 		case STUB_LOOP: {
 			/* The instructions after the branch did not run this time round. */
+			regs_write_back(t, s->wb);
 			emit_materialise(e, s->dirty, s->undef);
 			emit_uncount(e, t->n - (s->index + 1));
 			struct stub leave = *s;
 			leave.dirty = leave.undef = 0;
+			leave.wb = 0;
 			leave.index = t->n - 1;
 			leave.kind = STUB_EXIT;
 			uint8_t *out[3];
@@ -445,13 +466,13 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_block *b)
 	uint8_t *start = c->rw + c->used;
 	t->e = (struct emit){ .p = start, .end = start + room };
 	struct emit *e = &t->e;
-	emit_byte(e, 0x53); /* push rbx: the stack is 16-byte aligned for calls */
-	emit_load(e, 8, H_RBX, rm_reg(H_RDI));
+	emit_prologue(e);
 	t->body = e->p; /* JIT_BODY_OFFSET: linked blocks jump here */
 	emit_alu_imm(e, ALU_ADD, 8, CPU_MEM(insn_count), t->n);
 	emit_alu_imm(e, ALU_ADD, 8, CPU_MEM(jit_insns), t->n);
 
 	flag_liveness(t);
+	regs_assign(t);
 	uint64_t rip = cpu->s.rip;
 	for (unsigned i = 0; i < t->n && !t->fail; i++) {
 		const struct soft_insn *in = &b->insns[i];
@@ -475,7 +496,8 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_block *b)
 	 * a direct branch like any other. */
 	if (!t->rip_stored) {
 		struct stub end = { .kind = STUB_EXIT, .has_target = true, .target = t->next, .index = t->n - 1,
-				    .rip = t->rip, .next = t->next, .dirty = t->dirty, .undef = t->undef };
+				    .rip = t->rip, .next = t->next, .dirty = t->dirty, .undef = t->undef,
+				    .wb = t->dirty_regs };
 		emit_exit(t, &end);
 	} else {
 		emit_return(e, t->next);

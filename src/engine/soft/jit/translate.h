@@ -37,6 +37,8 @@ struct stub {
 	unsigned index; /* instruction in the block */
 	uint64_t rip, next, target;
 	uint32_t dirty, undef; /* flags to write back on the way out */
+	uint16_t wb; /* guest registers to write back on the way out (reg_cache.c) */
+	uint16_t reload; /* a slow path: cached registers to load before rejoining */
 	const struct soft_insn *in;
 	uint8_t *join;
 };
@@ -61,6 +63,10 @@ struct tr {
 	unsigned nstubs;
 	bool fail;
 	bool called; /* the current instruction called a handler */
+	/* guest registers in host registers (reg_cache.c), bit g: guest register g */
+	uint8_t host[16]; /* its host register, or H_NONE */
+	uint16_t loaded, dirty_regs;
+	uint16_t nocache; /* named as AH..BH by the current instruction: in memory */
 	/* flag liveness (flag_liveness.c): the arithmetic flags a later
 	 * instruction or exit may read after each instruction, and which
 	 * instructions are pure (see pure_flags) */
@@ -71,8 +77,6 @@ struct tr {
 
 /* ---- translate.c ---- */
 
-/* The slot of a guest GPR operand (AH..BH: its second byte). */
-struct rm gpr_slot(const struct soft_operand *op);
 /* Stores host register reg (RAX) into a guest GPR with x86's merge rules. */
 void store_gpr_from(struct tr *t, const struct soft_operand *op, unsigned size, unsigned reg);
 void store_gpr(struct tr *t, const struct soft_operand *op, unsigned size);
@@ -99,6 +103,26 @@ uint32_t cond_flags(unsigned cc);
  * and the exit taken after it unless it went on to the next instruction. */
 void emit_handler_call(struct tr *t, const struct soft_insn *in);
 void emit_handler_check(struct tr *t, bool always_leave);
+
+/* ---- reg_cache.c ---- */
+
+/* Chooses the guest registers the block keeps in host registers. */
+void regs_assign(struct tr *t);
+/* Before each instruction: registers it names as AH..BH go to memory. */
+void regs_insn_begin(struct tr *t);
+/* Where to read guest register g (all 64 bits), loading it if need be. */
+struct rm gpr_read64(struct tr *t, unsigned g);
+/* Where to read and write back all of guest register g. */
+struct rm gpr_rmw64(struct tr *t, unsigned g);
+/* Where to read a GPR operand (AH..BH: its second byte in memory). */
+struct rm gpr_slot(struct tr *t, const struct soft_operand *op);
+/* Where to write a GPR operand of size bytes with x86's merge rules (a
+ * 4-byte write must clear bits 32..63 there); marks it written. */
+struct rm gpr_dst(struct tr *t, const struct soft_operand *op, unsigned size);
+void regs_write_back(struct tr *t, uint16_t regs);
+void regs_reload(struct tr *t, uint16_t regs);
+/* After a handler: nothing cached is current any more. */
+void regs_forget(struct tr *t);
 
 /* ---- flag_liveness.c ---- */
 
