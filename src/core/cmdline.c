@@ -28,7 +28,7 @@ static const struct option_spec run_options[] = {
 	{ "kernel-entry", false, true }, { "irqchip", false, true }, { "stats", false, false },
 	{ "verbose", false, false }, { "overcommit", false, false },
 	{ "tier", false, true },   { "jit-threshold", false, true }, { "jit-cache", false, true },
-	{ "jit-check", false, true },
+	{ "jit-check", false, true }, { "jit-perf-map", false, false },
 	/* debugging (docs/debugging.md) */
 	{ "gdb", true, true },	   { "gdb-listen-any", false, false }, { "s", true, false },
 	{ "S", true, false },	   { "trace", false, true },	     { "trace-range", false, true },
@@ -77,6 +77,7 @@ void cmdline_usage(FILE *out)
 	      "                       1M..1G; flushed when full)\n"
 	      "  --jit-check N        soft engine, debugging: run the first N translated blocks also in\n"
 	      "                       the interpreter from the same state and stop at a difference\n"
+	      "  --jit-perf-map       soft engine: name translated blocks for perf in /tmp/perf-PID.map\n"
 	      "\n"
 	      "debugging (docs/debugging.md):\n"
 	      "  --gdb tcp:[HOST:]PORT  GDB remote stub (HOST defaults to 127.0.0.1; loopback only)\n"
@@ -309,6 +310,8 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 			if (errno || end == v || *end || k < 1 || v[0] < '0' || v[0] > '9')
 				return fail(why, why_len, "--jit-check %s: expected a number of blocks", v);
 			cfg->jit_check = k;
+		} else if (!strcmp(n, "jit-perf-map")) {
+			cfg->jit_perf_map = true;
 		} else if (!strcmp(n, "jit-cache")) {
 			uint64_t size;
 			if (ram_parse_size(v, &size) < 0 || size < MiB || size > GiB)

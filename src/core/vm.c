@@ -535,7 +535,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		.clock_ns = vm_clock_ns,
 		.irqchip_kernel = cfg->irqchip_kernel,
 		.soft = { .interp_only = cfg->interp_only, .jit_threshold = cfg->jit_threshold,
-			  .jit_cache_size = cfg->jit_cache_size, .jit_check = cfg->jit_check },
+			  .jit_cache_size = cfg->jit_cache_size, .jit_check = cfg->jit_check,
+			  .jit_perf_map = cfg->jit_perf_map },
 		.opaque = vm,
 	};
 	if (vm->eng_ops->create(&host, &vm->engine, why, sizeof(why)) < 0) {

@@ -57,6 +57,7 @@ struct vm_config {
 	uint32_t jit_threshold;
 	uint64_t jit_cache_size;
 	uint64_t jit_check; /* --jit-check N */
+	bool jit_perf_map; /* --jit-perf-map */
 	double timeout; /* seconds; 0 = none */
 	struct debug_opts debug; /* --gdb, -S, --trace... (docs/debugging.md) */
 };

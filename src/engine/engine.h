@@ -48,6 +48,7 @@ struct engine_host {
 		uint32_t jit_threshold;
 		uint64_t jit_cache_size;
 		uint64_t jit_check; /* lockstep-check this many translated block runs */
+		bool jit_perf_map; /* name translations in /tmp/perf-PID.map */
 	} soft;
 	void *opaque;
 };

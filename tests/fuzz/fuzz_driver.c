@@ -4,8 +4,10 @@
  * bytes through the soft-engine fuzz target, per CPU mode. Longer runs: build
  * the libFuzzer target (docs/testing.md) or pass an iteration count.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "fuzz_soft.h"
@@ -20,20 +22,46 @@ static uint64_t rng(void)
 	return rng_state;
 }
 
+/* One saved input (the first byte picks the mode); a lockstep difference aborts. */
+static void replay(const char *path)
+{
+	static uint8_t input[1 << 16];
+	FILE *f = fopen(path, "rb");
+	size_t n = f ? fread(input, 1, sizeof(input), f) : 0;
+	if (f)
+		fclose(f);
+	fuzz_soft_one(input, n);
+	printf("ok - %s\n", path);
+}
+
+/* The seeds built from tests/fuzz/seeds (seed-NAME.bin beside this program). */
+static void replay_seeds(void)
+{
+#ifdef FUZZ_SEED_DIR
+	DIR *d = opendir(FUZZ_SEED_DIR);
+	struct dirent *ent;
+	while (d && (ent = readdir(d))) {
+		size_t len = strlen(ent->d_name);
+		if (strncmp(ent->d_name, "seed-", 5) || len < 4 || strcmp(ent->d_name + len - 4, ".bin"))
+			continue;
+		char path[4096];
+		snprintf(path, sizeof(path), "%s/%s", FUZZ_SEED_DIR, ent->d_name);
+		replay(path);
+	}
+	if (d)
+		closedir(d);
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	static const char *const names[FUZZ_MODES] = { "real", "prot16", "prot32", "v86", "long64" };
-	/* test_fuzz_soft FILE: one saved input (the first byte picks the mode). */
+	/* test_fuzz_soft FILE: one saved input. */
 	if (argc > 1 && access(argv[1], R_OK) == 0) {
-		static uint8_t input[1 << 16];
-		FILE *f = fopen(argv[1], "rb");
-		size_t n = f ? fread(input, 1, sizeof(input), f) : 0;
-		if (f)
-			fclose(f);
-		fuzz_soft_one(input, n);
-		printf("ok - %s\n", argv[1]);
+		replay(argv[1]);
 		return 0;
 	}
+	replay_seeds();
 	int per_mode = argc > 1 ? atoi(argv[1]) : 300;
 	uint8_t buf[512];
 	for (unsigned mode = 0; mode < FUZZ_MODES; mode++) {

@@ -164,14 +164,16 @@ static void test_tiers(void)
 	CHECK_EQ(cl.cfg.jit_threshold, 0); /* the engine's default */
 	CHECK_EQ(cl.cfg.jit_cache_size, 0);
 	CHECK_EQ(cl.cfg.jit_check, 0);
+	CHECK(!cl.cfg.jit_perf_map);
 	CHECK_EQ(PARSE(&cl, why, "run", "--bios", "r", "--tier", "interp"), 0);
 	CHECK(cl.cfg.interp_only);
 	CHECK_EQ(PARSE(&cl, why, "run", "--bios", "r", "--tier=jit", "--jit-threshold", "1", "--jit-cache", "16M",
-		       "--jit-check", "1000"), 0);
+		       "--jit-check", "1000", "--jit-perf-map"), 0);
 	CHECK(!cl.cfg.interp_only);
 	CHECK_EQ(cl.cfg.jit_threshold, 1);
 	CHECK_EQ(cl.cfg.jit_cache_size, 16 * MiB);
 	CHECK_EQ(cl.cfg.jit_check, 1000);
+	CHECK(cl.cfg.jit_perf_map);
 	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--tier", "tcg"), why, "--tier tcg: expected jit or interp");
 	expect_error(PARSE(&cl, why, "run", "--bios", "r", "--jit-threshold", "0"), why,
 		     "--jit-threshold 0: expected a number 1..1000000");

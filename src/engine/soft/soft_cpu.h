@@ -115,8 +115,16 @@ struct soft_cpu {
 	bool halted;
 	bool shutdown; /* triple fault: the run ends with VCPU_EXIT_SHUTDOWN */
 	bool interrupt_shadow; /* the instruction after STI / MOV SS / POP SS */
-	int kicked; /* atomic */
-	int intr_line; /* atomic: the controllers' INTR output for this vCPU */
+	/* Atomic, set by other threads: a kick (the machine wants the thread)
+	 * and the controllers' INTR output for this vCPU. Translated code tests
+	 * both with one load of the attention word. */
+	union {
+		uint16_t attention;
+		struct {
+			uint8_t kicked;
+			uint8_t intr_line;
+		};
+	};
 	uint64_t insn_count; /* instructions retired */
 	uint64_t insn_limit; /* run() returns VCPU_EXIT_KICK when insn_count reaches it */
 	uint64_t tsc_offset, tsc_last; /* soft_tsc.c */
@@ -144,12 +152,16 @@ struct soft_cpu {
 
 	/* Bumped by every TLB flush, write to a code page and block-cache flush:
 	 * links between decoded blocks (soft_decode.c) made in an older epoch
-	 * are not followed. */
+	 * are not followed. global_epoch: the same but for flushes that keep
+	 * global pages (a CR3 write): a translated branch into code on a
+	 * global page (the kernel's, the same in every address space) stays
+	 * linked across context switches (jit/jit.h). */
 	uint64_t chain_epoch;
+	uint64_t global_epoch;
 
 	/* The translator (jit/): its state, and counters its code keeps. */
 	struct soft_jit *jit; /* NULL: interpreter only */
-	uint64_t jit_insns; /* instructions run as translated code */
+	uint64_t interp_insns; /* instructions the interpreter ran (the rest ran as translated code) */
 	uint64_t jit_helper_calls; /* interpreter handlers called from translated code */
 	/* Set before each handler call from translated code: the instructions
 	 * of the block counted but not run should the handler fault. */

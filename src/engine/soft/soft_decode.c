@@ -65,7 +65,7 @@ void soft_code_page_written(struct engine *eng, uint64_t gpa)
 	eng->code_pages[p] = 0;
 	if (eng->cpu && eng->cpu->blocks) {
 		eng->cpu->blocks->page_gen[p]++;
-		eng->cpu->chain_epoch++;
+		soft_chain_epoch_bump(eng->cpu, true);
 		/* The block being executed may be the one just made stale. */
 		eng->cpu->end_block = true;
 		/* and the lockstep checker cannot run it again from the same state */
@@ -115,6 +115,17 @@ void soft_blocks_destroy(struct soft_cpu *cpu)
 	cpu->blocks = NULL;
 }
 
+void soft_chain_epoch_bump(struct soft_cpu *cpu, bool global)
+{
+	cpu->chain_epoch++;
+	if (global)
+		cpu->global_epoch++;
+	/* Translated links compare the low 32 bits (jit/translate.c): before
+	 * a value can come round again, every link made with it goes. */
+	if ((uint32_t)cpu->chain_epoch == 0 || (uint32_t)cpu->global_epoch == 0)
+		soft_blocks_flush(cpu);
+}
+
 void soft_blocks_flush(struct soft_cpu *cpu)
 {
 	struct soft_block_cache *c = cpu->blocks;
@@ -122,7 +133,7 @@ void soft_blocks_flush(struct soft_cpu *cpu)
 	memset(c->jump_cache, 0, sizeof(c->jump_cache));
 	c->used = 0;
 	c->prev = NULL;
-	cpu->chain_epoch++;
+	soft_chain_epoch_bump(cpu, true);
 	/* Translations belong to blocks: they go with them. */
 	if (cpu->jit)
 		soft_jit_reset(cpu);

@@ -47,6 +47,9 @@ bool soft_is_code_page(const struct engine *eng, uint64_t gpa);
 int soft_blocks_init(struct soft_cpu *cpu);
 void soft_blocks_destroy(struct soft_cpu *cpu);
 void soft_blocks_flush(struct soft_cpu *cpu);
+/* Moves chain_epoch (and global_epoch when global): every link between
+ * blocks made before is no longer followed. */
+void soft_chain_epoch_bump(struct soft_cpu *cpu, bool global);
 
 /* Sets dec up for code size code_size (2, 4, 8) as the engine decodes. */
 void soft_decoder_init(ZydisDecoder *dec, unsigned code_size);
@@ -84,6 +87,7 @@ struct soft_block {
 	const void *jit_code;
 	uint64_t jit_rip;
 	uint32_t jit_cs_limit;
+	bool jit_one_page; /* its code lies in one page */
 	uint8_t jit_view;
 	uint32_t heat;
 	struct soft_insn insns[];

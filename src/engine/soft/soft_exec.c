@@ -97,7 +97,8 @@ static int soft_vcpu_create(struct engine *eng, unsigned index, struct vcpu **ou
 		return -ENOMEM;
 	}
 	if (!eng->host.soft.interp_only) {
-		int err = soft_jit_init(cpu, eng->host.soft.jit_threshold, eng->host.soft.jit_cache_size, why, why_len);
+		int err = soft_jit_init(cpu, eng->host.soft.jit_threshold, eng->host.soft.jit_cache_size,
+					eng->host.soft.jit_perf_map, why, why_len);
 		if (err == 0 && soft_jit_check_init(cpu, eng->host.soft.jit_check) < 0) {
 			soft_jit_destroy(cpu);
 			snprintf(why, why_len, "out of memory");
@@ -228,6 +229,7 @@ static bool run_block_hooks(struct soft_cpu *cpu, const struct soft_insn *in, un
 		cpu->s.rip = next;
 		cpu->interrupt_shadow = false;
 		cpu->insn_count++;
+		cpu->interp_insns++;
 		in->fn(cpu, in);
 		/* The guest's trap first: a host single-step then stops at its
 		 * handler, as after any other event delivery. */
@@ -262,6 +264,7 @@ void soft_run_block(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n
 			cpu->insn_rip = rip;
 			cpu->s.rip = next;
 			cpu->insn_count++;
+			cpu->interp_insns++;
 			in->fn(cpu, in);
 			if (__builtin_expect(cpu->s.rip != next, 0))
 				break;
@@ -280,6 +283,7 @@ void soft_run_block(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n
 			next &= wrap;
 			cpu->s.rip = next;
 			cpu->insn_count++;
+			cpu->interp_insns++;
 			in->fn(cpu, in);
 			if (__builtin_expect(cpu->s.rip != next, 0))
 				break;

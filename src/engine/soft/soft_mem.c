@@ -56,7 +56,7 @@ void soft_phys_write(struct soft_cpu *cpu, uint64_t gpa, unsigned size, uint64_t
 
 void soft_tlb_flush_all(struct soft_cpu *cpu, bool include_global)
 {
-	cpu->chain_epoch++; /* block chains followed translations that may be gone */
+	soft_chain_epoch_bump(cpu, include_global); /* chains followed translations that may be gone */
 	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++)
 		for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
 			struct soft_tlb_entry *e = &cpu->tlb[v][i];
@@ -69,7 +69,7 @@ void soft_tlb_flush_all(struct soft_cpu *cpu, bool include_global)
 
 void soft_tlb_flush_page(struct soft_cpu *cpu, uint64_t lin)
 {
-	cpu->chain_epoch++;
+	soft_chain_epoch_bump(cpu, true);
 	/* Entries cache 4 KiB pieces; a large page's other pieces may sit in other
 	 * slots, so a flush of a large-page address would need them all. */
 	if (cpu->tlb_has_large) {

@@ -246,7 +246,6 @@ void soft_jit_check_block(struct soft_cpu *cpu, struct soft_block *b, const void
 	c->too_many_pages = false;
 	cpu->check_unrepeatable = false;
 	capture(cpu, &c->before, false);
-	uint64_t jit_insns = cpu->jit_insns;
 	drop_write_tags(cpu);
 	/* An instruction limit already reached makes translated loops and
 	 * links leave at once: each run is exactly one pass through the block. */
@@ -263,10 +262,11 @@ void soft_jit_check_block(struct soft_cpu *cpu, struct soft_block *b, const void
 			memcpy(c->pages[i].host, c->pages[i].pre, 4096);
 		}
 		restore(cpu, &c->before);
-		cpu->jit_insns = jit_insns; /* the interpreter's run is the one kept */
+		uint64_t interp_insns = cpu->interp_insns;
 		drop_write_tags(cpu);
 		c->phase = 2;
 		faulted = run_phase(cpu, b, code);
+		cpu->interp_insns = interp_insns; /* counted as translated, like the run it stands for */
 		capture(cpu, &c->second, faulted);
 		char buf[200];
 		const char *why = difference(c, buf, sizeof(buf));

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The translator's code cache: one memfd mapped twice, a writable view the
- * emitter writes through and an executable view the vCPU runs, so no page is
- * ever writable and executable at once. Space is handed out from the front
+ * The translator's code cache: one shared memory object mapped twice, a
+ * writable view the emitter writes through and an executable view the vCPU
+ * runs, so no page is ever writable and executable at once. Space is handed out from the front
  * and all of it is taken back at once (jit_cache_reset) when it runs out.
  */
 #ifndef X86V_ENGINE_SOFT_JIT_CODE_CACHE_H
@@ -14,7 +14,6 @@
 struct jit_code_cache {
 	uint8_t *rw, *rx; /* the two views of the same bytes */
 	size_t size, used;
-	int fd;
 };
 
 /* 0, or -errno (why filled). */

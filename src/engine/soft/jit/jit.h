@@ -10,6 +10,8 @@
 #ifndef X86V_ENGINE_SOFT_JIT_JIT_H
 #define X86V_ENGINE_SOFT_JIT_JIT_H
 
+#include <stdio.h>
+
 #include "engine/soft/jit/code_cache.h"
 #include "engine/soft/soft_engine.h"
 
@@ -19,7 +21,9 @@
 
 /* The jump table: translated blocks by CS offset, for indirect branches in
  * 64-bit code (RET, JMP/CALL through a register or memory). An entry is
- * valid while the vCPU's chain_epoch equals epoch, for TLB view key & 0xff. */
+ * valid for TLB view key & 0xff while the vCPU's epoch counter at offset
+ * key >> 32 (chain_epoch, or global_epoch for code on a global page: see
+ * jit_epoch) equals epoch. */
 #define JIT_JUMP_BITS 12
 struct jit_jump {
 	uint64_t rip, epoch, code, key;
@@ -34,6 +38,7 @@ struct soft_jit {
 	struct jit_code_cache cache;
 	struct jit_jump jump[1u << JIT_JUMP_BITS];
 	uint32_t threshold;
+	FILE *perf_map; /* --jit-perf-map */
 	/* --stats */
 	uint64_t blocks, flushes, failed, translate_ns;
 	uint64_t entries; /* translated code entered from the execution loop */
@@ -48,17 +53,22 @@ typedef uint64_t jit_block_fn(struct soft_cpu *cpu);
 /* Linked blocks jump past the entry (push rbx, r12..r15; mov rbx, rdi) of the next one. */
 #define JIT_BODY_OFFSET 12
 
-/* The slot in the code of a direct-branch exit: code (a block's body) is
- * jumped to while the vCPU's chain_epoch equals epoch. An exit that finds no
- * valid link leaves its slot in cpu->jit_link for the loop to fill. */
+/* A direct-branch exit: CMP DWORD [RBX + counter], epoch; JNE unlinked;
+ * JMP body. Linking patches the counter's offset (chain_epoch, or
+ * global_epoch: see jit.c), the low 32 bits of its value and the jump to
+ * the next block's body, so the branch goes straight there until the
+ * counter moves. An exit that finds no valid link leaves this slot, placed
+ * after the exit's code, in cpu->jit_link for the loop to fill. */
 struct jit_link {
-	uint64_t epoch;
-	uint64_t code;
 	uint64_t target; /* the CS offset the branch goes to */
+	uint32_t cmp_back; /* the CMP's displacement field lies this far before the slot */
+	uint32_t jmp_back; /* and the JMP's rel32 field this far */
 };
 
-/* 0, or -errno with why filled. */
-int soft_jit_init(struct soft_cpu *cpu, uint32_t threshold, uint64_t cache_size, char *why, size_t why_len);
+/* 0, or -errno with why filled. perf_map: name every translation in
+ * /tmp/perf-PID.map, where perf looks for symbols of JIT code. */
+int soft_jit_init(struct soft_cpu *cpu, uint32_t threshold, uint64_t cache_size, bool perf_map, char *why,
+		  size_t why_len);
 void soft_jit_destroy(struct soft_cpu *cpu);
 /* Empties the code cache (soft_blocks_flush calls it: blocks own translations). */
 void soft_jit_reset(struct soft_cpu *cpu);
@@ -84,7 +94,6 @@ bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, const struct jit_l
 static inline void soft_jit_fault_fixup(struct soft_cpu *cpu)
 {
 	cpu->insn_count -= cpu->jit_fault_uncount;
-	cpu->jit_insns -= cpu->jit_fault_uncount;
 	cpu->jit_fault_uncount = 0;
 }
 

@@ -72,7 +72,7 @@ static unsigned gpr_in_reg(struct tr *t, const struct soft_operand *op, unsigned
 
 /* RSI = the linear address of m (ea_form); then the TLB lookup that turns
  * it into a host address, jumping to the slow path s on a miss. Clobbers
- * RCX, RDX, RDI and the host flags; keeps RAX (saved flags). */
+ * RDX, RDI and the host flags; keeps RAX (saved flags) and RCX. */
 void emit_mem_lookup(struct tr *t, const struct soft_operand *m, unsigned size, bool write, struct stub *s)
 {
 	struct emit *e = &t->e;
@@ -84,7 +84,7 @@ void emit_mem_lookup(struct tr *t, const struct soft_operand *m, unsigned size, 
 		emit_load(e, 4, H_RDX, rm_reg(H_RSI));
 		emit_alu_imm(e, ALU_AND, 4, rm_reg(H_RDX), 0xfff);
 		emit_alu_imm(e, ALU_CMP, 4, rm_reg(H_RDX), 4096 - size);
-		s->field[s->nfield++] = emit_jcc(e, 7 /* a */);
+		stub_from(t, s, emit_jcc(e, 7 /* a */));
 	}
 	int32_t tlb = OFF(tlb) + (int32_t)(t->view * SOFT_TLB_SIZE * sizeof(struct soft_tlb_entry));
 	int32_t tag = tlb + (int32_t)(write ? offsetof(struct soft_tlb_entry, tag_write)
@@ -97,7 +97,7 @@ void emit_mem_lookup(struct tr *t, const struct soft_operand *m, unsigned size, 
 	emit_load(e, 8, H_RDX, rm_reg(H_RSI));
 	emit_alu_imm(e, ALU_AND, 8, rm_reg(H_RDX), (uint64_t)(int64_t)-4096);
 	emit_alu_load(e, ALU_CMP, 8, H_RDX, rm_sib(H_RBX, H_RDI, 1, tag));
-	s->field[s->nfield++] = emit_jcc(e, 5 /* ne */);
+	stub_from(t, s, emit_jcc(e, 5 /* ne */));
 	emit_alu_load(e, ALU_ADD, 8, H_RSI,
 		      rm_sib(H_RBX, H_RDI, 1, tlb + (int32_t)offsetof(struct soft_tlb_entry, addend)));
 }
@@ -264,7 +264,7 @@ bool native_stack(struct tr *t)
 		emit_shift_imm(e, 4, 8, rm_reg(H_RDX), 16);
 		emit_shift_imm(e, 7, 8, rm_reg(H_RDX), 16);
 		emit_alu_load(e, ALU_CMP, 8, H_RDX, rm_reg(H_RCX));
-		s->field[s->nfield++] = emit_jcc(e, 5);
+		stub_from(t, s, emit_jcc(e, 5));
 		emit_alu_imm(e, ALU_ADD, 8, rsp, 8);
 		emit_store(e, 8, CPU_MEM(s.rip), H_RCX);
 		restore_flags(t, saved, 0);
@@ -272,15 +272,73 @@ bool native_stack(struct tr *t)
 	slow_join(t, s);
 	if (call) {
 		struct stub *x = taken_stub(t, target);
-		x->field[x->nfield++] = emit_jmp(e);
+		stub_from(t, x, emit_jmp(e));
 		t->rip_stored = true;
 	} else if (ret) {
 		/* s.rip holds the target on both paths */
 		struct stub *x = new_stub(t, STUB_EXIT);
 		x->lookup = true;
-		x->field[x->nfield++] = emit_jmp(e);
+		stub_from(t, x, emit_jmp(e));
 		t->rip_stored = true;
 	}
 	return true;
 }
 
+
+/* A jump to s unless the 64-bit value in RCX is canonical (clobbers RDX and the host flags). */
+static void emit_canonical_check(struct tr *t, struct stub *s)
+{
+	struct emit *e = &t->e;
+	emit_load(e, 8, H_RDX, rm_reg(H_RCX));
+	emit_shift_imm(e, 4, 8, rm_reg(H_RDX), 16);
+	emit_shift_imm(e, 7, 8, rm_reg(H_RDX), 16);
+	emit_alu_load(e, ALU_CMP, 8, H_RDX, rm_reg(H_RCX));
+	stub_from(t, s, emit_jcc(e, 5));
+}
+
+/*
+ * JMP and CALL through a register or memory, near, in 64-bit code: the
+ * target read (from the old RSP for CALL) and checked, the return address
+ * pushed, then the exit through the jump table, as RET's. Every check comes
+ * before the first change of guest state, so the slow path (the handler,
+ * raising #GP, #PF or #SS) starts from the instruction's own state.
+ */
+bool native_indirect(struct tr *t)
+{
+	const struct soft_insn *in = t->in;
+	struct emit *e = &t->e;
+	bool call = in->mnemonic == ZYDIS_MNEMONIC_CALL;
+	if (!t->long64 || (!call && in->mnemonic != ZYDIS_MNEMONIC_JMP) || in->nops != 1 || in->opsize != 8 ||
+	    in->fn == soft_sys_far_branch)
+		return false;
+	const struct soft_operand *m = &in->op[0];
+	if (!(m->kind == SOFT_OP_REG && m->size == 8) &&
+	    !(m->kind == SOFT_OP_MEM && m->size == 8 && ea_form(in, m) && !(in->flags & SOFT_INSN_LOCK)))
+		return false;
+	bool saved = save_flags(t);
+	struct stub *s = new_stub(t, STUB_SLOW);
+	s->flags_in_ax = saved;
+	if (m->kind == SOFT_OP_MEM) {
+		emit_mem_lookup(t, m, 8, false, s);
+		emit_load(e, 8, H_RCX, rm_mem(H_RSI, 0));
+	} else {
+		emit_load(e, 8, H_RCX, gpr_slot(t, m));
+	}
+	emit_canonical_check(t, s);
+	if (call) {
+		struct soft_operand sp = { .kind = SOFT_OP_MEM, .seg = X86_SS, .base = X86_RSP, .index = SOFT_NOREG,
+					   .scale = 1, .disp = -8, .size = 8 };
+		emit_mem_lookup(t, &sp, 8, true, s);
+		emit_mov_r64_imm(e, H_RDX, t->next);
+		emit_store(e, 8, rm_mem(H_RSI, 0), H_RDX);
+		emit_alu_imm(e, ALU_SUB, 8, gpr_rmw64(t, X86_RSP), 8);
+	}
+	emit_store(e, 8, CPU_MEM(s.rip), H_RCX);
+	restore_flags(t, saved, 0);
+	slow_join(t, s); /* the handler left s.rip at the target: the exit below */
+	struct stub *x = new_stub(t, STUB_EXIT);
+	x->lookup = true;
+	stub_from(t, x, emit_jmp(e));
+	t->rip_stored = true;
+	return true;
+}

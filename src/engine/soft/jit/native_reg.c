@@ -531,7 +531,7 @@ bool native_branch(struct tr *t)
 		if (!branch_target(t, &target))
 			return false;
 		struct stub *s = taken_stub(t, target);
-		s->field[s->nfield++] = emit_jmp(&t->e);
+		stub_from(t, s, emit_jmp(&t->e));
 		t->rip_stored = true; /* nothing after it runs */
 		return true;
 	}
@@ -551,7 +551,7 @@ bool native_branch(struct tr *t)
 	unsigned cc = in->opcode & 0xf;
 	need_flags(t, cond_flags(cc));
 	struct stub *s = taken_stub(t, target);
-	s->field[s->nfield++] = emit_jcc(&t->e, cc);
+	stub_from(t, s, emit_jcc(&t->e, cc));
 	return true;
 }
 

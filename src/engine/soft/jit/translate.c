@@ -66,6 +66,15 @@ struct stub *new_stub(struct tr *t, enum stub_kind kind)
 	return s;
 }
 
+void stub_from(struct tr *t, struct stub *s, uint8_t *field)
+{
+	if (s->nfield == sizeof(s->field) / sizeof(s->field[0])) {
+		t->fail = true; /* a translator bug: the block stays interpreted */
+		return;
+	}
+	s->field[s->nfield++] = field;
+}
+
 /* ---- lazy flags ---- */
 
 /* Writes the dirty flags of the host RFLAGS into cpu->s.rflags. Clobbers RAX and the host flags. */
@@ -186,7 +195,6 @@ static void emit_uncount(struct emit *e, unsigned not_run)
 	if (!not_run)
 		return;
 	emit_alu_imm(e, ALU_SUB, 8, CPU_MEM(insn_count), not_run);
-	emit_alu_imm(e, ALU_SUB, 8, CPU_MEM(jit_insns), not_run);
 }
 
 /* The frame of translated code: RBX (the vCPU) and R12..R15 (guest
@@ -213,17 +221,17 @@ static void emit_return(struct emit *e, uint64_t next)
 }
 
 /* Jumps to an attention exit unless the vCPU may go on running translated
- * code: a kick (the machine wants the thread; NMIs kick too), INTR up, or
- * the instruction limit reached. Fills out[3] with the jumps to patch. */
-static void emit_attention(struct emit *e, uint8_t *out[3])
+ * code: a kick (the machine wants the thread; NMIs kick too) or INTR up
+ * (the attention word), or the instruction limit reached. Fills out[2]
+ * with the jumps to patch. */
+#define ATTENTION_JUMPS 2
+static void emit_attention(struct emit *e, uint8_t *out[ATTENTION_JUMPS])
 {
-	emit_alu_imm(e, ALU_CMP, 4, CPU_MEM(kicked), 0);
+	emit_alu_imm(e, ALU_CMP, 2, CPU_MEM(attention), 0);
 	out[0] = emit_jcc(e, 5);
-	emit_alu_imm(e, ALU_CMP, 4, CPU_MEM(intr_line), 0);
-	out[1] = emit_jcc(e, 5);
 	emit_load(e, 8, H_RAX, CPU_MEM(insn_count));
 	emit_alu_load(e, ALU_CMP, 8, H_RAX, CPU_MEM(insn_limit));
-	out[2] = emit_jcc(e, 3 /* ae */);
+	out[1] = emit_jcc(e, 3 /* ae */);
 }
 
 /* A RIP-relative operand ([rip + rel32], ModRM 00 reg 101): the returned
@@ -244,7 +252,7 @@ static uint8_t *emit_riprel(struct emit *e, bool rexw, uint8_t opcode, unsigned 
 static void emit_jump_lookup(struct tr *t, const struct stub *s)
 {
 	struct emit *e = &t->e;
-	uint8_t *out[6];
+	uint8_t *out[ATTENTION_JUMPS + 3];
 	emit_attention(e, out);
 	emit_load(e, 8, H_RAX, CPU_MEM(s.rip));
 	emit_load(e, 8, H_RCX, rm_reg(H_RAX));
@@ -254,14 +262,15 @@ static void emit_jump_lookup(struct tr *t, const struct stub *s)
 	emit_shift_imm(e, 4, 4, rm_reg(H_RCX), 5); /* sizeof(struct jit_jump) */
 	emit_mov_r64_imm(e, H_RDX, (uint64_t)(uintptr_t)t->cpu->jit->jump);
 	emit_alu_load(e, ALU_CMP, 8, H_RAX, rm_sib(H_RDX, H_RCX, 1, offsetof(struct jit_jump, rip)));
+	out[2] = emit_jcc(e, 5);
+	emit_alu_imm(e, ALU_CMP, 4, rm_sib(H_RDX, H_RCX, 1, offsetof(struct jit_jump, key)), JIT_JUMP_KEY(t->view));
 	out[3] = emit_jcc(e, 5);
-	emit_load(e, 8, H_RAX, CPU_MEM(chain_epoch));
+	emit_load(e, 4, H_RAX, rm_sib(H_RDX, H_RCX, 1, offsetof(struct jit_jump, key) + 4)); /* the epoch's offset */
+	emit_load(e, 8, H_RAX, rm_sib(H_RBX, H_RAX, 1, 0));
 	emit_alu_load(e, ALU_CMP, 8, H_RAX, rm_sib(H_RDX, H_RCX, 1, offsetof(struct jit_jump, epoch)));
 	out[4] = emit_jcc(e, 5);
-	emit_alu_imm(e, ALU_CMP, 8, rm_sib(H_RDX, H_RCX, 1, offsetof(struct jit_jump, key)), JIT_JUMP_KEY(t->view));
-	out[5] = emit_jcc(e, 5);
 	emit_op1(e, 4, 0xff, 4, rm_sib(H_RDX, H_RCX, 1, offsetof(struct jit_jump, code))); /* jmp [entry.code] */
-	for (unsigned i = 0; i < 6; i++)
+	for (unsigned i = 0; i < ATTENTION_JUMPS + 3; i++)
 		emit_patch(e, out[i], e->p);
 	emit_return(e, s->next);
 }
@@ -287,26 +296,28 @@ static void emit_exit(struct tr *t, const struct stub *s)
 	 * slot below holds that block's code and the chain epoch it is valid
 	 * in (struct jit_link); until then, or once the epoch moved on (a TLB
 	 * flush or a code write), the loop is asked to fill it. */
-	uint8_t *out[3], *epoch, *code, *slot_ref, *stale;
+	uint8_t *out[ATTENTION_JUMPS], *cmp, *jmp, *slot_ref, *stale;
 	emit_attention(e, out);
-	epoch = emit_riprel(e, true, 0x8b, H_RAX); /* mov rax, [slot.epoch] */
-	emit_alu_load(e, ALU_CMP, 8, H_RAX, CPU_MEM(chain_epoch));
+	emit_byte(e, 0x81); /* cmp dword [rbx + disp32], imm32 */
+	emit_byte(e, 0x83 | 7 << 3);
+	cmp = e->p;
+	emit_u32(e, (uint32_t)OFF(chain_epoch));
+	emit_u32(e, 0);
 	stale = emit_jcc(e, 5);
-	code = emit_riprel(e, false, 0xff, 4); /* jmp [slot.code] */
-	for (unsigned i = 0; i < 3; i++)
+	jmp = emit_jmp(e); /* to the next block once linked; until then, as if unlinked */
+	for (unsigned i = 0; i < ATTENTION_JUMPS; i++)
 		emit_patch(e, out[i], e->p);
 	emit_patch(e, stale, e->p);
+	emit_patch(e, jmp, e->p);
 	slot_ref = emit_riprel(e, true, 0x8d, H_RAX); /* lea rax, [slot] */
 	emit_store(e, 8, CPU_MEM(jit_link), H_RAX);
 	emit_return(e, s->next);
 	while ((uintptr_t)e->p & 7)
 		emit_byte(e, 0xcc);
-	emit_patch(e, epoch, e->p);
 	emit_patch(e, slot_ref, e->p);
-	emit_u64(e, UINT64_MAX); /* never an epoch: not linked yet */
-	emit_patch(e, code, e->p);
-	emit_u64(e, 0);
-	emit_u64(e, s->target);
+	struct jit_link slot = { .target = s->target, .cmp_back = (uint32_t)(e->p - cmp),
+				 .jmp_back = (uint32_t)(e->p - jmp) };
+	emit_bytes(e, &slot, sizeof(slot));
 }
 
 /* Calls the instruction's interpreter handler as the interpreter's loop does. */
@@ -339,14 +350,14 @@ void emit_handler_check(struct tr *t, bool always_leave)
 	s->wb = 0;
 	s->lookup = t->long64 && is_near_indirect(t->in);
 	if (always_leave) {
-		s->field[s->nfield++] = emit_jmp(e);
+		stub_from(t, s, emit_jmp(e));
 		return;
 	}
 	emit_mov_r64_imm(e, H_RAX, t->next);
 	emit_alu_load(e, ALU_CMP, 8, H_RAX, CPU_MEM(s.rip));
-	s->field[s->nfield++] = emit_jcc(e, 5 /* ne */);
+	stub_from(t, s, emit_jcc(e, 5 /* ne */));
 	emit_alu_imm(e, ALU_CMP, 1, CPU_MEM(end_block), 0);
-	s->field[s->nfield++] = emit_jcc(e, 5);
+	stub_from(t, s, emit_jcc(e, 5));
 }
 
 /* Handlers after which translated memory accesses could use the wrong TLB
@@ -382,7 +393,8 @@ static void translate_insn(struct tr *t)
 	regs_insn_begin(t);
 	if (!(is_nop(t->in) || native_alu(t) || native_mov(t) || native_unary(t) || native_extend(t) ||
 	      native_lea(t) || native_branch(t) || native_shift(t) || native_imul(t) || native_setcc_cmov(t) ||
-	      native_misc(t) || native_sse(t) || native_mem(t) || native_stack(t)))
+	      native_misc(t) || native_sse(t) || native_mem(t) || native_stack(t) ||
+	      native_indirect(t)))
 		translate_helper(t);
 	/* Flag liveness took it for pure: had it a way out, flags it left
 	 * unwritten could be seen (never so while the forms agree). */
@@ -428,10 +440,10 @@ static void emit_stubs(struct tr *t)
 			leave.wb = 0;
 			leave.index = t->n - 1;
 			leave.kind = STUB_EXIT;
-			uint8_t *out[3];
+			uint8_t *out[ATTENTION_JUMPS];
 			emit_attention(e, out);
 			emit_patch(e, emit_jmp(e), t->body);
-			for (unsigned i = 0; i < 3; i++)
+			for (unsigned i = 0; i < ATTENTION_JUMPS; i++)
 				emit_patch(e, out[i], e->p);
 			emit_exit(t, &leave);
 			break;
@@ -462,6 +474,7 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_block *b)
 	b->jit_rip = cpu->s.rip;
 	b->jit_view = (uint8_t)t->view;
 	b->jit_cs_limit = (uint32_t)cpu->s.seg[X86_CS].limit;
+	uint64_t lin = cpu->s.seg[X86_CS].base + cpu->s.rip;
 
 	uint8_t *start = c->rw + c->used;
 	t->e = (struct emit){ .p = start, .end = start + room };
@@ -469,7 +482,6 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_block *b)
 	emit_prologue(e);
 	t->body = e->p; /* JIT_BODY_OFFSET: linked blocks jump here */
 	emit_alu_imm(e, ALU_ADD, 8, CPU_MEM(insn_count), t->n);
-	emit_alu_imm(e, ALU_ADD, 8, CPU_MEM(jit_insns), t->n);
 
 	flag_liveness(t);
 	regs_assign(t);
@@ -505,7 +517,11 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_block *b)
 	emit_stubs(t);
 	const void *code = NULL;
 	if (!t->fail && !e->overflow) {
+		b->jit_one_page = ((lin ^ (lin + (t->next - b->jit_rip) - 1)) >> 12) == 0;
 		code = jit_cache_exec(c, start);
+		if (jit->perf_map) /* perf's JIT map: START SIZE NAME, in hex */
+			fprintf(jit->perf_map, "%lx %lx guest:%llx\n", (unsigned long)(uintptr_t)code,
+				(unsigned long)(e->p - start), (unsigned long long)b->jit_rip);
 		c->used += (size_t)(e->p - start + 15) & ~(size_t)15;
 		jit->blocks++;
 	} else {

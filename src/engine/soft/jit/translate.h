@@ -33,7 +33,7 @@ struct stub {
 	bool flags_in_ax; /* a slow path: the flags dirty at the branch are in AX (save_flags) */
 	bool lookup; /* an indirect branch in 64-bit code: try the jump table */
 	uint8_t nfield;
-	uint8_t *field[3]; /* rel32 fields that jump here */
+	uint8_t *field[6]; /* rel32 fields that jump here (CALL [m]: two lookups and a check) */
 	unsigned index; /* instruction in the block */
 	uint64_t rip, next, target;
 	uint32_t dirty, undef; /* flags to write back on the way out */
@@ -82,6 +82,8 @@ void store_gpr_from(struct tr *t, const struct soft_operand *op, unsigned size, 
 void store_gpr(struct tr *t, const struct soft_operand *op, unsigned size);
 void store_u64(struct tr *t, struct rm m, uint64_t v);
 struct stub *new_stub(struct tr *t, enum stub_kind kind);
+/* The jump whose rel32 field is field goes to stub s. */
+void stub_from(struct tr *t, struct stub *s, uint8_t *field);
 /* Lazy flags: write the dirty ones back; the host flags are about to be
  * clobbered; load them all from cpu->s.rflags; make need valid; def written. */
 void materialise(struct tr *t);
@@ -181,6 +183,7 @@ void emit_ea(struct tr *t, const struct soft_operand *m);
 void emit_mem_lookup(struct tr *t, const struct soft_operand *m, unsigned size, bool write, struct stub *s);
 bool native_mem(struct tr *t);
 bool native_stack(struct tr *t);
+bool native_indirect(struct tr *t);
 
 /* ---- native_sse.c ---- */
 
