@@ -14,9 +14,11 @@
 /* A pure instruction is one the translator runs as host code that can
  * neither fault, leave the block nor call a handler; use: the flags it
  * reads, def: those it always writes (the model's undefined ones too). */
-static bool pure_flags(const struct soft_insn *in, uint32_t *use, uint32_t *def)
+static bool pure_flags(const struct soft_insn *in, uint32_t live_out, uint32_t *use, uint32_t *def)
 {
 	*use = *def = 0;
+	if (shift_cl_form(in))
+		return !live_out; /* count 0 writes no flag: def stays empty */
 	uint32_t d;
 	int cc;
 	if (alu_reg_form(in)) {
@@ -47,7 +49,7 @@ void flag_liveness(struct tr *t)
 	for (unsigned i = t->n; i-- > 0;) {
 		uint32_t use, def;
 		t->live[i] = live;
-		t->pure[i] = pure_flags(&t->b->insns[i], &use, &def);
+		t->pure[i] = pure_flags(&t->b->insns[i], live, &use, &def);
 		live = t->pure[i] ? (live & ~def) | use : SOFT_ARITH_FLAGS;
 	}
 }

@@ -235,6 +235,50 @@ static void emit_flags_store(struct emit *e, unsigned reg, uint32_t mask)
  */
 /* The shift group /digit of a translated shift or rotate by an immediate
  * (-1: not one) and the flags it writes. */
+/* The shift group /digit of a shift or rotate (-1: not one). */
+static int shift_digit(const struct soft_insn *in)
+{
+	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_ROL: return 0;
+	case ZYDIS_MNEMONIC_ROR: return 1;
+	case ZYDIS_MNEMONIC_SHL: return 4;
+	case ZYDIS_MNEMONIC_SHR: return 5;
+	case ZYDIS_MNEMONIC_SAR: return 7;
+	default: return -1;
+	}
+}
+
+bool shift_cl_form(const struct soft_insn *in)
+{
+	const struct soft_operand *d = &in->op[0], *s = &in->op[1];
+	return in->nops == 2 && is_gpr(d) && s->kind == SOFT_OP_REG && s->reg == X86_RCX && s->size == 1 &&
+	       shift_digit(in) >= 0;
+}
+
+/* SHL SHR SAR ROL ROR r, CL whose flags no one reads: the host shift for
+ * the result, which the SDM defines for every count (a count of 0 writes
+ * the register too, clearing bits 32..63 of a 32-bit one). Flags that may
+ * be read leave it to its handler (the count decides which it writes). */
+static bool native_shift_cl(struct tr *t)
+{
+	const struct soft_insn *in = t->in;
+	const struct soft_operand *d = &in->op[0];
+	if (!shift_cl_form(in) || t->live_out)
+		return false;
+	unsigned digit = (unsigned)shift_digit(in), size = d->size;
+	emit_load(&t->e, 4, H_RCX, gpr_slot(t, &in->op[1]));
+	struct rm r = gpr_slot(t, d);
+	if (r.is_reg)
+		gpr_dst(t, d, size);
+	else
+		emit_load(&t->e, size, H_RAX, r);
+	emit_op1(&t->e, size, size == 1 ? 0xd2 : 0xd3, digit, r.is_reg ? r : rm_reg(H_RAX)); /* shift r/m, cl */
+	if (!r.is_reg)
+		store_gpr(t, d, size);
+	t->valid = t->dirty = t->undef = 0;
+	return true;
+}
+
 int shift_form(const struct soft_insn *in, uint32_t *def)
 {
 	const struct soft_operand *d = &in->op[0], *s = &in->op[1];
@@ -264,7 +308,7 @@ bool native_shift(struct tr *t)
 	uint32_t all;
 	int form = shift_form(in, &all);
 	if (form < 0)
-		return false;
+		return native_shift_cl(t);
 	unsigned digit = (unsigned)form;
 	unsigned size = d->size, bits = size * 8;
 	unsigned c = (unsigned)s->imm & (size == 8 ? 63 : 31);

@@ -146,6 +146,7 @@ bool mov_reg_form(const struct soft_insn *in);
 bool extend_form(const struct soft_insn *in); /* register or memory source */
 bool lea_form(const struct soft_insn *in);
 int shift_form(const struct soft_insn *in, uint32_t *def); /* /digit, or -1 */
+bool shift_cl_form(const struct soft_insn *in); /* translated only while no flag is live after it */
 bool imul_form(const struct soft_insn *in);
 int setcc_cmov_form(const struct soft_insn *in); /* the condition code, or -1 */
 bool misc_form(const struct soft_insn *in);
