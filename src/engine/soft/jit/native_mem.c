@@ -217,6 +217,17 @@ bool native_mem(struct tr *t)
 	return true;
 }
 
+/* A jump to s unless the 64-bit value in RCX is canonical (clobbers RDX and the host flags). */
+static void emit_canonical_check(struct tr *t, struct stub *s)
+{
+	struct emit *e = &t->e;
+	emit_load(e, 8, H_RDX, rm_reg(H_RCX));
+	emit_shift_imm(e, 4, 8, rm_reg(H_RDX), 16);
+	emit_shift_imm(e, 7, 8, rm_reg(H_RDX), 16);
+	emit_alu_load(e, ALU_CMP, 8, H_RDX, rm_reg(H_RCX));
+	stub_from(t, s, emit_jcc(e, 5));
+}
+
 /* PUSH r64 / POP r64 / CALL rel / RET in 64-bit code with 64-bit operands. */
 bool native_stack(struct tr *t)
 {
@@ -260,11 +271,7 @@ bool native_stack(struct tr *t)
 		store_gpr_from(t, &in->op[0], 8, H_RCX); /* after the RSP update: POP RSP */
 	} else { /* RET: a non-canonical target is the handler's #GP */
 		emit_load(e, 8, H_RCX, rm_mem(H_RSI, 0));
-		emit_load(e, 8, H_RDX, rm_reg(H_RCX));
-		emit_shift_imm(e, 4, 8, rm_reg(H_RDX), 16);
-		emit_shift_imm(e, 7, 8, rm_reg(H_RDX), 16);
-		emit_alu_load(e, ALU_CMP, 8, H_RDX, rm_reg(H_RCX));
-		stub_from(t, s, emit_jcc(e, 5));
+		emit_canonical_check(t, s);
 		emit_alu_imm(e, ALU_ADD, 8, rsp, 8);
 		emit_store(e, 8, CPU_MEM(s.rip), H_RCX);
 		restore_flags(t, saved, 0);
@@ -284,17 +291,6 @@ bool native_stack(struct tr *t)
 	return true;
 }
 
-
-/* A jump to s unless the 64-bit value in RCX is canonical (clobbers RDX and the host flags). */
-static void emit_canonical_check(struct tr *t, struct stub *s)
-{
-	struct emit *e = &t->e;
-	emit_load(e, 8, H_RDX, rm_reg(H_RCX));
-	emit_shift_imm(e, 4, 8, rm_reg(H_RDX), 16);
-	emit_shift_imm(e, 7, 8, rm_reg(H_RDX), 16);
-	emit_alu_load(e, ALU_CMP, 8, H_RDX, rm_reg(H_RCX));
-	stub_from(t, s, emit_jcc(e, 5));
-}
 
 /*
  * JMP and CALL through a register or memory, near, in 64-bit code: the

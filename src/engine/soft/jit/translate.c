@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Block translation: a decoded block (struct soft_block) becomes one host
- * function (jit_block_fn). RBX holds the vCPU for the whole function; guest
- * registers live in cpu->s.gpr and are loaded and stored around each
- * instruction. Three kinds of instruction:
+ * function (jit_block_fn). RBX holds the vCPU for the whole function; the
+ * guest registers a block uses most live in R8..R15 (reg_cache.c). Three
+ * kinds of instruction:
  *
  *  - native: integer ALU, MOV, LEA, MOVZX/MOVSX, INC/DEC/NEG/NOT on registers
  *    and immediates, and Jcc/JMP rel: the same host instruction on the guest
@@ -20,13 +20,15 @@
  * Lazy flags: the translator tracks which arithmetic flags the host RFLAGS
  * holds for the guest (valid) and which of those cpu->s.rflags lacks
  * (dirty). Flags are written back (materialised) before anything that reads
- * cpu->s.rflags or clobbers the host flags, and at block exits; Jcc, ADC and
- * SBB read valid host flags directly. Undefined flags the model clears (AF
- * after logic instructions) are cleared when written back.
+ * cpu->s.rflags, and at block exits; a TLB lookup keeps them in AX across
+ * it, and flags no later instruction reads are dropped there
+ * (flag_liveness.c). Jcc, ADC, SBB, SETcc and CMOVcc read valid host flags
+ * directly. Undefined flags the model clears (AF after logic instructions)
+ * are cleared when written back.
  *
  * Precise state: a fault can only come from a helper or a slow path, which
- * see exactly the interpreter's state (registers are always in memory,
- * flags are materialised first, insn_rip and s.rip are set). Translated
+ * see exactly the interpreter's state (cached registers and dirty flags are
+ * written back first, insn_rip and s.rip are set). Translated
  * code therefore never needs to recover state.
  */
 #include <stdlib.h>
@@ -37,8 +39,9 @@
 
 /* ---- emission helpers ---- */
 
-/* Stores host RAX into the guest register of op with x86's merge rules
- * (a 32-bit write clears the upper half: RAX already holds zeros there). */
+/* Stores host register reg into the guest register of op with x86's merge
+ * rules (a 32-bit write clears the upper half: reg already holds zeros
+ * there). */
 void store_gpr_from(struct tr *t, const struct soft_operand *op, unsigned size, unsigned reg)
 {
 	emit_store(&t->e, size == 4 ? 8 : size, gpr_dst(t, op, size), reg);
