@@ -338,3 +338,53 @@ bool native_indirect(struct tr *t)
 	t->rip_stored = true;
 	return true;
 }
+
+/*
+ * CMPXCHG m, r and XCHG m, r / r, m in 64-bit code: the host instruction on
+ * the host address (LOCK kept; XCHG locks by itself), so other threads and
+ * devices see the same atomicity as on hardware. CMPXCHG's accumulator goes
+ * through host RAX whole: the host writes it only on a mismatch, with
+ * x86's merge rules, as the model does. The access is a write either way
+ * (CMPXCHG writes memory back on a mismatch), so one lookup decides the
+ * fault.
+ */
+bool native_atomic(struct tr *t)
+{
+	const struct soft_insn *in = t->in;
+	struct emit *e = &t->e;
+	bool cmpxchg = in->mnemonic == ZYDIS_MNEMONIC_CMPXCHG;
+	if (!t->long64 || (!cmpxchg && in->mnemonic != ZYDIS_MNEMONIC_XCHG) || in->nops != 2)
+		return false;
+	const struct soft_operand *m = &in->op[0], *r = &in->op[1];
+	if (!cmpxchg && m->kind != SOFT_OP_MEM) {
+		m = &in->op[1];
+		r = &in->op[0];
+	}
+	unsigned size = m->size;
+	if (m->kind != SOFT_OP_MEM || !is_gpr(r) || r->size != size || !ea_form(in, m) ||
+	    (size != 1 && size != 2 && size != 4 && size != 8))
+		return false;
+	bool saved = save_flags(t);
+	struct stub *s = new_stub(t, STUB_SLOW);
+	s->flags_in_ax = saved;
+	emit_mem_lookup(t, m, size, true, s);
+	struct rm host = rm_mem(H_RSI, 0);
+	if (cmpxchg) {
+		restore_flags(t, false, 0); /* CMPXCHG writes all six: the old ones are dead */
+		unsigned src = gpr_in_reg(t, r, size, H_RCX);
+		struct soft_operand rax = { .kind = SOFT_OP_REG, .reg = X86_RAX, .size = 8 };
+		emit_load(e, 8, H_RAX, gpr_slot(t, &rax));
+		if (in->flags & SOFT_INSN_LOCK)
+			emit_byte(e, 0xf0);
+		emit_op2(e, size, 0x0f, size == 1 ? 0xb0 : 0xb1, src, host);
+		store_gpr_from(t, &rax, 8, H_RAX);
+		flags_written(t, SOFT_ARITH_FLAGS, 0);
+	} else {
+		restore_flags(t, saved, 0);
+		emit_load(e, size, H_RCX, gpr_slot(t, r));
+		emit_op1(e, size, size == 1 ? 0x86 : 0x87, H_RCX, host);
+		store_gpr_from(t, r, size, H_RCX);
+	}
+	slow_join(t, s);
+	return true;
+}

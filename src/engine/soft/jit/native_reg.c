@@ -459,6 +459,46 @@ bool native_setcc_cmov(struct tr *t)
 	return true;
 }
 
+/* BSF / BSR r, r (16, 32, 64 bits). */
+bool bitscan_form(const struct soft_insn *in)
+{
+	const struct soft_operand *d = &in->op[0], *s = &in->op[1];
+	return (in->mnemonic == ZYDIS_MNEMONIC_BSF || in->mnemonic == ZYDIS_MNEMONIC_BSR) && in->nops == 2 &&
+	       d->kind == SOFT_OP_REG && d->size >= 2 && s->kind == SOFT_OP_REG && s->size == d->size &&
+	       !(in->flags & SOFT_INSN_LOCK);
+}
+
+/*
+ * BSF / BSR by the model (model_bitscan): a source of 0 leaves the
+ * destination as it was (all 64 bits) with ZF and PF set; otherwise the
+ * index, ZF clear and PF its parity. CF OF SF AF are 0 either way. The host
+ * instruction finds the index; TEST and XOR make the flags (AF, which they
+ * leave undefined, is cleared on write-back).
+ */
+bool native_bitscan(struct tr *t)
+{
+	const struct soft_insn *in = t->in;
+	const struct soft_operand *d = &in->op[0];
+	if (!bitscan_form(in))
+		return false;
+	struct emit *e = &t->e;
+	unsigned size = d->size;
+	load_gpr_zx(t, H_RCX, &in->op[1], size);
+	gpr_slot(t, d); /* loaded on both paths below */
+	emit_op2(e, 8, 0x0f, in->mnemonic == ZYDIS_MNEMONIC_BSF ? 0xbc : 0xbd, H_RAX, rm_reg(H_RCX));
+	uint8_t *zero = emit_jcc(e, 4 /* z */);
+	store_gpr(t, d, size);
+	emit_lea(e, H_RDX, rm_mem(H_RAX, 0x100)); /* a nonzero value whose low byte is the index */
+	emit_op1(e, 4, 0x85, H_RDX, rm_reg(H_RDX)); /* test edx, edx */
+	uint8_t *done = emit_jmp(e);
+	emit_patch(e, zero, e->p);
+	emit_alu_load(e, ALU_XOR, 4, H_RDX, rm_reg(H_RDX));
+	emit_patch(e, done, e->p);
+	t->valid = t->dirty = t->undef = 0;
+	flags_written(t, SOFT_ARITH_FLAGS, RFLAGS_AF);
+	return true;
+}
+
 /* BSWAP r32/r64, and CBW/CWDE/CDQE, CWD/CDQ/CQO: no flags. */
 bool misc_form(const struct soft_insn *in)
 {

@@ -150,6 +150,7 @@ bool shift_cl_form(const struct soft_insn *in); /* translated only while no flag
 bool imul_form(const struct soft_insn *in);
 int setcc_cmov_form(const struct soft_insn *in); /* the condition code, or -1 */
 bool misc_form(const struct soft_insn *in);
+bool bitscan_form(const struct soft_insn *in);
 
 bool is_gpr(const struct soft_operand *op);
 /* The ALU group of ADD..CMP (-2: TEST, -1: none); logic: AF undefined; writes: not CMP/TEST. */
@@ -173,6 +174,7 @@ bool native_shift(struct tr *t);
 bool native_imul(struct tr *t);
 bool native_setcc_cmov(struct tr *t);
 bool native_misc(struct tr *t);
+bool native_bitscan(struct tr *t);
 
 /* ---- native_mem.c: memory forms (64-bit code) ---- */
 
@@ -185,6 +187,7 @@ void emit_mem_lookup(struct tr *t, const struct soft_operand *m, unsigned size, 
 bool native_mem(struct tr *t);
 bool native_stack(struct tr *t);
 bool native_indirect(struct tr *t);
+bool native_atomic(struct tr *t);
 
 /* ---- native_sse.c ---- */
 
