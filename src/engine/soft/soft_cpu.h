@@ -69,7 +69,12 @@ enum soft_access { SOFT_ACC_READ, SOFT_ACC_WRITE, SOFT_ACC_EXEC };
 struct soft_tlb_entry {
 	uint64_t tag_read, tag_write, tag_exec;
 	uintptr_t addend; /* host address = linear + addend */
-	uint64_t gpa; /* guest-physical page, for code-page tracking */
+};
+/* What the hit path never reads, beside each entry (so an entry stays 32
+ * bytes and translated code indexes with a shift): the guest-physical page
+ * for code-page tracking, and whether the mapping is global. */
+struct soft_tlb_phys {
+	uint64_t gpa;
 	bool global;
 };
 #define SOFT_TLB_INVALID 1 /* page-aligned tags can never equal this */
@@ -175,6 +180,7 @@ struct soft_cpu {
 	char jit_check_failed[256];
 
 	struct soft_tlb_entry tlb[SOFT_TLB_VIEWS][SOFT_TLB_SIZE];
+	struct soft_tlb_phys tlb_phys[SOFT_TLB_VIEWS][SOFT_TLB_SIZE];
 	bool tlb_has_large; /* some entry caches a piece of a large page */
 	struct soft_block_cache *blocks;
 };

@@ -470,11 +470,12 @@ const struct soft_insn *soft_fetch(struct soft_cpu *cpu, unsigned *run_len, stru
 		}
 	}
 	uint64_t epoch = cpu->chain_epoch;
-	struct soft_tlb_entry *e = &cpu->tlb[soft_tlb_view(cpu, user)][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
+	unsigned view = soft_tlb_view(cpu, user), index = (lin >> 12) & (SOFT_TLB_SIZE - 1);
+	struct soft_tlb_entry *e = &cpu->tlb[view][index];
 	uint64_t gpa_page;
 	const uint8_t *host_page;
 	if (e->tag_exec == (lin & SOFT_PAGE_MASK)) {
-		gpa_page = e->gpa;
+		gpa_page = cpu->tlb_phys[view][index].gpa;
 		host_page = (const uint8_t *)(uintptr_t)((lin & SOFT_PAGE_MASK) + e->addend);
 	} else {
 		struct soft_walk w;

@@ -60,10 +60,10 @@ void soft_tlb_flush_all(struct soft_cpu *cpu, bool include_global)
 	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++)
 		for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
 			struct soft_tlb_entry *e = &cpu->tlb[v][i];
-			if (e->global && !include_global)
+			if (cpu->tlb_phys[v][i].global && !include_global)
 				continue;
 			e->tag_read = e->tag_write = e->tag_exec = SOFT_TLB_INVALID;
-			e->global = false;
+			cpu->tlb_phys[v][i].global = false;
 		}
 }
 
@@ -77,10 +77,11 @@ void soft_tlb_flush_page(struct soft_cpu *cpu, uint64_t lin)
 		cpu->tlb_has_large = false;
 		return;
 	}
+	unsigned i = (lin >> 12) & (SOFT_TLB_SIZE - 1);
 	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++) {
-		struct soft_tlb_entry *e = &cpu->tlb[v][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
+		struct soft_tlb_entry *e = &cpu->tlb[v][i];
 		e->tag_read = e->tag_write = e->tag_exec = SOFT_TLB_INVALID;
-		e->global = false;
+		cpu->tlb_phys[v][i].global = false;
 	}
 }
 
@@ -89,7 +90,7 @@ void soft_tlb_drop_writes_to(struct soft_cpu *cpu, uint64_t gpa_page)
 {
 	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++)
 		for (unsigned i = 0; i < SOFT_TLB_SIZE; i++)
-			if (cpu->tlb[v][i].gpa == gpa_page)
+			if (cpu->tlb_phys[v][i].gpa == gpa_page)
 				cpu->tlb[v][i].tag_write = SOFT_TLB_INVALID;
 }
 
@@ -111,8 +112,8 @@ static uint64_t tlb_fill(struct soft_cpu *cpu, uint64_t lin, enum soft_access ac
 		raise_pf(cpu, lin, code & 0xffff);
 	uint64_t page = lin & SOFT_PAGE_MASK, gpa_page = w.gpa & SOFT_PAGE_MASK;
 	uint8_t *host = ram_ptr(cpu->host->ram, gpa_page, 4096);
-	unsigned view = soft_tlb_view(cpu, user);
-	struct soft_tlb_entry *e = &cpu->tlb[view][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
+	unsigned view = soft_tlb_view(cpu, user), index = (lin >> 12) & (SOFT_TLB_SIZE - 1);
+	struct soft_tlb_entry *e = &cpu->tlb[view][index];
 	if (!host) {
 		/* MMIO: never cached; make sure no stale tag survives for this slot. */
 		if ((e->tag_read & SOFT_PAGE_MASK) == page)
@@ -132,8 +133,7 @@ static uint64_t tlb_fill(struct soft_cpu *cpu, uint64_t lin, enum soft_access ac
 	if (view == 0 && cpu->smap_ac && w.user)
 		e->tag_read = e->tag_write = SOFT_TLB_INVALID;
 	e->addend = (uintptr_t)host - (uintptr_t)page;
-	e->gpa = gpa_page;
-	e->global = w.global;
+	cpu->tlb_phys[view][index] = (struct soft_tlb_phys){ .gpa = gpa_page, .global = w.global };
 	return w.gpa;
 }
 

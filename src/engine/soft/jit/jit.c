@@ -84,8 +84,9 @@ static bool fits(const struct soft_cpu *cpu, const struct soft_block *b)
 static size_t jit_epoch(const struct soft_cpu *cpu, const struct soft_block *b)
 {
 	uint64_t lin = cpu->s.seg[X86_CS].base + cpu->s.rip;
-	const struct soft_tlb_entry *e = &cpu->tlb[b->jit_view][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
-	if (b->jit_one_page && e->global && e->tag_exec == (lin & SOFT_PAGE_MASK))
+	unsigned index = (lin >> 12) & (SOFT_TLB_SIZE - 1);
+	if (b->jit_one_page && cpu->tlb_phys[b->jit_view][index].global &&
+	    cpu->tlb[b->jit_view][index].tag_exec == (lin & SOFT_PAGE_MASK))
 		return offsetof(struct soft_cpu, global_epoch);
 	return offsetof(struct soft_cpu, chain_epoch);
 }

@@ -80,21 +80,16 @@ void emit_mem_lookup(struct tr *t, const struct soft_operand *m, unsigned size, 
 	if (m->seg == X86_FS || m->seg == X86_GS)
 		emit_alu_load(e, ALU_ADD, 8, H_RSI, rm_mem(H_RBX, OFF(s.seg) + (int32_t)(m->seg * sizeof(struct x86_segment)) +
 						     (int32_t)offsetof(struct x86_segment, base)));
-	if (size > 1) { /* crosses a page: (lin & 0xfff) > 4096 - size */
-		emit_load(e, 4, H_RDX, rm_reg(H_RSI));
-		emit_alu_imm(e, ALU_AND, 4, rm_reg(H_RDX), 0xfff);
-		emit_alu_imm(e, ALU_CMP, 4, rm_reg(H_RDX), 4096 - size);
-		stub_from(t, s, emit_jcc(e, 7 /* a */));
-	}
 	int32_t tlb = OFF(tlb) + (int32_t)(t->view * SOFT_TLB_SIZE * sizeof(struct soft_tlb_entry));
 	int32_t tag = tlb + (int32_t)(write ? offsetof(struct soft_tlb_entry, tag_write)
 					  : offsetof(struct soft_tlb_entry, tag_read));
+	_Static_assert(sizeof(struct soft_tlb_entry) == 32, "the index below shifts by 5");
 	emit_load(e, 8, H_RDI, rm_reg(H_RSI));
-	emit_shift_imm(e, 5, 8, rm_reg(H_RDI), 12);
-	emit_alu_imm(e, ALU_AND, 4, rm_reg(H_RDI), SOFT_TLB_SIZE - 1);
-	emit_op1(e, 4, 0x69, H_RDI, rm_reg(H_RDI)); /* imul edi, edi, sizeof entry */
-	emit_u32(e, (uint32_t)sizeof(struct soft_tlb_entry));
-	emit_load(e, 8, H_RDX, rm_reg(H_RSI));
+	emit_shift_imm(e, 5, 8, rm_reg(H_RDI), 12 - 5); /* (lin >> 12) * 32 ... */
+	emit_alu_imm(e, ALU_AND, 4, rm_reg(H_RDI), (SOFT_TLB_SIZE - 1) << 5); /* ... of the entry's index */
+	/* The page of the access's last byte against the tag of its first:
+	 * an access that crosses a page misses too (QEMU's trick). */
+	emit_lea(e, H_RDX, rm_mem(H_RSI, (int32_t)size - 1));
 	emit_alu_imm(e, ALU_AND, 8, rm_reg(H_RDX), (uint64_t)(int64_t)-4096);
 	emit_alu_load(e, ALU_CMP, 8, H_RDX, rm_sib(H_RBX, H_RDI, 1, tag));
 	stub_from(t, s, emit_jcc(e, 5 /* ne */));
