@@ -231,7 +231,8 @@ static void emit_flags_store(struct emit *e, unsigned reg, uint32_t mask)
  * are the model's (model_shift_undefined), computed here from the operand:
  * AF 0; for a count above 1, OF = a[msb] ^ a[msb-1] after SHL, a[msb] after
  * SHR, 0 after SAR, and unchanged after ROL/ROR of a register by an
- * immediate. Flags are written back at once.
+ * immediate. They stay in the host flags like any other (AF as an
+ * undefined flag cleared on write-back).
  */
 /* The shift group /digit of a translated shift or rotate by an immediate
  * (-1: not one) and the flags it writes. */
@@ -305,60 +306,67 @@ bool native_shift(struct tr *t)
 {
 	const struct soft_insn *in = t->in;
 	const struct soft_operand *d = &in->op[0], *s = &in->op[1];
-	uint32_t all;
-	int form = shift_form(in, &all);
+	uint32_t def;
+	int form = shift_form(in, &def);
 	if (form < 0)
 		return native_shift_cl(t);
-	unsigned digit = (unsigned)form;
-	unsigned size = d->size, bits = size * 8;
+	struct emit *e = &t->e;
+	unsigned digit = (unsigned)form, size = d->size, bits = size * 8;
 	unsigned c = (unsigned)s->imm & (size == 8 ? 63 : 31);
 	bool rotate = digit < 2;
-	struct emit *e = &t->e;
-	uint32_t host = rotate ? RFLAGS_CF : RFLAGS_CF | RFLAGS_SF | RFLAGS_ZF | RFLAGS_PF;
-	if (c == 1 && digit != 7)
-		host |= RFLAGS_OF;
-	bool of_model = c > 1 && (digit == 4 || digit == 5);
-	/* No flag live after it: the result alone. */
+	/* OF after a multi-bit shift or rotate is undefined on the host: the
+	 * model's value goes into CL first and into the host OF after
+	 * (LAHF; ADD CL, 0x7F; SAHF keeps the other five). */
 	bool dead = !t->live_out;
-	if (dead) {
-		struct rm r = gpr_slot(t, d);
-		if (r.is_reg) { /* the result alone, in place */
-			gpr_dst(t, d, size);
-			emit_shift_imm(e, digit, size, r, (uint8_t)c);
-			t->valid = t->dirty = t->undef = 0;
-			return true;
+	bool fix_of = !dead && c > 1 && (!rotate || (t->valid & RFLAGS_OF));
+	struct rm r = gpr_slot(t, d);
+	struct rm v = r.is_reg ? r : rm_reg(H_RAX);
+	if (!r.is_reg)
+		load_gpr_zx(t, H_RAX, d, size);
+	if (fix_of && rotate) {
+		emit_op2(e, 1, 0x0f, 0x90, 0, rm_reg(H_RCX)); /* seto cl: ROL/ROR keep OF */
+	} else if (fix_of) {
+		/* every flag is written: the old ones are dead, the host's free */
+		emit_load(e, 8, H_RCX, v);
+		if (digit == 4) { /* SHL: a[msb] ^ a[msb-1] */
+			emit_shift_imm(e, 5, 8, rm_reg(H_RCX), (uint8_t)(bits - 2));
+			emit_load(e, 4, H_RDX, rm_reg(H_RCX));
+			emit_shift_imm(e, 5, 4, rm_reg(H_RDX), 1);
+			emit_alu_load(e, ALU_XOR, 4, H_RCX, rm_reg(H_RDX));
+			emit_alu_imm(e, ALU_AND, 4, rm_reg(H_RCX), 1);
+		} else if (digit == 5) { /* SHR: a[msb] */
+			emit_shift_imm(e, 5, 8, rm_reg(H_RCX), (uint8_t)(bits - 1));
+			emit_alu_imm(e, ALU_AND, 4, rm_reg(H_RCX), 1); /* a cached register's upper bits */
+		} else { /* SAR: 0 */
+			emit_alu_load(e, ALU_XOR, 4, H_RCX, rm_reg(H_RCX));
 		}
-	} else {
-		flags_clobbered(t);
 	}
-	load_gpr_zx(t, H_RAX, d, size);
-	if (of_model && !dead)
-		emit_load(e, 8, H_RCX, rm_reg(H_RAX));
-	emit_shift_imm(e, digit, size, rm_reg(H_RAX), (uint8_t)c);
-	if (!dead) {
-		emit_byte(e, 0x9c); /* pushfq */
-		emit_byte(e, 0x5a); /* pop rdx */
-	}
-	store_gpr(t, d, size);
+	if (r.is_reg)
+		gpr_dst(t, d, size);
+	emit_shift_imm(e, digit, size, v, (uint8_t)c);
+	if (!r.is_reg)
+		store_gpr(t, d, size);
 	if (dead) {
 		t->valid = t->dirty = t->undef = 0;
 		return true;
 	}
-	emit_alu_imm(e, ALU_AND, 4, rm_reg(H_RDX), host);
-	if (of_model) {
-		if (digit == 4) { /* a[msb] ^ a[msb-1] */
-			emit_shift_imm(e, 5, 8, rm_reg(H_RCX), (uint8_t)(bits - 2));
-			emit_load(e, 4, H_RSI, rm_reg(H_RCX));
-			emit_shift_imm(e, 5, 4, rm_reg(H_RSI), 1);
-			emit_alu_load(e, ALU_XOR, 4, H_RCX, rm_reg(H_RSI));
-			emit_alu_imm(e, ALU_AND, 4, rm_reg(H_RCX), 1);
-		} else { /* a[msb] */
-			emit_shift_imm(e, 5, 8, rm_reg(H_RCX), (uint8_t)(bits - 1));
-		}
-		emit_shift_imm(e, 4, 4, rm_reg(H_RCX), 11);
-		emit_alu_load(e, ALU_OR, 4, H_RDX, rm_reg(H_RCX));
+	if (fix_of) {
+		emit_byte(e, 0x9f); /* lahf */
+		emit_byte(e, 0x80); /* add cl, 0x7f */
+		emit_byte(e, 0xc1);
+		emit_byte(e, 0x7f);
+		emit_byte(e, 0x9e); /* sahf */
 	}
-	emit_flags_store(e, H_RDX, all);
+	if (rotate) {
+		/* CF (and OF by one bit) from the host; the rest as they were,
+		 * OF among them unless the host clobbered it unsaved */
+		if (c > 1 && !fix_of)
+			t->valid &= ~(uint32_t)RFLAGS_OF;
+		flags_written(t, def, 0);
+	} else {
+		t->valid = t->dirty = t->undef = 0;
+		flags_written(t, SOFT_ARITH_FLAGS, RFLAGS_AF);
+	}
 	return true;
 }
 

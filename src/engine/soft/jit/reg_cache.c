@@ -9,7 +9,10 @@
  * loaded. After a handler every cached register is stale (the handler may
  * have written it, and R8..R11 are the C ABI's scratch registers): it is
  * loaded again on its next use; a slow path reloads what the fast path had
- * loaded, so both meet in one state.
+ * loaded, so both meet in one state. A block that branches back to its own
+ * start loads every cached register before the loop's head instead, and the
+ * back-edge reloads whatever a handler made stale: the loop then keeps its
+ * registers in host registers from one iteration to the next.
  *
  * AH..BH have no host register counterpart: an instruction naming one
  * works on cpu->s.gpr for that register (written back and forgotten first).
@@ -28,8 +31,14 @@ static void count_use(unsigned *count, unsigned reg, unsigned n)
 void regs_assign(struct tr *t)
 {
 	unsigned count[16] = { 0 };
+	uint64_t rip = t->b->jit_rip;
+	t->preload = false;
 	for (unsigned i = 0; i < t->n; i++) {
 		const struct soft_insn *in = &t->b->insns[i];
+		rip += in->len;
+		if (in->nops == 1 && in->op[0].kind == SOFT_OP_IMM && in->mnemonic != ZYDIS_MNEMONIC_CALL &&
+		    ((rip + in->op[0].imm) & soft_size_mask(in->opsize)) == t->b->jit_rip)
+			t->preload = true; /* a relative branch back to the start */
 		for (unsigned k = 0; k < in->nops; k++) {
 			const struct soft_operand *op = &in->op[k];
 			if (op->kind == SOFT_OP_REG) {
@@ -44,6 +53,7 @@ void regs_assign(struct tr *t)
 			count_use(count, X86_RSP, 2);
 	}
 	memset(t->host, H_NONE, sizeof(t->host));
+	t->assigned = 0;
 	for (unsigned h = 0; h < CACHE_REGS; h++) {
 		unsigned best = 16;
 		for (unsigned g = 0; g < 16; g++)
@@ -52,6 +62,7 @@ void regs_assign(struct tr *t)
 		if (best == 16)
 			break;
 		t->host[best] = (uint8_t)(HOST_FIRST + h);
+		t->assigned |= (uint16_t)(1u << best);
 	}
 	t->loaded = t->dirty_regs = t->nocache = 0;
 }

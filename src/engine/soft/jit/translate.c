@@ -65,7 +65,7 @@ struct stub *new_stub(struct tr *t, enum stub_kind kind)
 	}
 	struct stub *s = &t->stubs[t->nstubs++];
 	*s = (struct stub){ .kind = (uint8_t)kind, .index = t->index, .rip = t->rip, .next = t->next, .in = t->in,
-			    .dirty = t->dirty, .undef = t->undef, .wb = t->dirty_regs };
+			    .dirty = t->dirty, .undef = t->undef, .wb = t->dirty_regs, .loaded = t->loaded };
 	return s;
 }
 
@@ -435,20 +435,24 @@ static void emit_stubs(struct tr *t)
 			break;
 		case STUB_LOOP: {
 			/* The instructions after the branch did not run this time round. */
-			regs_write_back(t, s->wb);
 			emit_materialise(e, s->dirty, s->undef);
 			emit_uncount(e, t->n - (s->index + 1));
-			struct stub leave = *s;
-			leave.dirty = leave.undef = 0;
-			leave.wb = 0;
-			leave.index = t->n - 1;
-			leave.kind = STUB_EXIT;
 			uint8_t *out[ATTENTION_JUMPS];
 			emit_attention(e, out);
-			emit_patch(e, emit_jmp(e), t->body);
+			/* round again: the next pass counted, the registers as the head expects */
+			emit_alu_imm(e, ALU_ADD, 8, CPU_MEM(insn_count), t->n);
+			if (t->preload)
+				regs_reload(t, (uint16_t)(t->assigned & ~s->loaded));
+			else
+				regs_write_back(t, s->wb);
+			emit_patch(e, emit_jmp(e), t->loop_head);
 			for (unsigned i = 0; i < ATTENTION_JUMPS; i++)
 				emit_patch(e, out[i], e->p);
-			emit_exit(t, &leave);
+			struct stub leave = *s;
+			leave.dirty = leave.undef = 0;
+			leave.index = t->n - 1;
+			leave.kind = STUB_EXIT;
+			emit_exit(t, &leave); /* writes back s->wb */
 			break;
 		}
 		}
@@ -485,9 +489,13 @@ const void *soft_jit_translate(struct soft_cpu *cpu, struct soft_block *b)
 	emit_prologue(e);
 	t->body = e->p; /* JIT_BODY_OFFSET: linked blocks jump here */
 	emit_alu_imm(e, ALU_ADD, 8, CPU_MEM(insn_count), t->n);
-
 	flag_liveness(t);
 	regs_assign(t);
+	if (t->preload) {
+		regs_reload(t, t->assigned);
+		t->loaded = t->dirty_regs = t->assigned; /* as on every pass: the back-edge's state is not known yet */
+	}
+	t->loop_head = e->p;
 	uint64_t rip = cpu->s.rip;
 	for (unsigned i = 0; i < t->n && !t->fail; i++) {
 		const struct soft_insn *in = &b->insns[i];

@@ -39,6 +39,7 @@ struct stub {
 	uint32_t dirty, undef; /* flags to write back on the way out */
 	uint16_t wb; /* guest registers to write back on the way out (reg_cache.c) */
 	uint16_t reload; /* a slow path: cached registers to load before rejoining */
+	uint16_t loaded; /* cached registers loaded where the stub is taken */
 	const struct soft_insn *in;
 	uint8_t *join;
 };
@@ -58,7 +59,8 @@ struct tr {
 	bool rip_stored; /* s.rip already holds the address to continue at */
 	/* lazy flags */
 	uint32_t valid, dirty, undef;
-	uint8_t *body; /* start of the loop body (after the prologue) */
+	uint8_t *body; /* where linked blocks enter (after the prologue) */
+	uint8_t *loop_head; /* where a branch back to the block's start goes */
 	struct stub stubs[MAX_STUBS];
 	unsigned nstubs;
 	bool fail;
@@ -66,6 +68,8 @@ struct tr {
 	/* guest registers in host registers (reg_cache.c), bit g: guest register g */
 	uint8_t host[16]; /* its host register, or H_NONE */
 	uint16_t loaded, dirty_regs;
+	uint16_t assigned; /* the registers with a host register */
+	bool preload; /* a loop: every cached register loaded at its head */
 	uint16_t nocache; /* named as AH..BH by the current instruction: in memory */
 	/* flag liveness (flag_liveness.c): the arithmetic flags a later
 	 * instruction or exit may read after each instruction, and which
@@ -108,7 +112,8 @@ void emit_handler_check(struct tr *t, bool always_leave);
 
 /* ---- reg_cache.c ---- */
 
-/* Chooses the guest registers the block keeps in host registers. */
+/* Chooses the guest registers the block keeps in host registers; in a
+ * block that loops to its start, loads them all there (t->preload). */
 void regs_assign(struct tr *t);
 /* Before each instruction: registers it names as AH..BH go to memory. */
 void regs_insn_begin(struct tr *t);
