@@ -7,6 +7,7 @@
 #include <Zydis/Zydis.h>
 
 #include "engine/soft/interp/model_flags.h"
+#include "engine/soft/interp/sse.h"
 #include "engine/soft/jit/translate.h"
 
 /* ---- SSE integer and move forms ---- */
@@ -27,6 +28,7 @@ struct sse_form {
 	uint8_t map; /* the opcode map after 0F: 0, 0x38 or 0x3a */
 	uint8_t kind;
 	bool aligned; /* a memory operand must be 16-byte aligned (#GP) */
+	uint8_t feature; /* enum sse_feature the host must have (else the handler raises #UD) */
 };
 
 static const struct sse_form sse_forms[] = {
@@ -41,12 +43,12 @@ static const struct sse_form sse_forms[] = {
 	{ ZYDIS_MNEMONIC_PUNPCKLBW, 0x66, 0, SSE_OP, true }, { ZYDIS_MNEMONIC_PUNPCKLWD, 0x66, 0, SSE_OP, true },
 	{ ZYDIS_MNEMONIC_PUNPCKLDQ, 0x66, 0, SSE_OP, true }, { ZYDIS_MNEMONIC_PUNPCKLQDQ, 0x66, 0, SSE_OP, true },
 	{ ZYDIS_MNEMONIC_PUNPCKHBW, 0x66, 0, SSE_OP, true }, { ZYDIS_MNEMONIC_PUNPCKHQDQ, 0x66, 0, SSE_OP, true },
-	{ ZYDIS_MNEMONIC_PSHUFB, 0x66, 0x38, SSE_OP, true },  { ZYDIS_MNEMONIC_PSHUFD, 0x66, 0, SSE_OP_IMM, true },
+	{ ZYDIS_MNEMONIC_PSHUFB, 0x66, 0x38, SSE_OP, true, SSE_F_SSSE3 },  { ZYDIS_MNEMONIC_PSHUFD, 0x66, 0, SSE_OP_IMM, true },
 	{ ZYDIS_MNEMONIC_PMOVMSKB, 0x66, 0, SSE_MOVMSK, false },
 	{ ZYDIS_MNEMONIC_MOVDQA, 0x66, 0, SSE_MOVE, true }, { ZYDIS_MNEMONIC_MOVDQU, 0xf3, 0, SSE_MOVE, false },
 	{ ZYDIS_MNEMONIC_MOVAPS, 0, 0, SSE_MOVE, true },   { ZYDIS_MNEMONIC_MOVUPS, 0, 0, SSE_MOVE, false },
 	{ ZYDIS_MNEMONIC_MOVD, 0x66, 0, SSE_GPR, false },  { ZYDIS_MNEMONIC_MOVQ, 0x66, 0, SSE_GPR, false },
-	{ ZYDIS_MNEMONIC_PCMPISTRI, 0x66, 0x3a, SSE_STRI, false },
+	{ ZYDIS_MNEMONIC_PCMPISTRI, 0x66, 0x3a, SSE_STRI, false, SSE_F_SSE42 },
 };
 
 /* [prefix] [REX.W] 0F [38] op ModRM: an SSE instruction on host registers/memory. */
@@ -101,7 +103,7 @@ bool native_sse(struct tr *t)
 {
 	const struct soft_insn *in = t->in;
 	const struct sse_form *f = sse_form_of(in);
-	if (!f || (in->flags & SOFT_INSN_LOCK) || in->nops < 2)
+	if (!f || (in->flags & SOFT_INSN_LOCK) || in->nops < 2 || !sse_host_has((enum sse_feature)f->feature))
 		return false;
 	const struct soft_operand *d = &in->op[0], *s = &in->op[1];
 	const struct soft_operand *m = d->kind == SOFT_OP_MEM ? d : s->kind == SOFT_OP_MEM ? s : NULL;
