@@ -7,9 +7,9 @@
  * needs the register/memory operand forms below, not a full assembler
  * (docs/translator.md says why this is not Zydis' encoder).
  *
- * Operand sizes are 1, 2, 4 or 8 bytes. Byte forms use only AL, CL, DL, BL
- * and R8B..R15B (never SPL..DIL or AH..BH), so no REX rule changes their
- * meaning.
+ * Operand sizes are 1, 2, 4 or 8 bytes. Byte forms use AL, CL, DL, BL and
+ * R8B..R15B, never SPL..DIL; AH (register 4) only where no REX prefix can
+ * come (both operands below R8), as in the flag juggling of native_bt.
  */
 #ifndef X86V_ENGINE_SOFT_JIT_EMIT_H
 #define X86V_ENGINE_SOFT_JIT_EMIT_H

@@ -31,6 +31,10 @@ static bool pure_flags(const struct soft_insn *in, uint32_t live_out, uint32_t *
 		*def = d;
 		return true;
 	}
+	if (bt_form(in)) {
+		*def = RFLAGS_CF;
+		return true;
+	}
 	if (imul_form(in) || bitscan_form(in)) {
 		*def = SOFT_ARITH_FLAGS;
 		return true;

@@ -467,6 +467,82 @@ bool native_setcc_cmov(struct tr *t)
 	return true;
 }
 
+/* BT BTS BTR BTC on a register, by a register or an immediate: the /digit
+ * of 0F BA (4..7), or -1. */
+static int bt_digit(const struct soft_insn *in)
+{
+	switch (in->mnemonic) {
+	case ZYDIS_MNEMONIC_BT: return 4;
+	case ZYDIS_MNEMONIC_BTS: return 5;
+	case ZYDIS_MNEMONIC_BTR: return 6;
+	case ZYDIS_MNEMONIC_BTC: return 7;
+	default: return -1;
+	}
+}
+
+bool bt_form(const struct soft_insn *in)
+{
+	const struct soft_operand *d = &in->op[0], *s = &in->op[1];
+	return bt_digit(in) >= 0 && in->nops == 2 && d->kind == SOFT_OP_REG && d->size >= 2 &&
+	       (s->kind == SOFT_OP_IMM || (s->kind == SOFT_OP_REG && s->size == d->size)) &&
+	       !(in->flags & SOFT_INSN_LOCK);
+}
+
+/*
+ * BT BTS BTR BTC r, r/imm: the host instruction (the same bit, masked to
+ * the operand size the same way). CF is the bit; the model keeps the other
+ * five (OF SF AF PF are undefined, and not every vendor documents ZF as
+ * kept), so flags the host held for the guest are saved in AX around it
+ * and put back with the new CF (LAHF, SETO AL; SETC CL into AH's bit 0;
+ * ADD AL, 0x7F; SAHF).
+ */
+bool native_bt(struct tr *t)
+{
+	const struct soft_insn *in = t->in;
+	const struct soft_operand *d = &in->op[0], *s = &in->op[1];
+	if (!bt_form(in))
+		return false;
+	struct emit *e = &t->e;
+	unsigned digit = (unsigned)bt_digit(in), size = d->size;
+	bool keep = t->valid & (RFLAGS_OF | RFLAGS_SF | RFLAGS_ZF | RFLAGS_AF | RFLAGS_PF);
+	if (keep) {
+		emit_byte(e, 0x9f); /* lahf */
+		emit_op2(e, 1, 0x0f, 0x90, 0, rm_reg(H_RAX)); /* seto al */
+	}
+	unsigned bit = H_RCX;
+	if (s->kind == SOFT_OP_REG) {
+		struct rm sr = gpr_slot(t, s);
+		if (sr.is_reg)
+			bit = sr.reg;
+		else
+			emit_load(e, size, H_RCX, sr);
+	}
+	struct rm r = gpr_slot(t, d);
+	if (r.is_reg && digit != 4)
+		gpr_dst(t, d, size);
+	if (!r.is_reg)
+		emit_load(e, size, H_RDX, r);
+	struct rm v = r.is_reg ? r : rm_reg(H_RDX);
+	if (s->kind == SOFT_OP_IMM) {
+		emit_op2(e, size, 0x0f, 0xba, digit, v);
+		emit_byte(e, (uint8_t)s->imm);
+	} else {
+		emit_op2(e, size, 0x0f, (uint8_t)(0xa3 | (digit - 4) << 3), bit, v);
+	}
+	if (!r.is_reg && digit != 4)
+		store_gpr_from(t, d, size, H_RDX);
+	if (keep) {
+		emit_op2(e, 1, 0x0f, 0x92, 0, rm_reg(H_RCX)); /* setc cl */
+		emit_alu_imm(e, ALU_AND, 1, rm_reg(4 /* ah */), 0xfe);
+		emit_alu_load(e, ALU_OR, 1, 4 /* ah */, rm_reg(H_RCX));
+		emit_byte(e, 0x04); /* add al, 0x7f */
+		emit_byte(e, 0x7f);
+		emit_byte(e, 0x9e); /* sahf */
+	}
+	flags_written(t, RFLAGS_CF, 0);
+	return true;
+}
+
 /* BSF / BSR r, r (16, 32, 64 bits). */
 bool bitscan_form(const struct soft_insn *in)
 {

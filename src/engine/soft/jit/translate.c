@@ -396,7 +396,7 @@ static void translate_insn(struct tr *t)
 	regs_insn_begin(t);
 	if (!(is_nop(t->in) || native_alu(t) || native_mov(t) || native_unary(t) || native_extend(t) ||
 	      native_lea(t) || native_branch(t) || native_shift(t) || native_imul(t) || native_setcc_cmov(t) ||
-	      native_misc(t) || native_bitscan(t) || native_sse(t) || native_mem(t) || native_stack(t) ||
+	      native_misc(t) || native_bitscan(t) || native_bt(t) || native_sse(t) || native_mem(t) || native_stack(t) ||
 	      native_indirect(t) || native_atomic(t)))
 		translate_helper(t);
 	/* Flag liveness took it for pure: had it a way out, flags it left

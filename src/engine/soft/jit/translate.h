@@ -156,6 +156,7 @@ bool imul_form(const struct soft_insn *in);
 int setcc_cmov_form(const struct soft_insn *in); /* the condition code, or -1 */
 bool misc_form(const struct soft_insn *in);
 bool bitscan_form(const struct soft_insn *in);
+bool bt_form(const struct soft_insn *in);
 
 bool is_gpr(const struct soft_operand *op);
 /* The ALU group of ADD..CMP (-2: TEST, -1: none); logic: AF undefined; writes: not CMP/TEST. */
@@ -180,6 +181,7 @@ bool native_imul(struct tr *t);
 bool native_setcc_cmov(struct tr *t);
 bool native_misc(struct tr *t);
 bool native_bitscan(struct tr *t);
+bool native_bt(struct tr *t);
 
 /* ---- native_mem.c: memory forms (64-bit code) ---- */
 
