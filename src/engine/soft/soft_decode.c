@@ -22,6 +22,18 @@
 #define BLOCK_MAX_INSNS 32
 #define BLOCK_HASH_BITS 16
 #define JUMP_CACHE_BITS 12
+#define CROSS_CACHE_BITS 8
+
+/* A decoded instruction that crosses into the next page, valid while both
+ * pages map to the same guest-physical pages with the same generations
+ * (both are registered as code pages, so a write to either moves its
+ * generation on). */
+struct soft_cross {
+	uint64_t lin, gpa, gpa2_page; /* gpa: of its first byte */
+	uint32_t gen, gen2;
+	uint8_t mode; /* code size; 0: empty */
+	struct soft_insn insn;
+};
 #define ARENA_BYTES (32u << 20)
 
 
@@ -37,7 +49,8 @@ struct soft_block_cache {
 	uint32_t *page_gen; /* per RAM page; bumped on a write to a code page */
 	uint64_t pages;
 	ZydisDecoder decoder[3]; /* for code size 2, 4, 8 */
-	struct soft_insn scratch; /* an instruction that crosses a page: decoded each time */
+	struct soft_insn scratch; /* an instruction that crosses a page, decoded */
+	struct soft_cross cross[1u << CROSS_CACHE_BITS];
 	struct soft_block *prev; /* the block fetched last (NULL: none or not a block) */
 };
 
@@ -131,6 +144,7 @@ void soft_blocks_flush(struct soft_cpu *cpu)
 	struct soft_block_cache *c = cpu->blocks;
 	memset(c->hash, 0, sizeof(c->hash));
 	memset(c->jump_cache, 0, sizeof(c->jump_cache));
+	memset(c->cross, 0, sizeof(c->cross));
 	c->used = 0;
 	c->prev = NULL;
 	soft_chain_epoch_bump(cpu, true);
@@ -369,6 +383,15 @@ static uint32_t block_hash(uint64_t gpa, unsigned mode)
 	return (uint32_t)(h >> (64 - BLOCK_HASH_BITS));
 }
 
+/* Marks a RAM page as holding decoded code (writes to it move its generation on). */
+static void register_code_page(struct soft_cpu *cpu, int64_t pfn, uint64_t gpa_page)
+{
+	if (pfn >= 0 && !cpu->eng->code_pages[pfn]) {
+		cpu->eng->code_pages[pfn] = 1;
+		soft_tlb_drop_writes_to(cpu, gpa_page);
+	}
+}
+
 /* Decodes a new block from page bytes starting at off. */
 static struct soft_block *build_block(struct soft_cpu *cpu, uint64_t gpa, const uint8_t *page, unsigned off,
 				      int64_t pfn)
@@ -409,17 +432,63 @@ static struct soft_block *build_block(struct soft_cpu *cpu, uint64_t gpa, const 
 	uint32_t h = block_hash(gpa, b->mode);
 	b->next = c->hash[h];
 	c->hash[h] = b;
-	if (pfn >= 0 && !cpu->eng->code_pages[pfn]) {
-		cpu->eng->code_pages[pfn] = 1;
-		soft_tlb_drop_writes_to(cpu, gpa & SOFT_PAGE_MASK);
-	}
+	register_code_page(cpu, pfn, gpa & SOFT_PAGE_MASK);
 	return b;
+}
+
+static struct soft_cross *cross_slot(struct soft_block_cache *c, uint64_t lin)
+{
+	return &c->cross[(lin ^ (lin >> 12)) & ((1u << CROSS_CACHE_BITS) - 1)];
+}
+
+/* The guest-physical page the soft TLB holds for reads of lin's page (the
+ * path decode_crossing reads through), or -1 when it holds none. */
+static int64_t tlb_read_page(const struct soft_cpu *cpu, uint64_t lin, bool user)
+{
+	unsigned view = soft_tlb_view(cpu, user), index = (lin >> 12) & (SOFT_TLB_SIZE - 1);
+	if (cpu->tlb[view][index].tag_read != (lin & SOFT_PAGE_MASK))
+		return -1;
+	return (int64_t)cpu->tlb_phys[view][index].gpa;
+}
+
+/* The crossing instruction at lin (first byte at gpa, generation gen) as
+ * decoded last time, or NULL: the next page no longer in the TLB, mapped
+ * elsewhere or written since. */
+static const struct soft_insn *cross_lookup(struct soft_cpu *cpu, uint64_t lin, uint64_t gpa, uint32_t gen)
+{
+	struct soft_block_cache *c = cpu->blocks;
+	struct soft_cross *x = cross_slot(c, lin);
+	if (x->mode != cpu->code_size || x->lin != lin || x->gpa != gpa || x->gen != gen)
+		return NULL;
+	int64_t page2 = tlb_read_page(cpu, (lin & SOFT_PAGE_MASK) + 4096, cpu->cpl == 3);
+	int64_t pfn2 = page2 < 0 ? -1 : ram_page(cpu->host->ram, (uint64_t)page2);
+	if (pfn2 < 0 || (uint64_t)page2 != x->gpa2_page || c->page_gen[pfn2] != x->gen2)
+		return NULL;
+	return &x->insn;
+}
+
+/* Keeps the crossing instruction just decoded (whose bytes were read through
+ * the TLB) for cross_lookup; both of its pages become code pages. */
+static void cross_keep(struct soft_cpu *cpu, uint64_t lin, uint64_t gpa, const struct soft_insn *in)
+{
+	struct soft_block_cache *c = cpu->blocks;
+	uint64_t lin2 = (lin & SOFT_PAGE_MASK) + 4096;
+	int64_t page2 = tlb_read_page(cpu, lin2, cpu->cpl == 3);
+	int64_t pfn = ram_page(cpu->host->ram, gpa & SOFT_PAGE_MASK);
+	int64_t pfn2 = page2 < 0 ? -1 : ram_page(cpu->host->ram, (uint64_t)page2);
+	if (pfn < 0 || pfn2 < 0 || (cpu->code_size != 8 && lin2 > 0xffffffffULL))
+		return;
+	register_code_page(cpu, pfn, gpa & SOFT_PAGE_MASK);
+	register_code_page(cpu, pfn2, (uint64_t)page2);
+	*cross_slot(c, lin) = (struct soft_cross){ .lin = lin, .gpa = gpa, .gpa2_page = (uint64_t)page2,
+						   .gen = c->page_gen[pfn], .gen2 = c->page_gen[pfn2],
+						   .mode = cpu->code_size, .insn = *in };
 }
 
 /* An instruction that crosses into the next page: gather its bytes through
  * the linear path; the second page is touched (and may fault) only when the
  * instruction really extends into it, as on hardware. */
-static const struct soft_insn *decode_crossing(struct soft_cpu *cpu, uint64_t lin)
+static const struct soft_insn *decode_crossing(struct soft_cpu *cpu, uint64_t lin, uint64_t gpa)
 {
 	uint8_t bytes[15];
 	unsigned first = 4096 - (unsigned)(lin & 0xfff);
@@ -434,8 +503,10 @@ static const struct soft_insn *decode_crossing(struct soft_cpu *cpu, uint64_t li
 	if (short_input) {
 		for (unsigned i = first; i < sizeof(bytes); i++)
 			bytes[i] = (uint8_t)soft_lin_read(cpu, lin + i, 1, user);
-		if (decode_one(cpu, bytes, sizeof(bytes), in, &ends, &short_input))
+		if (decode_one(cpu, bytes, sizeof(bytes), in, &ends, &short_input)) {
+			cross_keep(cpu, lin, gpa, in);
 			return in;
+		}
 	}
 	*in = (struct soft_insn){ .fn = op_invalid, .len = 1 };
 	return in;
@@ -513,13 +584,22 @@ const struct soft_insn *soft_fetch(struct soft_cpu *cpu, unsigned *run_len, stru
 		}
 		link = &b->next;
 	}
+	if (!b && (lin & 0xfff) > 4096 - 15) { /* maybe an instruction that crosses the page */
+		const struct soft_insn *x = cross_lookup(cpu, lin, gpa, gen);
+		if (x) {
+			c->prev = NULL;
+			*run_len = 1;
+			*block = NULL;
+			return x;
+		}
+	}
 	if (!b)
 		b = build_block(cpu, gpa, host_page, (unsigned)(lin & 0xfff), pfn);
 	if (!b) {
 		c->prev = NULL;
 		*run_len = 1;
 		*block = NULL;
-		return decode_crossing(cpu, lin);
+		return decode_crossing(cpu, lin, gpa);
 	}
 	*slot = b;
 found:
