@@ -76,6 +76,7 @@ struct soft_tlb_entry {
 struct soft_tlb_phys {
 	uint64_t gpa;
 	bool global;
+	bool listed; /* in tlb_list: filled since the last full flush */
 };
 #define SOFT_TLB_INVALID 1 /* page-aligned tags can never equal this */
 
@@ -181,6 +182,10 @@ struct soft_cpu {
 
 	struct soft_tlb_entry tlb[SOFT_TLB_VIEWS][SOFT_TLB_SIZE];
 	struct soft_tlb_phys tlb_phys[SOFT_TLB_VIEWS][SOFT_TLB_SIZE];
+	/* The entries filled since the last flush of everything, so that a
+	 * flush that keeps global pages (every CR3 write) visits those alone. */
+	uint16_t tlb_list[SOFT_TLB_VIEWS][SOFT_TLB_SIZE];
+	unsigned tlb_listed[SOFT_TLB_VIEWS];
 	bool tlb_has_large; /* some entry caches a piece of a large page */
 	struct soft_block_cache *blocks;
 };

@@ -54,17 +54,38 @@ void soft_phys_write(struct soft_cpu *cpu, uint64_t gpa, unsigned size, uint64_t
 
 /* ---- TLB ---- */
 
+static void tlb_invalidate(struct soft_cpu *cpu, unsigned v, unsigned i)
+{
+	struct soft_tlb_entry *e = &cpu->tlb[v][i];
+	e->tag_read = e->tag_write = e->tag_exec = SOFT_TLB_INVALID;
+	cpu->tlb_phys[v][i].global = false;
+}
+
 void soft_tlb_flush_all(struct soft_cpu *cpu, bool include_global)
 {
 	soft_chain_epoch_bump(cpu, include_global); /* chains followed translations that may be gone */
-	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++)
-		for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
-			struct soft_tlb_entry *e = &cpu->tlb[v][i];
-			if (cpu->tlb_phys[v][i].global && !include_global)
-				continue;
-			e->tag_read = e->tag_write = e->tag_exec = SOFT_TLB_INVALID;
-			cpu->tlb_phys[v][i].global = false;
+	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++) {
+		if (include_global) { /* every entry, listed or not (a new vCPU's are zeros) */
+			for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
+				tlb_invalidate(cpu, v, i);
+				cpu->tlb_phys[v][i].listed = false;
+			}
+			cpu->tlb_listed[v] = 0;
+			continue;
 		}
+		/* Only entries filled since can be valid; global ones stay (and listed). */
+		unsigned kept = 0;
+		for (unsigned k = 0; k < cpu->tlb_listed[v]; k++) {
+			unsigned i = cpu->tlb_list[v][k];
+			if (cpu->tlb_phys[v][i].global) {
+				cpu->tlb_list[v][kept++] = (uint16_t)i;
+				continue;
+			}
+			tlb_invalidate(cpu, v, i);
+			cpu->tlb_phys[v][i].listed = false;
+		}
+		cpu->tlb_listed[v] = kept;
+	}
 }
 
 void soft_tlb_flush_page(struct soft_cpu *cpu, uint64_t lin)
@@ -78,11 +99,8 @@ void soft_tlb_flush_page(struct soft_cpu *cpu, uint64_t lin)
 		return;
 	}
 	unsigned i = (lin >> 12) & (SOFT_TLB_SIZE - 1);
-	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++) {
-		struct soft_tlb_entry *e = &cpu->tlb[v][i];
-		e->tag_read = e->tag_write = e->tag_exec = SOFT_TLB_INVALID;
-		cpu->tlb_phys[v][i].global = false;
-	}
+	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++)
+		tlb_invalidate(cpu, v, i);
 }
 
 /* A page became a code page: drop write tags that point at it. */
@@ -133,7 +151,10 @@ static uint64_t tlb_fill(struct soft_cpu *cpu, uint64_t lin, enum soft_access ac
 	if (view == 0 && cpu->smap_ac && w.user)
 		e->tag_read = e->tag_write = SOFT_TLB_INVALID;
 	e->addend = (uintptr_t)host - (uintptr_t)page;
-	cpu->tlb_phys[view][index] = (struct soft_tlb_phys){ .gpa = gpa_page, .global = w.global };
+	struct soft_tlb_phys *phys = &cpu->tlb_phys[view][index];
+	if (!phys->listed)
+		cpu->tlb_list[view][cpu->tlb_listed[view]++] = (uint16_t)index;
+	*phys = (struct soft_tlb_phys){ .gpa = gpa_page, .global = w.global, .listed = true };
 	return w.gpa;
 }
 
