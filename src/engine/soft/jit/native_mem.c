@@ -153,11 +153,9 @@ bool native_mem(struct tr *t)
 		return false; /* LOCK there: #UD, which the handler raises */
 	bool logic, writes;
 	int alu = alu_group(in->mnemonic, &logic, &writes);
-	bool saved = save_flags(t);
-	struct stub *s = new_stub(t, STUB_SLOW);
-	s->flags_in_ax = saved;
+	struct stub *s = slow_stub_saving_flags(t);
 	emit_mem_lookup(t, m, size, write, s);
-	restore_flags(t, saved, alu == ALU_ADC || alu == ALU_SBB ? RFLAGS_CF : 0);
+	restore_flags(t, s->flags_in_ax, alu == ALU_ADC || alu == ALU_SBB ? RFLAGS_CF : 0);
 	struct emit *e = &t->e;
 	struct rm host = rm_mem(H_RSI, 0);
 	const struct soft_operand *d = &in->op[0], *src = in->nops == 2 ? &in->op[1] : NULL;
@@ -223,6 +221,22 @@ static void emit_canonical_check(struct tr *t, struct stub *s)
 	stub_from(t, s, emit_jcc(e, 5));
 }
 
+/* The 8-byte stack slot at RSP + disp. */
+static struct soft_operand stack_slot(int64_t disp)
+{
+	return (struct soft_operand){ .kind = SOFT_OP_MEM, .seg = X86_SS, .base = X86_RSP, .index = SOFT_NOREG,
+				      .scale = 1, .disp = disp, .size = 8 };
+}
+
+/* Leaves for s.rip (where a RET or an indirect branch put it) through the jump table. */
+static void leave_through_jump_table(struct tr *t)
+{
+	struct stub *x = new_stub(t, STUB_EXIT);
+	x->lookup = true;
+	stub_from(t, x, emit_jmp(&t->e));
+	t->rip_stored = true;
+}
+
 /* PUSH r64 / POP r64 / CALL rel / RET in 64-bit code with 64-bit operands. */
 bool native_stack(struct tr *t)
 {
@@ -242,11 +256,8 @@ bool native_stack(struct tr *t)
 	} else if (!ret || in->opcode != 0xc3 || in->nops != 0) {
 		return false;
 	}
-	bool saved = save_flags(t);
-	struct stub *s = new_stub(t, STUB_SLOW);
-	s->flags_in_ax = saved;
-	struct soft_operand sp = { .kind = SOFT_OP_MEM, .seg = X86_SS, .base = X86_RSP, .index = SOFT_NOREG,
-				   .scale = 1, .disp = push || call ? -8 : 0, .size = 8 };
+	struct stub *s = slow_stub_saving_flags(t);
+	struct soft_operand sp = stack_slot(push || call ? -8 : 0);
 	emit_mem_lookup(t, &sp, 8, push || call, s);
 	/* RAX holds the saved flags until restore_flags: RCX and RDX here. */
 	struct rm rsp = gpr_rmw64(t, X86_RSP);
@@ -258,18 +269,18 @@ bool native_stack(struct tr *t)
 			emit_mov_r64_imm(e, H_RCX, t->next);
 		emit_store(e, 8, rm_mem(H_RSI, 0), v);
 		emit_alu_imm(e, ALU_SUB, 8, rsp, 8);
-		restore_flags(t, saved, 0);
+		restore_flags(t, s->flags_in_ax, 0);
 	} else if (pop) {
 		emit_load(e, 8, H_RCX, rm_mem(H_RSI, 0));
 		emit_alu_imm(e, ALU_ADD, 8, rsp, 8);
-		restore_flags(t, saved, 0);
+		restore_flags(t, s->flags_in_ax, 0);
 		store_gpr_from(t, &in->op[0], 8, H_RCX); /* after the RSP update: POP RSP */
 	} else { /* RET: a non-canonical target is the handler's #GP */
 		emit_load(e, 8, H_RCX, rm_mem(H_RSI, 0));
 		emit_canonical_check(t, s);
 		emit_alu_imm(e, ALU_ADD, 8, rsp, 8);
 		emit_store(e, 8, CPU_MEM(s.rip), H_RCX);
-		restore_flags(t, saved, 0);
+		restore_flags(t, s->flags_in_ax, 0);
 	}
 	slow_join(t, s);
 	if (call) {
@@ -277,11 +288,7 @@ bool native_stack(struct tr *t)
 		stub_from(t, x, emit_jmp(e));
 		t->rip_stored = true;
 	} else if (ret) {
-		/* s.rip holds the target on both paths */
-		struct stub *x = new_stub(t, STUB_EXIT);
-		x->lookup = true;
-		stub_from(t, x, emit_jmp(e));
-		t->rip_stored = true;
+		leave_through_jump_table(t); /* s.rip holds the target on both paths */
 	}
 	return true;
 }
@@ -306,9 +313,7 @@ bool native_indirect(struct tr *t)
 	if (!(m->kind == SOFT_OP_REG && m->size == 8) &&
 	    !(m->kind == SOFT_OP_MEM && m->size == 8 && ea_form(in, m) && !(in->flags & SOFT_INSN_LOCK)))
 		return false;
-	bool saved = save_flags(t);
-	struct stub *s = new_stub(t, STUB_SLOW);
-	s->flags_in_ax = saved;
+	struct stub *s = slow_stub_saving_flags(t);
 	if (m->kind == SOFT_OP_MEM) {
 		emit_mem_lookup(t, m, 8, false, s);
 		emit_load(e, 8, H_RCX, rm_mem(H_RSI, 0));
@@ -317,20 +322,16 @@ bool native_indirect(struct tr *t)
 	}
 	emit_canonical_check(t, s);
 	if (call) {
-		struct soft_operand sp = { .kind = SOFT_OP_MEM, .seg = X86_SS, .base = X86_RSP, .index = SOFT_NOREG,
-					   .scale = 1, .disp = -8, .size = 8 };
+		struct soft_operand sp = stack_slot(-8);
 		emit_mem_lookup(t, &sp, 8, true, s);
 		emit_mov_r64_imm(e, H_RDX, t->next);
 		emit_store(e, 8, rm_mem(H_RSI, 0), H_RDX);
 		emit_alu_imm(e, ALU_SUB, 8, gpr_rmw64(t, X86_RSP), 8);
 	}
 	emit_store(e, 8, CPU_MEM(s.rip), H_RCX);
-	restore_flags(t, saved, 0);
+	restore_flags(t, s->flags_in_ax, 0);
 	slow_join(t, s); /* the handler left s.rip at the target: the exit below */
-	struct stub *x = new_stub(t, STUB_EXIT);
-	x->lookup = true;
-	stub_from(t, x, emit_jmp(e));
-	t->rip_stored = true;
+	leave_through_jump_table(t);
 	return true;
 }
 
@@ -359,9 +360,7 @@ bool native_atomic(struct tr *t)
 	if (m->kind != SOFT_OP_MEM || !is_gpr(r) || r->size != size || !ea_form(in, m) ||
 	    (size != 1 && size != 2 && size != 4 && size != 8))
 		return false;
-	bool saved = save_flags(t);
-	struct stub *s = new_stub(t, STUB_SLOW);
-	s->flags_in_ax = saved;
+	struct stub *s = slow_stub_saving_flags(t);
 	emit_mem_lookup(t, m, size, true, s);
 	struct rm host = rm_mem(H_RSI, 0);
 	if (cmpxchg) {
@@ -375,7 +374,7 @@ bool native_atomic(struct tr *t)
 		store_gpr_from(t, &rax, 8, H_RAX);
 		flags_written(t, SOFT_ARITH_FLAGS, 0);
 	} else {
-		restore_flags(t, saved, 0);
+		restore_flags(t, s->flags_in_ax, 0);
 		emit_load(e, size, H_RCX, gpr_slot(t, r));
 		emit_op1(e, size, size == 1 ? 0x86 : 0x87, H_RCX, host);
 		store_gpr_from(t, r, size, H_RCX);

@@ -234,8 +234,6 @@ static void emit_flags_store(struct emit *e, unsigned reg, uint32_t mask)
  * immediate. They stay in the host flags like any other (AF as an
  * undefined flag cleared on write-back).
  */
-/* The shift group /digit of a translated shift or rotate by an immediate
- * (-1: not one) and the flags it writes. */
 /* The shift group /digit of a shift or rotate (-1: not one). */
 static int shift_digit(const struct soft_insn *in)
 {
@@ -280,20 +278,14 @@ static bool native_shift_cl(struct tr *t)
 	return true;
 }
 
+/* The shift group /digit of a translated shift or rotate by an immediate
+ * (-1: not one) and the flags it writes. */
 int shift_form(const struct soft_insn *in, uint32_t *def)
 {
 	const struct soft_operand *d = &in->op[0], *s = &in->op[1];
-	if (in->nops != 2 || !is_gpr(d) || s->kind != SOFT_OP_IMM)
+	int digit = shift_digit(in);
+	if (in->nops != 2 || !is_gpr(d) || s->kind != SOFT_OP_IMM || digit < 0)
 		return -1;
-	int digit;
-	switch (in->mnemonic) {
-	case ZYDIS_MNEMONIC_ROL: digit = 0; break;
-	case ZYDIS_MNEMONIC_ROR: digit = 1; break;
-	case ZYDIS_MNEMONIC_SHL: digit = 4; break;
-	case ZYDIS_MNEMONIC_SHR: digit = 5; break;
-	case ZYDIS_MNEMONIC_SAR: digit = 7; break;
-	default: return -1;
-	}
 	unsigned c = (unsigned)s->imm & (d->size == 8 ? 63 : 31);
 	bool rotate = digit < 2;
 	if (c == 0 || (!rotate && c >= d->size * 8u))
@@ -505,10 +497,8 @@ bool native_bt(struct tr *t)
 	struct emit *e = &t->e;
 	unsigned digit = (unsigned)bt_digit(in), size = d->size;
 	bool keep = t->valid & (RFLAGS_OF | RFLAGS_SF | RFLAGS_ZF | RFLAGS_AF | RFLAGS_PF);
-	if (keep) {
-		emit_byte(e, 0x9f); /* lahf */
-		emit_op2(e, 1, 0x0f, 0x90, 0, rm_reg(H_RAX)); /* seto al */
-	}
+	if (keep)
+		emit_save_ax(e);
 	unsigned bit = H_RCX;
 	if (s->kind == SOFT_OP_REG) {
 		struct rm sr = gpr_slot(t, s);
@@ -535,9 +525,7 @@ bool native_bt(struct tr *t)
 		emit_op2(e, 1, 0x0f, 0x92, 0, rm_reg(H_RCX)); /* setc cl */
 		emit_alu_imm(e, ALU_AND, 1, rm_reg(4 /* ah */), 0xfe);
 		emit_alu_load(e, ALU_OR, 1, 4 /* ah */, rm_reg(H_RCX));
-		emit_byte(e, 0x04); /* add al, 0x7f */
-		emit_byte(e, 0x7f);
-		emit_byte(e, 0x9e); /* sahf */
+		emit_restore_ax(e);
 	}
 	flags_written(t, RFLAGS_CF, 0);
 	return true;

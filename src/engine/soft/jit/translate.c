@@ -146,14 +146,18 @@ bool save_flags(struct tr *t)
 		t->valid = 0;
 		return false;
 	}
-	emit_byte(&t->e, 0x9f); /* lahf: SF ZF AF PF CF into AH */
-	emit_op2(&t->e, 1, 0x0f, 0x90, 0, rm_reg(H_RAX)); /* seto al */
+	emit_save_ax(&t->e);
 	return true;
 }
 
-/* The flags saved by save_flags back into the host RFLAGS: AL + 0x7f
- * overflows exactly when AL is 1 (OF), SAHF the rest. */
-static void emit_restore_ax(struct emit *e)
+void emit_save_ax(struct emit *e)
+{
+	emit_byte(e, 0x9f); /* lahf: SF ZF AF PF CF into AH */
+	emit_op2(e, 1, 0x0f, 0x90, 0, rm_reg(H_RAX)); /* seto al */
+}
+
+/* AL + 0x7f overflows exactly when AL is 1 (OF), SAHF the rest. */
+void emit_restore_ax(struct emit *e)
 {
 	emit_byte(e, 0x04); /* add al, 0x7f */
 	emit_byte(e, 0x7f);
@@ -169,6 +173,14 @@ void restore_flags(struct tr *t, bool saved, uint32_t use)
 	/* Dead: overwritten before anything reads them (the slow path, a
 	 * fault point, writes them back from AX itself). */
 	t->valid = t->dirty = t->undef = 0;
+}
+
+struct stub *slow_stub_saving_flags(struct tr *t)
+{
+	bool saved = save_flags(t);
+	struct stub *s = new_stub(t, STUB_SLOW);
+	s->flags_in_ax = saved;
+	return s;
 }
 
 void slow_join(struct tr *t, struct stub *s)

@@ -101,6 +101,11 @@ void flags_written(struct tr *t, uint32_t def, uint32_t undef);
  * block (or the instruction, use) reads them, and drops them otherwise. */
 bool save_flags(struct tr *t);
 void restore_flags(struct tr *t, bool saved, uint32_t use);
+/* The arithmetic flags into AX (LAHF; SETO AL) and back (ADD AL, 0x7F; SAHF). */
+void emit_save_ax(struct emit *e);
+void emit_restore_ax(struct emit *e);
+/* save_flags, then the slow path of a memory access (flags_in_ax says whether AX holds them). */
+struct stub *slow_stub_saving_flags(struct tr *t);
 /* The slow path s rejoins the translated code here. */
 void slow_join(struct tr *t, struct stub *s);
 /* The flags condition code cc reads. */
