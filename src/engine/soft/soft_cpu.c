@@ -24,6 +24,7 @@ void soft_cpu_mode_changed(struct soft_cpu *cpu)
 	else
 		cpu->code_size = 2;
 	cpu->smap_ac = (s->cr4 & CR4_SMAP) ? RFLAGS_AC : 0;
+	soft_seg_flat_update(cpu);
 	cpu->end_block = true;
 }
 

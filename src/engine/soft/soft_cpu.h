@@ -99,6 +99,10 @@ struct soft_cpu {
 	uint8_t cpl;
 	uint8_t code_size; /* default operand/address size: 2, 4 or 8 */
 	bool long_mode; /* EFER.LMA */
+	/* [write]: bit per segment register that is flat for reads ([0]) or
+	 * writes ([1]) (soft_seg_flat_update, after any segment or mode change). */
+	uint8_t seg_flat[2];
+#define SOFT_FLAT_SS32 6 /* the seg_flat bit for SS flat and 32-bit (B set) */
 
 	struct engine *eng;
 	const struct engine_host *host;
@@ -169,6 +173,7 @@ struct soft_cpu {
 	struct soft_jit *jit; /* NULL: interpreter only */
 	uint64_t interp_insns; /* instructions the interpreter ran (the rest ran as translated code) */
 	uint64_t jit_helper_calls; /* interpreter handlers called from translated code */
+	uint64_t code_writes; /* writes that found decoded code on their page */
 	/* Set before each handler call from translated code: the instructions
 	 * of the block counted but not run should the handler fault. */
 	uint32_t jit_fault_uncount;
@@ -282,6 +287,7 @@ uint64_t soft_seg_read(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned
 void soft_seg_write(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size, uint64_t value);
 /* The linear address for offset in sreg after the same checks (len bytes, access kind). */
 uint64_t soft_seg_linear(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned len, enum soft_access acc);
+void soft_seg_flat_update(struct soft_cpu *cpu);
 
 /* Guest-physical accesses (page walks, descriptor A-bit updates bypass paging). RAM or MMIO. */
 uint64_t soft_phys_read(struct soft_cpu *cpu, uint64_t gpa, unsigned size);
@@ -327,7 +333,9 @@ static inline unsigned soft_tlb_view(const struct soft_cpu *cpu, bool user)
 
 /*
  * The fast path of soft_seg_read / soft_seg_write: in 64-bit mode (no limits
- * or types apply; only FS and GS have a base), no watchpoints, the access
+ * or types apply; only FS and GS have a base) or on a flat segment (whose
+ * 4 GiB limit a linear address past 4 GiB, never in the TLB, stands for),
+ * no watchpoints, the access
  * within one page and a soft-TLB hit for this privilege view. Returns the
  * host address, or NULL when the full path must run (which then raises any
  * fault). A non-canonical address never hits: tags are canonical pages, and
@@ -336,7 +344,7 @@ static inline unsigned soft_tlb_view(const struct soft_cpu *cpu, bool user)
 static inline __attribute__((always_inline)) void *soft_fast_ptr(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size,
 				  enum soft_access acc)
 {
-	if (!soft_in_64bit_mode(cpu) || cpu->watch_active)
+	if (cpu->watch_active || (!soft_in_64bit_mode(cpu) && !(cpu->seg_flat[acc == SOFT_ACC_WRITE] >> sreg & 1)))
 		return (void *)0;
 	uint64_t lin = offset + (sreg >= X86_FS ? cpu->s.seg[sreg].base : 0);
 	if ((lin & 0xfff) > 4096 - size)

@@ -9,7 +9,9 @@
  * page's generation and unmarks it. Blocks remember the generation they were
  * decoded at, so stale blocks are simply not found again (O(1)
  * invalidation, no block lists to walk). ROM pages are never written and
- * need no tracking.
+ * need no tracking. Pages whose code is rewritten again and again (code
+ * next to data, a guest's own JIT) are left to the interpreter until the
+ * next flush of the block cache: translating them would be wasted work.
  */
 #include <Zydis/Zydis.h>
 #include <stdlib.h>
@@ -47,6 +49,7 @@ struct soft_block_cache {
 	uint8_t *arena;
 	size_t used;
 	uint32_t *page_gen; /* per RAM page; bumped on a write to a code page */
+	uint8_t *page_writes; /* per RAM page: the same writes since the last flush, saturating */
 	uint64_t pages;
 	ZydisDecoder decoder[3]; /* for code size 2, 4, 8 */
 	struct soft_insn scratch; /* an instruction that crosses a page, decoded */
@@ -77,13 +80,23 @@ void soft_code_page_written(struct engine *eng, uint64_t gpa)
 		return;
 	eng->code_pages[p] = 0;
 	if (eng->cpu && eng->cpu->blocks) {
-		eng->cpu->blocks->page_gen[p]++;
+		eng->cpu->code_writes++;
+		struct soft_block_cache *c = eng->cpu->blocks;
+		c->page_gen[p]++;
+		if (c->page_writes[p] < UINT8_MAX)
+			c->page_writes[p]++;
 		soft_chain_epoch_bump(eng->cpu, true);
 		/* The block being executed may be the one just made stale. */
 		eng->cpu->end_block = true;
 		/* and the lockstep checker cannot run it again from the same state */
 		eng->cpu->check_unrepeatable = true;
 	}
+}
+
+bool soft_page_written_often(const struct soft_cpu *cpu, uint64_t gpa)
+{
+	int64_t p = ram_page(cpu->host->ram, gpa);
+	return p >= 0 && cpu->blocks->page_writes[p] >= SOFT_WRITTEN_OFTEN;
 }
 
 void soft_decoder_init(ZydisDecoder *dec, unsigned code_size)
@@ -103,9 +116,11 @@ int soft_blocks_init(struct soft_cpu *cpu)
 		return -1;
 	c->pages = cpu->eng->code_pages_len;
 	c->page_gen = calloc(c->pages ? c->pages : 1, sizeof(uint32_t));
+	c->page_writes = calloc(c->pages ? c->pages : 1, 1);
 	c->arena = malloc(ARENA_BYTES);
-	if (!c->page_gen || !c->arena) {
+	if (!c->page_gen || !c->page_writes || !c->arena) {
 		free(c->page_gen);
+		free(c->page_writes);
 		free(c->arena);
 		free(c);
 		return -1;
@@ -123,6 +138,7 @@ void soft_blocks_destroy(struct soft_cpu *cpu)
 	if (!c)
 		return;
 	free(c->page_gen);
+	free(c->page_writes);
 	free(c->arena);
 	free(c);
 	cpu->blocks = NULL;
@@ -145,6 +161,7 @@ void soft_blocks_flush(struct soft_cpu *cpu)
 	memset(c->hash, 0, sizeof(c->hash));
 	memset(c->jump_cache, 0, sizeof(c->jump_cache));
 	memset(c->cross, 0, sizeof(c->cross));
+	memset(c->page_writes, 0, c->pages);
 	c->used = 0;
 	c->prev = NULL;
 	soft_chain_epoch_bump(cpu, true);

@@ -44,6 +44,10 @@ int soft_walk(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc, bool use
 /* A guest write hit a page that holds decoded code: drop the page's blocks. */
 void soft_code_page_written(struct engine *eng, uint64_t gpa);
 bool soft_is_code_page(const struct engine *eng, uint64_t gpa);
+/* Whether the code on gpa's page was rewritten SOFT_WRITTEN_OFTEN times
+ * since the block cache was last flushed: the translator leaves it alone. */
+#define SOFT_WRITTEN_OFTEN 8
+bool soft_page_written_often(const struct soft_cpu *cpu, uint64_t gpa);
 int soft_blocks_init(struct soft_cpu *cpu);
 void soft_blocks_destroy(struct soft_cpu *cpu);
 void soft_blocks_flush(struct soft_cpu *cpu);

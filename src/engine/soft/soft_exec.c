@@ -402,7 +402,9 @@ static uint64_t soft_insn_count_op(struct vcpu *v)
 
 static void soft_stats(struct vcpu *v, char *buf, size_t len)
 {
-	soft_jit_stats(&v->cpu, buf, len);
+	int n = snprintf(buf, len, "%llu writes to code pages; ", (unsigned long long)v->cpu.code_writes);
+	if (n > 0 && (size_t)n < len)
+		soft_jit_stats(&v->cpu, buf + n, len - (size_t)n);
 }
 
 static int soft_set_debug(struct vcpu *v, const struct engine_debug *dbg)

@@ -295,6 +295,53 @@ static __attribute__((noreturn)) void seg_fault(struct soft_cpu *cpu, int sreg)
 	soft_raise_gp(cpu, 0);
 }
 
+/* The type checks of a protected-mode access (not the limit). */
+static bool seg_allows(const struct soft_cpu *cpu, const struct x86_segment *g, enum soft_access acc)
+{
+	if (!(cpu->s.cr0 & CR0_PE) || (cpu->s.rflags & RFLAGS_VM))
+		return true;
+	if (g->attr & SEG_ATTR_UNUSABLE)
+		return false;
+	if (!(g->attr & SEG_ATTR_S))
+		return true;
+	uint32_t type = g->attr & SEG_ATTR_TYPE;
+	bool code = type & SEG_TYPE_CODE;
+	if (acc == SOFT_ACC_WRITE)
+		return !code && (type & SEG_TYPE_DATA_RW);
+	if (acc == SOFT_ACC_READ)
+		return !code || (type & SEG_TYPE_CODE_R);
+	return true;
+}
+
+static bool seg_expands_down(const struct soft_cpu *cpu, const struct x86_segment *g)
+{
+	return (cpu->s.cr0 & CR0_PE) && (g->attr & SEG_ATTR_S) && !(g->attr & SEG_TYPE_CODE) && (g->attr & 0x4);
+}
+
+/* A segment is flat for an access kind when that access needs no check
+ * beyond "the last byte is below 4 GiB": it allows the access, expands up
+ * to a 4 GiB limit, and has base 0 (FS and GS may have any base: their
+ * users add it). Outside 64-bit mode the fast paths then treat the offset
+ * (plus the FS/GS base) as the linear address, and anything at or past
+ * 4 GiB misses the TLB. */
+void soft_seg_flat_update(struct soft_cpu *cpu)
+{
+	uint8_t read = 0, write = 0;
+	for (int r = 0; r < X86_NR_SREGS; r++) {
+		const struct x86_segment *g = &cpu->s.seg[r];
+		if (g->limit != 0xffffffffu || seg_expands_down(cpu, g) || (g->base && r != X86_FS && r != X86_GS))
+			continue;
+		read |= (uint8_t)(seg_allows(cpu, g, SOFT_ACC_READ) << r);
+		write |= (uint8_t)(seg_allows(cpu, g, SOFT_ACC_WRITE) << r);
+	}
+	if (cpu->s.seg[X86_SS].attr & SEG_ATTR_DB) {
+		read |= (uint8_t)((read >> X86_SS & 1) << SOFT_FLAT_SS32);
+		write |= (uint8_t)((write >> X86_SS & 1) << SOFT_FLAT_SS32);
+	}
+	cpu->seg_flat[0] = read;
+	cpu->seg_flat[1] = write;
+}
+
 uint64_t soft_seg_linear(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned len, enum soft_access acc)
 {
 	const struct x86_segment *g = &cpu->s.seg[sreg];
@@ -304,23 +351,12 @@ uint64_t soft_seg_linear(struct soft_cpu *cpu, int sreg, uint64_t offset, unsign
 			seg_fault(cpu, sreg);
 		return lin;
 	}
-	if (cpu->s.cr0 & CR0_PE && !(cpu->s.rflags & RFLAGS_VM)) {
-		if (g->attr & SEG_ATTR_UNUSABLE)
-			seg_fault(cpu, sreg);
-		uint32_t type = g->attr & SEG_ATTR_TYPE;
-		if (g->attr & SEG_ATTR_S) {
-			bool code = type & SEG_TYPE_CODE;
-			if (acc == SOFT_ACC_WRITE && (code || !(type & SEG_TYPE_DATA_RW)))
-				seg_fault(cpu, sreg);
-			if (acc == SOFT_ACC_READ && code && !(type & SEG_TYPE_CODE_R))
-				seg_fault(cpu, sreg);
-		}
-	}
+	if (!seg_allows(cpu, g, acc))
+		seg_fault(cpu, sreg);
 	/* Limits apply in every non-64-bit mode, real mode included (offsets past
 	 * 0xFFFF fault there unless firmware left a bigger limit: unreal mode). */
 	uint64_t last = offset + len - 1;
-	bool expand_down = (g->attr & SEG_ATTR_S) && !(g->attr & SEG_TYPE_CODE) && (g->attr & 0x4);
-	if (expand_down && (cpu->s.cr0 & CR0_PE)) {
+	if (seg_expands_down(cpu, g)) {
 		uint64_t upper = (g->attr & SEG_ATTR_DB) ? 0xffffffffULL : 0xffffULL;
 		if (offset <= g->limit || last > upper)
 			seg_fault(cpu, sreg);

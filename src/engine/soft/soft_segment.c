@@ -44,7 +44,7 @@ void soft_descriptor_mark_accessed(struct soft_cpu *cpu, uint16_t selector, uint
 	soft_lin_write(cpu, base + (selector & 0xfff8) + 5, 1, ((desc >> 40) & 0xff) | 1, false);
 }
 
-void soft_load_sreg(struct soft_cpu *cpu, int sreg, uint16_t selector)
+static void load_sreg(struct soft_cpu *cpu, int sreg, uint16_t selector)
 {
 	struct x86_segment *g = &cpu->s.seg[sreg];
 	bool pm = (cpu->s.cr0 & CR0_PE) && !(cpu->s.rflags & RFLAGS_VM);
@@ -104,4 +104,10 @@ void soft_load_sreg(struct soft_cpu *cpu, int sreg, uint16_t selector)
 	*g = n;
 	if (sreg == X86_SS)
 		soft_cpu_mode_changed(cpu);
+}
+
+void soft_load_sreg(struct soft_cpu *cpu, int sreg, uint16_t selector)
+{
+	load_sreg(cpu, sreg, selector);
+	soft_seg_flat_update(cpu);
 }

@@ -238,6 +238,7 @@ static void null_inaccessible_segments(struct soft_cpu *cpu)
 			g->attr = SEG_ATTR_UNUSABLE;
 		}
 	}
+	soft_seg_flat_update(cpu);
 }
 
 /* Loads SS for a return to an outer level (RET far / IRET). */

@@ -180,6 +180,7 @@ static void load_task_sreg(struct soft_cpu *cpu, int sreg, uint16_t sel, unsigne
 		if (sreg == X86_CS || sreg == X86_SS)
 			soft_raise(cpu, X86_EXC_TS, ext, true);
 		cpu->s.seg[sreg] = (struct x86_segment){ .selector = sel, .attr = SEG_ATTR_UNUSABLE };
+		soft_seg_flat_update(cpu);
 		return;
 	}
 	uint64_t desc = soft_read_descriptor(cpu, sel, X86_EXC_TS);
@@ -209,6 +210,7 @@ static void load_task_sreg(struct soft_cpu *cpu, int sreg, uint16_t sel, unsigne
 	soft_descriptor_mark_accessed(cpu, sel, desc);
 	n.attr |= SEG_TYPE_ACCESSED;
 	cpu->s.seg[sreg] = n;
+	soft_seg_flat_update(cpu);
 	if (sreg == X86_CS || sreg == X86_SS)
 		soft_cpu_mode_changed(cpu);
 }

@@ -213,6 +213,15 @@ static const char *difference(struct jit_check *c, char *buf, size_t len)
 	return NULL;
 }
 
+/* Whether cpu->seg_flat says something the segments no longer do (a
+ * segment write that missed soft_seg_flat_update): recomputed, compared. */
+static bool seg_flat_stale(struct soft_cpu *cpu)
+{
+	uint8_t was[2] = { cpu->seg_flat[0], cpu->seg_flat[1] };
+	soft_seg_flat_update(cpu);
+	return was[0] != cpu->seg_flat[0] || was[1] != cpu->seg_flat[1];
+}
+
 /* Runs one phase under its own unwind buffer: true when it faulted. */
 static bool run_phase(struct soft_cpu *cpu, struct soft_block *b, const void *code)
 {
@@ -252,7 +261,9 @@ void soft_jit_check_block(struct soft_cpu *cpu, struct soft_block *b, const void
 	uint64_t limit = cpu->insn_limit;
 	cpu->insn_limit = 0;
 	c->phase = 1;
+	bool stale = seg_flat_stale(cpu);
 	bool faulted = run_phase(cpu, b, code);
+	stale |= seg_flat_stale(cpu);
 	capture(cpu, &c->first, faulted);
 	if (cpu->check_unrepeatable) {
 		c->skipped++;
@@ -263,13 +274,16 @@ void soft_jit_check_block(struct soft_cpu *cpu, struct soft_block *b, const void
 		}
 		restore(cpu, &c->before);
 		uint64_t interp_insns = cpu->interp_insns;
-		drop_write_tags(cpu);
+		/* Entries the first run filled would spare the second its page
+		 * walks, and so the accessed bits they set in the restored
+		 * tables: the second run walks again. */
+		soft_tlb_flush_all(cpu, true);
 		c->phase = 2;
 		faulted = run_phase(cpu, b, code);
 		cpu->interp_insns = interp_insns; /* counted as translated, like the run it stands for */
 		capture(cpu, &c->second, faulted);
 		char buf[200];
-		const char *why = difference(c, buf, sizeof(buf));
+		const char *why = stale ? "the flat-segment bits are stale" : difference(c, buf, sizeof(buf));
 		if (why && !cpu->jit_check_failed[0])
 			snprintf(cpu->jit_check_failed, sizeof(cpu->jit_check_failed),
 				 "--jit-check: block at %#llx (gpa %#llx) differs: %s",

@@ -103,6 +103,11 @@ bool soft_jit_run(struct soft_cpu *cpu, struct soft_block *b, const struct jit_l
 	if (!code || !fits(cpu, b)) {
 		if (b->heat == HEAT_NEVER || ++b->heat < jit->threshold)
 			return false;
+		if (soft_page_written_often(cpu, b->gpa)) {
+			b->heat = HEAT_NEVER;
+			jit->written_often++;
+			return false;
+		}
 		uint64_t t0 = now_ns(), flushes = jit->flushes;
 		code = soft_jit_translate(cpu, b);
 		jit->translate_ns += now_ns() - t0;
@@ -168,10 +173,11 @@ void soft_jit_stats(const struct soft_cpu *cpu, char *buf, size_t len)
 	soft_jit_check_stats(cpu, check, sizeof(check));
 	double share = cpu->insn_count ? 100.0 * (double)(cpu->insn_count - cpu->interp_insns) / (double)cpu->insn_count : 0.0;
 	snprintf(buf, len,
-		 "translator: %llu blocks translated (%llu left to the interpreter), cache %.1f of %llu MiB, "
+		 "translator: %llu blocks translated (%llu left to the interpreter, %llu of them on pages written often), cache %.1f of %llu MiB, "
 		 "%llu flushes, %.1f%% of instructions translated, %llu entries from the loop, %llu helper calls, "
 		 "%.3f s translating%s",
-		 (unsigned long long)jit->blocks, (unsigned long long)jit->failed,
+		 (unsigned long long)jit->blocks, (unsigned long long)(jit->failed + jit->written_often),
+		 (unsigned long long)jit->written_often,
 		 (double)jit->cache.used / (1 << 20), (unsigned long long)(jit->cache.size >> 20),
 		 (unsigned long long)jit->flushes, share, (unsigned long long)jit->entries,
 		 (unsigned long long)cpu->jit_helper_calls,

@@ -41,6 +41,7 @@ struct soft_jit {
 	FILE *perf_map; /* --jit-perf-map */
 	/* --stats */
 	uint64_t blocks, flushes, failed, translate_ns;
+	uint64_t written_often; /* blocks not translated: their page is rewritten often */
 	uint64_t entries; /* translated code entered from the execution loop */
 };
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Translated memory forms in 64-bit code: the effective address and the
- * inline soft-TLB lookup, ALU/MOV/MOVZX/INC.. with a memory operand, and
- * PUSH/POP r64, CALL rel, RET; a miss runs the whole instruction through
- * its handler (out of line).
+ * Translated memory forms: the effective address and the inline soft-TLB
+ * lookup, ALU/MOV/MOVZX/INC.. with a memory operand, PUSH/POP, CALL and
+ * RET, in 64-bit code and on flat segments in every other mode; a miss
+ * runs the whole instruction through its handler (out of line).
  */
 #include <Zydis/Zydis.h>
 
@@ -68,14 +68,30 @@ static unsigned gpr_in_reg(struct tr *t, const struct soft_operand *op, unsigned
 	return scratch;
 }
 
-/* ---- memory forms (64-bit code) ---- */
+/* ---- memory forms ---- */
 
-/* RSI = the linear address of m (ea_form); then the TLB lookup that turns
+/*
+ * RSI = the linear address of m (ea_form); then the TLB lookup that turns
  * it into a host address, jumping to the slow path s on a miss. Clobbers
- * RDX, RDI and the host flags; keeps RAX (saved flags) and RCX. */
-void emit_mem_lookup(struct tr *t, const struct soft_operand *m, unsigned size, bool write, struct stub *s)
+ * RDX, RDI and the host flags; keeps RAX (saved flags) and RCX.
+ *
+ * Outside 64-bit code the access first tests the bit flat_bit of
+ * cpu->seg_flat (soft_seg_flat_update): on a flat segment the offset (plus
+ * the FS/GS base) is the linear address, and a last byte at or past 4 GiB
+ * misses the TLB, whose tags there lie below 4 GiB. One bit test per access
+ * rather than flatness in the translation's key: a segment load runs
+ * inside a block (MOV DS, POP ES: handlers) and links enter blocks without
+ * the loop's key check.
+ */
+static void mem_lookup(struct tr *t, const struct soft_operand *m, unsigned size, bool write, struct stub *s,
+		       unsigned flat_bit)
 {
 	struct emit *e = &t->e;
+	if (!t->long64) {
+		emit_op1(e, 1, 0xf6, 0, CPU_MEM(seg_flat[write])); /* test byte [seg_flat], bit */
+		emit_byte(e, (uint8_t)(1u << flat_bit));
+		stub_from(t, s, emit_jcc(e, 4 /* z */));
+	}
 	emit_ea(t, m);
 	if (m->seg == X86_FS || m->seg == X86_GS)
 		emit_alu_load(e, ALU_ADD, 8, H_RSI, rm_mem(H_RBX, OFF(s.seg) + (int32_t)(m->seg * sizeof(struct x86_segment)) +
@@ -95,6 +111,11 @@ void emit_mem_lookup(struct tr *t, const struct soft_operand *m, unsigned size, 
 	stub_from(t, s, emit_jcc(e, 5 /* ne */));
 	emit_alu_load(e, ALU_ADD, 8, H_RSI,
 		      rm_sib(H_RBX, H_RDI, 1, tlb + (int32_t)offsetof(struct soft_tlb_entry, addend)));
+}
+
+void emit_mem_lookup(struct tr *t, const struct soft_operand *m, unsigned size, bool write, struct stub *s)
+{
+	mem_lookup(t, m, size, write, s, (unsigned)m->seg);
 }
 
 /* Which memory forms are translated, and how: the operand, its size, and
@@ -144,8 +165,6 @@ bool native_mem(struct tr *t)
 	const struct soft_insn *in = t->in;
 	unsigned size;
 	bool write;
-	if (!t->long64)
-		return false;
 	const struct soft_operand *m = mem_form(in, &size, &write);
 	if (!m || (size != 1 && size != 2 && size != 4 && size != 8))
 		return false;
@@ -210,10 +229,20 @@ bool native_mem(struct tr *t)
 	return true;
 }
 
-/* A jump to s unless the 64-bit value in RCX is canonical (clobbers RDX and the host flags). */
-static void emit_canonical_check(struct tr *t, struct stub *s)
+/* A jump to s unless the branch target in RCX is one the branch may take:
+ * canonical in 64-bit code, within the CS limit the block was translated
+ * for otherwise (clobbers RDX and the host flags). */
+static void emit_target_check(struct tr *t, struct stub *s)
 {
 	struct emit *e = &t->e;
+	if (!t->long64) {
+		if (t->b->jit_cs_limit == 0xffffffffu)
+			return; /* a 32-bit target is always within */
+		emit_mov_r64_imm(e, H_RDX, t->b->jit_cs_limit);
+		emit_alu_load(e, ALU_CMP, 8, H_RCX, rm_reg(H_RDX));
+		stub_from(t, s, emit_jcc(e, 7 /* a */));
+		return;
+	}
 	emit_load(e, 8, H_RDX, rm_reg(H_RCX));
 	emit_shift_imm(e, 4, 8, rm_reg(H_RDX), 16);
 	emit_shift_imm(e, 7, 8, rm_reg(H_RDX), 16);
@@ -221,34 +250,65 @@ static void emit_canonical_check(struct tr *t, struct stub *s)
 	stub_from(t, s, emit_jcc(e, 5));
 }
 
-/* The 8-byte stack slot at RSP + disp. */
-static struct soft_operand stack_slot(int64_t disp)
+/* The stack's width for the translated stack forms: 8 in 64-bit code, 4
+ * otherwise (a 32-bit flat SS, which SOFT_FLAT_SS32 tests at run time). */
+static unsigned stack_width(const struct tr *t)
 {
-	return (struct soft_operand){ .kind = SOFT_OP_MEM, .seg = X86_SS, .base = X86_RSP, .index = SOFT_NOREG,
-				      .scale = 1, .disp = disp, .size = 8 };
+	return t->long64 ? 8 : 4;
 }
 
-/* Leaves for s.rip (where a RET or an indirect branch put it) through the jump table. */
-static void leave_through_jump_table(struct tr *t)
+/* The stack slot at RSP + disp, and its lookup (jumping to s on a miss). */
+static void stack_lookup(struct tr *t, int64_t disp, bool write, struct stub *s)
+{
+	unsigned w = stack_width(t);
+	struct soft_operand slot = { .kind = SOFT_OP_MEM, .seg = X86_SS, .base = X86_RSP, .index = SOFT_NOREG,
+				     .scale = 1, .disp = disp, .size = (uint8_t)w };
+	mem_lookup(t, &slot, w, write, s, t->long64 ? X86_SS : SOFT_FLAT_SS32);
+}
+
+/* RSP += delta: in 64-bit code the whole register; otherwise ESP alone,
+ * wrapping within 32 bits and keeping the upper half, as soft_push does.
+ * Clobbers RDX and the host flags. */
+static void emit_rsp_add(struct tr *t, int32_t delta)
+{
+	struct emit *e = &t->e;
+	struct rm rsp = gpr_rmw64(t, X86_RSP);
+	if (t->long64 || !rsp.is_reg) { /* a dword in memory: the upper half stays */
+		emit_alu_imm(e, ALU_ADD, stack_width(t), rsp, (uint64_t)(int64_t)delta);
+		return;
+	}
+	emit_load(e, 4, H_RDX, rsp);
+	emit_alu_imm(e, ALU_ADD, 4, rm_reg(H_RDX), (uint64_t)(int64_t)delta);
+	emit_shift_imm(e, 5, 8, rsp, 32);
+	emit_shift_imm(e, 4, 8, rsp, 32);
+	emit_alu_store(e, ALU_OR, 8, rsp, H_RDX);
+}
+
+/* Leaves for the target in s.rip (where a RET or an indirect branch put
+ * it): through the jump table in 64-bit code (whose key has no CS limit),
+ * through the loop otherwise. */
+static void leave_for_target(struct tr *t)
 {
 	struct stub *x = new_stub(t, STUB_EXIT);
-	x->lookup = true;
+	x->lookup = t->long64;
 	stub_from(t, x, emit_jmp(&t->e));
 	t->rip_stored = true;
 }
 
-/* PUSH r64 / POP r64 / CALL rel / RET in 64-bit code with 64-bit operands. */
+/* PUSH r / POP r / CALL rel / RET with the stack's width as operand and
+ * address size (64-bit code, or 32-bit forms on a flat 32-bit stack). */
 bool native_stack(struct tr *t)
 {
 	const struct soft_insn *in = t->in;
 	struct emit *e = &t->e;
-	if (!t->long64 || in->opsize != 8 || in->addrsize != 8)
+	unsigned w = stack_width(t);
+	if (in->opsize != w || in->addrsize != w)
 		return false;
 	bool push = in->mnemonic == ZYDIS_MNEMONIC_PUSH, pop = in->mnemonic == ZYDIS_MNEMONIC_POP;
 	bool call = in->mnemonic == ZYDIS_MNEMONIC_CALL, ret = in->mnemonic == ZYDIS_MNEMONIC_RET;
 	uint64_t target = 0;
 	if (push || pop) {
-		if (in->nops != 1 || in->op[0].kind != SOFT_OP_REG || in->op[0].size != 8)
+		if (in->nops != 1 || in->op[0].kind != SOFT_OP_REG || in->op[0].size != w)
 			return false;
 	} else if (call) {
 		if (in->nops != 1 || in->op[0].kind != SOFT_OP_IMM || !branch_target(t, &target))
@@ -257,28 +317,26 @@ bool native_stack(struct tr *t)
 		return false;
 	}
 	struct stub *s = slow_stub_saving_flags(t);
-	struct soft_operand sp = stack_slot(push || call ? -8 : 0);
-	emit_mem_lookup(t, &sp, 8, push || call, s);
+	stack_lookup(t, push || call ? -(int64_t)w : 0, push || call, s);
 	/* RAX holds the saved flags until restore_flags: RCX and RDX here. */
-	struct rm rsp = gpr_rmw64(t, X86_RSP);
 	if (push || call) {
 		unsigned v = H_RCX;
 		if (push)
-			v = gpr_in_reg(t, &in->op[0], 8, H_RCX);
+			v = gpr_in_reg(t, &in->op[0], w, H_RCX);
 		else
 			emit_mov_r64_imm(e, H_RCX, t->next);
-		emit_store(e, 8, rm_mem(H_RSI, 0), v);
-		emit_alu_imm(e, ALU_SUB, 8, rsp, 8);
+		emit_store(e, w, rm_mem(H_RSI, 0), v);
+		emit_rsp_add(t, -(int32_t)w);
 		restore_flags(t, s->flags_in_ax, 0);
 	} else if (pop) {
-		emit_load(e, 8, H_RCX, rm_mem(H_RSI, 0));
-		emit_alu_imm(e, ALU_ADD, 8, rsp, 8);
+		emit_load(e, w, H_RCX, rm_mem(H_RSI, 0));
+		emit_rsp_add(t, (int32_t)w);
 		restore_flags(t, s->flags_in_ax, 0);
-		store_gpr_from(t, &in->op[0], 8, H_RCX); /* after the RSP update: POP RSP */
-	} else { /* RET: a non-canonical target is the handler's #GP */
-		emit_load(e, 8, H_RCX, rm_mem(H_RSI, 0));
-		emit_canonical_check(t, s);
-		emit_alu_imm(e, ALU_ADD, 8, rsp, 8);
+		store_gpr_from(t, &in->op[0], w, H_RCX); /* after the RSP update: POP RSP */
+	} else { /* RET: a target it may not take is the handler's #GP */
+		emit_load(e, w, H_RCX, rm_mem(H_RSI, 0));
+		emit_target_check(t, s);
+		emit_rsp_add(t, (int32_t)w);
 		emit_store(e, 8, CPU_MEM(s.rip), H_RCX);
 		restore_flags(t, s->flags_in_ax, 0);
 	}
@@ -288,15 +346,15 @@ bool native_stack(struct tr *t)
 		stub_from(t, x, emit_jmp(e));
 		t->rip_stored = true;
 	} else if (ret) {
-		leave_through_jump_table(t); /* s.rip holds the target on both paths */
+		leave_for_target(t); /* s.rip holds the target on both paths */
 	}
 	return true;
 }
 
 
 /*
- * JMP and CALL through a register or memory, near, in 64-bit code: the
- * target read (from the old RSP for CALL) and checked, the return address
+ * JMP and CALL through a register or memory, near, with the stack's width
+ * (native_stack): the target read (from the old RSP for CALL) and checked, the return address
  * pushed, then the exit through the jump table, as RET's. Every check comes
  * before the first change of guest state, so the slow path (the handler,
  * raising #GP, #PF or #SS) starts from the instruction's own state.
@@ -306,37 +364,37 @@ bool native_indirect(struct tr *t)
 	const struct soft_insn *in = t->in;
 	struct emit *e = &t->e;
 	bool call = in->mnemonic == ZYDIS_MNEMONIC_CALL;
-	if (!t->long64 || (!call && in->mnemonic != ZYDIS_MNEMONIC_JMP) || in->nops != 1 || in->opsize != 8 ||
-	    in->fn == soft_sys_far_branch)
+	unsigned w = stack_width(t);
+	if ((!call && in->mnemonic != ZYDIS_MNEMONIC_JMP) || in->nops != 1 || in->opsize != w ||
+	    in->fn == soft_sys_far_branch || (call && in->addrsize != w))
 		return false;
 	const struct soft_operand *m = &in->op[0];
-	if (!(m->kind == SOFT_OP_REG && m->size == 8) &&
-	    !(m->kind == SOFT_OP_MEM && m->size == 8 && ea_form(in, m) && !(in->flags & SOFT_INSN_LOCK)))
+	if (!(m->kind == SOFT_OP_REG && m->size == w) &&
+	    !(m->kind == SOFT_OP_MEM && m->size == w && ea_form(in, m) && !(in->flags & SOFT_INSN_LOCK)))
 		return false;
 	struct stub *s = slow_stub_saving_flags(t);
 	if (m->kind == SOFT_OP_MEM) {
-		emit_mem_lookup(t, m, 8, false, s);
-		emit_load(e, 8, H_RCX, rm_mem(H_RSI, 0));
+		emit_mem_lookup(t, m, w, false, s);
+		emit_load(e, w, H_RCX, rm_mem(H_RSI, 0));
 	} else {
-		emit_load(e, 8, H_RCX, gpr_slot(t, m));
+		emit_load(e, w, H_RCX, gpr_slot(t, m));
 	}
-	emit_canonical_check(t, s);
+	emit_target_check(t, s);
 	if (call) {
-		struct soft_operand sp = stack_slot(-8);
-		emit_mem_lookup(t, &sp, 8, true, s);
+		stack_lookup(t, -(int64_t)w, true, s);
 		emit_mov_r64_imm(e, H_RDX, t->next);
-		emit_store(e, 8, rm_mem(H_RSI, 0), H_RDX);
-		emit_alu_imm(e, ALU_SUB, 8, gpr_rmw64(t, X86_RSP), 8);
+		emit_store(e, w, rm_mem(H_RSI, 0), H_RDX);
+		emit_rsp_add(t, -(int32_t)w);
 	}
 	emit_store(e, 8, CPU_MEM(s.rip), H_RCX);
 	restore_flags(t, s->flags_in_ax, 0);
 	slow_join(t, s); /* the handler left s.rip at the target: the exit below */
-	leave_through_jump_table(t);
+	leave_for_target(t);
 	return true;
 }
 
 /*
- * CMPXCHG m, r and XCHG m, r / r, m in 64-bit code: the host instruction on
+ * CMPXCHG m, r and XCHG m, r / r, m: the host instruction on
  * the host address (LOCK kept; XCHG locks by itself), so other threads and
  * devices see the same atomicity as on hardware. CMPXCHG's accumulator goes
  * through host RAX whole: the host writes it only on a mismatch, with
@@ -349,7 +407,7 @@ bool native_atomic(struct tr *t)
 	const struct soft_insn *in = t->in;
 	struct emit *e = &t->e;
 	bool cmpxchg = in->mnemonic == ZYDIS_MNEMONIC_CMPXCHG;
-	if (!t->long64 || (!cmpxchg && in->mnemonic != ZYDIS_MNEMONIC_XCHG) || in->nops != 2)
+	if ((!cmpxchg && in->mnemonic != ZYDIS_MNEMONIC_XCHG) || in->nops != 2)
 		return false;
 	const struct soft_operand *m = &in->op[0], *r = &in->op[1];
 	if (!cmpxchg && m->kind != SOFT_OP_MEM) {

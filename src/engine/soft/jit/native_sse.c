@@ -134,7 +134,7 @@ bool native_sse(struct tr *t)
 			return false;
 		break;
 	}
-	if (m && (!t->long64 || m->size != 16 || !ea_form(in, m)))
+	if (m && (m->size != 16 || !ea_form(in, m)))
 		return false;
 
 	struct emit *e = &t->e;

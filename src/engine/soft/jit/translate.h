@@ -50,7 +50,7 @@ struct tr {
 	const struct soft_block *b;
 	unsigned n; /* instructions in the block */
 	unsigned view;
-	bool long64; /* 64-bit code: memory forms translated */
+	bool long64; /* 64-bit code: no segment checks, 64-bit stack */
 	uint64_t wrap; /* rip mask outside 64-bit mode */
 	/* the instruction being translated */
 	const struct soft_insn *in;
