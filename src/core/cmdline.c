@@ -2,7 +2,7 @@
 /*
  * Command-line parsing. Long options take "--opt VALUE" or "--opt=VALUE";
  * QEMU's single-dash spellings (-m -kernel -initrd -append -bios -accel
- * -no-reboot -serial) are accepted too, so muscle memory works.
+ * -no-reboot -serial -drive -hda) are accepted too, so muscle memory works.
  */
 #include <errno.h>
 #include <math.h>
@@ -29,6 +29,7 @@ static const struct option_spec run_options[] = {
 	{ "verbose", false, false }, { "overcommit", false, false },
 	{ "tier", false, true },   { "jit-threshold", false, true }, { "jit-cache", false, true },
 	{ "jit-check", false, true }, { "jit-perf-map", false, false },
+	{ "drive", true, true },   { "hda", true, true },
 	/* debugging (docs/debugging.md) */
 	{ "gdb", true, true },	   { "gdb-listen-any", false, false }, { "s", true, false },
 	{ "S", true, false },	   { "trace", false, true },	     { "trace-range", false, true },
@@ -78,6 +79,10 @@ void cmdline_usage(FILE *out)
 	      "  --jit-check N        soft engine, debugging: run the first N translated blocks also in\n"
 	      "                       the interpreter from the same state and stop at a difference\n"
 	      "  --jit-perf-map       soft engine: name translated blocks for perf in /tmp/perf-PID.map\n"
+	      "  --drive file=PATH[,format=raw][,readonly=on][,cache=none|writeback][,if=virtio]\n"
+	      "                       a raw disk image as a virtio-blk disk (repeatable, up to 8: vda, vdb..;\n"
+	      "                       \",,\" is a comma in PATH; cache=none bypasses the host's page cache)\n"
+	      "  -hda FILE            the same as --drive file=FILE\n"
 	      "\n"
 	      "debugging (docs/debugging.md):\n"
 	      "  --gdb tcp:[HOST:]PORT  GDB remote stub (HOST defaults to 127.0.0.1; loopback only)\n"
@@ -229,6 +234,72 @@ static int check_debug_options(const struct vm_config *cfg, char *why, size_t wh
 	return 0;
 }
 
+/* One VALUE of a KEY=VALUE list: up to the next single comma (",," is a
+ * comma). Returns where the next item starts, or NULL when it is too long. */
+static const char *drive_value(const char *p, char *out, size_t size)
+{
+	size_t n = 0;
+	for (; *p && !(p[0] == ',' && p[1] != ','); p++) {
+		if (n + 1 == size)
+			return NULL;
+		out[n++] = *p;
+		if (p[0] == ',')
+			p++; /* the second comma of ",," */
+	}
+	out[n] = '\0';
+	return *p ? p + 1 : p;
+}
+
+/* --drive file=PATH[,format=raw][,readonly=on|off][,cache=none|writeback][,if=virtio] */
+static int parse_drive(const char *spec, struct vm_config *cfg, char *why, size_t why_len)
+{
+	if (cfg->ndrives == VM_MAX_DRIVES)
+		return fail(why, why_len, "--drive %s: at most %d disks", spec, VM_MAX_DRIVES);
+	struct vm_drive *d = &cfg->drives[cfg->ndrives];
+	*d = (struct vm_drive){ 0 };
+	for (const char *p = spec; *p;) {
+		const char *eq = strchr(p, '=');
+		const char *comma = strchr(p, ',');
+		if (!eq || (comma && comma < eq))
+			return fail(why, why_len, "--drive %s: expected KEY=VALUE items separated by commas", spec);
+		char key[16], value[sizeof(d->file)];
+		size_t klen = (size_t)(eq - p);
+		if (klen >= sizeof(key))
+			return fail(why, why_len, "--drive %s: unknown key %.*s", spec, (int)klen, p);
+		memcpy(key, p, klen);
+		key[klen] = '\0';
+		p = drive_value(eq + 1, value, sizeof(value));
+		if (!p)
+			return fail(why, why_len, "--drive: the value of %s is too long", key);
+		if (!strcmp(key, "file")) {
+			if (!value[0])
+				return fail(why, why_len, "--drive %s: file= needs a path", spec);
+			memcpy(d->file, value, sizeof(d->file));
+		} else if (!strcmp(key, "format")) {
+			if (strcmp(value, "raw"))
+				return fail(why, why_len, "--drive %s: format=%s: expected raw", spec, value);
+		} else if (!strcmp(key, "readonly")) {
+			if (strcmp(value, "on") && strcmp(value, "off"))
+				return fail(why, why_len, "--drive %s: readonly=%s: expected on or off", spec, value);
+			d->readonly = !strcmp(value, "on");
+		} else if (!strcmp(key, "cache")) {
+			if (strcmp(value, "none") && strcmp(value, "writeback"))
+				return fail(why, why_len, "--drive %s: cache=%s: expected none or writeback", spec, value);
+			d->direct = !strcmp(value, "none");
+		} else if (!strcmp(key, "if")) {
+			if (strcmp(value, "virtio"))
+				return fail(why, why_len, "--drive %s: if=%s: only virtio disks exist", spec, value);
+		} else {
+			return fail(why, why_len, "--drive %s: unknown key %s (file, format, readonly, cache, if)", spec,
+				    key);
+		}
+	}
+	if (!d->file[0])
+		return fail(why, why_len, "--drive %s: file=PATH is missing", spec);
+	cfg->ndrives++;
+	return 0;
+}
+
 static int parse_run(int argc, char **argv, int first, struct cmdline *out, char *why, size_t why_len)
 {
 	struct vm_config *cfg = &out->cfg;
@@ -317,6 +388,15 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 			if (ram_parse_size(v, &size) < 0 || size < MiB || size > GiB)
 				return fail(why, why_len, "--jit-cache %s: expected a size 1M..1G", v);
 			cfg->jit_cache_size = size;
+		} else if (!strcmp(n, "drive") || !strcmp(n, "hda")) {
+			char spec[sizeof(cfg->drives[0].file) + 8];
+			if (!strcmp(n, "hda") && strchr(v, ','))
+				return fail(why, why_len, "-hda %s: use --drive file=PATH for a path with commas", v);
+			if ((size_t)snprintf(spec, sizeof(spec), "%s%s", !strcmp(n, "hda") ? "file=" : "", v) >= sizeof(spec))
+				return fail(why, why_len, "--%s: the value is too long", n);
+			int r = parse_drive(spec, cfg, why, why_len);
+			if (r < 0)
+				return r;
 		} else if (!strcmp(n, "no-reboot")) {
 			cfg->no_reboot = true;
 		} else if (!strcmp(n, "timeout")) {

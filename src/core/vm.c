@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "core/vm.h"
 #include "core/vm_debug.h"
+#include "hw/block/block.h"
 #include "hw/pc/board.h"
 
 /* --- accesses from vCPUs --- */
@@ -135,6 +136,19 @@ static void vm_set_gsi(void *opaque, unsigned gsi, int level)
 	if (r < 0 && !vm->exit_requested) {
 		snprintf(vm->exit_reason, sizeof(vm->exit_reason), "cannot set interrupt line %u: %s", gsi,
 			 strerror(-r));
+		vm_request_exit(vm, X86V_EXIT_HOST_ERROR);
+	}
+}
+
+/* A message-signalled interrupt for the engine's own local APICs (--irqchip kernel; lock held). */
+static void vm_send_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct vm *vm = opaque;
+	if (!vm->engine || !vm->eng_ops->send_msi)
+		return;
+	int r = vm->eng_ops->send_msi(vm->engine, addr, data);
+	if (r < 0 && !vm->exit_requested) {
+		snprintf(vm->exit_reason, sizeof(vm->exit_reason), "cannot deliver an MSI: %s", strerror(-r));
 		vm_request_exit(vm, X86V_EXIT_HOST_ERROR);
 	}
 }
@@ -499,6 +513,17 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	}
 	struct chardev_commands cmds = { vm_console_quit, vm_console_dump, vm };
 	chardev_set_commands(vm->serial, &cmds);
+	struct block_backend *disks[VM_MAX_DRIVES] = { 0 };
+	for (unsigned i = 0; i < cfg->ndrives; i++) {
+		const struct vm_drive *d = &cfg->drives[i];
+		struct block_options o = { .path = d->file, .readonly = d->readonly, .direct = d->direct };
+		if (block_open(&o, &disks[i], why, sizeof(why)) < 0) {
+			log_error("%s", why);
+			while (i--)
+				block_close(disks[i]);
+			return X86V_EXIT_USAGE;
+		}
+	}
 
 	struct board_env env = {
 		.pio = &vm->pio,
@@ -511,9 +536,12 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		.raise_nmi = vm_raise_nmi,
 		.kernel_irqchip = cfg->irqchip_kernel,
 		.set_gsi = vm_set_gsi,
+		.send_msi = vm_send_msi,
 		.exit = vm_guest_exit,
 		.poweroff = vm_guest_poweroff,
 		.reset = vm_guest_reset,
+		.disks = disks,
+		.ndisks = cfg->ndrives,
 		.opaque = vm,
 	};
 	if (board_create(&env, &vm->board, why, sizeof(why)) < 0) {

@@ -36,6 +36,15 @@ enum x86v_status {
 	X86V_EXIT_RESET = 18, /* the guest reset the machine and --no-reboot was given */
 };
 
+#define VM_MAX_DRIVES 8
+
+/* A disk (--drive): a raw image file as a virtio-blk device. */
+struct vm_drive {
+	char file[4096];
+	bool readonly; /* readonly=on */
+	bool direct; /* cache=none: O_DIRECT */
+};
+
 struct vm_config {
 	uint64_t ram_size;
 	const char *accel; /* "kvm" or "soft" ("auto" until main() resolves it) */
@@ -59,6 +68,8 @@ struct vm_config {
 	uint64_t jit_check; /* --jit-check N */
 	bool jit_perf_map; /* --jit-perf-map */
 	double timeout; /* seconds; 0 = none */
+	struct vm_drive drives[VM_MAX_DRIVES]; /* --drive, -hda, in order: vda, vdb... */
+	unsigned ndrives;
 	struct debug_opts debug; /* --gdb, -S, --trace... (docs/debugging.md) */
 };
 

@@ -138,6 +138,10 @@ struct engine_ops {
 	/* Drives input gsi (ISA IRQ n = gsi n) of the engine's own interrupt
 	 * controllers (--irqchip kernel). 0 or -errno; NULL when it has none. */
 	int (*set_irq)(struct engine *eng, unsigned gsi, int level);
+	/* Delivers a message-signalled interrupt (a PCI device's MSI-X write of
+	 * data to addr) through the engine's own local APICs. 0 or -errno; NULL
+	 * when it has no interrupt controllers. */
+	int (*send_msi)(struct engine *eng, uint64_t addr, uint32_t data);
 	/* Whether the engine runs its own interrupt controllers (engine_host.irqchip_kernel
 	 * was granted). NULL: never. */
 	bool (*has_irqchip)(const struct engine *eng);

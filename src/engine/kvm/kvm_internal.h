@@ -69,6 +69,7 @@ int kvmeng_cpuid_apply(struct vcpu *vcpu);
 int kvmeng_irqchip_create(struct engine *eng, char *why, size_t why_len) MUST_CHECK;
 /* Drives GSI gsi (KVM_IRQ_LINE). 0 or -errno. */
 int kvmeng_irqchip_set_gsi(struct engine *eng, unsigned gsi, int level) MUST_CHECK;
+int kvmeng_irqchip_send_msi(struct engine *eng, uint64_t addr, uint32_t data) MUST_CHECK;
 /* Records a new vCPU's local APIC state for kvmeng_irqchip_reset. 0 or -errno. */
 int kvmeng_irqchip_vcpu_init(struct vcpu *vcpu) MUST_CHECK;
 /* Machine reset: every in-kernel chip back to its recorded state. 0 or -errno. */

@@ -140,6 +140,13 @@ int kvmeng_irqchip_set_gsi(struct engine *eng, unsigned gsi, int level)
 	return r < 0 ? r : 0;
 }
 
+int kvmeng_irqchip_send_msi(struct engine *eng, uint64_t addr, uint32_t data)
+{
+	struct kvm_msi msi = { .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data };
+	int r = kvmeng_ioctl(eng->vm_fd, KVM_SIGNAL_MSI, &msi);
+	return r < 0 ? r : 0; /* 0: the message reached no APIC, which is not an error */
+}
+
 int kvmeng_irqchip_vcpu_init(struct vcpu *v)
 {
 	int r = kvmeng_ioctl(v->fd, KVM_GET_LAPIC, &v->lapic_reset);

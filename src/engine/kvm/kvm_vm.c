@@ -210,6 +210,13 @@ static int kvmeng_set_irq(struct engine *eng, unsigned gsi, int level)
 	return kvmeng_irqchip_set_gsi(eng, gsi, level);
 }
 
+static int kvmeng_send_msi(struct engine *eng, uint64_t addr, uint32_t data)
+{
+	if (!eng->irqchip_kernel)
+		return -ENODEV;
+	return kvmeng_irqchip_send_msi(eng, addr, data);
+}
+
 static bool kvmeng_has_irqchip(const struct engine *eng)
 {
 	return eng->irqchip_kernel;
@@ -231,6 +238,7 @@ const struct engine_ops kvm_engine_ops = {
 	.get_state = kvmeng_get_state,
 	.set_state = kvmeng_set_state,
 	.set_irq = kvmeng_set_irq,
+	.send_msi = kvmeng_send_msi,
 	.has_irqchip = kvmeng_has_irqchip,
 	.platform_reset = kvmeng_platform_reset,
 	.set_intr = kvmeng_set_intr,

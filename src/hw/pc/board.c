@@ -11,6 +11,7 @@
  *   0x60/0x64  i8042 (IRQ 1, 12)           0x70/0x71 MC146818 RTC/CMOS (IRQ 8)
  *   0x92       fast A20 / reset
  *   0xfec00000 IOAPIC                      0xfee00000 local APIC
+ *   PCI 00.0 i440FX, 01.0 PIIX3, 03.0.. virtio-blk (one per disk, INTA or MSI-X)
  *
  * Interrupts: ISA IRQ n goes to 8259 input n and IOAPIC pin n (IRQ 0 to pin 2,
  * as the MADT's override says). The 8259's INT pin reaches the CPU through
@@ -45,6 +46,7 @@
 #include "hw/timer/hpet.h"
 #include "hw/timer/i8254.h"
 #include "hw/timer/mc146818.h"
+#include "hw/virtio/virtio_blk.h"
 
 #define COM1_PORT 0x3f8
 #define COM1_IRQ 4
@@ -58,6 +60,7 @@
 #define PORT92 0x92
 #define ISA_IRQS 16
 #define BOARD_MAX_REGIONS 32
+#define BOARD_FIRST_DISK_SLOT 3
 
 struct board_region {
 	struct bus *bus;
@@ -89,6 +92,8 @@ struct board {
 	struct post_port post;
 	struct board_region regions[BOARD_MAX_REGIONS]; /* to remove on destroy */
 	unsigned nregions;
+	struct virtio_blk *disks[BOARD_MAX_DISKS];
+	unsigned ndisks;
 };
 
 /* ---- interrupt routing ---- */
@@ -180,6 +185,22 @@ static void board_ioapic_deliver(void *opaque, uint32_t dest, bool logical, unsi
 		dest = APIC_BROADCAST;
 	if (lapic_match_dest(b->lapic, dest, logical))
 		lapic_accept(b->lapic, vector, delivery_mode, level);
+}
+
+/* A PCI device's MSI-X message (Intel SDM Vol. 3A §11.11): address 0xFEExxxxx
+ * names the destination, data the vector, delivery and trigger modes. */
+static void board_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct board *b = opaque;
+	if (b->env.kernel_irqchip) {
+		if (b->env.send_msi)
+			b->env.send_msi(b->env.opaque, addr, data);
+		return;
+	}
+	if ((addr & 0xfff00000u) != LAPIC_BASE_DEFAULT)
+		return; /* a write elsewhere is not an interrupt; nothing listens there */
+	board_ioapic_deliver(b, (uint32_t)(addr >> 12) & 0xff, addr & 4, (data >> 8) & 7, (uint8_t)data,
+			     (data >> 15) & 1);
 }
 
 static void board_eoi_broadcast(void *opaque, uint8_t vector)
@@ -366,7 +387,23 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 	/* 0xCF9 sits inside the PCI address port's dword: the host bridge forwards it. */
 	pci_host_set_cf9(b->pci, &reset_cf9_bus_ops, b->reset_ports);
 	pci_bus_set_address_spaces(b->pci, env->pio, env->mmio);
-	if ((r = piix_create(b->pci, &pcfg, &b->piix)) < 0 || (r = board_fw_cfg_items(b)) < 0)
+	pci_bus_set_msi_handler(b->pci, board_msi, b);
+	if ((r = piix_create(b->pci, &pcfg, &b->piix)) < 0)
+		goto fail;
+	/* The disks before the fw_cfg items: they are part of what firmware finds. */
+	for (; b->ndisks < env->ndisks; b->ndisks++) {
+		char serial[24];
+		snprintf(serial, sizeof(serial), "x86v-vd%c", 'a' + b->ndisks);
+		struct block_backend *disk = env->disks[b->ndisks];
+		env->disks[b->ndisks] = NULL; /* the device owns it now */
+		r = b->ndisks < BOARD_MAX_DISKS
+			    ? virtio_blk_create(b->pci, PCI_DEVFN(BOARD_FIRST_DISK_SLOT + b->ndisks, 0), env->ram, env->loop,
+						disk, serial, &b->disks[b->ndisks])
+			    : (block_close(disk), -ENOSPC);
+		if (r < 0)
+			goto fail;
+	}
+	if ((r = board_fw_cfg_items(b)) < 0)
 		goto fail;
 
 	const struct {
@@ -416,6 +453,10 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 	return 0;
 fail:
 	snprintf(why, why_len, "cannot build the PC board: %s", strerror(-r));
+	for (unsigned i = 0; i < env->ndisks; i++) { /* the disks no device took */
+		block_close(env->disks[i]);
+		env->disks[i] = NULL;
+	}
 	board_destroy(b);
 	return r;
 }
@@ -432,6 +473,8 @@ void board_reset(struct board *b)
 	}
 	uart_reset(b->com1);
 	pci_bus_reset(b->pci);
+	for (unsigned i = 0; i < b->ndisks; i++)
+		virtio_blk_reset(b->disks[i]);
 	piix_reset(b->piix);
 	acpi_pm_reset(b->pm);
 	fw_cfg_reset(b->fw_cfg);
@@ -450,6 +493,8 @@ void board_destroy(struct board *b)
 		bus_remove(b->regions[i].bus, b->regions[i].base);
 	if (b->env.serial)
 		chardev_set_frontend(b->env.serial, NULL, NULL);
+	for (unsigned i = 0; i < b->ndisks; i++)
+		virtio_blk_destroy(b->disks[i]);
 	reset_ports_destroy(b->reset_ports);
 	i8042_destroy(b->i8042);
 	rtc_destroy(b->rtc);

@@ -17,6 +17,7 @@
 #include "mem/guest_ram.h"
 
 struct chardev;
+struct block_backend;
 
 struct board_env {
 	struct bus *pio;
@@ -35,6 +36,12 @@ struct board_env {
 	 * GSI n through set_gsi; set_cpu_intr is never called. */
 	bool kernel_irqchip;
 	void (*set_gsi)(void *opaque, unsigned gsi, int level);
+	/* With kernel_irqchip: a PCI device's MSI-X message for the engine's local APICs. */
+	void (*send_msi)(void *opaque, uint64_t addr, uint32_t data);
+	/* Disks, opened by the caller: each becomes a virtio-blk PCI function (the
+	 * board owns them from board_create on, also when it fails). */
+	struct block_backend **disks; /* entries set to NULL as the board takes them */
+	unsigned ndisks; /* at most BOARD_MAX_DISKS */
 	/* The guest asked to end the run with this status (debug-exit). */
 	void (*exit)(void *opaque, int status);
 	/* The guest powered the machine off (ACPI S5). */
@@ -44,6 +51,8 @@ struct board_env {
 	void (*reset)(void *opaque);
 	void *opaque;
 };
+
+#define BOARD_MAX_DISKS 8
 
 struct board;
 

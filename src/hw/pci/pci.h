@@ -11,10 +11,15 @@
  * to the bus. The bus owns nothing it is given: devices and their BAR ops
  * must outlive their membership of the bus.
  *
+ * Message-signalled interrupts: a device with an MSI-X capability (its own,
+ * in 0x40-0xFF) sends its messages with pci_msi_send; the bus hands them to
+ * the interrupt system (pci_bus_set_msi_handler), as the host bridge turns
+ * a bus master's write to 0xFEExxxxx into an interrupt message.
+ *
  * Not implemented: PCI Express ECAM (MMCONFIG) and extended config space
  * (offsets 0x100-0xFFF), PCI-to-PCI bridges and buses other than 0 (reads on
- * them return all-ones), expansion ROM BARs (offset 0x30 reads 0), MSI/MSI-X
- * and capability lists (devices may build their own in 0x40-0xFF).
+ * them return all-ones), expansion ROM BARs (offset 0x30 reads 0), MSI
+ * (devices use MSI-X).
  *
  * Locking: every function is called with the machine lock held.
  */
@@ -68,6 +73,7 @@
 #define PCI_COMMAND_INTX_DISABLE 0x0400
 
 #define PCI_STATUS_INTERRUPT 0x0008
+#define PCI_STATUS_CAP_LIST 0x0010
 #define PCI_STATUS_W1C 0xf900 /* parity/abort/SERR error bits, write-1-to-clear */
 
 #define PCI_HEADER_TYPE_MULTI_FUNCTION 0x80
@@ -130,6 +136,8 @@ typedef void pci_bar_map_fn(void *opaque, struct pci_device *dev, unsigned bar,
 			    uint64_t old_addr, uint64_t new_addr);
 /* Called when the wired-OR level of PIRQ A-D (pirq 0..3) changes. */
 typedef void pci_pirq_fn(void *opaque, unsigned pirq, int level);
+/* An MSI/MSI-X message: the address and data a device would write. */
+typedef void pci_msi_fn(void *opaque, uint64_t addr, uint32_t data);
 
 /* --- devices --- */
 
@@ -153,6 +161,8 @@ int pci_device_set_bar(struct pci_device *dev, unsigned n, uint8_t kind, uint64_
 void pci_device_set_intx_pin(struct pci_device *dev, uint8_t pin);
 /* Drives the device's INTx pin (level 0/1). */
 void pci_set_irq(struct pci_device *dev, int level);
+/* Sends an interrupt message, unless bus mastering is off (then it is lost, as on hardware). */
+void pci_msi_send(struct pci_device *dev, uint64_t addr, uint32_t data);
 /* Resets command, status, BAR addresses, cache line, latency, interrupt line; unmaps BARs. */
 void pci_device_reset(struct pci_device *dev);
 /* The address BAR n currently decodes at, or PCI_BAR_UNMAPPED. */
@@ -174,6 +184,7 @@ void pci_bus_reset(struct pci_bus *bus);
 
 void pci_bus_set_bar_map(struct pci_bus *bus, pci_bar_map_fn *fn, void *opaque);
 void pci_bus_set_pirq_handler(struct pci_bus *bus, pci_pirq_fn *fn, void *opaque);
+void pci_bus_set_msi_handler(struct pci_bus *bus, pci_msi_fn *fn, void *opaque);
 /*
  * With buses set, a BAR that has ops is bus_add()ed on pio (I/O BARs) or
  * mmio (memory BARs) while it decodes, and bus_remove()d when it stops. A

@@ -23,6 +23,8 @@ struct pci_bus {
 	void *map_opaque;
 	pci_pirq_fn *pirq_fn;
 	void *pirq_opaque;
+	pci_msi_fn *msi_fn;
+	void *msi_opaque;
 	unsigned pirq_count[PCI_NUM_PIRQS]; /* asserted INTx pins per PIRQ (wire-OR) */
 	struct bus *pio;
 	struct bus *mmio;
@@ -216,6 +218,12 @@ void pci_set_irq(struct pci_device *dev, int level)
 	pci_update_intx(dev);
 }
 
+void pci_msi_send(struct pci_device *dev, uint64_t addr, uint32_t data)
+{
+	if (dev->bus && dev->bus->msi_fn && (pci_command(dev) & PCI_COMMAND_MASTER))
+		dev->bus->msi_fn(dev->bus->msi_opaque, addr, data);
+}
+
 void pci_device_reset(struct pci_device *dev)
 {
 	cfg_put(&dev->config[PCI_COMMAND], 0, 2);
@@ -301,6 +309,12 @@ void pci_bus_set_pirq_handler(struct pci_bus *bus, pci_pirq_fn *fn, void *opaque
 {
 	bus->pirq_fn = fn;
 	bus->pirq_opaque = opaque;
+}
+
+void pci_bus_set_msi_handler(struct pci_bus *bus, pci_msi_fn *fn, void *opaque)
+{
+	bus->msi_fn = fn;
+	bus->msi_opaque = opaque;
 }
 
 void pci_bus_set_address_spaces(struct pci_bus *bus, struct bus *pio, struct bus *mmio)

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * MSI-X (PCI Local Bus Specification 3.0 §6.8.2): the capability in a
+ * device's configuration space, the vector table and the pending-bit array
+ * that live in one of its memory BARs. A vector fires as one pci_msi_send
+ * of its entry's address and data; while the vector or the whole function
+ * is masked it is only marked pending, and sent when unmasked.
+ *
+ * The device embeds a struct msix, places the capability with msix_init,
+ * forwards its BAR accesses in the table and PBA ranges to
+ * msix_table_read/write and msix_pba_read, and calls msix_config_written
+ * from its config_write hook. Locking: the machine lock, as for PCI.
+ */
+#ifndef X86V_HW_PCI_MSIX_H
+#define X86V_HW_PCI_MSIX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hw/pci/pci.h"
+
+#define PCI_CAP_ID_MSIX 0x11
+#define MSIX_CAP_SIZE 12
+#define MSIX_MAX_VECTORS 64
+#define MSIX_ENTRY_SIZE 16
+
+struct msix {
+	struct pci_device *dev;
+	unsigned cap; /* configuration-space offset of the capability */
+	unsigned nvec;
+	uint32_t table[MSIX_MAX_VECTORS][4]; /* address low, address high, data, vector control */
+	uint64_t pending; /* the PBA: one bit per vector */
+};
+
+/*
+ * Writes the capability at config offset cap (next: the following
+ * capability's offset, or 0): nvec vectors (1..MSIX_MAX_VECTORS), table at
+ * table_off and PBA at pba_off (8-byte aligned) in BAR bar.
+ */
+void msix_init(struct msix *m, struct pci_device *dev, unsigned cap, unsigned next, unsigned nvec, unsigned bar,
+	       uint32_t table_off, uint32_t pba_off);
+/* Every vector masked, nothing pending, the capability disabled. */
+void msix_reset(struct msix *m);
+/* The driver turned MSI-X on (interrupts then go only through it, never INTx). */
+bool msix_enabled(const struct msix *m);
+/* Fires vector (ignored when it is out of range or MSI-X is off). */
+void msix_notify(struct msix *m, unsigned vector);
+
+/* Table accesses: offset from the table's start, size 4 or 8, aligned. */
+uint64_t msix_table_read(struct msix *m, uint64_t offset, unsigned size);
+void msix_table_write(struct msix *m, uint64_t offset, uint64_t value, unsigned size);
+/* PBA reads (writes are ignored): offset from the PBA's start. */
+uint64_t msix_pba_read(const struct msix *m, uint64_t offset, unsigned size);
+/* After a configuration write: sends what an unmasking released. */
+void msix_config_written(struct msix *m);
+
+#endif

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-blk: requests from the queue to the disk backend and back.
+ *
+ * A request is a header (type, sector) in the device-readable buffers, the
+ * data, and a status byte: the last byte of the device-writable buffers.
+ * Requests the device cannot even parse (no header, no status byte) break
+ * the queue (DEVICE_NEEDS_RESET, as QEMU does); requests it can parse but
+ * not serve get VIRTIO_BLK_S_IOERR or _UNSUPP.
+ */
+#include <errno.h>
+#include <linux/virtio_blk.h>
+#include <linux/virtio_ids.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hw/virtio/virtio_blk.h"
+#include "hw/virtio/virtio_pci.h"
+
+#define QUEUE_SIZE 256
+#define SEG_MAX (VIRTQ_MAX_SEGS - 2) /* data buffers beside the header and the status byte */
+#define MAX_DISCARD_SECTORS 0x400000u /* 2 GiB per request */
+#define PCI_CLASS_STORAGE_SCSI 0x010000
+
+struct virtio_blk {
+	struct virtio_pci *vp;
+	struct block_backend *disk;
+	struct virtio_blk_config config;
+	char serial[VIRTIO_BLK_ID_BYTES];
+	bool resetting; /* finished requests are dropped, not returned */
+};
+
+struct blk_req {
+	struct block_request io;
+	struct virtio_blk *blk;
+	uint8_t *status; /* the request's status byte, in guest RAM */
+	uint32_t written; /* bytes written into the guest's buffers when it succeeds */
+	struct iovec data[VIRTQ_MAX_SEGS];
+	struct virtq_elem elem;
+};
+
+/* Up to len bytes of src after its first skip bytes, as iovecs in dst: how many. */
+static unsigned iov_range(const struct iovec *src, unsigned n, size_t skip, size_t len, struct iovec *dst)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < n && len; i++) {
+		if (skip >= src[i].iov_len) {
+			skip -= src[i].iov_len;
+			continue;
+		}
+		size_t take = src[i].iov_len - skip;
+		if (take > len)
+			take = len;
+		dst[k++] = (struct iovec){ (uint8_t *)src[i].iov_base + skip, take };
+		len -= take;
+		skip = 0;
+	}
+	return k;
+}
+
+static size_t iov_total(const struct iovec *v, unsigned n)
+{
+	size_t t = 0;
+	for (unsigned i = 0; i < n; i++)
+		t += v[i].iov_len;
+	return t;
+}
+
+/* Returns req to the driver with status (and written bytes before it on success). */
+static void finish(struct blk_req *req, uint8_t status)
+{
+	*req->status = status;
+	uint32_t written = status == VIRTIO_BLK_S_OK ? req->written + 1 : 1;
+	/* The status byte lies after the data: report it as written too. */
+	virtq_push(virtio_pci_queue(req->blk->vp, 0), &req->elem, written);
+	free(req);
+}
+
+static void io_done(void *opaque, struct block_request *io)
+{
+	struct blk_req *req = (struct blk_req *)io;
+	struct virtio_blk *blk = opaque;
+	if (blk->resetting) {
+		free(req);
+		return;
+	}
+	finish(req, io->result == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR);
+	virtio_pci_queue_done(blk->vp, 0);
+}
+
+/* Whether [sector, sector + bytes / 512) lies on the disk. */
+static bool in_range(const struct virtio_blk *blk, uint64_t sector, uint64_t bytes)
+{
+	uint64_t size = block_size(blk->disk);
+	return sector <= size / BLOCK_SECTOR && bytes <= size - sector * BLOCK_SECTOR;
+}
+
+/* DISCARD and WRITE_ZEROES: one range (the limits the config announces). */
+static uint8_t range_request(struct blk_req *req, uint32_t type, size_t out_len)
+{
+	struct virtio_blk *blk = req->blk;
+	struct virtio_blk_discard_write_zeroes seg;
+	if (out_len != sizeof(struct virtio_blk_outhdr) + sizeof(seg) ||
+	    virtq_copy_from(&req->elem, sizeof(struct virtio_blk_outhdr), &seg, sizeof(seg)) != sizeof(seg))
+		return VIRTIO_BLK_S_UNSUPP;
+	bool zeroes = type == VIRTIO_BLK_T_WRITE_ZEROES;
+	if ((seg.flags & ~(uint32_t)(zeroes ? VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP : 0)) || seg.num_sectors > MAX_DISCARD_SECTORS)
+		return VIRTIO_BLK_S_UNSUPP;
+	uint64_t bytes = (uint64_t)seg.num_sectors * BLOCK_SECTOR;
+	if (block_readonly(blk->disk) || !in_range(blk, seg.sector, bytes))
+		return VIRTIO_BLK_S_IOERR;
+	req->io = (struct block_request){ .op = zeroes ? BLOCK_WRITE_ZEROES : BLOCK_DISCARD,
+					  .offset = seg.sector * BLOCK_SECTOR, .len = bytes };
+	return 0xff; /* submitted */
+}
+
+/* Starts one request: 0xff when it went to the disk, else its status now. */
+static uint8_t start(struct blk_req *req)
+{
+	struct virtio_blk *blk = req->blk;
+	struct virtq_elem *e = &req->elem;
+	struct virtio_blk_outhdr hdr;
+	virtq_copy_from(e, 0, &hdr, sizeof(hdr));
+	size_t out_len = iov_total(e->out, e->nout), in_len = iov_total(e->in, e->nin) - 1;
+	switch (hdr.type) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT: {
+		bool write = hdr.type == VIRTIO_BLK_T_OUT;
+		size_t len = write ? out_len - sizeof(hdr) : in_len;
+		if (len % BLOCK_SECTOR || !in_range(blk, hdr.sector, len) || (write && block_readonly(blk->disk)))
+			return VIRTIO_BLK_S_IOERR;
+		unsigned n = write ? iov_range(e->out, e->nout, sizeof(hdr), len, req->data)
+				   : iov_range(e->in, e->nin, 0, len, req->data);
+		req->io = (struct block_request){ .op = write ? BLOCK_WRITE : BLOCK_READ, .offset = hdr.sector * BLOCK_SECTOR,
+						  .len = len, .iov = req->data, .niov = n };
+		req->written = write ? 0 : (uint32_t)len;
+		return 0xff;
+	}
+	case VIRTIO_BLK_T_FLUSH:
+		req->io = (struct block_request){ .op = BLOCK_FLUSH };
+		return 0xff;
+	case VIRTIO_BLK_T_GET_ID: {
+		size_t n = in_len < sizeof(blk->serial) ? in_len : sizeof(blk->serial);
+		req->written = (uint32_t)virtq_copy_to(e, 0, blk->serial, n);
+		return VIRTIO_BLK_S_OK;
+	}
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		return range_request(req, hdr.type, out_len);
+	default:
+		return VIRTIO_BLK_S_UNSUPP;
+	}
+}
+
+/* The status byte: the last byte of the last non-empty writable buffer. */
+static uint8_t *status_byte(const struct virtq_elem *e)
+{
+	for (unsigned i = e->nin; i-- > 0;)
+		if (e->in[i].iov_len)
+			return (uint8_t *)e->in[i].iov_base + e->in[i].iov_len - 1;
+	return NULL;
+}
+
+static void notify(void *opaque, unsigned q)
+{
+	struct virtio_blk *blk = opaque;
+	struct virtq *vq = virtio_pci_queue(blk->vp, q);
+	for (;;) {
+		struct blk_req *req = malloc(sizeof(*req));
+		if (!req)
+			break; /* the kick stays pending: the driver kicks again */
+		req->blk = blk;
+		req->written = 0;
+		if (virtq_pop(vq, &req->elem) <= 0) {
+			free(req);
+			break;
+		}
+		req->status = status_byte(&req->elem);
+		if (!req->status || iov_total(req->elem.out, req->elem.nout) < sizeof(struct virtio_blk_outhdr)) {
+			vq->broken = true; /* nowhere to answer */
+			free(req);
+			break;
+		}
+		uint8_t status = start(req);
+		if (status == 0xff)
+			block_submit(blk->disk, &req->io);
+		else
+			finish(req, status);
+	}
+	virtio_pci_queue_done(blk->vp, q);
+}
+
+static void device_reset(void *opaque)
+{
+	struct virtio_blk *blk = opaque;
+	blk->resetting = true;
+	block_drain(blk->disk); /* no DMA into buffers the driver takes back */
+	blk->resetting = false;
+}
+
+static const struct virtio_dev_ops blk_ops = { .notify = notify, .reset = device_reset };
+
+int virtio_blk_create(struct pci_bus *bus, unsigned devfn, const struct guest_ram *ram, struct event_loop *loop,
+		      struct block_backend *disk, const char *serial, struct virtio_blk **out)
+{
+	struct virtio_blk *blk = calloc(1, sizeof(*blk));
+	if (!blk) {
+		block_close(disk);
+		return -ENOMEM;
+	}
+	blk->disk = disk;
+	memcpy(blk->serial, serial, strnlen(serial, sizeof(blk->serial))); /* not NUL-terminated when 20 long */
+	struct virtio_blk_config *c = &blk->config;
+	c->capacity = block_size(disk) / BLOCK_SECTOR;
+	c->seg_max = SEG_MAX;
+	c->blk_size = BLOCK_SECTOR;
+	c->num_queues = 1;
+	c->max_discard_sectors = MAX_DISCARD_SECTORS;
+	c->max_discard_seg = 1;
+	c->discard_sector_alignment = 4096 / BLOCK_SECTOR;
+	c->max_write_zeroes_sectors = MAX_DISCARD_SECTORS;
+	c->max_write_zeroes_seg = 1;
+	c->write_zeroes_may_unmap = 1;
+	uint64_t features = (1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
+			    (1ULL << VIRTIO_BLK_F_FLUSH);
+	if (block_readonly(disk))
+		features |= 1ULL << VIRTIO_BLK_F_RO;
+	else
+		features |= (1ULL << VIRTIO_BLK_F_DISCARD) | (1ULL << VIRTIO_BLK_F_WRITE_ZEROES);
+	struct virtio_pci_info info = {
+		.device_id = VIRTIO_ID_BLOCK,
+		.class_code = PCI_CLASS_STORAGE_SCSI,
+		.features = features,
+		.num_queues = 1,
+		.queue_size = QUEUE_SIZE,
+		.config = &blk->config,
+		.config_size = sizeof(blk->config),
+		.ops = &blk_ops,
+		.opaque = blk,
+	};
+	int r = block_start(disk, loop, io_done, blk);
+	if (r == 0)
+		r = virtio_pci_create(bus, devfn, ram, &info, &blk->vp);
+	if (r < 0) {
+		block_close(disk);
+		free(blk);
+		return r;
+	}
+	*out = blk;
+	return 0;
+}
+
+void virtio_blk_reset(struct virtio_blk *blk)
+{
+	virtio_pci_reset(blk->vp);
+}
+
+void virtio_blk_destroy(struct virtio_blk *blk)
+{
+	if (!blk)
+		return;
+	virtio_pci_destroy(blk->vp); /* resets the device: nothing in flight after */
+	block_close(blk->disk);
+	free(blk);
+}

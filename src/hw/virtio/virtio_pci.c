@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-pci, modern interface (virtio 1.2 §4.1). See virtio_pci.h.
+ *
+ * BAR 4 (64-bit memory, 32 KiB):
+ *   0x0000 common configuration    0x3000 notifications, 4 bytes per queue
+ *   0x1000 ISR status              0x4000 MSI-X table
+ *   0x2000 device configuration    0x5000 MSI-X pending bits
+ * Capabilities: MSI-X at 0x40, then common, ISR, device and notify.
+ */
+#include <errno.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_pci.h>
+#include <linux/virtio_ring.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hw/pci/msix.h"
+#include "hw/virtio/virtio_pci.h"
+
+#define VIRTIO_PCI_VENDOR 0x1af4
+#define VIRTIO_PCI_DEVICE_BASE 0x1040
+#define PCI_CAP_ID_VNDR 0x09
+
+#define COMMON_OFF 0x0000
+#define ISR_OFF 0x1000
+#define DEVICE_OFF 0x2000
+#define NOTIFY_OFF 0x3000
+#define NOTIFY_MULT 4
+#define MSIX_TABLE_OFF 0x4000
+#define MSIX_PBA_OFF 0x5000
+#define REGION_SIZE 0x1000
+#define BAR_SIZE 0x8000
+
+#define CAP_MSIX 0x40
+#define CAP_COMMON (CAP_MSIX + MSIX_CAP_SIZE)
+#define CAP_ISR (CAP_COMMON + 16)
+#define CAP_DEVICE (CAP_ISR + 16)
+#define CAP_NOTIFY (CAP_DEVICE + 16)
+
+/* What the transport offers on its own: the ring layout and event features. */
+#define TRANSPORT_FEATURES \
+	((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | (1ULL << VIRTIO_RING_F_EVENT_IDX))
+
+struct virtio_pci {
+	struct pci_device pci;
+	struct virtio_pci_info info;
+	uint64_t features; /* offered */
+	uint64_t driver_features;
+	uint32_t dfselect, gfselect;
+	uint16_t queue_select;
+	uint16_t config_vector;
+	uint16_t queue_vector[VIRTIO_PCI_MAX_QUEUES];
+	uint8_t status, config_generation, isr;
+	struct virtq vq[VIRTIO_PCI_MAX_QUEUES];
+	const struct guest_ram *ram;
+	struct msix msix;
+};
+
+/* ---- interrupts ---- */
+
+static void interrupt(struct virtio_pci *vp, uint16_t vector, uint8_t isr_bit)
+{
+	if (msix_enabled(&vp->msix)) {
+		if (vector != VIRTIO_MSI_NO_VECTOR)
+			msix_notify(&vp->msix, vector);
+		return;
+	}
+	vp->isr |= isr_bit;
+	pci_set_irq(&vp->pci, 1);
+}
+
+void virtio_pci_config_changed(struct virtio_pci *vp)
+{
+	vp->config_generation++;
+	if (vp->status & VIRTIO_CONFIG_S_DRIVER_OK)
+		interrupt(vp, vp->config_vector, VIRTIO_PCI_ISR_CONFIG);
+}
+
+/* The driver broke something the device cannot go on from (virtio 1.2 §2.1.2). */
+static void needs_reset(struct virtio_pci *vp)
+{
+	if (vp->status & VIRTIO_CONFIG_S_NEEDS_RESET)
+		return;
+	vp->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
+	virtio_pci_config_changed(vp);
+}
+
+void virtio_pci_queue_done(struct virtio_pci *vp, unsigned q)
+{
+	struct virtq *vq = &vp->vq[q];
+	if (vq->broken)
+		needs_reset(vp);
+	else if (virtq_needs_interrupt(vq))
+		interrupt(vp, vp->queue_vector[q], 1);
+}
+
+/* ---- reset ---- */
+
+static void device_reset(struct virtio_pci *vp)
+{
+	vp->info.ops->reset(vp->info.opaque);
+	for (unsigned q = 0; q < vp->info.num_queues; q++) {
+		virtq_reset(&vp->vq[q], vp->ram);
+		vp->vq[q].size = vp->info.queue_size;
+		vp->queue_vector[q] = VIRTIO_MSI_NO_VECTOR;
+	}
+	vp->config_vector = VIRTIO_MSI_NO_VECTOR;
+	vp->driver_features = 0;
+	vp->dfselect = vp->gfselect = 0;
+	vp->queue_select = 0;
+	vp->status = 0;
+	vp->isr = 0;
+	pci_set_irq(&vp->pci, 0);
+}
+
+void virtio_pci_reset(struct virtio_pci *vp)
+{
+	device_reset(vp);
+	msix_reset(&vp->msix);
+}
+
+/* ---- common configuration ---- */
+
+static struct virtq *selected(struct virtio_pci *vp)
+{
+	return vp->queue_select < vp->info.num_queues ? &vp->vq[vp->queue_select] : NULL;
+}
+
+/* One field of the common configuration, at its own offset and width. */
+static uint32_t common_field(struct virtio_pci *vp, unsigned off)
+{
+	struct virtq *q = selected(vp);
+	switch (off) {
+	case VIRTIO_PCI_COMMON_DFSELECT: return vp->dfselect;
+	case VIRTIO_PCI_COMMON_DF: return vp->dfselect < 2 ? (uint32_t)(vp->features >> (32 * vp->dfselect)) : 0;
+	case VIRTIO_PCI_COMMON_GFSELECT: return vp->gfselect;
+	case VIRTIO_PCI_COMMON_GF:
+		return vp->gfselect < 2 ? (uint32_t)(vp->driver_features >> (32 * vp->gfselect)) : 0;
+	case VIRTIO_PCI_COMMON_MSIX: return vp->config_vector;
+	case VIRTIO_PCI_COMMON_NUMQ: return vp->info.num_queues;
+	case VIRTIO_PCI_COMMON_STATUS: return vp->status;
+	case VIRTIO_PCI_COMMON_CFGGENERATION: return vp->config_generation;
+	case VIRTIO_PCI_COMMON_Q_SELECT: return vp->queue_select;
+	case VIRTIO_PCI_COMMON_Q_SIZE: return q ? q->size : 0;
+	case VIRTIO_PCI_COMMON_Q_MSIX: return q ? vp->queue_vector[vp->queue_select] : VIRTIO_MSI_NO_VECTOR;
+	case VIRTIO_PCI_COMMON_Q_ENABLE: return q ? q->enabled : 0;
+	case VIRTIO_PCI_COMMON_Q_NOFF: return q ? vp->queue_select : 0;
+	case VIRTIO_PCI_COMMON_Q_DESCLO: return q ? (uint32_t)q->desc : 0;
+	case VIRTIO_PCI_COMMON_Q_DESCHI: return q ? (uint32_t)(q->desc >> 32) : 0;
+	case VIRTIO_PCI_COMMON_Q_AVAILLO: return q ? (uint32_t)q->avail : 0;
+	case VIRTIO_PCI_COMMON_Q_AVAILHI: return q ? (uint32_t)(q->avail >> 32) : 0;
+	case VIRTIO_PCI_COMMON_Q_USEDLO: return q ? (uint32_t)q->used : 0;
+	case VIRTIO_PCI_COMMON_Q_USEDHI: return q ? (uint32_t)(q->used >> 32) : 0;
+	default: return 0;
+	}
+}
+
+static void set_half(uint64_t *field, bool high, uint32_t v)
+{
+	*field = high ? (*field & 0xffffffffULL) | (uint64_t)v << 32 : (*field & ~0xffffffffULL) | v;
+}
+
+/* The driver accepts features: a subset of the offer, VERSION_1 among them. */
+static bool features_acceptable(const struct virtio_pci *vp)
+{
+	return !(vp->driver_features & ~vp->features) && (vp->driver_features >> VIRTIO_F_VERSION_1 & 1);
+}
+
+static void write_status(struct virtio_pci *vp, uint8_t v)
+{
+	if (v == 0) {
+		device_reset(vp);
+		return;
+	}
+	if ((v & VIRTIO_CONFIG_S_FEATURES_OK) && !(vp->status & VIRTIO_CONFIG_S_FEATURES_OK)) {
+		if (!features_acceptable(vp))
+			v &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK; /* the driver reads it back and gives up */
+		else
+			for (unsigned q = 0; q < vp->info.num_queues; q++)
+				vp->vq[q].event_idx = vp->driver_features >> VIRTIO_RING_F_EVENT_IDX & 1;
+	}
+	/* Bits are only ever added by the driver; NEEDS_RESET stays the device's. */
+	vp->status = (uint8_t)(v | (vp->status & VIRTIO_CONFIG_S_NEEDS_RESET));
+}
+
+static void enable_queue(struct virtio_pci *vp, struct virtq *q)
+{
+	q->enabled = true;
+	if (!virtq_rings_valid(q)) {
+		q->broken = true;
+		needs_reset(vp);
+	}
+}
+
+static uint16_t valid_vector(const struct virtio_pci *vp, uint32_t v)
+{
+	return v < vp->msix.nvec ? (uint16_t)v : VIRTIO_MSI_NO_VECTOR;
+}
+
+static void common_write(struct virtio_pci *vp, unsigned off, uint32_t v)
+{
+	struct virtq *q = selected(vp);
+	bool live = q && q->enabled; /* a live queue's layout is fixed until reset */
+	switch (off) {
+	case VIRTIO_PCI_COMMON_DFSELECT: vp->dfselect = v; break;
+	case VIRTIO_PCI_COMMON_GFSELECT: vp->gfselect = v; break;
+	case VIRTIO_PCI_COMMON_GF:
+		if (vp->gfselect < 2 && !(vp->status & VIRTIO_CONFIG_S_FEATURES_OK))
+			set_half(&vp->driver_features, vp->gfselect, v);
+		break;
+	case VIRTIO_PCI_COMMON_MSIX: vp->config_vector = valid_vector(vp, v); break;
+	case VIRTIO_PCI_COMMON_STATUS: write_status(vp, (uint8_t)v); break;
+	case VIRTIO_PCI_COMMON_Q_SELECT: vp->queue_select = (uint16_t)v; break;
+	case VIRTIO_PCI_COMMON_Q_SIZE:
+		if (q && !live && v && !(v & (v - 1)) && v <= vp->info.queue_size)
+			q->size = (uint16_t)v;
+		break;
+	case VIRTIO_PCI_COMMON_Q_MSIX:
+		if (q)
+			vp->queue_vector[vp->queue_select] = valid_vector(vp, v);
+		break;
+	case VIRTIO_PCI_COMMON_Q_ENABLE:
+		if (q && !live && v == 1)
+			enable_queue(vp, q);
+		break;
+	case VIRTIO_PCI_COMMON_Q_DESCLO: case VIRTIO_PCI_COMMON_Q_DESCHI:
+		if (q && !live)
+			set_half(&q->desc, off == VIRTIO_PCI_COMMON_Q_DESCHI, v);
+		break;
+	case VIRTIO_PCI_COMMON_Q_AVAILLO: case VIRTIO_PCI_COMMON_Q_AVAILHI:
+		if (q && !live)
+			set_half(&q->avail, off == VIRTIO_PCI_COMMON_Q_AVAILHI, v);
+		break;
+	case VIRTIO_PCI_COMMON_Q_USEDLO: case VIRTIO_PCI_COMMON_Q_USEDHI:
+		if (q && !live)
+			set_half(&q->used, off == VIRTIO_PCI_COMMON_Q_USEDHI, v);
+		break;
+	default: break; /* read-only or reserved */
+	}
+}
+
+/* The width of the field at off (0: no field starts there). */
+static unsigned common_width(unsigned off)
+{
+	switch (off) {
+	case VIRTIO_PCI_COMMON_STATUS: case VIRTIO_PCI_COMMON_CFGGENERATION:
+		return 1;
+	case VIRTIO_PCI_COMMON_MSIX: case VIRTIO_PCI_COMMON_NUMQ: case VIRTIO_PCI_COMMON_Q_SELECT:
+	case VIRTIO_PCI_COMMON_Q_SIZE: case VIRTIO_PCI_COMMON_Q_MSIX: case VIRTIO_PCI_COMMON_Q_ENABLE:
+	case VIRTIO_PCI_COMMON_Q_NOFF:
+		return 2;
+	default:
+		return off < VIRTIO_PCI_COMMON_Q_NDATA && off % 4 == 0 ? 4 : 0;
+	}
+}
+
+/* ---- the BAR ---- */
+
+static uint64_t bar_read(void *opaque, uint64_t offset, unsigned size)
+{
+	struct virtio_pci *vp = opaque;
+	unsigned off = (unsigned)(offset % REGION_SIZE);
+	switch (offset - off) {
+	case COMMON_OFF: {
+		unsigned w = common_width(off);
+		if (w == size)
+			return common_field(vp, off);
+		if (size == 8 && w == 4 && off >= VIRTIO_PCI_COMMON_Q_DESCLO) /* a 64-bit address in one access */
+			return common_field(vp, off) | (uint64_t)common_field(vp, off + 4) << 32;
+		return 0;
+	}
+	case ISR_OFF: {
+		if (off != 0)
+			return 0;
+		uint8_t v = vp->isr;
+		vp->isr = 0;
+		pci_set_irq(&vp->pci, 0);
+		return v;
+	}
+	case DEVICE_OFF: {
+		uint64_t v = 0;
+		if (off + size <= vp->info.config_size)
+			memcpy(&v, (const uint8_t *)vp->info.config + off, size);
+		return v;
+	}
+	case MSIX_TABLE_OFF:
+		return msix_table_read(&vp->msix, off, size);
+	case MSIX_PBA_OFF:
+		return msix_pba_read(&vp->msix, off, size);
+	default:
+		return 0;
+	}
+}
+
+static void bar_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
+{
+	struct virtio_pci *vp = opaque;
+	unsigned off = (unsigned)(offset % REGION_SIZE);
+	switch (offset - off) {
+	case COMMON_OFF: {
+		unsigned w = common_width(off);
+		if (w == size) {
+			common_write(vp, off, (uint32_t)value);
+		} else if (size == 8 && w == 4 && off >= VIRTIO_PCI_COMMON_Q_DESCLO) {
+			common_write(vp, off, (uint32_t)value);
+			common_write(vp, off + 4, (uint32_t)(value >> 32));
+		}
+		break;
+	}
+	case DEVICE_OFF:
+		if (size <= 4 && off + size <= vp->info.config_size && vp->info.ops->config_write)
+			vp->info.ops->config_write(vp->info.opaque, off, (uint32_t)value, size);
+		break;
+	case NOTIFY_OFF:
+		if (off % NOTIFY_MULT == 0 && off / NOTIFY_MULT < vp->info.num_queues && vp->vq[off / NOTIFY_MULT].enabled)
+			vp->info.ops->notify(vp->info.opaque, off / NOTIFY_MULT);
+		break;
+	case MSIX_TABLE_OFF:
+		msix_table_write(&vp->msix, off, value, size);
+		break;
+	default:
+		break; /* ISR and PBA are read-only */
+	}
+}
+
+static const struct bus_ops bar_ops = { .read = bar_read, .write = bar_write, .min_size = 1, .max_size = 8 };
+
+/* ---- PCI ---- */
+
+static void config_written(struct pci_device *dev, unsigned offset, uint32_t value, unsigned size)
+{
+	(void)offset;
+	(void)value;
+	(void)size;
+	struct virtio_pci *vp = dev->opaque;
+	msix_config_written(&vp->msix);
+}
+
+/* A virtio vendor capability (struct virtio_pci_cap): region type, where in the BAR, how long. */
+static void put_cap(struct pci_device *dev, unsigned at, unsigned next, uint8_t type, uint32_t offset,
+		    uint32_t length, unsigned len)
+{
+	uint8_t *c = &dev->config[at];
+	c[0] = PCI_CAP_ID_VNDR;
+	c[1] = (uint8_t)next;
+	c[2] = (uint8_t)len;
+	c[3] = type;
+	c[4] = VIRTIO_PCI_BAR;
+	memcpy(&c[8], &offset, 4);
+	memcpy(&c[12], &length, 4);
+}
+
+int virtio_pci_create(struct pci_bus *bus, unsigned devfn, const struct guest_ram *ram,
+		      const struct virtio_pci_info *info, struct virtio_pci **out)
+{
+	if (info->num_queues == 0 || info->num_queues > VIRTIO_PCI_MAX_QUEUES || info->config_size > 256 ||
+	    !info->queue_size || (info->queue_size & (info->queue_size - 1)) || info->queue_size > VIRTQ_MAX_SIZE)
+		return -EINVAL;
+	struct virtio_pci *vp = calloc(1, sizeof(*vp));
+	if (!vp)
+		return -ENOMEM;
+	vp->info = *info;
+	vp->ram = ram;
+	vp->features = info->features | TRANSPORT_FEATURES;
+	struct pci_device *dev = &vp->pci;
+	/* Revision 1: a modern-only device (virtio 1.2 §4.1.2.1). */
+	pci_device_init(dev, VIRTIO_PCI_VENDOR, (uint16_t)(VIRTIO_PCI_DEVICE_BASE + info->device_id), info->class_code,
+			1, 0);
+	dev->config[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+	dev->config[PCI_CAPABILITY_LIST] = CAP_MSIX;
+	msix_init(&vp->msix, dev, CAP_MSIX, CAP_COMMON, info->num_queues + 1, VIRTIO_PCI_BAR, MSIX_TABLE_OFF,
+		  MSIX_PBA_OFF);
+	put_cap(dev, CAP_COMMON, CAP_ISR, VIRTIO_PCI_CAP_COMMON_CFG, COMMON_OFF, VIRTIO_PCI_COMMON_Q_NDATA, 16);
+	put_cap(dev, CAP_ISR, CAP_DEVICE, VIRTIO_PCI_CAP_ISR_CFG, ISR_OFF, 1, 16);
+	put_cap(dev, CAP_DEVICE, CAP_NOTIFY, VIRTIO_PCI_CAP_DEVICE_CFG, DEVICE_OFF, info->config_size ? info->config_size : 1,
+		16);
+	put_cap(dev, CAP_NOTIFY, 0, VIRTIO_PCI_CAP_NOTIFY_CFG, NOTIFY_OFF, NOTIFY_MULT * info->num_queues, 20);
+	uint32_t mult = NOTIFY_MULT;
+	memcpy(&dev->config[CAP_NOTIFY + 16], &mult, 4);
+	pci_device_set_intx_pin(dev, 1);
+	dev->config_write = config_written;
+	dev->opaque = vp;
+	int r = pci_device_set_bar(dev, VIRTIO_PCI_BAR, PCI_BAR_MEM64, BAR_SIZE, &bar_ops, vp);
+	if (r == 0)
+		r = pci_bus_add_device(bus, dev, devfn);
+	if (r < 0) {
+		free(vp);
+		return r;
+	}
+	virtio_pci_reset(vp);
+	*out = vp;
+	return 0;
+}
+
+void virtio_pci_destroy(struct virtio_pci *vp)
+{
+	if (!vp)
+		return;
+	vp->info.ops->reset(vp->info.opaque);
+	if (vp->pci.bus)
+		pci_bus_remove_device(vp->pci.bus, &vp->pci);
+	free(vp);
+}
+
+struct virtq *virtio_pci_queue(struct virtio_pci *vp, unsigned q)
+{
+	return q < vp->info.num_queues ? &vp->vq[q] : NULL;
+}
+
+uint64_t virtio_pci_features(const struct virtio_pci *vp)
+{
+	return vp->driver_features;
+}
+
+bool virtio_pci_running(const struct virtio_pci *vp)
+{
+	return (vp->status & VIRTIO_CONFIG_S_DRIVER_OK) && !(vp->status & VIRTIO_CONFIG_S_NEEDS_RESET);
+}

@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Split virtqueue, device side (virtio 1.2 §2.7). x86 hosts only: the
+ * rings' little-endian fields are read as they are, and x86's ordering
+ * needs only the compiler barriers the atomics below give (plus one full
+ * fence before reading the driver's event index).
+ */
+#include <linux/virtio_ring.h>
+#include <string.h>
+
+#include "hw/virtio/virtqueue.h"
+
+void virtq_reset(struct virtq *q, const struct guest_ram *ram)
+{
+	*q = (struct virtq){ .size = VIRTQ_MAX_SIZE, .ram = ram };
+}
+
+static uint64_t desc_bytes(const struct virtq *q)
+{
+	return 16ULL * q->size;
+}
+
+static uint64_t avail_bytes(const struct virtq *q)
+{
+	return 6ULL + 2ULL * q->size; /* flags, idx, ring[], used_event */
+}
+
+static uint64_t used_bytes(const struct virtq *q)
+{
+	return 6ULL + 8ULL * q->size; /* flags, idx, ring[], avail_event */
+}
+
+bool virtq_rings_valid(const struct virtq *q)
+{
+	return q->size && !(q->size & (q->size - 1)) && q->size <= VIRTQ_MAX_SIZE && !(q->desc & 15) &&
+	       !(q->avail & 1) && !(q->used & 3) && ram_ptr(q->ram, q->desc, desc_bytes(q)) &&
+	       ram_ptr(q->ram, q->avail, avail_bytes(q)) && ram_ptr_rw(q->ram, q->used, used_bytes(q));
+}
+
+static int broken(struct virtq *q)
+{
+	q->broken = true;
+	return -1;
+}
+
+static volatile uint16_t *avail_field(const struct virtq *q, unsigned index)
+{
+	return (volatile uint16_t *)ram_ptr(q->ram, q->avail + 2ULL * index, 2);
+}
+
+/* Adds one descriptor's buffer to e: readable ones must all come first. */
+static bool add_buffer(struct virtq *q, struct virtq_elem *e, const struct vring_desc *d)
+{
+	if (d->len == 0)
+		return true;
+	if (d->flags & VRING_DESC_F_WRITE) {
+		void *p = ram_ptr_rw(q->ram, d->addr, d->len);
+		if (!p || e->nin == VIRTQ_MAX_SEGS)
+			return false;
+		e->in_gpa[e->nin] = d->addr;
+		e->in[e->nin++] = (struct iovec){ p, d->len };
+		return true;
+	}
+	void *p = ram_ptr(q->ram, d->addr, d->len);
+	if (!p || e->nin || e->nout == VIRTQ_MAX_SEGS)
+		return false;
+	e->out[e->nout++] = (struct iovec){ p, d->len };
+	return true;
+}
+
+/* Walks the descriptors of an indirect table (no nesting, bounded by its length). */
+static bool walk_indirect(struct virtq *q, struct virtq_elem *e, const struct vring_desc *table_desc)
+{
+	if (table_desc->len == 0 || table_desc->len % 16 || (table_desc->flags & VRING_DESC_F_NEXT))
+		return false;
+	unsigned n = table_desc->len / 16;
+	const struct vring_desc *table = ram_ptr(q->ram, table_desc->addr, table_desc->len);
+	if (!table)
+		return false;
+	unsigned i = 0;
+	for (unsigned seen = 0; seen < n; seen++) {
+		struct vring_desc d;
+		memcpy(&d, &table[i], sizeof(d)); /* one snapshot: the driver may scribble on it */
+		if ((d.flags & VRING_DESC_F_INDIRECT) || !add_buffer(q, e, &d))
+			return false;
+		if (!(d.flags & VRING_DESC_F_NEXT))
+			return true;
+		if (d.next >= n)
+			return false;
+		i = d.next;
+	}
+	return false; /* a loop */
+}
+
+int virtq_pop(struct virtq *q, struct virtq_elem *e)
+{
+	if (q->broken || !q->enabled)
+		return q->broken ? -1 : 0;
+	if (q->event_idx) {
+		/* avail_event: kick again once the driver adds past what is taken
+		 * here. Published before the index is read, so that a buffer added
+		 * meanwhile is either seen below or kicked. */
+		uint8_t *used = ram_ptr_rw(q->ram, q->used, used_bytes(q));
+		__atomic_store_n((uint16_t *)(used + 4 + 8 * q->size), q->last_avail, __ATOMIC_RELAXED);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	}
+	uint16_t avail_idx = __atomic_load_n(avail_field(q, 1), __ATOMIC_ACQUIRE);
+	uint16_t pending = (uint16_t)(avail_idx - q->last_avail);
+	if (pending == 0)
+		return 0;
+	if (pending > q->size)
+		return broken(q); /* the driver claims more than the ring holds */
+	uint16_t head = *avail_field(q, 2 + q->last_avail % q->size);
+	if (head >= q->size)
+		return broken(q);
+	q->last_avail++;
+	e->head = head;
+	e->nout = e->nin = 0;
+	const struct vring_desc *table = ram_ptr(q->ram, q->desc, desc_bytes(q));
+	unsigned i = head;
+	for (unsigned seen = 0; seen < q->size; seen++) {
+		struct vring_desc d;
+		memcpy(&d, &table[i], sizeof(d));
+		if (d.flags & VRING_DESC_F_INDIRECT) {
+			/* The whole request is in the table; nothing may follow. */
+			if (seen || (d.flags & VRING_DESC_F_WRITE) || !walk_indirect(q, e, &d))
+				return broken(q);
+			return 1;
+		}
+		if (!add_buffer(q, e, &d))
+			return broken(q);
+		if (!(d.flags & VRING_DESC_F_NEXT))
+			return 1;
+		if (d.next >= q->size)
+			return broken(q);
+		i = d.next;
+	}
+	return broken(q); /* a loop */
+}
+
+void virtq_push(struct virtq *q, const struct virtq_elem *e, uint32_t written)
+{
+	if (q->broken)
+		return;
+	size_t left = written;
+	for (unsigned i = 0; i < e->nin && left; i++) {
+		size_t n = e->in[i].iov_len < left ? e->in[i].iov_len : left;
+		ram_note_write(q->ram, e->in_gpa[i], n);
+		left -= n;
+	}
+	uint8_t *used = ram_ptr_rw(q->ram, q->used, used_bytes(q));
+	struct vring_used_elem ue = { .id = e->head, .len = written };
+	memcpy(used + 4 + 8 * (q->used_idx % q->size), &ue, sizeof(ue));
+	q->used_idx++;
+	__atomic_store_n((uint16_t *)(used + 2), q->used_idx, __ATOMIC_RELEASE);
+}
+
+bool virtq_needs_interrupt(struct virtq *q)
+{
+	if (q->broken || !q->enabled)
+		return false;
+	/* The used index is published before the driver's wishes are read. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (!q->event_idx)
+		return !(*avail_field(q, 0) & VRING_AVAIL_F_NO_INTERRUPT);
+	uint16_t event = *avail_field(q, 2 + q->size); /* used_event */
+	uint16_t old = q->signalled_used, now = q->used_idx;
+	bool valid = q->signalled_valid;
+	q->signalled_used = now;
+	q->signalled_valid = true;
+	/* vring_need_event: whether event lies in [old, now) */
+	return !valid || (uint16_t)(now - event - 1) < (uint16_t)(now - old);
+}
+
+size_t virtq_copy_from(const struct virtq_elem *e, size_t offset, void *buf, size_t len)
+{
+	size_t done = 0;
+	for (unsigned i = 0; i < e->nout && done < len; i++) {
+		if (offset >= e->out[i].iov_len) {
+			offset -= e->out[i].iov_len;
+			continue;
+		}
+		size_t n = e->out[i].iov_len - offset;
+		if (n > len - done)
+			n = len - done;
+		memcpy((uint8_t *)buf + done, (const uint8_t *)e->out[i].iov_base + offset, n);
+		done += n;
+		offset = 0;
+	}
+	return done;
+}
+
+size_t virtq_copy_to(const struct virtq_elem *e, size_t offset, const void *buf, size_t len)
+{
+	size_t done = 0;
+	for (unsigned i = 0; i < e->nin && done < len; i++) {
+		if (offset >= e->in[i].iov_len) {
+			offset -= e->in[i].iov_len;
+			continue;
+		}
+		size_t n = e->in[i].iov_len - offset;
+		if (n > len - done)
+			n = len - done;
+		memcpy((uint8_t *)e->in[i].iov_base + offset, (const uint8_t *)buf + done, n);
+		done += n;
+		offset = 0;
+	}
+	return done;
+}
