@@ -20,6 +20,7 @@
 #include <sys/epoll.h>
 
 #include "core/chardev.h"
+#include "core/chardev_tx.h"
 #include "core/event_loop.h"
 #include "core/log.h"
 
@@ -29,8 +30,11 @@ struct chardev {
 	int in_fd; /* -1: no input, or input ended */
 	int out_fd; /* -1: output dropped */
 	int owned_fd; /* an fd chardev_open opened and closes, or -1 */
-	bool out_dead; /* a hard write error: drop output from now on */
+	struct chardev_tx *tx; /* output ring and its writer (NULL without output) */
 	bool raw_tty; /* this chardev put the terminal in raw mode */
+	chardev_tx_space_fn *tx_space;
+	void *tx_space_opaque;
+	bool space_watching; /* the ring's space fd is registered with loop */
 
 	chardev_receive_fn *receive;
 	void *receive_opaque;
@@ -175,6 +179,13 @@ int chardev_open_fds(int in_fd, int out_fd, bool raw_tty, struct chardev **out, 
 		if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
 		    !(old.sa_flags & SA_SIGINFO))
 			signal(SIGPIPE, SIG_IGN);
+		int r = chardev_tx_start(out_fd, &chr->tx);
+		if (r < 0) {
+			if (why && why_len)
+				snprintf(why, why_len, "serial backend: cannot start the output writer: %s", strerror(-r));
+			free(chr);
+			return r;
+		}
 	}
 	if (raw_tty && in_fd >= 0 && isatty(in_fd)) {
 		int r = chardev_make_raw(in_fd);
@@ -182,6 +193,7 @@ int chardev_open_fds(int in_fd, int out_fd, bool raw_tty, struct chardev **out, 
 			if (why && why_len)
 				snprintf(why, why_len, "serial backend: cannot set the terminal to raw mode: %s",
 					 strerror(-r));
+			chardev_tx_stop(chr->tx);
 			free(chr);
 			return r;
 		}
@@ -236,6 +248,9 @@ void chardev_close(struct chardev *chr)
 	if (!chr)
 		return;
 	chardev_unwatch(chr);
+	if (chr->space_watching)
+		evloop_del_fd(chr->loop, chardev_tx_space_fd(chr->tx));
+	chardev_tx_stop(chr->tx); /* what the guest wrote reaches the host first */
 	if (chr->raw_tty) {
 		chardev_term_restore();
 		chardev_uninstall_signals();
@@ -245,30 +260,38 @@ void chardev_close(struct chardev *chr)
 	free(chr);
 }
 
-void chardev_write(struct chardev *chr, const uint8_t *buf, size_t len)
+size_t chardev_write(struct chardev *chr, const uint8_t *buf, size_t len)
 {
-	if (!chr || chr->out_fd < 0 || chr->out_dead)
+	if (!chr || !chr->tx)
+		return len; /* no output: everything leaves at once, into nothing */
+	return chardev_tx_put(chr->tx, buf, len);
+}
+
+void chardev_set_tx_space(struct chardev *chr, chardev_tx_space_fn *fn, void *opaque)
+{
+	chr->tx_space = fn;
+	chr->tx_space_opaque = opaque;
+}
+
+/* The writer made room after a write that did not fit: tell the frontend. */
+static void chardev_space_ready(void *opaque, int fd, uint32_t events)
+{
+	(void)fd;
+	(void)events;
+	struct chardev *chr = opaque;
+	chardev_tx_space_ack(chr->tx);
+	if (chr->tx_space)
+		chr->tx_space(chr->tx_space_opaque);
+}
+
+void chardev_flush(struct chardev *chr)
+{
+	if (!chr || !chr->tx)
 		return;
-	while (len) {
-		ssize_t n = write(chr->out_fd, buf, len);
-		if (n > 0) {
-			buf += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			/* Someone made the fd non-blocking (a shared tty, a parent): wait. */
-			struct pollfd p = { .fd = chr->out_fd, .events = POLLOUT };
-			if (poll(&p, 1, -1) >= 0 || errno == EINTR)
-				continue;
-		}
-		log_warn("serial output: %s; dropping further output",
-			 n < 0 ? strerror(errno) : "write returned 0");
-		chr->out_dead = true;
-		return;
-	}
+	chardev_tx_flush(chr->tx);
+	struct pollfd p = { .fd = chardev_tx_space_fd(chr->tx), .events = POLLIN };
+	if (poll(&p, 1, 0) == 1)
+		chardev_space_ready(chr, p.fd, POLLIN);
 }
 
 void chardev_set_frontend(struct chardev *chr, chardev_receive_fn *receive, void *opaque)
@@ -439,7 +462,16 @@ static void chardev_fd_ready(void *opaque, int fd, uint32_t events)
 int chardev_attach(struct chardev *chr, struct event_loop *loop)
 {
 	chardev_unwatch(chr);
+	if (chr->space_watching)
+		evloop_del_fd(chr->loop, chardev_tx_space_fd(chr->tx));
+	chr->space_watching = false;
 	chr->loop = loop;
+	if (chr->tx) {
+		int r = evloop_add_fd(loop, chardev_tx_space_fd(chr->tx), EPOLLIN, chardev_space_ready, chr);
+		if (r < 0)
+			return r;
+		chr->space_watching = true;
+	}
 	if (chr->in_fd < 0)
 		return 0;
 	int r = evloop_add_fd(loop, chr->in_fd, CHARDEV_POLL_EVENTS, chardev_fd_ready, chr);

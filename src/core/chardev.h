@@ -54,9 +54,20 @@ int chardev_open_fds(int in_fd, int out_fd, bool raw_tty, struct chardev **out, 
  * Call before the event loop it was attached to is destroyed. NULL is ignored. */
 void chardev_close(struct chardev *chr);
 
-/* Guest → host. Writes everything unbuffered (retrying EINTR and partial writes);
- * after a hard error (closed pipe, full disk) output is dropped from then on. */
-void chardev_write(struct chardev *chr, const uint8_t *buf, size_t len);
+/*
+ * Guest → host, never blocking: the bytes go into a transmit ring that a
+ * writer thread empties into the output fd (core/chardev_tx.h). Returns how
+ * many fit (all of them without an output, or after a hard error such as a
+ * closed pipe: output is dropped from then on). When fewer than len fit,
+ * the tx_space handler runs (from the event loop, lock held) once there is
+ * room again.
+ */
+size_t chardev_write(struct chardev *chr, const uint8_t *buf, size_t len);
+typedef void chardev_tx_space_fn(void *opaque);
+void chardev_set_tx_space(struct chardev *chr, chardev_tx_space_fn *fn, void *opaque);
+/* Waits until everything written has reached the output, then runs the
+ * tx_space handler if it is due (for tests, and loops that are not running). */
+void chardev_flush(struct chardev *chr);
 
 /*
  * The frontend (a UART) receives input: it returns how many of the len bytes

@@ -13,6 +13,7 @@
 #include "core/cmdline.h"
 #include "core/gdbstub.h"
 #include "core/trace.h"
+#include "hw/block/block.h"
 
 struct option_spec {
 	const char *name; /* without dashes */
@@ -29,7 +30,7 @@ static const struct option_spec run_options[] = {
 	{ "verbose", false, false }, { "overcommit", false, false },
 	{ "tier", false, true },   { "jit-threshold", false, true }, { "jit-cache", false, true },
 	{ "jit-check", false, true }, { "jit-perf-map", false, false },
-	{ "drive", true, true },   { "hda", true, true },
+	{ "drive", true, true },   { "hda", true, true },	      { "rng", false, false },
 	/* debugging (docs/debugging.md) */
 	{ "gdb", true, true },	   { "gdb-listen-any", false, false }, { "s", true, false },
 	{ "S", true, false },	   { "trace", false, true },	     { "trace-range", false, true },
@@ -79,10 +80,12 @@ void cmdline_usage(FILE *out)
 	      "  --jit-check N        soft engine, debugging: run the first N translated blocks also in\n"
 	      "                       the interpreter from the same state and stop at a difference\n"
 	      "  --jit-perf-map       soft engine: name translated blocks for perf in /tmp/perf-PID.map\n"
-	      "  --drive file=PATH[,format=raw][,readonly=on][,cache=none|writeback][,if=virtio]\n"
-	      "                       a raw disk image as a virtio-blk disk (repeatable, up to 8: vda, vdb..;\n"
-	      "                       \",,\" is a comma in PATH; cache=none bypasses the host's page cache)\n"
+	      "  --drive file=PATH[,format=raw|nbd][,readonly=on][,cache=none|writeback][,if=virtio]\n"
+	      "                       a raw disk image, or an NBD export (file=nbd://HOST[:PORT]/NAME or\n"
+	      "                       nbd+unix:///NAME?socket=PATH), as a virtio-blk disk (repeatable, up to 8:\n"
+	      "                       vda, vdb..; \",,\" is a comma in PATH; cache=none bypasses the page cache)\n"
 	      "  -hda FILE            the same as --drive file=FILE\n"
+	      "  --rng                a virtio-rng device: the guest's /dev/hwrng, fed by the host's getrandom()\n"
 	      "\n"
 	      "debugging (docs/debugging.md):\n"
 	      "  --gdb tcp:[HOST:]PORT  GDB remote stub (HOST defaults to 127.0.0.1; loopback only)\n"
@@ -276,8 +279,9 @@ static int parse_drive(const char *spec, struct vm_config *cfg, char *why, size_
 				return fail(why, why_len, "--drive %s: file= needs a path", spec);
 			memcpy(d->file, value, sizeof(d->file));
 		} else if (!strcmp(key, "format")) {
-			if (strcmp(value, "raw"))
-				return fail(why, why_len, "--drive %s: format=%s: expected raw", spec, value);
+			if (strcmp(value, "raw") && strcmp(value, "nbd"))
+				return fail(why, why_len, "--drive %s: format=%s: expected raw or nbd (qcow2 and others: serve them with qemu-nbd)", spec, value);
+			d->nbd = !strcmp(value, "nbd");
 		} else if (!strcmp(key, "readonly")) {
 			if (strcmp(value, "on") && strcmp(value, "off"))
 				return fail(why, why_len, "--drive %s: readonly=%s: expected on or off", spec, value);
@@ -296,6 +300,9 @@ static int parse_drive(const char *spec, struct vm_config *cfg, char *why, size_
 	}
 	if (!d->file[0])
 		return fail(why, why_len, "--drive %s: file=PATH is missing", spec);
+	d->nbd |= block_is_nbd(d->file);
+	if (d->nbd && d->direct)
+		return fail(why, why_len, "--drive %s: cache=none applies to files, not NBD exports", spec);
 	cfg->ndrives++;
 	return 0;
 }
@@ -397,6 +404,8 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 			int r = parse_drive(spec, cfg, why, why_len);
 			if (r < 0)
 				return r;
+		} else if (!strcmp(n, "rng")) {
+			cfg->rng = true;
 		} else if (!strcmp(n, "no-reboot")) {
 			cfg->no_reboot = true;
 		} else if (!strcmp(n, "timeout")) {

@@ -516,7 +516,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	struct block_backend *disks[VM_MAX_DRIVES] = { 0 };
 	for (unsigned i = 0; i < cfg->ndrives; i++) {
 		const struct vm_drive *d = &cfg->drives[i];
-		struct block_options o = { .path = d->file, .readonly = d->readonly, .direct = d->direct };
+		struct block_options o = { .path = d->file, .nbd = d->nbd, .readonly = d->readonly, .direct = d->direct };
 		if (block_open(&o, &disks[i], why, sizeof(why)) < 0) {
 			log_error("%s", why);
 			while (i--)
@@ -542,6 +542,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		.reset = vm_guest_reset,
 		.disks = disks,
 		.ndisks = cfg->ndrives,
+		.rng = cfg->rng,
 		.opaque = vm,
 	};
 	if (board_create(&env, &vm->board, why, sizeof(why)) < 0) {

@@ -43,6 +43,7 @@ struct vm_drive {
 	char file[4096];
 	bool readonly; /* readonly=on */
 	bool direct; /* cache=none: O_DIRECT */
+	bool nbd; /* format=nbd, or an nbd:// URI: file is an NBD URI */
 };
 
 struct vm_config {
@@ -70,6 +71,7 @@ struct vm_config {
 	double timeout; /* seconds; 0 = none */
 	struct vm_drive drives[VM_MAX_DRIVES]; /* --drive, -hda, in order: vda, vdb... */
 	unsigned ndrives;
+	bool rng; /* --rng: a virtio-rng device fed by getrandom() */
 	struct debug_opts debug; /* --gdb, -S, --trace... (docs/debugging.md) */
 };
 

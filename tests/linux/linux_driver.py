@@ -47,6 +47,33 @@ def newc_script(data):
     return bytes(out)
 
 
+def guest_command(x86v, flavour, script, append_extra, tmp, no_initrd=False):
+    """The x86v command that boots the guest, with the script shipped in the
+    initramfs; None when the guest images are not built."""
+    images = os.path.join(SRC, "guest-images", flavour)
+    kernel = os.path.join(images, "bzImage")
+    initrd = os.path.join(images, "initramfs.cpio.gz")
+    if not (os.path.exists(kernel) and os.path.exists(initrd)):
+        print(f"SKIP: guest images not built ({images}: run scripts/mkguest)")
+        return None
+    append = BASE_APPEND + (" " + append_extra if append_extra else "")
+    append += " x86v.hosttime=%d" % int(time.time())
+    argv = x86v + ["-m", "512M", "--kernel", kernel, "--append", append, "--no-reboot", "--timeout", TIMEOUT]
+    if script:
+        with open(os.path.join(SRC, script), "rb") as f:
+            body = f.read()
+        combined = os.path.join(tmp, "initrd")
+        with open(initrd, "rb") as src, open(combined, "wb") as dst:
+            base = src.read()
+            # The kernel looks for the next archive at a 4-byte boundary.
+            dst.write(base + b"\0" * (-len(base) % 4))
+            dst.write(newc_script(body))
+        initrd = combined
+    if not no_initrd:
+        argv += ["--initrd", initrd]
+    return argv
+
+
 def main():
     if "--" not in sys.argv:
         sys.exit("linux_driver.py: expected -- X86V-COMMAND")
@@ -61,29 +88,10 @@ def main():
     opts = ap.parse_args(sys.argv[1:split])
     x86v = sys.argv[split + 1:]
 
-    images = os.path.join(SRC, "guest-images", opts.flavour)
-    kernel = os.path.join(images, "bzImage")
-    initrd = os.path.join(images, "initramfs.cpio.gz")
-    if not (os.path.exists(kernel) and os.path.exists(initrd)):
-        print(f"SKIP: guest images not built ({images}: run scripts/mkguest)")
-        return 77
-
-    append = BASE_APPEND + (" " + opts.append if opts.append else "")
-    append += " x86v.hosttime=%d" % int(time.time())
-    argv = x86v + ["-m", "512M", "--kernel", kernel, "--append", append, "--no-reboot", "--timeout", TIMEOUT]
     with tempfile.TemporaryDirectory(prefix="x86v-linux-") as tmp:
-        if opts.script:
-            with open(os.path.join(SRC, opts.script), "rb") as f:
-                script = f.read()
-            combined = os.path.join(tmp, "initrd")
-            with open(initrd, "rb") as src, open(combined, "wb") as dst:
-                base = src.read()
-                # The kernel looks for the next archive at a 4-byte boundary.
-                dst.write(base + b"\0" * (-len(base) % 4))
-                dst.write(newc_script(script))
-            initrd = combined
-        if not opts.no_initrd:
-            argv += ["--initrd", initrd]
+        argv = guest_command(x86v, opts.flavour, opts.script, opts.append, tmp, opts.no_initrd)
+        if argv is None:
+            return 77
         hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(opts.busy)]
         try:
             for boot in range(opts.boots):

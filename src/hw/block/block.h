@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Disk backends: a raw image file served by an I/O worker thread, so that
- * no disk access ever runs on a vCPU thread or under the machine lock.
+ * Disk backends: a raw image file or an NBD export (block_nbd.c) served by
+ * an I/O worker thread, so that no disk access ever runs on a vCPU thread or
+ * under the machine lock.
  * Requests are queued with block_submit; the worker runs them (preadv,
  * pwritev, fdatasync, hole punching) and hands them back through an
  * eventfd, and the event loop calls the owner's done function with the
  * machine lock held.
  *
- * Opening takes an open-file-description lock: a write lock for a writable
- * image, a read lock for a read-only one, so a second x86v (or anything
- * else that honours OFD/POSIX locks, like QEMU) cannot write an image in use.
+ * Opening a file takes an open-file-description lock: a write lock for a
+ * writable image, a read lock for a read-only one, so a second x86v (or
+ * anything else that honours OFD/POSIX locks, like QEMU) cannot write an
+ * image in use. An NBD export is the server's to guard.
  */
 #ifndef X86V_HW_BLOCK_BLOCK_H
 #define X86V_HW_BLOCK_BLOCK_H
@@ -37,10 +39,14 @@ struct block_request {
 };
 
 struct block_options {
-	const char *path;
+	const char *path; /* a file, or an NBD URI (nbd://, nbd+unix://, nbds://, nbds+unix://) */
+	bool nbd; /* format=nbd: path is an NBD URI whatever it looks like */
 	bool readonly;
-	bool direct; /* cache=none: O_DIRECT, bypassing the host's page cache */
+	bool direct; /* cache=none: O_DIRECT, bypassing the host's page cache (files only) */
 };
+
+/* Whether path is an NBD URI. */
+bool block_is_nbd(const char *path);
 
 struct block_backend;
 

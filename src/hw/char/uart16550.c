@@ -10,8 +10,10 @@
  * Not implemented: parity/framing errors and break (the host link is a byte
  * stream, so PE/FE/BI/LSR7 stay 0 and LCR.BREAK has no effect), DMA mode
  * signalling (FCR3 is accepted and ignored), and baud-rate throttling: a byte
- * written to THR leaves at once, so the TX FIFO never holds anything and
- * THRE/TEMT are set again right after each write. Host input cannot overrun
+ * written to THR leaves at once for the backend's transmit ring, so THRE and
+ * TEMT are set again right after the write; only while that ring is full
+ * (the host reads slower than the guest writes) does THR hold the byte, with
+ * THRE and TEMT clear, until the ring has room. Host input cannot overrun
  * (uart_receive takes only what fits); an overrun arises in loopback, when the
  * guest transmits into a full receiver.
  */
@@ -53,6 +55,8 @@ struct uart16550 {
 	unsigned rx_count;
 
 	bool thre_pending; /* THRE interrupt condition (cleared by IIR read or THR write) */
+	bool thr_full; /* THR holds thr: the backend's transmit ring was full */
+	uint8_t thr;
 	bool timeout_pending; /* character timeout indication */
 	int irq_level; /* last level driven on irq */
 };
@@ -219,15 +223,29 @@ static void uart_write_thr(struct uart16550 *u, uint8_t byte)
 {
 	/* Writing THR clears the THRE interrupt; the byte then leaves at once and
 	 * THRE rises again. Drop the line in between so an edge-triggered PIC
-	 * sees a new edge for each byte, as with real hardware. */
+	 * sees a new edge for each byte, as with real hardware. A write while
+	 * THR is still full replaces the byte in it, as on a 16450. */
 	u->thre_pending = false;
 	uart_update_irq(u);
 	if (u->mcr & UART_MCR_LOOP) {
 		uart_rx_push(u, byte);
 		uart_rx_activity(u);
-	} else if (u->chr) {
-		chardev_write(u->chr, &byte, 1);
+	} else if (chardev_write(u->chr, &byte, 1) == 0) {
+		u->thr_full = true; /* uart_tx_space sends it */
+		u->thr = byte;
+		return;
 	}
+	u->thr_full = false;
+	u->thre_pending = true;
+	uart_update_irq(u);
+}
+
+void uart_tx_space(void *opaque)
+{
+	struct uart16550 *u = opaque;
+	if (!u->thr_full || chardev_write(u->chr, &u->thr, 1) == 0)
+		return;
+	u->thr_full = false;
 	u->thre_pending = true;
 	uart_update_irq(u);
 }
@@ -236,9 +254,9 @@ static void uart_write_ier(struct uart16550 *u, uint8_t value)
 {
 	uint8_t old = u->ier;
 	u->ier = value & 0x0f;
-	/* Enabling ETBEI while THR is empty (always, here) raises THRE at once;
-	 * Linux's 8250 driver tests for exactly this at startup. */
-	if ((u->ier & UART_IER_ETBEI) && !(old & UART_IER_ETBEI))
+	/* Enabling ETBEI while THR is empty raises THRE at once; Linux's 8250
+	 * driver tests for exactly this at startup. */
+	if ((u->ier & UART_IER_ETBEI) && !(old & UART_IER_ETBEI) && !u->thr_full)
 		u->thre_pending = true;
 	uart_update_irq(u);
 }
@@ -292,8 +310,8 @@ static void uart_write_mcr(struct uart16550 *u, uint8_t value)
 
 static uint8_t uart_read_lsr(struct uart16550 *u)
 {
-	/* Instant transmit: THR and the shift register are always empty. */
-	uint8_t lsr = u->lsr_errors | UART_LSR_THRE | UART_LSR_TEMT;
+	/* THR and the shift register are empty unless the host is behind. */
+	uint8_t lsr = u->lsr_errors | (u->thr_full ? 0 : UART_LSR_THRE | UART_LSR_TEMT);
 	if (u->rx_count)
 		lsr |= UART_LSR_DR;
 	u->lsr_errors = 0;
@@ -411,6 +429,7 @@ void uart_reset(struct uart16550 *u)
 	u->rx_trigger = 1;
 	u->last_rbr = 0;
 	u->thre_pending = false;
+	u->thr_full = false;
 	uart_update_irq(u);
 	/* The backend may be waiting for room that the reset just made. */
 	if (held_input)

@@ -122,5 +122,8 @@ extern const struct bus_ops uart_bus_ops;
  * once room frees up. Matches chardev_receive_fn; opaque is the struct uart16550.
  */
 size_t uart_receive(void *opaque, const uint8_t *buf, size_t len);
+/* chardev_tx_space_fn: the backend's transmit ring has room again, for a
+ * byte THR held (opaque: the struct uart16550). */
+void uart_tx_space(void *opaque);
 
 #endif

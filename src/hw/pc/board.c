@@ -11,7 +11,8 @@
  *   0x60/0x64  i8042 (IRQ 1, 12)           0x70/0x71 MC146818 RTC/CMOS (IRQ 8)
  *   0x92       fast A20 / reset
  *   0xfec00000 IOAPIC                      0xfee00000 local APIC
- *   PCI 00.0 i440FX, 01.0 PIIX3, 03.0.. virtio-blk (one per disk, INTA or MSI-X)
+ *   PCI 00.0 i440FX, 01.0 PIIX3, 02.0 virtio-rng (--rng),
+ *       03.0.. virtio-blk (one per disk); virtio devices use INTA or MSI-X
  *
  * Interrupts: ISA IRQ n goes to 8259 input n and IOAPIC pin n (IRQ 0 to pin 2,
  * as the MADT's override says). The 8259's INT pin reaches the CPU through
@@ -47,6 +48,7 @@
 #include "hw/timer/i8254.h"
 #include "hw/timer/mc146818.h"
 #include "hw/virtio/virtio_blk.h"
+#include "hw/virtio/virtio_rng.h"
 
 #define COM1_PORT 0x3f8
 #define COM1_IRQ 4
@@ -60,6 +62,7 @@
 #define PORT92 0x92
 #define ISA_IRQS 16
 #define BOARD_MAX_REGIONS 32
+#define BOARD_RNG_SLOT 2
 #define BOARD_FIRST_DISK_SLOT 3
 
 struct board_region {
@@ -94,6 +97,7 @@ struct board {
 	unsigned nregions;
 	struct virtio_blk *disks[BOARD_MAX_DISKS];
 	unsigned ndisks;
+	struct virtio_rng *rng;
 };
 
 /* ---- interrupt routing ---- */
@@ -403,6 +407,8 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 		if (r < 0)
 			goto fail;
 	}
+	if (env->rng && (r = virtio_rng_create(b->pci, PCI_DEVFN(BOARD_RNG_SLOT, 0), env->ram, &b->rng)) < 0)
+		goto fail;
 	if ((r = board_fw_cfg_items(b)) < 0)
 		goto fail;
 
@@ -445,6 +451,7 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 	}
 	if (env->serial) {
 		chardev_set_frontend(env->serial, uart_receive, b->com1);
+		chardev_set_tx_space(env->serial, uart_tx_space, b->com1);
 		r = chardev_attach(env->serial, env->loop);
 		if (r < 0)
 			goto fail;
@@ -475,6 +482,8 @@ void board_reset(struct board *b)
 	pci_bus_reset(b->pci);
 	for (unsigned i = 0; i < b->ndisks; i++)
 		virtio_blk_reset(b->disks[i]);
+	if (b->rng)
+		virtio_rng_reset(b->rng);
 	piix_reset(b->piix);
 	acpi_pm_reset(b->pm);
 	fw_cfg_reset(b->fw_cfg);
@@ -491,10 +500,13 @@ void board_destroy(struct board *b)
 		return;
 	for (unsigned i = 0; i < b->nregions; i++)
 		bus_remove(b->regions[i].bus, b->regions[i].base);
-	if (b->env.serial)
+	if (b->env.serial) {
 		chardev_set_frontend(b->env.serial, NULL, NULL);
+		chardev_set_tx_space(b->env.serial, NULL, NULL);
+	}
 	for (unsigned i = 0; i < b->ndisks; i++)
 		virtio_blk_destroy(b->disks[i]);
+	virtio_rng_destroy(b->rng);
 	reset_ports_destroy(b->reset_ports);
 	i8042_destroy(b->i8042);
 	rtc_destroy(b->rtc);

@@ -42,6 +42,7 @@ struct board_env {
 	 * board owns them from board_create on, also when it fails). */
 	struct block_backend **disks; /* entries set to NULL as the board takes them */
 	unsigned ndisks; /* at most BOARD_MAX_DISKS */
+	bool rng; /* a virtio-rng PCI function */
 	/* The guest asked to end the run with this status (debug-exit). */
 	void (*exit)(void *opaque, int status);
 	/* The guest powered the machine off (ACPI S5). */

@@ -6,7 +6,8 @@
  *   0x0000 common configuration    0x3000 notifications, 4 bytes per queue
  *   0x1000 ISR status              0x4000 MSI-X table
  *   0x2000 device configuration    0x5000 MSI-X pending bits
- * Capabilities: MSI-X at 0x40, then common, ISR, device and notify.
+ * Capabilities: MSI-X at 0x40, then common, ISR, device (if the device has a
+ * configuration) and notify.
  */
 #include <errno.h>
 #include <linux/virtio_config.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "hw/pci/msix.h"
 #include "hw/virtio/virtio_pci.h"
 
@@ -82,6 +84,8 @@ static void needs_reset(struct virtio_pci *vp)
 {
 	if (vp->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
+	log_guest("virtio device %02x.%x (id %u): the driver broke a queue; the device needs a reset",
+		  PCI_SLOT(vp->pci.devfn), PCI_FUNC(vp->pci.devfn), vp->info.device_id);
 	vp->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	virtio_pci_config_changed(vp);
 }
@@ -313,7 +317,9 @@ static void bar_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
 			vp->info.ops->config_write(vp->info.opaque, off, (uint32_t)value, size);
 		break;
 	case NOTIFY_OFF:
-		if (off % NOTIFY_MULT == 0 && off / NOTIFY_MULT < vp->info.num_queues && vp->vq[off / NOTIFY_MULT].enabled)
+		/* Kicks before DRIVER_OK are the driver's mistake (virtio 1.2 §3.1.1): ignored. */
+		if (off % NOTIFY_MULT == 0 && off / NOTIFY_MULT < vp->info.num_queues &&
+		    vp->vq[off / NOTIFY_MULT].enabled && virtio_pci_running(vp))
 			vp->info.ops->notify(vp->info.opaque, off / NOTIFY_MULT);
 		break;
 	case MSIX_TABLE_OFF:
@@ -372,9 +378,10 @@ int virtio_pci_create(struct pci_bus *bus, unsigned devfn, const struct guest_ra
 	msix_init(&vp->msix, dev, CAP_MSIX, CAP_COMMON, info->num_queues + 1, VIRTIO_PCI_BAR, MSIX_TABLE_OFF,
 		  MSIX_PBA_OFF);
 	put_cap(dev, CAP_COMMON, CAP_ISR, VIRTIO_PCI_CAP_COMMON_CFG, COMMON_OFF, VIRTIO_PCI_COMMON_Q_NDATA, 16);
-	put_cap(dev, CAP_ISR, CAP_DEVICE, VIRTIO_PCI_CAP_ISR_CFG, ISR_OFF, 1, 16);
-	put_cap(dev, CAP_DEVICE, CAP_NOTIFY, VIRTIO_PCI_CAP_DEVICE_CFG, DEVICE_OFF, info->config_size ? info->config_size : 1,
-		16);
+	/* A device without configuration (virtio-rng) has no device capability. */
+	put_cap(dev, CAP_ISR, info->config_size ? CAP_DEVICE : CAP_NOTIFY, VIRTIO_PCI_CAP_ISR_CFG, ISR_OFF, 1, 16);
+	if (info->config_size)
+		put_cap(dev, CAP_DEVICE, CAP_NOTIFY, VIRTIO_PCI_CAP_DEVICE_CFG, DEVICE_OFF, info->config_size, 16);
 	put_cap(dev, CAP_NOTIFY, 0, VIRTIO_PCI_CAP_NOTIFY_CFG, NOTIFY_OFF, NOTIFY_MULT * info->num_queues, 20);
 	uint32_t mult = NOTIFY_MULT;
 	memcpy(&dev->config[CAP_NOTIFY + 16], &mult, 4);
