@@ -31,6 +31,7 @@ static const struct option_spec run_options[] = {
 	{ "tier", false, true },   { "jit-threshold", false, true }, { "jit-cache", false, true },
 	{ "jit-check", false, true }, { "jit-perf-map", false, false },
 	{ "drive", true, true },   { "hda", true, true },	      { "rng", false, false },
+	{ "console", false, true },
 	/* debugging (docs/debugging.md) */
 	{ "gdb", true, true },	   { "gdb-listen-any", false, false }, { "s", true, false },
 	{ "S", true, false },	   { "trace", false, true },	     { "trace-range", false, true },
@@ -86,6 +87,8 @@ void cmdline_usage(FILE *out)
 	      "                       vda, vdb..; \",,\" is a comma in PATH; cache=none bypasses the page cache)\n"
 	      "  -hda FILE            the same as --drive file=FILE\n"
 	      "  --rng                a virtio-rng device: the guest's /dev/hwrng, fed by the host's getrandom()\n"
+	      "  --console serial|virtio   where the terminal's input goes: COM1 (default) or a virtio-console\n"
+	      "                       (the guest's hvc0; COM1's output still reaches the terminal)\n"
 	      "\n"
 	      "debugging (docs/debugging.md):\n"
 	      "  --gdb tcp:[HOST:]PORT  GDB remote stub (HOST defaults to 127.0.0.1; loopback only)\n"
@@ -406,6 +409,10 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 				return r;
 		} else if (!strcmp(n, "rng")) {
 			cfg->rng = true;
+		} else if (!strcmp(n, "console")) {
+			if (strcmp(v, "serial") && strcmp(v, "virtio"))
+				return fail(why, why_len, "--console %s: expected serial or virtio", v);
+			cfg->console_virtio = !strcmp(v, "virtio");
 		} else if (!strcmp(n, "no-reboot")) {
 			cfg->no_reboot = true;
 		} else if (!strcmp(n, "timeout")) {

@@ -543,6 +543,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		.disks = disks,
 		.ndisks = cfg->ndrives,
 		.rng = cfg->rng,
+		.virtio_console = cfg->console_virtio,
 		.opaque = vm,
 	};
 	if (board_create(&env, &vm->board, why, sizeof(why)) < 0) {

@@ -72,6 +72,7 @@ struct vm_config {
 	struct vm_drive drives[VM_MAX_DRIVES]; /* --drive, -hda, in order: vda, vdb... */
 	unsigned ndrives;
 	bool rng; /* --rng: a virtio-rng device fed by getrandom() */
+	bool console_virtio; /* --console virtio: the terminal's input goes to hvc0 */
 	struct debug_opts debug; /* --gdb, -S, --trace... (docs/debugging.md) */
 };
 

@@ -12,7 +12,8 @@
  *   0x92       fast A20 / reset
  *   0xfec00000 IOAPIC                      0xfee00000 local APIC
  *   PCI 00.0 i440FX, 01.0 PIIX3, 02.0 virtio-rng (--rng),
- *       03.0.. virtio-blk (one per disk); virtio devices use INTA or MSI-X
+ *       03.0.. virtio-blk (one per disk), 0b.0 virtio-console (--console virtio);
+ *       virtio devices use INTA or MSI-X
  *
  * Interrupts: ISA IRQ n goes to 8259 input n and IOAPIC pin n (IRQ 0 to pin 2,
  * as the MADT's override says). The 8259's INT pin reaches the CPU through
@@ -48,6 +49,7 @@
 #include "hw/timer/i8254.h"
 #include "hw/timer/mc146818.h"
 #include "hw/virtio/virtio_blk.h"
+#include "hw/virtio/virtio_console.h"
 #include "hw/virtio/virtio_rng.h"
 
 #define COM1_PORT 0x3f8
@@ -64,6 +66,7 @@
 #define BOARD_MAX_REGIONS 32
 #define BOARD_RNG_SLOT 2
 #define BOARD_FIRST_DISK_SLOT 3
+#define BOARD_CONSOLE_SLOT (BOARD_FIRST_DISK_SLOT + BOARD_MAX_DISKS)
 
 struct board_region {
 	struct bus *bus;
@@ -98,6 +101,7 @@ struct board {
 	struct virtio_blk *disks[BOARD_MAX_DISKS];
 	unsigned ndisks;
 	struct virtio_rng *rng;
+	struct virtio_console *console;
 };
 
 /* ---- interrupt routing ---- */
@@ -205,6 +209,15 @@ static void board_msi(void *opaque, uint64_t addr, uint32_t data)
 		return; /* a write elsewhere is not an interrupt; nothing listens there */
 	board_ioapic_deliver(b, (uint32_t)(addr >> 12) & 0xff, addr & 4, (data >> 8) & 7, (uint8_t)data,
 			     (data >> 15) & 1);
+}
+
+/* The terminal's transmit ring has room: for COM1 and the virtio console. */
+static void board_tx_space(void *opaque)
+{
+	struct board *b = opaque;
+	uart_tx_space(b->com1);
+	if (b->console)
+		virtio_console_tx_space(b->console);
 }
 
 static void board_eoi_broadcast(void *opaque, uint8_t vector)
@@ -409,6 +422,9 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 	}
 	if (env->rng && (r = virtio_rng_create(b->pci, PCI_DEVFN(BOARD_RNG_SLOT, 0), env->ram, &b->rng)) < 0)
 		goto fail;
+	if (env->virtio_console && env->serial &&
+	    (r = virtio_console_create(b->pci, PCI_DEVFN(BOARD_CONSOLE_SLOT, 0), env->ram, env->serial, &b->console)) < 0)
+		goto fail;
 	if ((r = board_fw_cfg_items(b)) < 0)
 		goto fail;
 
@@ -450,8 +466,11 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 			goto fail;
 	}
 	if (env->serial) {
-		chardev_set_frontend(env->serial, uart_receive, b->com1);
-		chardev_set_tx_space(env->serial, uart_tx_space, b->com1);
+		if (b->console)
+			chardev_set_frontend(env->serial, virtio_console_receive, b->console);
+		else
+			chardev_set_frontend(env->serial, uart_receive, b->com1);
+		chardev_set_tx_space(env->serial, board_tx_space, b);
 		r = chardev_attach(env->serial, env->loop);
 		if (r < 0)
 			goto fail;
@@ -484,6 +503,8 @@ void board_reset(struct board *b)
 		virtio_blk_reset(b->disks[i]);
 	if (b->rng)
 		virtio_rng_reset(b->rng);
+	if (b->console)
+		virtio_console_reset(b->console);
 	piix_reset(b->piix);
 	acpi_pm_reset(b->pm);
 	fw_cfg_reset(b->fw_cfg);
@@ -507,6 +528,7 @@ void board_destroy(struct board *b)
 	for (unsigned i = 0; i < b->ndisks; i++)
 		virtio_blk_destroy(b->disks[i]);
 	virtio_rng_destroy(b->rng);
+	virtio_console_destroy(b->console);
 	reset_ports_destroy(b->reset_ports);
 	i8042_destroy(b->i8042);
 	rtc_destroy(b->rtc);

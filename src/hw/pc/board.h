@@ -43,6 +43,9 @@ struct board_env {
 	struct block_backend **disks; /* entries set to NULL as the board takes them */
 	unsigned ndisks; /* at most BOARD_MAX_DISKS */
 	bool rng; /* a virtio-rng PCI function */
+	/* A virtio-console on serial, which then takes the terminal's input
+	 * (COM1 keeps writing to it too, for messages before hvc0 exists). */
+	bool virtio_console;
 	/* The guest asked to end the run with this status (debug-exit). */
 	void (*exit)(void *opaque, int status);
 	/* The guest powered the machine off (ACPI S5). */

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-console (virtio 1.2 §5.3), one port: the guest's /dev/hvc0 on a
+ * character backend (the terminal with --console virtio). Output leaves
+ * through the backend's transmit ring; while that ring is full the device
+ * keeps the request and takes no more from the transmit queue, so a slow
+ * reader slows the guest's writes down instead of losing them. Input waits
+ * in the backend until the guest offers receive buffers.
+ */
+#ifndef X86V_HW_VIRTIO_VIRTIO_CONSOLE_H
+#define X86V_HW_VIRTIO_VIRTIO_CONSOLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/compiler.h"
+#include "hw/pci/pci.h"
+#include "mem/guest_ram.h"
+
+struct chardev;
+struct virtio_console;
+
+int virtio_console_create(struct pci_bus *bus, unsigned devfn, const struct guest_ram *ram, struct chardev *chr,
+			  struct virtio_console **out) MUST_CHECK;
+void virtio_console_reset(struct virtio_console *con);
+void virtio_console_destroy(struct virtio_console *con);
+
+/* chardev_receive_fn: host input for the guest (opaque: the device). */
+size_t virtio_console_receive(void *opaque, const uint8_t *buf, size_t len);
+/* chardev_tx_space_fn: the transmit ring has room again. */
+void virtio_console_tx_space(void *opaque);
+
+#endif
