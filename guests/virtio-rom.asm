@@ -133,6 +133,13 @@ entry16:
 	mov word [AVAIL + 6], 1
 	mov word [AVAIL + 2], 2
 	mov word [BAR + 0x3000], 0
+	mov ecx, 100000                         ; the kick may be handled asynchronously (ioeventfd)
+.broken:
+	test byte [BAR + 0x14], 0x40
+	jnz .flagged
+	dec ecx
+	jnz .broken
+.flagged:
 	movzx eax, byte [BAR + 0x14]
 	CHECK " status=", eax, 2, 0x4f          ; DEVICE_NEEDS_RESET
 	movzx eax, word [USED + 2]

@@ -153,6 +153,27 @@ static void vm_send_msi(void *opaque, uint64_t addr, uint32_t data)
 	}
 }
 
+/* A virtio kick address bound to an eventfd (lock held). Remembered, so that
+ * bindings made while the board was built reach the engine once it exists. */
+static int vm_ioeventfd(void *opaque, uint64_t addr, unsigned len, int fd, bool assign)
+{
+	struct vm *vm = opaque;
+	if (!vm->eng_ops->ioeventfd)
+		return -ENOSYS; /* the soft engine: kicks come through the bus */
+	struct vm_ioeventfd *slot = NULL;
+	for (unsigned i = 0; i < VM_MAX_IOEVENTFDS && !slot; i++) {
+		struct vm_ioeventfd *e = &vm->ioeventfds[i];
+		if (assign ? e->fd < 0 : (e->fd == fd && e->addr == addr))
+			slot = e;
+	}
+	if (!slot)
+		return assign ? -ENOSPC : -ENOENT;
+	int r = vm->engine ? vm->eng_ops->ioeventfd(vm->engine, addr, len, fd, assign) : 0;
+	if (r == 0)
+		*slot = assign ? (struct vm_ioeventfd){ addr, len, fd } : (struct vm_ioeventfd){ .fd = -1 };
+	return r;
+}
+
 /* --- ending a run --- */
 
 void vm_request_exit(struct vm *vm, int status)
@@ -479,6 +500,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vclock_init(&vm->clock);
 	vtimer_init(&vm->timeout_timer, &vm->clock, vm_timeout, vm);
 	vm->ram.fd = -1;
+	for (unsigned i = 0; i < VM_MAX_IOEVENTFDS; i++)
+		vm->ioeventfds[i].fd = -1;
 
 	vm->eng_ops = engine_find(cfg->accel);
 	if (!vm->eng_ops) {
@@ -537,6 +560,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		.kernel_irqchip = cfg->irqchip_kernel,
 		.set_gsi = vm_set_gsi,
 		.send_msi = vm_send_msi,
+		.ioeventfd = vm_ioeventfd,
 		.exit = vm_guest_exit,
 		.poweroff = vm_guest_poweroff,
 		.reset = vm_guest_reset,
@@ -573,6 +597,16 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		log_error("%s", why);
 		return X86V_EXIT_USAGE;
 	}
+	pthread_mutex_lock(&vm->lock);
+	for (unsigned i = 0; i < VM_MAX_IOEVENTFDS; i++) {
+		struct vm_ioeventfd *e = &vm->ioeventfds[i];
+		if (e->fd >= 0 && vm->eng_ops->ioeventfd(vm->engine, e->addr, e->len, e->fd, true) < 0) {
+			log_info("virtio kicks at %#llx exit to x86v: the engine cannot bind them to an eventfd",
+				 (unsigned long long)e->addr);
+			e->fd = -1; /* that queue's kicks come through the bus instead */
+		}
+	}
+	pthread_mutex_unlock(&vm->lock);
 	if (cfg->irqchip_kernel) {
 		/* The board was built without controllers: an engine that cannot
 		 * provide them would leave the machine with none. */

@@ -78,6 +78,7 @@ struct vm_config {
 
 /* Interrupt lines (GSIs) the machine drives: the IOAPIC's 24 pins. */
 #define VM_GSI_COUNT 24
+#define VM_MAX_IOEVENTFDS 32
 
 struct chardev;
 struct board;
@@ -107,6 +108,13 @@ struct vm {
 	bool intr_level; /* the controllers' INTR output to the vCPU (lock held) */
 	bool nmi_wake; /* an NMI was raised since the vCPU last woke from a halt (lock held) */
 	bool gsi_level[VM_GSI_COUNT]; /* --irqchip kernel: the lines' levels (lock held) */
+	/* MMIO writes bound to eventfds (virtio kicks): kept so that bindings made
+	 * before the engine existed reach it (lock held). */
+	struct vm_ioeventfd {
+		uint64_t addr;
+		unsigned len;
+		int fd; /* -1: a free slot */
+	} ioeventfds[VM_MAX_IOEVENTFDS];
 	bool reset_requested; /* a device asked for a system reset (lock held) */
 	bool exit_requested; /* lock held to change */
 	int exit_status;

@@ -142,6 +142,10 @@ struct engine_ops {
 	 * data to addr) through the engine's own local APICs. 0 or -errno; NULL
 	 * when it has no interrupt controllers. */
 	int (*send_msi)(struct engine *eng, uint64_t addr, uint32_t data);
+	/* Makes a guest write of len bytes to MMIO address addr signal eventfd fd
+	 * instead of exiting (assign), or stops that. 0 or -errno; NULL: the engine
+	 * has no such thing, every MMIO write exits. */
+	int (*ioeventfd)(struct engine *eng, uint64_t addr, unsigned len, int fd, bool assign);
 	/* Whether the engine runs its own interrupt controllers (engine_host.irqchip_kernel
 	 * was granted). NULL: never. */
 	bool (*has_irqchip)(const struct engine *eng);

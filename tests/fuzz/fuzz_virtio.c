@@ -74,9 +74,9 @@ static void setup(void)
 	m.pci = pci_bus_create();
 	pci_bus_set_address_spaces(m.pci, NULL, &m.mmio);
 	pci_bus_set_msi_handler(m.pci, count_msi, NULL);
-	if (virtio_blk_create(m.pci, PCI_DEVFN(3, 0), &m.ram, &m.loop, m.disk, "fuzz", &m.blk) < 0 ||
-	    virtio_rng_create(m.pci, PCI_DEVFN(4, 0), &m.ram, &m.rng) < 0 ||
-	    virtio_console_create(m.pci, PCI_DEVFN(5, 0), &m.ram, m.con_chr, &m.con) < 0)
+	if (virtio_blk_create(m.pci, PCI_DEVFN(3, 0), &m.ram, &m.loop, NULL, m.disk, "fuzz", &m.blk) < 0 ||
+	    virtio_rng_create(m.pci, PCI_DEVFN(4, 0), &m.ram, NULL, &m.rng) < 0 ||
+	    virtio_console_create(m.pci, PCI_DEVFN(5, 0), &m.ram, NULL, m.con_chr, &m.con) < 0)
 		abort();
 	chardev_set_frontend(m.con_chr, virtio_console_receive, m.con);
 }

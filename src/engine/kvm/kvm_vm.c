@@ -217,6 +217,14 @@ static int kvmeng_send_msi(struct engine *eng, uint64_t addr, uint32_t data)
 	return kvmeng_irqchip_send_msi(eng, addr, data);
 }
 
+static int kvmeng_ioeventfd(struct engine *eng, uint64_t addr, unsigned len, int fd, bool assign)
+{
+	struct kvm_ioeventfd io = { .addr = addr, .len = len, .fd = fd,
+				    .flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN };
+	int r = kvmeng_ioctl(eng->vm_fd, KVM_IOEVENTFD, &io);
+	return r < 0 ? r : 0;
+}
+
 static bool kvmeng_has_irqchip(const struct engine *eng)
 {
 	return eng->irqchip_kernel;
@@ -239,6 +247,7 @@ const struct engine_ops kvm_engine_ops = {
 	.set_state = kvmeng_set_state,
 	.set_irq = kvmeng_set_irq,
 	.send_msi = kvmeng_send_msi,
+	.ioeventfd = kvmeng_ioeventfd,
 	.has_irqchip = kvmeng_has_irqchip,
 	.platform_reset = kvmeng_platform_reset,
 	.set_intr = kvmeng_set_intr,

@@ -102,6 +102,7 @@ struct board {
 	unsigned ndisks;
 	struct virtio_rng *rng;
 	struct virtio_console *console;
+	struct virtio_kick_host kick_host;
 };
 
 /* ---- interrupt routing ---- */
@@ -407,6 +408,7 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 	pci_bus_set_msi_handler(b->pci, board_msi, b);
 	if ((r = piix_create(b->pci, &pcfg, &b->piix)) < 0)
 		goto fail;
+	b->kick_host = (struct virtio_kick_host){ env->loop, env->ioeventfd, env->opaque };
 	/* The disks before the fw_cfg items: they are part of what firmware finds. */
 	for (; b->ndisks < env->ndisks; b->ndisks++) {
 		char serial[24];
@@ -415,15 +417,16 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 		env->disks[b->ndisks] = NULL; /* the device owns it now */
 		r = b->ndisks < BOARD_MAX_DISKS
 			    ? virtio_blk_create(b->pci, PCI_DEVFN(BOARD_FIRST_DISK_SLOT + b->ndisks, 0), env->ram, env->loop,
-						disk, serial, &b->disks[b->ndisks])
+						&b->kick_host, disk, serial, &b->disks[b->ndisks])
 			    : (block_close(disk), -ENOSPC);
 		if (r < 0)
 			goto fail;
 	}
-	if (env->rng && (r = virtio_rng_create(b->pci, PCI_DEVFN(BOARD_RNG_SLOT, 0), env->ram, &b->rng)) < 0)
+	if (env->rng && (r = virtio_rng_create(b->pci, PCI_DEVFN(BOARD_RNG_SLOT, 0), env->ram, &b->kick_host, &b->rng)) < 0)
 		goto fail;
 	if (env->virtio_console && env->serial &&
-	    (r = virtio_console_create(b->pci, PCI_DEVFN(BOARD_CONSOLE_SLOT, 0), env->ram, env->serial, &b->console)) < 0)
+	    (r = virtio_console_create(b->pci, PCI_DEVFN(BOARD_CONSOLE_SLOT, 0), env->ram, &b->kick_host, env->serial,
+				  &b->console)) < 0)
 		goto fail;
 	if ((r = board_fw_cfg_items(b)) < 0)
 		goto fail;

@@ -38,6 +38,10 @@ struct board_env {
 	void (*set_gsi)(void *opaque, unsigned gsi, int level);
 	/* With kernel_irqchip: a PCI device's MSI-X message for the engine's local APICs. */
 	void (*send_msi)(void *opaque, uint64_t addr, uint32_t data);
+	/* Binds a guest MMIO write (len bytes at addr) to eventfd fd, so that the
+	 * engine signals it without an exit (virtio kicks); -errno when the engine
+	 * cannot (then the write comes through the bus). May be NULL. */
+	int (*ioeventfd)(void *opaque, uint64_t addr, unsigned len, int fd, bool assign);
 	/* Disks, opened by the caller: each becomes a virtio-blk PCI function (the
 	 * board owns them from board_create on, also when it fails). */
 	struct block_backend **disks; /* entries set to NULL as the board takes them */

@@ -128,6 +128,8 @@ struct pci_device {
 				uint32_t value);
 	void (*config_write)(struct pci_device *dev, unsigned offset, uint32_t value,
 			     unsigned size);
+	/* Optional: BAR bar now decodes at addr (PCI_BAR_UNMAPPED: nowhere). */
+	void (*bar_moved)(struct pci_device *dev, unsigned bar, uint64_t addr);
 	void *opaque; /* for the hooks */
 };
 

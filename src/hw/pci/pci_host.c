@@ -171,6 +171,8 @@ static void pci_bar_set_mapping(struct pci_device *dev, unsigned n, uint64_t add
 	}
 	if (bus && bus->map_fn)
 		bus->map_fn(bus->map_opaque, dev, n, old, addr);
+	if (dev->bar_moved)
+		dev->bar_moved(dev, n, b->on_bus || !b->ops ? addr : PCI_BAR_UNMAPPED);
 }
 
 static void pci_update_mappings(struct pci_device *dev)

@@ -202,7 +202,8 @@ static void device_reset(void *opaque)
 static const struct virtio_dev_ops blk_ops = { .notify = notify, .reset = device_reset };
 
 int virtio_blk_create(struct pci_bus *bus, unsigned devfn, const struct guest_ram *ram, struct event_loop *loop,
-		      struct block_backend *disk, const char *serial, struct virtio_blk **out)
+		      const struct virtio_kick_host *kicks, struct block_backend *disk, const char *serial,
+		      struct virtio_blk **out)
 {
 	struct virtio_blk *blk = calloc(1, sizeof(*blk));
 	if (!blk) {
@@ -241,7 +242,7 @@ int virtio_blk_create(struct pci_bus *bus, unsigned devfn, const struct guest_ra
 	};
 	int r = block_start(disk, loop, io_done, blk);
 	if (r == 0)
-		r = virtio_pci_create(bus, devfn, ram, &info, &blk->vp);
+		r = virtio_pci_create(bus, devfn, ram, kicks, &info, &blk->vp);
 	if (r < 0) {
 		block_close(disk);
 		free(blk);

@@ -13,6 +13,7 @@
 #include "core/event_loop.h"
 #include "hw/block/block.h"
 #include "hw/pci/pci.h"
+#include "hw/virtio/virtio_pci.h"
 #include "mem/guest_ram.h"
 
 struct virtio_blk;
@@ -21,7 +22,8 @@ struct virtio_blk;
  * closed with the device, or here on failure). serial: the device ID the
  * guest reads (up to 20 bytes). 0 or -errno. */
 int virtio_blk_create(struct pci_bus *bus, unsigned devfn, const struct guest_ram *ram, struct event_loop *loop,
-		      struct block_backend *disk, const char *serial, struct virtio_blk **out) MUST_CHECK;
+		      const struct virtio_kick_host *kicks, struct block_backend *disk, const char *serial,
+		      struct virtio_blk **out) MUST_CHECK;
 /* Machine reset: waits for the disk's in-flight requests, then the device is as new. */
 void virtio_blk_reset(struct virtio_blk *blk);
 void virtio_blk_destroy(struct virtio_blk *blk);

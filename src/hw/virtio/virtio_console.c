@@ -111,8 +111,8 @@ static void device_reset(void *opaque)
 
 static const struct virtio_dev_ops console_ops = { .notify = notify, .reset = device_reset, .config_write = config_write };
 
-int virtio_console_create(struct pci_bus *bus, unsigned devfn, const struct guest_ram *ram, struct chardev *chr,
-			  struct virtio_console **out)
+int virtio_console_create(struct pci_bus *bus, unsigned devfn, const struct guest_ram *ram,
+			  const struct virtio_kick_host *kicks, struct chardev *chr, struct virtio_console **out)
 {
 	struct virtio_console *con = calloc(1, sizeof(*con));
 	if (!con)
@@ -132,7 +132,7 @@ int virtio_console_create(struct pci_bus *bus, unsigned devfn, const struct gues
 		.ops = &console_ops,
 		.opaque = con,
 	};
-	int r = virtio_pci_create(bus, devfn, ram, &info, &con->vp);
+	int r = virtio_pci_create(bus, devfn, ram, kicks, &info, &con->vp);
 	if (r < 0) {
 		free(con);
 		return r;

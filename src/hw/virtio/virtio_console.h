@@ -15,13 +15,14 @@
 
 #include "core/compiler.h"
 #include "hw/pci/pci.h"
+#include "hw/virtio/virtio_pci.h"
 #include "mem/guest_ram.h"
 
 struct chardev;
 struct virtio_console;
 
-int virtio_console_create(struct pci_bus *bus, unsigned devfn, const struct guest_ram *ram, struct chardev *chr,
-			  struct virtio_console **out) MUST_CHECK;
+int virtio_console_create(struct pci_bus *bus, unsigned devfn, const struct guest_ram *ram,
+			  const struct virtio_kick_host *kicks, struct chardev *chr, struct virtio_console **out) MUST_CHECK;
 void virtio_console_reset(struct virtio_console *con);
 void virtio_console_destroy(struct virtio_console *con);
 

@@ -10,6 +10,9 @@
  * configuration) and notify.
  */
 #include <errno.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_pci.h>
 #include <linux/virtio_ring.h>
@@ -44,8 +47,18 @@
 #define TRANSPORT_FEATURES \
 	((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | (1ULL << VIRTIO_RING_F_EVENT_IDX))
 
+/* A queue's kick by eventfd (virtio_kick_host). */
+struct kick {
+	struct virtio_pci *vp;
+	unsigned q;
+	int fd; /* -1: none */
+	uint64_t addr; /* where it is bound, or PCI_BAR_UNMAPPED */
+};
+
 struct virtio_pci {
 	struct pci_device pci;
+	struct virtio_kick_host kick_host;
+	struct kick kicks[VIRTIO_PCI_MAX_QUEUES];
 	struct virtio_pci_info info;
 	uint64_t features; /* offered */
 	uint64_t driver_features;
@@ -332,6 +345,70 @@ static void bar_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
 
 static const struct bus_ops bar_ops = { .read = bar_read, .write = bar_write, .min_size = 1, .max_size = 8 };
 
+/* ---- kicks by eventfd ---- */
+
+static void kick_ready(void *opaque, int fd, uint32_t events)
+{
+	(void)events;
+	struct kick *k = opaque;
+	uint64_t n;
+	if (read(fd, &n, sizeof(n)) == sizeof(n) && k->vp->vq[k->q].enabled && virtio_pci_running(k->vp))
+		k->vp->info.ops->notify(k->vp->info.opaque, k->q);
+}
+
+/* Binds each queue's notification address in the BAR at addr (or nowhere). */
+static void bind_kicks(struct virtio_pci *vp, uint64_t bar)
+{
+	for (unsigned q = 0; q < vp->info.num_queues; q++) {
+		struct kick *k = &vp->kicks[q];
+		if (k->fd < 0)
+			continue;
+		if (k->addr != PCI_BAR_UNMAPPED)
+			(void)vp->kick_host.ioeventfd(vp->kick_host.opaque, k->addr, 2, k->fd, false);
+		k->addr = PCI_BAR_UNMAPPED;
+		uint64_t at = bar + NOTIFY_OFF + NOTIFY_MULT * q;
+		if (bar != PCI_BAR_UNMAPPED && vp->kick_host.ioeventfd(vp->kick_host.opaque, at, 2, k->fd, true) == 0)
+			k->addr = at;
+	}
+}
+
+static void bar_moved(struct pci_device *dev, unsigned bar, uint64_t addr)
+{
+	if (bar == VIRTIO_PCI_BAR)
+		bind_kicks(dev->opaque, addr);
+}
+
+/* One eventfd per queue, watched by the loop; bound when the BAR decodes. */
+static void kicks_init(struct virtio_pci *vp, const struct virtio_kick_host *host)
+{
+	for (unsigned q = 0; q < VIRTIO_PCI_MAX_QUEUES; q++)
+		vp->kicks[q] = (struct kick){ .vp = vp, .q = q, .fd = -1, .addr = PCI_BAR_UNMAPPED };
+	if (!host || !host->ioeventfd || !host->loop)
+		return;
+	vp->kick_host = *host;
+	for (unsigned q = 0; q < vp->info.num_queues; q++) {
+		int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (fd < 0)
+			continue;
+		if (evloop_add_fd(host->loop, fd, EPOLLIN, kick_ready, &vp->kicks[q]) < 0) {
+			close(fd);
+			continue;
+		}
+		vp->kicks[q].fd = fd;
+	}
+}
+
+static void kicks_destroy(struct virtio_pci *vp)
+{
+	bind_kicks(vp, PCI_BAR_UNMAPPED);
+	for (unsigned q = 0; q < VIRTIO_PCI_MAX_QUEUES; q++) {
+		if (vp->kicks[q].fd < 0)
+			continue;
+		evloop_del_fd(vp->kick_host.loop, vp->kicks[q].fd);
+		close(vp->kicks[q].fd);
+	}
+}
+
 /* ---- PCI ---- */
 
 static void config_written(struct pci_device *dev, unsigned offset, uint32_t value, unsigned size)
@@ -358,7 +435,7 @@ static void put_cap(struct pci_device *dev, unsigned at, unsigned next, uint8_t 
 }
 
 int virtio_pci_create(struct pci_bus *bus, unsigned devfn, const struct guest_ram *ram,
-		      const struct virtio_pci_info *info, struct virtio_pci **out)
+		      const struct virtio_kick_host *kicks, const struct virtio_pci_info *info, struct virtio_pci **out)
 {
 	if (info->num_queues == 0 || info->num_queues > VIRTIO_PCI_MAX_QUEUES || info->config_size > 256 ||
 	    !info->queue_size || (info->queue_size & (info->queue_size - 1)) || info->queue_size > VIRTQ_MAX_SIZE)
@@ -387,11 +464,14 @@ int virtio_pci_create(struct pci_bus *bus, unsigned devfn, const struct guest_ra
 	memcpy(&dev->config[CAP_NOTIFY + 16], &mult, 4);
 	pci_device_set_intx_pin(dev, 1);
 	dev->config_write = config_written;
+	dev->bar_moved = bar_moved;
 	dev->opaque = vp;
+	kicks_init(vp, kicks);
 	int r = pci_device_set_bar(dev, VIRTIO_PCI_BAR, PCI_BAR_MEM64, BAR_SIZE, &bar_ops, vp);
 	if (r == 0)
 		r = pci_bus_add_device(bus, dev, devfn);
 	if (r < 0) {
+		kicks_destroy(vp);
 		free(vp);
 		return r;
 	}
@@ -407,6 +487,7 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 	vp->info.ops->reset(vp->info.opaque);
 	if (vp->pci.bus)
 		pci_bus_remove_device(vp->pci.bus, &vp->pci);
+	kicks_destroy(vp);
 	free(vp);
 }
 

@@ -14,6 +14,12 @@
  * virtio_pci_queue_done, which interrupts the driver if it asked for that.
  * VERSION_1, INDIRECT_DESC and EVENT_IDX are the transport's features.
  *
+ * Kicks: with an engine that can turn MMIO writes into eventfd signals
+ * (KVM_IOEVENTFD), each queue's notification address is bound to an
+ * eventfd while the BAR decodes, and the event loop delivers the kick: the
+ * vCPU never leaves the guest for it. Other engines, and writes of another
+ * width, come through the BAR as usual.
+ *
  * Locking: every call with the machine lock held.
  */
 #ifndef X86V_HW_VIRTIO_VIRTIO_PCI_H
@@ -22,6 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/event_loop.h"
 #include "hw/pci/pci.h"
 #include "hw/virtio/virtqueue.h"
 #include "mem/guest_ram.h"
@@ -51,11 +58,20 @@ struct virtio_pci_info {
 	void *opaque;
 };
 
+/* What the machine offers for kicks without an exit (may be absent: NULL). */
+struct virtio_kick_host {
+	struct event_loop *loop;
+	/* Binds (assign) or unbinds a guest write of len bytes at addr to fd; 0 or -errno. */
+	int (*ioeventfd)(void *opaque, uint64_t addr, unsigned len, int fd, bool assign);
+	void *opaque;
+};
+
 struct virtio_pci;
 
 /* Adds the function at devfn. 0, or -errno (-EEXIST: devfn taken). */
 int virtio_pci_create(struct pci_bus *bus, unsigned devfn, const struct guest_ram *ram,
-		      const struct virtio_pci_info *info, struct virtio_pci **out) MUST_CHECK;
+		      const struct virtio_kick_host *kicks, const struct virtio_pci_info *info,
+		      struct virtio_pci **out) MUST_CHECK;
 /* Removes it from the bus (after a reset of the device). NULL is ignored. */
 void virtio_pci_destroy(struct virtio_pci *vp);
 /* Machine reset: the device and its MSI-X state back to power-on. */

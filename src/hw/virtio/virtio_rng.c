@@ -59,7 +59,8 @@ static void device_reset(void *opaque)
 
 static const struct virtio_dev_ops rng_ops = { .notify = notify, .reset = device_reset };
 
-int virtio_rng_create(struct pci_bus *bus, unsigned devfn, const struct guest_ram *ram, struct virtio_rng **out)
+int virtio_rng_create(struct pci_bus *bus, unsigned devfn, const struct guest_ram *ram,
+		      const struct virtio_kick_host *kicks, struct virtio_rng **out)
 {
 	struct virtio_rng *rng = calloc(1, sizeof(*rng));
 	if (!rng)
@@ -72,7 +73,7 @@ int virtio_rng_create(struct pci_bus *bus, unsigned devfn, const struct guest_ra
 		.ops = &rng_ops,
 		.opaque = rng,
 	};
-	int r = virtio_pci_create(bus, devfn, ram, &info, &rng->vp);
+	int r = virtio_pci_create(bus, devfn, ram, kicks, &info, &rng->vp);
 	if (r < 0) {
 		free(rng);
 		return r;

@@ -9,13 +9,14 @@
 
 #include "core/compiler.h"
 #include "hw/pci/pci.h"
+#include "hw/virtio/virtio_pci.h"
 #include "mem/guest_ram.h"
 
 struct virtio_rng;
 
 /* The device at devfn on bus. 0 or -errno. */
 int virtio_rng_create(struct pci_bus *bus, unsigned devfn, const struct guest_ram *ram,
-		      struct virtio_rng **out) MUST_CHECK;
+		      const struct virtio_kick_host *kicks, struct virtio_rng **out) MUST_CHECK;
 void virtio_rng_reset(struct virtio_rng *rng);
 void virtio_rng_destroy(struct virtio_rng *rng);
 
