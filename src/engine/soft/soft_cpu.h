@@ -174,6 +174,7 @@ struct soft_cpu {
 	uint64_t interp_insns; /* instructions the interpreter ran (the rest ran as translated code) */
 	uint64_t jit_helper_calls; /* interpreter handlers called from translated code */
 	uint64_t code_writes; /* writes that found decoded code on their page */
+	uint64_t walks; /* page walks (the lockstep checker: did a run fill the TLB?) */
 	/* Set before each handler call from translated code: the instructions
 	 * of the block counted but not run should the handler fault. */
 	uint32_t jit_fault_uncount;

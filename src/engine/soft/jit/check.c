@@ -262,6 +262,7 @@ void soft_jit_check_block(struct soft_cpu *cpu, struct soft_block *b, const void
 	cpu->insn_limit = 0;
 	c->phase = 1;
 	bool stale = seg_flat_stale(cpu);
+	uint64_t walks = cpu->walks;
 	bool faulted = run_phase(cpu, b, code);
 	stale |= seg_flat_stale(cpu);
 	capture(cpu, &c->first, faulted);
@@ -276,8 +277,9 @@ void soft_jit_check_block(struct soft_cpu *cpu, struct soft_block *b, const void
 		uint64_t interp_insns = cpu->interp_insns;
 		/* Entries the first run filled would spare the second its page
 		 * walks, and so the accessed bits they set in the restored
-		 * tables: the second run walks again. */
-		soft_tlb_flush_all(cpu, true);
+		 * tables: after a run that walked, the second walks again. */
+		if (cpu->walks != walks)
+			soft_tlb_flush_all(cpu, true);
 		c->phase = 2;
 		faulted = run_phase(cpu, b, code);
 		cpu->interp_insns = interp_insns; /* counted as translated, like the run it stands for */

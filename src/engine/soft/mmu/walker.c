@@ -45,6 +45,7 @@ static int pf_code(struct soft_cpu *cpu, enum soft_access acc, bool user, bool p
 
 int soft_walk(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc, bool user, struct soft_walk *w)
 {
+	cpu->walks++;
 	const struct x86_cpu_state *s = &cpu->s;
 	struct walk_level lv[4];
 	unsigned n = 0;
