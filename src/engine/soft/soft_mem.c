@@ -65,7 +65,7 @@ void soft_tlb_flush_all(struct soft_cpu *cpu, bool include_global)
 {
 	soft_chain_epoch_bump(cpu, include_global); /* chains followed translations that may be gone */
 	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++) {
-		if (include_global) { /* every entry, listed or not (a new vCPU's are zeros) */
+		if (!cpu->tlb_all_listed) { /* the first flush: every entry (a new vCPU's are zeros) */
 			for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
 				tlb_invalidate(cpu, v, i);
 				cpu->tlb_phys[v][i].listed = false;
@@ -73,11 +73,12 @@ void soft_tlb_flush_all(struct soft_cpu *cpu, bool include_global)
 			cpu->tlb_listed[v] = 0;
 			continue;
 		}
-		/* Only entries filled since can be valid; global ones stay (and listed). */
+		/* Only entries filled since can be valid; global ones stay (and
+		 * listed) unless the flush includes them. */
 		unsigned kept = 0;
 		for (unsigned k = 0; k < cpu->tlb_listed[v]; k++) {
 			unsigned i = cpu->tlb_list[v][k];
-			if (cpu->tlb_phys[v][i].global) {
+			if (!include_global && cpu->tlb_phys[v][i].global) {
 				cpu->tlb_list[v][kept++] = (uint16_t)i;
 				continue;
 			}
@@ -86,6 +87,7 @@ void soft_tlb_flush_all(struct soft_cpu *cpu, bool include_global)
 		}
 		cpu->tlb_listed[v] = kept;
 	}
+	cpu->tlb_all_listed |= include_global;
 }
 
 void soft_tlb_flush_page(struct soft_cpu *cpu, uint64_t lin)
@@ -103,13 +105,18 @@ void soft_tlb_flush_page(struct soft_cpu *cpu, uint64_t lin)
 		tlb_invalidate(cpu, v, i);
 }
 
-/* A page became a code page: drop write tags that point at it. */
+/* A page became a code page: drop write tags that point at it (only listed
+ * entries can hold one). */
 void soft_tlb_drop_writes_to(struct soft_cpu *cpu, uint64_t gpa_page)
 {
-	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++)
-		for (unsigned i = 0; i < SOFT_TLB_SIZE; i++)
+	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++) {
+		unsigned n = cpu->tlb_all_listed ? cpu->tlb_listed[v] : SOFT_TLB_SIZE;
+		for (unsigned k = 0; k < n; k++) {
+			unsigned i = cpu->tlb_all_listed ? cpu->tlb_list[v][k] : k;
 			if (cpu->tlb_phys[v][i].gpa == gpa_page)
 				cpu->tlb[v][i].tag_write = SOFT_TLB_INVALID;
+		}
+	}
 }
 
 static __attribute__((noreturn)) void raise_pf(struct soft_cpu *cpu, uint64_t lin, int code)
