@@ -410,15 +410,17 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 		goto fail;
 	b->kick_host = (struct virtio_kick_host){ env->loop, env->ioeventfd, env->opaque };
 	/* The disks before the fw_cfg items: they are part of what firmware finds. */
+	if (env->ndisks > BOARD_MAX_DISKS) {
+		r = -ENOSPC;
+		goto fail;
+	}
 	for (; b->ndisks < env->ndisks; b->ndisks++) {
 		char serial[24];
 		snprintf(serial, sizeof(serial), "x86v-vd%c", 'a' + b->ndisks);
 		struct block_backend *disk = env->disks[b->ndisks];
-		env->disks[b->ndisks] = NULL; /* the device owns it now */
-		r = b->ndisks < BOARD_MAX_DISKS
-			    ? virtio_blk_create(b->pci, PCI_DEVFN(BOARD_FIRST_DISK_SLOT + b->ndisks, 0), env->ram, env->loop,
-						&b->kick_host, disk, serial, &b->disks[b->ndisks])
-			    : (block_close(disk), -ENOSPC);
+		env->disks[b->ndisks] = NULL; /* the device owns it now, also when it fails */
+		r = virtio_blk_create(b->pci, PCI_DEVFN(BOARD_FIRST_DISK_SLOT + b->ndisks, 0), env->ram, env->loop,
+				      &b->kick_host, disk, serial, &b->disks[b->ndisks]);
 		if (r < 0)
 			goto fail;
 	}
