@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 NINJA ?= ninja
 FLAVOUR ?= cloud
 
-.PHONY: all deps check run bench clean guest
+.PHONY: all deps check run bench clean guest fuzz
 
 all: $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
@@ -39,6 +39,11 @@ run: all guest
 # scripts/guest-init changed. FLAVOUR=generic for linux-image-amd64.
 guest:
 	scripts/mkguest --flavour $(FLAVOUR)
+
+# Every fuzz target (ASan+UBSan build) for FUZZ_TIME seconds in all (default 600).
+fuzz: deps $(ASAN_BUILD)/build.ninja
+	$(NINJA) -C $(ASAN_BUILD)
+	scripts/fuzz $(ASAN_BUILD)
 
 bench: all
 	@scripts/bootstrap --bench

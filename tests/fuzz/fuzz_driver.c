@@ -63,6 +63,8 @@ int main(int argc, char **argv)
 	}
 	replay_seeds();
 	int per_mode = argc > 1 ? atoi(argv[1]) : 300;
+	if (argc > 2) /* another stream (make fuzz) */
+		rng_state ^= strtoull(argv[2], NULL, 0) * 0x9e3779b97f4a7c15ULL | 1;
 	uint8_t buf[512];
 	for (unsigned mode = 0; mode < FUZZ_MODES; mode++) {
 		for (int i = 0; i < per_mode; i++) {

@@ -159,11 +159,12 @@ int fuzz_loaders_one(const uint8_t *data, size_t size)
 }
 
 #ifndef FUZZ_NO_MAIN
-/* make check: a fixed-seed stream of random inputs (argv[1]: how many). */
+/* make check: a fixed-seed stream of random inputs (argv[1]: how many; argv[2]: another seed). */
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 6000;
-	uint64_t s = 0x2545f4914f6cdd1dULL;
+	uint64_t s = 0x2545f4914f6cdd1dULL ^ (argc > 2 ? strtoull(argv[2], NULL, 0) * 0x9e3779b97f4a7c15ULL : 0);
+	s |= 1;
 	static uint8_t buf[64];
 	for (int i = 0; i < n; i++) {
 		size_t len = 3 + (size_t)(i % 20) * 3;
