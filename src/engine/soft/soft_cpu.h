@@ -192,9 +192,6 @@ struct soft_cpu {
 	 * flush that keeps global pages (every CR3 write) visits those alone. */
 	uint16_t tlb_list[SOFT_TLB_VIEWS][SOFT_TLB_SIZE];
 	unsigned tlb_listed[SOFT_TLB_VIEWS];
-	/* Every valid entry is in tlb_list: true from the first full flush on
-	 * (before it, a new vCPU's zeroed entries would match page 0). */
-	bool tlb_all_listed;
 	bool tlb_has_large; /* some entry caches a piece of a large page */
 	struct soft_block_cache *blocks;
 };

@@ -65,7 +65,7 @@ void soft_tlb_flush_all(struct soft_cpu *cpu, bool include_global)
 {
 	soft_chain_epoch_bump(cpu, include_global); /* chains followed translations that may be gone */
 	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++) {
-		if (!cpu->tlb_all_listed) { /* the first flush: every entry (a new vCPU's are zeros) */
+		if (include_global) { /* every entry, listed or not (a new vCPU's are zeros) */
 			for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
 				tlb_invalidate(cpu, v, i);
 				cpu->tlb_phys[v][i].listed = false;
@@ -73,12 +73,11 @@ void soft_tlb_flush_all(struct soft_cpu *cpu, bool include_global)
 			cpu->tlb_listed[v] = 0;
 			continue;
 		}
-		/* Only entries filled since can be valid; global ones stay (and
-		 * listed) unless the flush includes them. */
+		/* Only entries filled since can be valid; global ones stay (and listed). */
 		unsigned kept = 0;
 		for (unsigned k = 0; k < cpu->tlb_listed[v]; k++) {
 			unsigned i = cpu->tlb_list[v][k];
-			if (!include_global && cpu->tlb_phys[v][i].global) {
+			if (cpu->tlb_phys[v][i].global) {
 				cpu->tlb_list[v][kept++] = (uint16_t)i;
 				continue;
 			}
@@ -87,7 +86,6 @@ void soft_tlb_flush_all(struct soft_cpu *cpu, bool include_global)
 		}
 		cpu->tlb_listed[v] = kept;
 	}
-	cpu->tlb_all_listed |= include_global;
 }
 
 void soft_tlb_flush_page(struct soft_cpu *cpu, uint64_t lin)
@@ -105,18 +103,13 @@ void soft_tlb_flush_page(struct soft_cpu *cpu, uint64_t lin)
 		tlb_invalidate(cpu, v, i);
 }
 
-/* A page became a code page: drop write tags that point at it (only listed
- * entries can hold one). */
+/* A page became a code page: drop write tags that point at it. */
 void soft_tlb_drop_writes_to(struct soft_cpu *cpu, uint64_t gpa_page)
 {
-	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++) {
-		unsigned n = cpu->tlb_all_listed ? cpu->tlb_listed[v] : SOFT_TLB_SIZE;
-		for (unsigned k = 0; k < n; k++) {
-			unsigned i = cpu->tlb_all_listed ? cpu->tlb_list[v][k] : k;
+	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++)
+		for (unsigned i = 0; i < SOFT_TLB_SIZE; i++)
 			if (cpu->tlb_phys[v][i].gpa == gpa_page)
 				cpu->tlb[v][i].tag_write = SOFT_TLB_INVALID;
-		}
-	}
 }
 
 static __attribute__((noreturn)) void raise_pf(struct soft_cpu *cpu, uint64_t lin, int code)
