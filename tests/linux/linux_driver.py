@@ -92,7 +92,9 @@ def main():
         argv = guest_command(x86v, opts.flavour, opts.script, opts.append, tmp, opts.no_initrd)
         if argv is None:
             return 77
-        hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(opts.busy)]
+        # Each hog spins until this driver is gone, however it ends (even killed).
+        hog = f"import os\nwhile os.getppid() == {os.getpid()}: pass"
+        hogs = [subprocess.Popen([sys.executable, "-c", hog]) for _ in range(opts.busy)]
         try:
             for boot in range(opts.boots):
                 rc = subprocess.run(argv, stdin=subprocess.DEVNULL).returncode
