@@ -2,7 +2,7 @@
 /*
  * Command-line parsing. Long options take "--opt VALUE" or "--opt=VALUE";
  * QEMU's single-dash spellings (-m -kernel -initrd -append -bios -accel
- * -no-reboot -serial -drive -hda) are accepted too, so muscle memory works.
+ * -no-reboot -serial -drive -hda -net -nic) are accepted too, so muscle memory works.
  */
 #include <errno.h>
 #include <math.h>
@@ -14,6 +14,7 @@
 #include "core/gdbstub.h"
 #include "core/trace.h"
 #include "hw/block/block.h"
+#include "hw/net/net.h"
 
 struct option_spec {
 	const char *name; /* without dashes */
@@ -31,7 +32,7 @@ static const struct option_spec run_options[] = {
 	{ "tier", false, true },   { "jit-threshold", false, true }, { "jit-cache", false, true },
 	{ "jit-check", false, true }, { "jit-perf-map", false, false },
 	{ "drive", true, true },   { "hda", true, true },	      { "rng", false, false },
-	{ "console", false, true },
+	{ "console", false, true }, { "net", true, true },	      { "nic", true, true },
 	/* debugging (docs/debugging.md) */
 	{ "gdb", true, true },	   { "gdb-listen-any", false, false }, { "s", true, false },
 	{ "S", true, false },	   { "trace", false, true },	     { "trace-range", false, true },
@@ -86,6 +87,12 @@ void cmdline_usage(FILE *out)
 	      "                       nbd+unix:///NAME?socket=PATH), as a virtio-blk disk (repeatable, up to 8:\n"
 	      "                       vda, vdb..; \",,\" is a comma in PATH; cache=none bypasses the page cache)\n"
 	      "  -hda FILE            the same as --drive file=FILE\n"
+	      "  --net user[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT][,restrict=on][,mac=MAC]\n"
+	      "                       a virtio-net card on user-mode networking (NAT: guest 10.0.2.15 by DHCP,\n"
+	      "                       host 10.0.2.2, DNS 10.0.2.3); hostfwd repeatable; restrict=on: the guest\n"
+	      "                       reaches nothing outside (forwards still work)\n"
+	      "  --net tap,ifname=NAME[,mac=MAC]   a virtio-net card on a host TAP interface\n"
+	      "                       (repeatable, up to 4 cards; also -net, -nic)\n"
 	      "  --rng                a virtio-rng device: the guest's /dev/hwrng, fed by the host's getrandom()\n"
 	      "  --console serial|virtio   where the terminal's input goes: COM1 (default) or a virtio-console\n"
 	      "                       (the guest's hvc0; COM1's output still reaches the terminal)\n"
@@ -256,6 +263,26 @@ static const char *drive_value(const char *p, char *out, size_t size)
 	return *p ? p + 1 : p;
 }
 
+/* Splits the next KEY=VALUE item of option opt's spec off *p into key
+ * (up to 15 characters) and value: 0, or -EINVAL with *why. */
+static int next_item(const char *opt, const char *spec, const char **p, char key[16], char *value,
+		     size_t value_size, char *why, size_t why_len)
+{
+	const char *eq = strchr(*p, '=');
+	const char *comma = strchr(*p, ',');
+	if (!eq || (comma && comma < eq))
+		return fail(why, why_len, "--%s %s: expected KEY=VALUE items separated by commas", opt, spec);
+	size_t klen = (size_t)(eq - *p);
+	if (klen >= 16)
+		return fail(why, why_len, "--%s %s: unknown key %.*s", opt, spec, (int)klen, *p);
+	memcpy(key, *p, klen);
+	key[klen] = '\0';
+	*p = drive_value(eq + 1, value, value_size);
+	if (!*p)
+		return fail(why, why_len, "--%s: the value of %s is too long", opt, key);
+	return 0;
+}
+
 /* --drive file=PATH[,format=raw][,readonly=on|off][,cache=none|writeback][,if=virtio] */
 static int parse_drive(const char *spec, struct vm_config *cfg, char *why, size_t why_len)
 {
@@ -264,19 +291,9 @@ static int parse_drive(const char *spec, struct vm_config *cfg, char *why, size_
 	struct vm_drive *d = &cfg->drives[cfg->ndrives];
 	*d = (struct vm_drive){ 0 };
 	for (const char *p = spec; *p;) {
-		const char *eq = strchr(p, '=');
-		const char *comma = strchr(p, ',');
-		if (!eq || (comma && comma < eq))
-			return fail(why, why_len, "--drive %s: expected KEY=VALUE items separated by commas", spec);
 		char key[16], value[sizeof(d->file)];
-		size_t klen = (size_t)(eq - p);
-		if (klen >= sizeof(key))
-			return fail(why, why_len, "--drive %s: unknown key %.*s", spec, (int)klen, p);
-		memcpy(key, p, klen);
-		key[klen] = '\0';
-		p = drive_value(eq + 1, value, sizeof(value));
-		if (!p)
-			return fail(why, why_len, "--drive: the value of %s is too long", key);
+		if (next_item("drive", spec, &p, key, value, sizeof(value), why, why_len) < 0)
+			return -EINVAL;
 		if (!strcmp(key, "file")) {
 			if (!value[0])
 				return fail(why, why_len, "--drive %s: file= needs a path", spec);
@@ -307,6 +324,75 @@ static int parse_drive(const char *spec, struct vm_config *cfg, char *why, size_
 	if (d->nbd && d->direct)
 		return fail(why, why_len, "--drive %s: cache=none applies to files, not NBD exports", spec);
 	cfg->ndrives++;
+	return 0;
+}
+
+/* mac=52:54:00:12:34:56 */
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	char end;
+	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &end) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)v[i];
+	return mac[0] & 1 ? -1 : 0; /* a multicast address is no card's */
+}
+
+/* --net user[,hostfwd=..][,restrict=on][,mac=..] | tap,ifname=NAME[,mac=..] (also -net, -nic) */
+static int parse_net(const char *spec, struct vm_config *cfg, char *why, size_t why_len)
+{
+	if (cfg->nnets == VM_MAX_NETS)
+		return fail(why, why_len, "--net %s: at most %d network cards", spec, VM_MAX_NETS);
+	struct net_options *n = &cfg->nets[cfg->nnets];
+	*n = (struct net_options){ .mac = { 0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + cfg->nnets) } };
+	size_t tlen = strcspn(spec, ",");
+	if (tlen == 4 && !strncmp(spec, "user", 4))
+		n->kind = NET_USER;
+	else if (tlen == 3 && !strncmp(spec, "tap", 3))
+		n->kind = NET_TAP;
+	else
+		return fail(why, why_len, "--net %s: expected user or tap first", spec);
+	bool tap = n->kind == NET_TAP;
+	for (const char *p = spec + tlen + (spec[tlen] == ','); *p;) {
+		char key[16], value[256];
+		if (next_item("net", spec, &p, key, value, sizeof(value), why, why_len) < 0)
+			return -EINVAL;
+		if (!strcmp(key, "mac")) {
+			if (parse_mac(value, n->mac) < 0)
+				return fail(why, why_len, "--net %s: mac=%s: expected six hex bytes such as 52:54:00:12:34:56 "
+							  "(not a multicast address)", spec, value);
+		} else if (!strcmp(key, "model")) {
+			if (strcmp(value, "virtio") && strcmp(value, "virtio-net-pci"))
+				return fail(why, why_len, "--net %s: model=%s: only virtio cards exist", spec, value);
+		} else if (!tap && !strcmp(key, "hostfwd")) {
+			if (n->nfwd == NET_MAX_HOSTFWD)
+				return fail(why, why_len, "--net %s: at most %d hostfwd", spec, NET_MAX_HOSTFWD);
+			char fwhy[200];
+			if (net_parse_hostfwd(value, &n->fwd[n->nfwd], fwhy, sizeof(fwhy)) < 0)
+				return fail(why, why_len, "--net: %s", fwhy);
+			n->nfwd++;
+		} else if (!tap && !strcmp(key, "restrict")) {
+			if (strcmp(value, "on") && strcmp(value, "off") && strcmp(value, "yes") && strcmp(value, "no"))
+				return fail(why, why_len, "--net %s: restrict=%s: expected on or off", spec, value);
+			n->restrict_guest = !strcmp(value, "on") || !strcmp(value, "yes");
+		} else if (tap && !strcmp(key, "ifname")) {
+			if (!value[0] || strlen(value) >= sizeof(n->ifname) || strchr(value, '/'))
+				return fail(why, why_len, "--net %s: ifname=%s: expected an interface name of 1-%zu characters",
+					    spec, value, sizeof(n->ifname) - 1);
+			memcpy(n->ifname, value, strlen(value) + 1);
+		} else if (tap && (!strcmp(key, "script") || !strcmp(key, "downscript"))) {
+			if (strcmp(value, "no"))
+				return fail(why, why_len, "--net %s: %s=%s: x86v runs no scripts (only %s=no)", spec, key,
+					    value, key);
+		} else {
+			return fail(why, why_len, "--net %s: unknown key %s (%s)", spec, key,
+				    tap ? "ifname, mac, model" : "hostfwd, restrict, mac, model");
+		}
+	}
+	if (tap && !n->ifname[0])
+		return fail(why, why_len, "--net %s: ifname=NAME is missing", spec);
+	cfg->nnets++;
 	return 0;
 }
 
@@ -405,6 +491,10 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 			if ((size_t)snprintf(spec, sizeof(spec), "%s%s", !strcmp(n, "hda") ? "file=" : "", v) >= sizeof(spec))
 				return fail(why, why_len, "--%s: the value is too long", n);
 			int r = parse_drive(spec, cfg, why, why_len);
+			if (r < 0)
+				return r;
+		} else if (!strcmp(n, "net") || !strcmp(n, "nic")) {
+			int r = parse_net(v, cfg, why, why_len);
 			if (r < 0)
 				return r;
 		} else if (!strcmp(n, "rng")) {

@@ -16,7 +16,7 @@
 
 typedef void evloop_fd_fn(void *opaque, int fd, uint32_t events);
 
-#define EVLOOP_MAX_FDS 16
+#define EVLOOP_MAX_FDS 64
 
 struct evloop_fd {
 	int fd;

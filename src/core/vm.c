@@ -548,6 +548,19 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		}
 	}
 
+	struct board_nic nics[VM_MAX_NETS] = { 0 };
+	for (unsigned i = 0; i < cfg->nnets; i++) {
+		memcpy(nics[i].mac, cfg->nets[i].mac, 6);
+		if (net_open(&cfg->nets[i], &nics[i].backend, why, sizeof(why)) < 0) {
+			log_error("%s", why);
+			while (i--)
+				net_close(nics[i].backend);
+			for (unsigned d = 0; d < cfg->ndrives; d++)
+				block_close(disks[d]);
+			return X86V_EXIT_USAGE;
+		}
+	}
+
 	struct board_env env = {
 		.pio = &vm->pio,
 		.mmio = &vm->mmio,
@@ -566,6 +579,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		.reset = vm_guest_reset,
 		.disks = disks,
 		.ndisks = cfg->ndrives,
+		.nics = nics,
+		.nnics = cfg->nnets,
 		.rng = cfg->rng,
 		.virtio_console = cfg->console_virtio,
 		.opaque = vm,

@@ -18,6 +18,7 @@
 #include "core/vclock.h"
 #include "cpu/x86_state.h"
 #include "engine/engine.h"
+#include "hw/net/net.h"
 #include "mem/bus.h"
 #include "mem/guest_ram.h"
 
@@ -37,6 +38,7 @@ enum x86v_status {
 };
 
 #define VM_MAX_DRIVES 8
+#define VM_MAX_NETS 4
 
 /* A disk (--drive): a raw image file as a virtio-blk device. */
 struct vm_drive {
@@ -71,6 +73,8 @@ struct vm_config {
 	double timeout; /* seconds; 0 = none */
 	struct vm_drive drives[VM_MAX_DRIVES]; /* --drive, -hda, in order: vda, vdb... */
 	unsigned ndrives;
+	struct net_options nets[VM_MAX_NETS]; /* --net, -nic: virtio-net cards in order */
+	unsigned nnets;
 	bool rng; /* --rng: a virtio-rng device fed by getrandom() */
 	bool console_virtio; /* --console virtio: the terminal's input goes to hvc0 */
 	struct debug_opts debug; /* --gdb, -S, --trace... (docs/debugging.md) */

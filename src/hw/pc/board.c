@@ -12,7 +12,8 @@
  *   0x92       fast A20 / reset
  *   0xfec00000 IOAPIC                      0xfee00000 local APIC
  *   PCI 00.0 i440FX, 01.0 PIIX3, 02.0 virtio-rng (--rng),
- *       03.0.. virtio-blk (one per disk), 0b.0 virtio-console (--console virtio);
+ *       03.0.. virtio-blk (one per disk), 0b.0 virtio-console (--console virtio),
+ *       0c.0.. virtio-net (one per --net);
  *       virtio devices use INTA or MSI-X
  *
  * Interrupts: ISA IRQ n goes to 8259 input n and IOAPIC pin n (IRQ 0 to pin 2,
@@ -50,6 +51,7 @@
 #include "hw/timer/mc146818.h"
 #include "hw/virtio/virtio_blk.h"
 #include "hw/virtio/virtio_console.h"
+#include "hw/virtio/virtio_net.h"
 #include "hw/virtio/virtio_rng.h"
 
 #define COM1_PORT 0x3f8
@@ -67,6 +69,7 @@
 #define BOARD_RNG_SLOT 2
 #define BOARD_FIRST_DISK_SLOT 3
 #define BOARD_CONSOLE_SLOT (BOARD_FIRST_DISK_SLOT + BOARD_MAX_DISKS)
+#define BOARD_FIRST_NIC_SLOT (BOARD_CONSOLE_SLOT + 1)
 
 struct board_region {
 	struct bus *bus;
@@ -100,6 +103,8 @@ struct board {
 	unsigned nregions;
 	struct virtio_blk *disks[BOARD_MAX_DISKS];
 	unsigned ndisks;
+	struct virtio_net *nics[BOARD_MAX_NICS];
+	unsigned nnics;
 	struct virtio_rng *rng;
 	struct virtio_console *console;
 	struct virtio_kick_host kick_host;
@@ -410,7 +415,7 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 		goto fail;
 	b->kick_host = (struct virtio_kick_host){ env->loop, env->ioeventfd, env->opaque };
 	/* The disks before the fw_cfg items: they are part of what firmware finds. */
-	if (env->ndisks > BOARD_MAX_DISKS) {
+	if (env->ndisks > BOARD_MAX_DISKS || env->nnics > BOARD_MAX_NICS) {
 		r = -ENOSPC;
 		goto fail;
 	}
@@ -421,6 +426,15 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 		env->disks[b->ndisks] = NULL; /* the device owns it now, also when it fails */
 		r = virtio_blk_create(b->pci, PCI_DEVFN(BOARD_FIRST_DISK_SLOT + b->ndisks, 0), env->ram, env->loop,
 				      &b->kick_host, disk, serial, &b->disks[b->ndisks]);
+		if (r < 0)
+			goto fail;
+	}
+	for (; b->nnics < env->nnics; b->nnics++) {
+		struct board_nic *nic = &env->nics[b->nnics];
+		struct net_backend *nb = nic->backend;
+		nic->backend = NULL; /* the device owns it now, also when it fails */
+		r = virtio_net_create(b->pci, PCI_DEVFN(BOARD_FIRST_NIC_SLOT + b->nnics, 0), env->ram, env->loop,
+				      &b->kick_host, nb, nic->mac, &b->nics[b->nnics]);
 		if (r < 0)
 			goto fail;
 	}
@@ -488,6 +502,10 @@ fail:
 		block_close(env->disks[i]);
 		env->disks[i] = NULL;
 	}
+	for (unsigned i = 0; i < env->nnics; i++) {
+		net_close(env->nics[i].backend);
+		env->nics[i].backend = NULL;
+	}
 	board_destroy(b);
 	return r;
 }
@@ -506,6 +524,8 @@ void board_reset(struct board *b)
 	pci_bus_reset(b->pci);
 	for (unsigned i = 0; i < b->ndisks; i++)
 		virtio_blk_reset(b->disks[i]);
+	for (unsigned i = 0; i < b->nnics; i++)
+		virtio_net_reset(b->nics[i]);
 	if (b->rng)
 		virtio_rng_reset(b->rng);
 	if (b->console)
@@ -532,6 +552,8 @@ void board_destroy(struct board *b)
 	}
 	for (unsigned i = 0; i < b->ndisks; i++)
 		virtio_blk_destroy(b->disks[i]);
+	for (unsigned i = 0; i < b->nnics; i++)
+		virtio_net_destroy(b->nics[i]);
 	virtio_rng_destroy(b->rng);
 	virtio_console_destroy(b->console);
 	reset_ports_destroy(b->reset_ports);

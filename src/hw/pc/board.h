@@ -18,6 +18,13 @@
 
 struct chardev;
 struct block_backend;
+struct net_backend;
+
+/* A network card: a virtio-net PCI function on a backend the caller opened. */
+struct board_nic {
+	struct net_backend *backend; /* set to NULL as the board takes it */
+	uint8_t mac[6];
+};
 
 struct board_env {
 	struct bus *pio;
@@ -46,6 +53,8 @@ struct board_env {
 	 * board owns them from board_create on, also when it fails). */
 	struct block_backend **disks; /* entries set to NULL as the board takes them */
 	unsigned ndisks; /* at most BOARD_MAX_DISKS */
+	struct board_nic *nics; /* the same for network cards */
+	unsigned nnics; /* at most BOARD_MAX_NICS */
 	bool rng; /* a virtio-rng PCI function */
 	/* A virtio-console on serial, which then takes the terminal's input
 	 * (COM1 keeps writing to it too, for messages before hvc0 exists). */
@@ -61,6 +70,7 @@ struct board_env {
 };
 
 #define BOARD_MAX_DISKS 8
+#define BOARD_MAX_NICS 4
 
 struct board;
 

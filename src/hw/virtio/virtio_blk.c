@@ -59,14 +59,6 @@ static unsigned iov_range(const struct iovec *src, unsigned n, size_t skip, size
 	return k;
 }
 
-static size_t iov_total(const struct iovec *v, unsigned n)
-{
-	size_t t = 0;
-	for (unsigned i = 0; i < n; i++)
-		t += v[i].iov_len;
-	return t;
-}
-
 /* Returns req to the driver with status (and written bytes before it on success). */
 static void finish(struct blk_req *req, uint8_t status)
 {
@@ -122,7 +114,7 @@ static uint8_t start(struct blk_req *req)
 	struct virtq_elem *e = &req->elem;
 	struct virtio_blk_outhdr hdr;
 	virtq_copy_from(e, 0, &hdr, sizeof(hdr));
-	size_t out_len = iov_total(e->out, e->nout), in_len = iov_total(e->in, e->nin) - 1;
+	size_t out_len = virtq_out_len(e), in_len = virtq_in_len(e) - 1;
 	switch (hdr.type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT: {
@@ -177,7 +169,7 @@ static void notify(void *opaque, unsigned q)
 			break;
 		}
 		req->status = status_byte(&req->elem);
-		if (!req->status || iov_total(req->elem.out, req->elem.nout) < sizeof(struct virtio_blk_outhdr)) {
+		if (!req->status || virtq_out_len(&req->elem) < sizeof(struct virtio_blk_outhdr)) {
 			vq->broken = true; /* nowhere to answer */
 			free(req);
 			break;

@@ -38,9 +38,7 @@ static void tx_pump(struct virtio_console *con)
 				break;
 			con->tx_busy = true;
 			con->tx_off = 0;
-			con->tx_len = 0;
-			for (unsigned i = 0; i < con->tx.nout; i++)
-				con->tx_len += con->tx.out[i].iov_len;
+			con->tx_len = virtq_out_len(&con->tx);
 		}
 		while (con->tx_off < con->tx_len) {
 			uint8_t buf[4096];

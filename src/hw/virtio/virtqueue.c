@@ -138,21 +138,39 @@ int virtq_pop(struct virtq *q, struct virtq_elem *e)
 	return broken(q); /* a loop */
 }
 
-void virtq_push(struct virtq *q, const struct virtq_elem *e, uint32_t written)
+void virtq_fill(struct virtq *q, const struct virtq_elem *e, uint32_t written, unsigned n)
 {
 	if (q->broken)
 		return;
 	size_t left = written;
 	for (unsigned i = 0; i < e->nin && left; i++) {
-		size_t n = e->in[i].iov_len < left ? e->in[i].iov_len : left;
-		ram_note_write(q->ram, e->in_gpa[i], n);
-		left -= n;
+		size_t len = e->in[i].iov_len < left ? e->in[i].iov_len : left;
+		ram_note_write(q->ram, e->in_gpa[i], len);
+		left -= len;
 	}
 	uint8_t *used = ram_ptr_rw(q->ram, q->used, used_bytes(q));
 	struct vring_used_elem ue = { .id = e->head, .len = written };
-	memcpy(used + 4 + 8 * (q->used_idx % q->size), &ue, sizeof(ue));
-	q->used_idx++;
+	memcpy(used + 4 + 8 * ((uint16_t)(q->used_idx + n) % q->size), &ue, sizeof(ue));
+}
+
+void virtq_flush(struct virtq *q, unsigned count)
+{
+	if (q->broken)
+		return;
+	uint8_t *used = ram_ptr_rw(q->ram, q->used, used_bytes(q));
+	q->used_idx = (uint16_t)(q->used_idx + count);
 	__atomic_store_n((uint16_t *)(used + 2), q->used_idx, __ATOMIC_RELEASE);
+}
+
+void virtq_push(struct virtq *q, const struct virtq_elem *e, uint32_t written)
+{
+	virtq_fill(q, e, written, 0);
+	virtq_flush(q, 1);
+}
+
+void virtq_unpop(struct virtq *q, unsigned count)
+{
+	q->last_avail = (uint16_t)(q->last_avail - count);
 }
 
 bool virtq_needs_interrupt(struct virtq *q)
@@ -170,6 +188,24 @@ bool virtq_needs_interrupt(struct virtq *q)
 	q->signalled_valid = true;
 	/* vring_need_event: whether event lies in [old, now) */
 	return !valid || (uint16_t)(now - event - 1) < (uint16_t)(now - old);
+}
+
+static size_t iov_total(const struct iovec *v, unsigned n)
+{
+	size_t t = 0;
+	for (unsigned i = 0; i < n; i++)
+		t += v[i].iov_len;
+	return t;
+}
+
+size_t virtq_out_len(const struct virtq_elem *e)
+{
+	return iov_total(e->out, e->nout);
+}
+
+size_t virtq_in_len(const struct virtq_elem *e)
+{
+	return iov_total(e->in, e->nin);
 }
 
 size_t virtq_copy_from(const struct virtq_elem *e, size_t offset, void *buf, size_t len)

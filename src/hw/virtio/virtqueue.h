@@ -64,9 +64,24 @@ int virtq_pop(struct virtq *q, struct virtq_elem *e);
  * publishes the new used index. */
 void virtq_push(struct virtq *q, const struct virtq_elem *e, uint32_t written);
 
+/* The same in two steps, for requests that take several chains (a
+ * received frame spread over merged buffers): virtq_fill writes the used
+ * entry n places after the published index, virtq_flush then publishes
+ * count entries at once, so the driver never sees part of them. */
+void virtq_fill(struct virtq *q, const struct virtq_elem *e, uint32_t written, unsigned n);
+void virtq_flush(struct virtq *q, unsigned count);
+
+/* Gives back the last count chains popped and not pushed: the next pops
+ * take them again (a frame that did not fit waits for more buffers). */
+void virtq_unpop(struct virtq *q, unsigned count);
+
 /* After pushes: whether the driver wants an interrupt now (its
  * NO_INTERRUPT flag, or with EVENT_IDX its used_event index). */
 bool virtq_needs_interrupt(struct virtq *q);
+
+/* The total length of an element's readable, and of its writable, buffers. */
+size_t virtq_out_len(const struct virtq_elem *e);
+size_t virtq_in_len(const struct virtq_elem *e);
 
 /* Copies up to len bytes from the element's readable buffers starting at
  * offset; returns the bytes copied. */
