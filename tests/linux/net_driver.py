@@ -4,12 +4,16 @@
 does) inside a network namespace of its own, where the only network is the
 namespace's loopback, so that nothing the guest does reaches another machine.
 
-  net_driver.py --script FILE [--append TEXT] -- X86V-COMMAND...
+  net_driver.py --script FILE [--tap IFNAME] [--append TEXT] -- X86V-COMMAND...
 
-In the namespace: an HTTP server on 127.0.0.1:8000 serves /blob (random
-bytes; the guest gets x86v.http=10.0.2.2:8000 and x86v.blobsha=SHA256), and
-once the guest prints "net: listening" the driver connects to 127.0.0.1:2222
-(the test's hostfwd), sends "ping TOKEN" and expects "pong ping TOKEN".
+In the namespace: an HTTP server on port 8000 serves /blob (random bytes;
+the guest gets x86v.http=HOST:8000 and x86v.blobsha=SHA256), and once the
+guest prints "net: listening" the driver connects to it, sends "ping TOKEN"
+and expects "pong ping TOKEN". User-mode networking: HOST is 10.0.2.2 and
+the driver connects to 127.0.0.1:2222 (the test's hostfwd to port 8080).
+--tap: the driver first makes IFNAME, a persistent TAP interface with the
+address 192.168.77.1/24 (x86v attaches to it), HOST is that address, the
+guest gets x86v.addr=192.168.77.2/24 and the driver connects to its 8080.
 Exits with x86v's status (1 when the host's side failed), 77 with "SKIP: why"
 when the guest images are not built or no network namespace can be made.
 """
@@ -31,7 +35,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from linux_driver import guest_command  # noqa: E402
 
 HTTP_PORT = 8000
-FWD_PORT = 2222
+FWD = ("127.0.0.1", 2222)
+TAP_HOST, TAP_GUEST = "192.168.77.1", "192.168.77.2"
 MAC = "52:54:00:12:34:56"
 
 
@@ -56,6 +61,19 @@ def loopback_up():
         fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sh", b"lo", flags | IFF_UP))
 
 
+def make_tap(name):
+    """A persistent TAP interface, up, with TAP_HOST/24 (the namespace deletes it)."""
+    TUNSETIFF, TUNSETPERSIST, IFF_TAP, IFF_NO_PI = 0x400454CA, 0x400454CB, 0x0002, 0x1000
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    try:
+        fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), IFF_TAP | IFF_NO_PI))
+        fcntl.ioctl(fd, TUNSETPERSIST, 1)
+    finally:
+        os.close(fd)
+    subprocess.run(["ip", "addr", "add", TAP_HOST + "/24", "dev", name], check=True)
+    subprocess.run(["ip", "link", "set", name, "up"], check=True)
+
+
 def serve_blob(blob):
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
@@ -70,18 +88,18 @@ def serve_blob(blob):
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", HTTP_PORT), Handler)
+    server = http.server.ThreadingHTTPServer(("0.0.0.0", HTTP_PORT), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
 
-def ping_guest(result):
-    """Through the hostfwd: retried while the guest's listener is not up yet."""
+def ping_guest(target, result):
+    """Retried while the guest's listener is not up yet."""
     token = secrets.token_hex(8)
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", FWD_PORT), timeout=30) as c:
+            with socket.create_connection(target, timeout=30) as c:
                 c.sendall(b"ping %s\n" % token.encode())
                 reply = b""
                 while True:
@@ -98,7 +116,7 @@ def ping_guest(result):
         except OSError:
             pass
         time.sleep(0.5)
-    result.append("host: no reply through the hostfwd")
+    result.append("host: no reply from %s:%d" % target)
 
 
 def main():
@@ -111,12 +129,24 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--script", required=True)
     ap.add_argument("--append", default="")
+    ap.add_argument("--tap")
     opts = ap.parse_args(sys.argv[1:split])
     loopback_up()
+    host, target, extra = "10.0.2.2", FWD, ""
+    if opts.tap:
+        if not os.path.exists("/dev/net/tun"):
+            print("SKIP: no /dev/net/tun")
+            return 77
+        try:
+            make_tap(opts.tap)
+        except (OSError, subprocess.CalledProcessError) as e:
+            print("SKIP: cannot make a TAP interface here: %s" % e)
+            return 77
+        host, target, extra = TAP_HOST, (TAP_GUEST, 8080), "x86v.addr=%s/24" % TAP_GUEST
     blob = os.urandom(256 * 1024)
     server = serve_blob(blob)
-    append = "x86v.http=10.0.2.2:%d x86v.blobsha=%s x86v.mac=%s %s" % (
-        HTTP_PORT, hashlib.sha256(blob).hexdigest(), MAC, opts.append)
+    append = "x86v.http=%s:%d x86v.blobsha=%s x86v.mac=%s %s %s" % (
+        host, HTTP_PORT, hashlib.sha256(blob).hexdigest(), MAC, extra, opts.append)
     result = []
     with tempfile.TemporaryDirectory(prefix="x86v-net-") as tmp:
         argv = guest_command(sys.argv[split + 1:], "cloud", opts.script, append.strip(), tmp)
@@ -128,7 +158,7 @@ def main():
             sys.stdout.buffer.write(line)
             sys.stdout.flush()
             if b"net: listening" in line and not pinger:
-                pinger = threading.Thread(target=ping_guest, args=(result,), daemon=True)
+                pinger = threading.Thread(target=ping_guest, args=(target, result), daemon=True)
                 pinger.start()
         status = p.wait()
         if pinger:

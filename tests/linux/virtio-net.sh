@@ -1,6 +1,7 @@
-# virtio-net on user-mode networking (tests/guest/linux-virtio-net*.test, driven by
-# tests/linux/net_driver.py): DHCP, a download from the host's HTTP server through
-# the NAT, and a connection from the host through a hostfwd.
+# virtio-net (tests/guest/linux-virtio-net*.test, driven by tests/linux/net_driver.py):
+# an address (DHCP from slirp, or x86v.addr=), a download from the host's HTTP server
+# (x86v.http=HOST:PORT, hash x86v.blobsha=), and a connection from the host (through
+# slirp's hostfwd, or straight to the guest on TAP) to port 8080.
 set -u
 fail() { echo "net: $*"; exit 1; }
 arg() { sed -n "s/.*x86v\.$1=\([^ ]*\).*/\1/p" /proc/cmdline; }
@@ -9,24 +10,33 @@ ip link set lo up
 ip link set eth0 up || fail "no eth0"
 [ "$(cat /sys/class/net/eth0/address)" = "$(arg mac)" ] || fail "MAC $(cat /sys/class/net/eth0/address)"
 
-cat > /tmp/dhcp.sh <<'S'
+if [ -n "$(arg addr)" ]; then # a static address (TAP: the host's side is 192.168.77.1)
+	ip addr add "$(arg addr)" dev eth0 || fail "ip addr add $(arg addr)"
+else # DHCP from slirp
+	cat > /tmp/dhcp.sh <<'S'
 #!/bin/sh
 [ "$1" = bound ] || exit 0
 ip addr add "$ip/$mask" dev "$interface"
 ip route add default via "$router"
-echo "net: lease $ip router $router dns $dns"
 S
-chmod +x /tmp/dhcp.sh
-udhcpc -i eth0 -n -q -t 5 -s /tmp/dhcp.sh >/tmp/dhcp.log 2>&1 || fail "no DHCP lease: $(cat /tmp/dhcp.log)"
-ip addr show eth0 | grep -q "inet 10.0.2.15/24" || fail "address: $(ip addr show eth0)"
+	chmod +x /tmp/dhcp.sh
+	udhcpc -i eth0 -n -q -t 5 -s /tmp/dhcp.sh >/tmp/dhcp.log 2>&1 || fail "no DHCP lease: $(cat /tmp/dhcp.log)"
+	ip addr show eth0 | grep -q "inet 10.0.2.15/24" || fail "address: $(ip addr show eth0)"
+fi
 
-# The guest reaches the host's HTTP server through the NAT (10.0.2.2 is the host).
-wget -q -O /tmp/blob "http://$(arg http)/blob" || fail "wget http://$(arg http)/blob"
-sum=$(sha256sum /tmp/blob | cut -d' ' -f1)
-[ "$sum" = "$(arg blobsha)" ] || fail "the download's sha256 is $sum"
-echo "net: download ok ($(wc -c < /tmp/blob) bytes)"
+# The guest reaches the host's HTTP server (through the NAT, 10.0.2.2 being the host),
+# except with restrict=on (x86v.restricted=1), where nothing outside is reachable.
+if [ -n "$(arg restricted)" ]; then
+	wget -q -T 3 -O /tmp/blob "http://$(arg http)/blob" 2>/dev/null && fail "restrict=on: the host was reachable"
+	echo "net: the host is out of reach"
+else
+	wget -q -O /tmp/blob "http://$(arg http)/blob" || fail "wget http://$(arg http)/blob"
+	sum=$(sha256sum /tmp/blob | cut -d' ' -f1)
+	[ "$sum" = "$(arg blobsha)" ] || fail "the download's sha256 is $sum"
+	echo "net: download ok ($(wc -c < /tmp/blob) bytes)"
+fi
 
-# The host reaches the guest through hostfwd: a line in, "pong LINE" out.
+# The host reaches the guest: a line in, "pong LINE" out.
 cat > /tmp/pong.sh <<'S'
 #!/bin/sh
 read -r line
