@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target: hostile virtio drivers. Three devices on a PCI bus — virtio-
- * blk on a small image, virtio-rng and virtio-console — are set up by a
+ * Fuzz target: hostile virtio drivers. Four devices on a PCI bus — virtio-
+ * blk on a small image, virtio-rng, virtio-console and virtio-net on
+ * user-mode networking with restrict=on (nothing leaves the process) — are
+ * set up by a
  * driver that follows the rules or skips steps (the input decides), their
  * rings and buffers are the input's bytes, and the rest of the input is a
- * sequence of register accesses, kicks, ring scribbles and disk
- * completions. The VMM must not crash, hang or touch host memory outside
+ * sequence of register accesses, kicks, ring scribbles, disk completions
+ * and frames arriving for the guest. The VMM must not crash, hang or touch host memory outside
  * guest RAM (ASan and UBSan watch in make check).
  *
  * Also a libFuzzer target (LLVMFuzzerTestOneInput); make check runs
@@ -19,9 +21,11 @@
 #include "core/chardev.h"
 #include "core/event_loop.h"
 #include "hw/block/block.h"
+#include "hw/net/net_driver.h"
 #include "hw/pci/pci.h"
 #include "hw/virtio/virtio_blk.h"
 #include "hw/virtio/virtio_console.h"
+#include "hw/virtio/virtio_net.h"
 #include "hw/virtio/virtio_rng.h"
 
 #define RAM (2 * MiB)
@@ -30,7 +34,7 @@
 #define BUF_SLOTS 256
 #define BAR_BASE 0xc0000000ULL
 #define BAR_STRIDE 0x10000ULL
-#define NDEV 3
+#define NDEV 4
 #define DISK_SIZE (64 * 1024)
 
 static struct {
@@ -45,6 +49,8 @@ static struct {
 	struct virtio_blk *blk;
 	struct virtio_rng *rng;
 	struct virtio_console *con;
+	struct net_backend *nb;
+	struct virtio_net *net;
 	unsigned msis;
 } m;
 
@@ -64,10 +70,12 @@ static void setup(void)
 		abort();
 	close(fd);
 	struct block_options o = { .path = path };
+	struct net_options no = { .kind = NET_USER, .restrict_guest = true, .mac = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 } };
 	vclock_init(&m.clock);
 	pthread_mutex_init(&m.lock, NULL);
 	if (ram_init(&m.ram, RAM) < 0 || evloop_init(&m.loop, &m.clock, &m.lock) < 0 ||
-	    block_open(&o, &m.disk, why, sizeof(why)) < 0 || chardev_open("none", &m.con_chr, why, sizeof(why)) < 0)
+	    block_open(&o, &m.disk, why, sizeof(why)) < 0 || chardev_open("none", &m.con_chr, why, sizeof(why)) < 0 ||
+	    net_open(&no, &m.nb, why, sizeof(why)) < 0)
 		abort();
 	unlink(path);
 	bus_init(&m.mmio, "mmio");
@@ -76,7 +84,8 @@ static void setup(void)
 	pci_bus_set_msi_handler(m.pci, count_msi, NULL);
 	if (virtio_blk_create(m.pci, PCI_DEVFN(3, 0), &m.ram, &m.loop, NULL, m.disk, "fuzz", &m.blk) < 0 ||
 	    virtio_rng_create(m.pci, PCI_DEVFN(4, 0), &m.ram, NULL, &m.rng) < 0 ||
-	    virtio_console_create(m.pci, PCI_DEVFN(5, 0), &m.ram, NULL, m.con_chr, &m.con) < 0)
+	    virtio_console_create(m.pci, PCI_DEVFN(5, 0), &m.ram, NULL, m.con_chr, &m.con) < 0 ||
+	    virtio_net_create(m.pci, PCI_DEVFN(6, 0), &m.ram, &m.loop, NULL, m.nb, no.mac, &m.net) < 0)
 		abort();
 	chardev_set_frontend(m.con_chr, virtio_console_receive, m.con);
 }
@@ -187,6 +196,7 @@ int fuzz_virtio_one(const uint8_t *data, size_t size)
 	virtio_blk_reset(m.blk);
 	virtio_rng_reset(m.rng);
 	virtio_console_reset(m.con);
+	virtio_net_reset(m.net);
 	memset(m.ram.host, 0, RAM);
 	for (unsigned d = 0; d < NDEV; d++)
 		driver_init(d, data[d]);
@@ -219,10 +229,19 @@ int fuzz_virtio_one(const uint8_t *data, size_t size)
 		case 3: pci_config_write(m.pci, PCI_DEVFN(3 + dev, 0), off & 0xfc, v, 4); break;
 		case 4: block_drain(m.disk); break; /* the disk's completions, now */
 		case 5: /* scribble on the rings */
-			if (ram_write(&m.ram, RING_GPA + off % 0x9000, &v, 4) < 0)
+			if (ram_write(&m.ram, RING_GPA + off % (0x3000 * 2 * NDEV), &v, 4) < 0)
 				abort();
 			break;
-		case 6: virtio_console_receive(m.con, data + 4, 4); break; /* terminal input */
+		case 6: /* terminal input; a frame for the guest */
+			if (dev == 3) { /* the input's next bytes, zeroes past its end */
+				static uint8_t frame[1614];
+				size_t len = 14 + v % 1600, have = size < len ? size : len;
+				memset(frame + have, 0, len - have);
+				memcpy(frame, data, have);
+				net_deliver(m.nb, frame, len);
+			} else
+				virtio_console_receive(m.con, data + 4, 4);
+			break;
 		default: bar_write(dev, 0x1000, 1, 0); (void)bar_read(dev, 0x1000, 1); break; /* ISR */
 		}
 	}
