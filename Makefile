@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 NINJA ?= ninja
 FLAVOUR ?= cloud
 
-.PHONY: all deps check run bench clean guest fuzz
+.PHONY: all deps check run run-debian bench clean guest fuzz
 
 all: $(BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
@@ -25,6 +25,7 @@ check: deps $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
 	$(NINJA) -C $(ASAN_BUILD)
 	scripts/mkguest --flavour cloud || echo "make check: guest images not built; the Linux tests will be skipped"
+	scripts/mkrootfs || echo "make check: the Debian disk image not built; its test will be skipped"
 	python3 tests/run.py --build $(BUILD) --asan-build $(ASAN_BUILD)
 
 # Boots Debian's kernel to an interactive busybox shell on the soft engine.
@@ -33,6 +34,17 @@ RUN_APPEND ?= console=ttyS0 quiet
 run: all guest
 	$(BUILD)/x86v run --accel soft -m 512M --kernel guest-images/$(FLAVOUR)/bzImage \
 		--initrd guest-images/$(FLAVOUR)/initramfs.cpio.gz --append "$(RUN_APPEND)"
+
+# A Debian 12 system (systemd, sshd) on a disk image (scripts/mkrootfs, cached in
+# guest-images/rootfs/), booted on the soft engine from a copy of the image: a login
+# prompt on the console (root, no password), and ssh -p 2222 -i
+# guest-images/rootfs/id_ed25519 root@127.0.0.1 from the host.
+run-debian: all
+	scripts/mkrootfs
+	cp --sparse=always guest-images/rootfs/disk.img guest-images/rootfs/run.img
+	$(BUILD)/x86v run --accel soft -m 1G --kernel guest-images/rootfs/vmlinuz \
+		--initrd guest-images/rootfs/initrd.img --append "root=/dev/vda rw console=ttyS0" \
+		--drive file=guest-images/rootfs/run.img --net user,hostfwd=tcp:127.0.0.1:2222-:22
 
 # The Linux guest images (kernel + busybox initramfs) under guest-images/;
 # cached, rebuilt only when missing or when scripts/mkguest or

@@ -33,32 +33,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from linux_driver import guest_command  # noqa: E402
+from netns import enter_namespace, loopback_up  # noqa: E402
 
 HTTP_PORT = 8000
 FWD = ("127.0.0.1", 2222)
 TAP_HOST, TAP_GUEST = "192.168.77.1", "192.168.77.2"
 MAC = "52:54:00:12:34:56"
-
-
-def enter_namespace():
-    """Re-runs this driver in new network (and, when not root, user) namespaces."""
-    if os.environ.get("X86V_NETNS") == "1":
-        return None
-    env = dict(os.environ, X86V_NETNS="1")
-    for flags in (["-n"], ["-r", "-n"]):
-        probe = subprocess.run(["unshare"] + flags + ["true"], capture_output=True)
-        if probe.returncode == 0:
-            return subprocess.call(["unshare"] + flags + [sys.executable] + sys.argv, env=env)
-    print("SKIP: cannot create a network namespace (unshare -n) to keep the guest off the network")
-    return 77
-
-
-def loopback_up():
-    SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        ifr = struct.pack("16sh", b"lo", 0)
-        flags = struct.unpack("16sh", fcntl.ioctl(s, SIOCGIFFLAGS, ifr)[:18])[1]
-        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sh", b"lo", flags | IFF_UP))
 
 
 def make_tap(name):
