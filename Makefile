@@ -59,7 +59,7 @@ fuzz: deps $(ASAN_BUILD)/build.ninja
 
 bench: all
 	@scripts/bootstrap --bench
-	python3 bench/run.py --build $(BUILD)
+	python3 bench/run.py --build $(BUILD) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

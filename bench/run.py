@@ -13,14 +13,20 @@ cannot run here is listed with the reason.
   linux       Debian's kernel + busybox initramfs (scripts/mkguest): boot to
               /init, sha256 of 32 MiB, a 200,000-iteration sh loop, timed on
               the host from marker lines on the serial console
+  linux-io    the same guest with a 1 GiB raw virtio-blk disk and a virtio-net
+              card on user-mode networking (x86v and QEMU alike): dd write and
+              read of 1 GiB with O_DIRECT, 20,000 random 4 KiB O_DIRECT reads
+              (bench/randread.c), 128 MiB over TCP to a sink on the host
 """
 import argparse
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -28,6 +34,7 @@ sys.path.insert(0, os.path.join(SRC, "tests", "linux"))
 from linux_driver import newc_script  # noqa: E402
 
 LOOP_INSNS = 120_000_000
+SECTIONS = ("rom-boot", "int-loop", "linux", "linux-io")
 QEMU_DEV = ["-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot", "-serial", "stdio",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
 
@@ -75,6 +82,8 @@ def phases(cmd, markers, timeout=900):
         _, status, usage = os.wait4(p.pid, 0)
         p.returncode = os.waitstatus_to_exitcode(status)
         rss = usage.ru_maxrss / 1024
+        seen["cpu"] = usage.ru_utime + usage.ru_stime
+        seen["wall"] = time.perf_counter() - t0
     finally:
         if p.poll() is None:
             p.kill()
@@ -112,53 +121,68 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--only", action="append", choices=SECTIONS,
+                    help="run only this section (repeatable; default: all)")
     args = ap.parse_args()
+
+    def want(section):
+        return not args.only or section in args.only
+
     x86v = os.path.join(args.build, "x86v")
     guests = os.path.join(args.build, "guests")
     qemu = shutil.which("qemu-system-x86_64")
     kvm_ok = os.access("/dev/kvm", os.R_OK | os.W_OK)
     no_qemu = "qemu-system-x86_64 not installed (scripts/bootstrap --bench)"
 
-    # ROM boot: VMM start-up plus a tiny guest.
-    rom = os.path.join(guests, "hello-rom.bin")
-    rows = []
-    for name, accel in (("x86v kvm", "kvm"), ("x86v soft", "soft")):
-        if accel == "kvm" and not kvm_ok:
-            rows.append((name, None, "/dev/kvm not usable"))
-            continue
-        t, why = timed([x86v, "run", "--accel", accel, "--bios", rom], 3, args.runs)
-        rows.append((name, t, why))
-    for accel in ("kvm", "tcg"):
-        if not qemu or (accel == "kvm" and not kvm_ok):
-            rows.append((f"qemu {accel}", None, no_qemu if not qemu else "/dev/kvm not usable"))
-            continue
-        t, why = timed([qemu] + QEMU_DEV + ["-m", "128", "-bios", rom, "-accel", accel], 3, args.runs)
-        rows.append((f"qemu {accel}", t, why))
-    table("rom-boot: hello ROM guest, start to exit (best of %d)" % args.runs, "seconds", rows, "x86v soft")
+    if want("rom-boot"):
+        # ROM boot: VMM start-up plus a tiny guest.
+        rom = os.path.join(guests, "hello-rom.bin")
+        rows = []
+        for name, accel in (("x86v kvm", "kvm"), ("x86v soft", "soft")):
+            if accel == "kvm" and not kvm_ok:
+                rows.append((name, None, "/dev/kvm not usable"))
+                continue
+            t, why = timed([x86v, "run", "--accel", accel, "--bios", rom], 3, args.runs)
+            rows.append((name, t, why))
+        for accel in ("kvm", "tcg"):
+            if not qemu or (accel == "kvm" and not kvm_ok):
+                rows.append((f"qemu {accel}", None, no_qemu if not qemu else "/dev/kvm not usable"))
+                continue
+            t, why = timed([qemu] + QEMU_DEV + ["-m", "128", "-bios", rom, "-accel", accel], 3, args.runs)
+            rows.append((f"qemu {accel}", t, why))
+        table("rom-boot: hello ROM guest, start to exit (best of %d)" % args.runs, "seconds", rows, "x86v soft")
 
-    # Integer loop: guest MIPS.
-    loop = os.path.join(guests, "bench-loop-rom.bin")
-    rows = []
-    t, why = timed([x86v, "run", "--accel", "soft", "--bios", loop], 3, 3)
-    rows.append(("x86v soft", LOOP_INSNS / t / 1e6 if t else None, why))
-    t, why = timed([x86v, "run", "--accel", "soft", "--tier", "interp", "--bios", loop], 3, 3)
-    rows.append(("x86v interp", LOOP_INSNS / t / 1e6 if t else None, why))
-    if qemu:
-        t, why = timed([qemu] + QEMU_DEV + ["-m", "128", "-bios", loop, "-accel", "tcg"], 3, 3)
-        rows.append(("qemu tcg", LOOP_INSNS / t / 1e6 if t else None, why))
-    else:
-        rows.append(("qemu tcg", None, no_qemu))
-    rows.append(bochs_loop(loop))
-    table("int-loop: 64-bit integer loop, guest MIPS (best of 3; includes VMM start-up)", "MIPS", rows,
-          "x86v soft", higher_is_better=True)
+    if want("int-loop"):
+        # Integer loop: guest MIPS.
+        loop = os.path.join(guests, "bench-loop-rom.bin")
+        rows = []
+        t, why = timed([x86v, "run", "--accel", "soft", "--bios", loop], 3, 3)
+        rows.append(("x86v soft", LOOP_INSNS / t / 1e6 if t else None, why))
+        t, why = timed([x86v, "run", "--accel", "soft", "--tier", "interp", "--bios", loop], 3, 3)
+        rows.append(("x86v interp", LOOP_INSNS / t / 1e6 if t else None, why))
+        if qemu:
+            t, why = timed([qemu] + QEMU_DEV + ["-m", "128", "-bios", loop, "-accel", "tcg"], 3, 3)
+            rows.append(("qemu tcg", LOOP_INSNS / t / 1e6 if t else None, why))
+        else:
+            rows.append(("qemu tcg", None, no_qemu))
+        rows.append(bochs_loop(loop))
+        table("int-loop: 64-bit integer loop, guest MIPS (best of 3; includes VMM start-up)", "MIPS", rows,
+              "x86v soft", higher_is_better=True)
 
-    # Linux boot and workload.
+    if want("linux"):
+        linux_workload(x86v, qemu, no_qemu, args.build)
+    if want("linux-io"):
+        linux_io(x86v, qemu, no_qemu, args.build)
+
+
+def linux_workload(x86v, qemu, no_qemu, build):
+    """Boot and CPU-bound workload of the Linux guest, beside QEMU TCG."""
     images = os.path.join(SRC, "guest-images", "cloud")
     kernel, initrd = os.path.join(images, "bzImage"), os.path.join(images, "initramfs.cpio.gz")
     if not os.path.exists(kernel):
         print("\nlinux: skipped (guest images not built: make guest)")
         return
-    combined = os.path.join(args.build, "bench-initrd")
+    combined = os.path.join(build, "bench-initrd")
     with open(initrd, "rb") as src, open(combined, "wb") as dst, \
             open(os.path.join(SRC, "bench", "linux-workload.sh"), "rb") as script:
         base = src.read()
@@ -174,6 +198,8 @@ def main():
     results, stderr, rss = {}, {}, {}
     for name, cmd in runs:
         results[name], stderr[name], rss[name] = phases(cmd, markers)
+        for k in ("cpu", "wall"):
+            results[name].pop(k, None)
     print("\nlinux: Debian cloud kernel + busybox, -m 512M, timed from serial markers (seconds);")
     print("x86v soft is the translator (the default), x86v interp the interpreter alone (--tier interp)")
     print(f"  {'':<12} {'boot to init':>13} {'sha256 32MiB':>13} {'sh loop 200k':>13} {'peak RSS MiB':>13}")
@@ -201,6 +227,97 @@ def main():
     for name in ("x86v soft", "x86v interp"):
         for line in [l for l in stderr.get(name, "").splitlines() if "stats:" in l]:
             print(f"  {name}, whole run: " + line.split("stats: ", 1)[1])
+
+
+NET_BYTES = 128 << 20
+
+
+def net_sink():
+    """A TCP sink on 127.0.0.1 taking NET_BYTES, then closing: (port, thread)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    srv.settimeout(900)
+
+    def run():
+        try:
+            conn, _ = srv.accept()
+            with conn:
+                got = 0
+                while got < NET_BYTES:
+                    chunk = conn.recv(1 << 20)
+                    if not chunk:
+                        break
+                    got += len(chunk)
+        except OSError:
+            pass
+        srv.close()
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return srv.getsockname()[1], t
+
+
+def linux_io(x86v, qemu, no_qemu, build):
+    """The virtio I/O section: the same guest script and devices on x86v and QEMU TCG."""
+    images = os.path.join(SRC, "guest-images", "cloud")
+    kernel, initrd = os.path.join(images, "bzImage"), os.path.join(images, "initramfs.cpio.gz")
+    if not os.path.exists(kernel):
+        print("\nlinux-io: skipped (guest images not built: make guest)")
+        return
+    randread = os.path.join(build, "bench-randread")
+    cc = subprocess.run(["cc", "-O2", "-static", "-o", randread, os.path.join(SRC, "bench", "randread.c")],
+                        capture_output=True, text=True)
+    if cc.returncode:
+        print("\nlinux-io: skipped (cannot build bench/randread.c statically: %s)" % cc.stderr.strip()[-200:])
+        return
+    combined = os.path.join(build, "bench-io-initrd")
+    with open(initrd, "rb") as src, open(combined, "wb") as dst, open(randread, "rb") as prog, \
+            open(os.path.join(SRC, "bench", "linux-io.sh"), "rb") as script:
+        base = src.read()
+        dst.write(base + b"\0" * (-len(base) % 4) +
+                  newc_script(script.read(), [("randread", prog.read(), 0o100755)]))
+    markers = ["bench: io begin", "bench: write done", "bench: read done", "bench: randread done",
+               "bench: net done"]
+    vmms = [("x86v soft", lambda img, append: [x86v, "run", "--accel", "soft", "-m", "512M", "--kernel", kernel,
+                                               "--initrd", combined, "--append", append, "--no-reboot",
+                                               "--drive", "file=" + img, "--net", "user"])]
+    if qemu:
+        vmms.append(("qemu tcg", lambda img, append: [qemu] + QEMU_DEV + [
+            "-accel", "tcg", "-m", "512M", "-kernel", kernel, "-initrd", combined, "-append", append,
+            "-drive", "file=%s,if=virtio,format=raw" % img, "-netdev", "user,id=n0",
+            "-device", "virtio-net-pci,netdev=n0"]))
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="x86v-bench-io-") as tmp:
+        for name, make in vmms:
+            img = os.path.join(tmp, "disk.img")
+            with open(img, "wb") as f:
+                f.truncate(1 << 30)
+            port, sink = net_sink()
+            append = "console=ttyS0 quiet loglevel=0 panic=-1 x86v.netport=%d" % port
+            results[name] = phases(make(img, append), markers)[0]
+            sink.join(timeout=5)
+            os.unlink(img)
+    print("\nlinux-io: virtio-blk (1 GiB raw image, O_DIRECT in the guest) and virtio-net (user-mode")
+    print("networking, guest -> host TCP), the same guest and devices on each VMM; higher is better")
+    cols = ["write MB/s", "read MB/s", "4K rand IOPS", "net Mbit/s", "CPU/wall"]
+    print(f"  {'':<12} " + " ".join(f"{c:>13}" for c in cols))
+    figures = {}
+    for name, seen in results.items():
+        if not all(m in seen for m in markers):
+            print(f"  {name:<12} (incomplete: reached {[m for m in markers if m in seen][-1:] or 'nothing'})")
+            continue
+        d = [seen[markers[i + 1]] - seen[markers[i]] for i in range(4)]
+        figures[name] = [1024 * 1.048576 / d[0], 1024 * 1.048576 / d[1], 20000 / d[2],
+                         NET_BYTES * 8 / 1e6 / d[3], seen["cpu"] / seen["wall"]]
+        print(f"  {name:<12} " + " ".join(f"{v:>13.1f}" if i < 4 else f"{v:>13.2f}"
+                                         for i, v in enumerate(figures[name])))
+    if "x86v soft" in figures and "qemu tcg" in figures:
+        r = [a / b for a, b in zip(figures["x86v soft"][:4], figures["qemu tcg"][:4])]
+        print(f"  {'x86v/qemu':<12} " + " ".join(f"{c:>13.2f}" for c in r))
+    if not qemu:
+        print(f"  qemu tcg: {no_qemu}")
+    print("  (CPU/wall: the VMM process's CPU time over the run's wall time, all threads; 1.0 = one core busy)")
 
 
 if __name__ == "__main__":

@@ -90,7 +90,9 @@ void cmdline_usage(FILE *out)
 	      "  --net user[,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT][,restrict=on][,mac=MAC]\n"
 	      "                       a virtio-net card on user-mode networking (NAT: guest 10.0.2.15 by DHCP,\n"
 	      "                       host 10.0.2.2, DNS 10.0.2.3); hostfwd repeatable; restrict=on: the guest\n"
-	      "                       reaches nothing outside (forwards still work)\n"
+	      "                       reaches nothing outside (forwards still work);\n"
+	      "                       guestfwd=[tcp]:GUESTADDR:GUESTPORT-unix:PATH|cmd:COMMAND: the guest's\n"
+	      "                       connections there reach a Unix socket or a command on the host\n"
 	      "  --net tap,ifname=NAME[,mac=MAC]   a virtio-net card on a host TAP interface\n"
 	      "                       (repeatable, up to 4 cards; also -net, -nic)\n"
 	      "  --rng                a virtio-rng device: the guest's /dev/hwrng, fed by the host's getrandom()\n"
@@ -339,7 +341,7 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return mac[0] & 1 ? -1 : 0; /* a multicast address is no card's */
 }
 
-/* --net user[,hostfwd=..][,restrict=on][,mac=..] | tap,ifname=NAME[,mac=..] (also -net, -nic) */
+/* --net user[,hostfwd=..][,guestfwd=..][,restrict=on][,mac=..] | tap,ifname=NAME[,mac=..] (also -net, -nic) */
 static int parse_net(const char *spec, struct vm_config *cfg, char *why, size_t why_len)
 {
 	if (cfg->nnets == VM_MAX_NETS)
@@ -372,6 +374,13 @@ static int parse_net(const char *spec, struct vm_config *cfg, char *why, size_t 
 			if (net_parse_hostfwd(value, &n->fwd[n->nfwd], fwhy, sizeof(fwhy)) < 0)
 				return fail(why, why_len, "--net: %s", fwhy);
 			n->nfwd++;
+		} else if (!tap && !strcmp(key, "guestfwd")) {
+			if (n->ngfwd == NET_MAX_GUESTFWD)
+				return fail(why, why_len, "--net %s: at most %d guestfwd", spec, NET_MAX_GUESTFWD);
+			char fwhy[400];
+			if (net_parse_guestfwd(value, &n->gfwd[n->ngfwd], fwhy, sizeof(fwhy)) < 0)
+				return fail(why, why_len, "--net: %s", fwhy);
+			n->ngfwd++;
 		} else if (!tap && !strcmp(key, "restrict")) {
 			if (strcmp(value, "on") && strcmp(value, "off") && strcmp(value, "yes") && strcmp(value, "no"))
 				return fail(why, why_len, "--net %s: restrict=%s: expected on or off", spec, value);
@@ -387,7 +396,7 @@ static int parse_net(const char *spec, struct vm_config *cfg, char *why, size_t 
 					    value, key);
 		} else {
 			return fail(why, why_len, "--net %s: unknown key %s (%s)", spec, key,
-				    tap ? "ifname, mac, model" : "hostfwd, restrict, mac, model");
+				    tap ? "ifname, mac, model" : "hostfwd, guestfwd, restrict, mac, model");
 		}
 	}
 	if (tap && !n->ifname[0])

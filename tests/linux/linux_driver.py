@@ -28,9 +28,10 @@ BASE_APPEND = "console=ttyS0 quiet loglevel=0 panic=-1"
 TIMEOUT = "240"
 
 
-def newc_script(data):
+def newc_script(data, files=()):
     """A newc cpio archive holding /x86v/script, which guest-init runs when the
-    command line has no x86v.script (the kernel keeps only 2047 bytes of it)."""
+    command line has no x86v.script (the kernel keeps only 2047 bytes of it),
+    and files, (name under /x86v, bytes, mode) each."""
     out = bytearray()
 
     def entry(ino, name, mode, body):
@@ -43,6 +44,8 @@ def newc_script(data):
 
     entry(1, "x86v", 0o40755, b"")
     entry(2, "x86v/script", 0o100644, data)
+    for ino, (name, body, mode) in enumerate(files, start=3):
+        entry(ino, "x86v/" + name, mode, body)
     entry(0, "TRAILER!!!", 0, b"")
     return bytes(out)
 

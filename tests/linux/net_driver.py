@@ -9,7 +9,9 @@ namespace's loopback, so that nothing the guest does reaches another machine.
 In the namespace: an HTTP server on port 8000 serves /blob (random bytes;
 the guest gets x86v.http=HOST:8000 and x86v.blobsha=SHA256), and once the
 guest prints "net: listening" the driver connects to it, sends "ping TOKEN"
-and expects "pong ping TOKEN". User-mode networking: HOST is 10.0.2.2 and
+and expects "pong ping TOKEN". --http-unix PATH serves /blob on a Unix
+socket too, for the test's guestfwd=tcp:10.0.2.100:80-unix:PATH (the guest
+gets x86v.fwd=10.0.2.100:80). User-mode networking: HOST is 10.0.2.2 and
 the driver connects to 127.0.0.1:2222 (the test's hostfwd to port 8080).
 --tap: the driver first makes IFNAME, a persistent TAP interface with the
 address 192.168.77.1/24 (x86v attaches to it), HOST is that address, the
@@ -24,6 +26,7 @@ import http.server
 import os
 import secrets
 import socket
+import socketserver
 import struct
 import subprocess
 import sys
@@ -54,7 +57,11 @@ def make_tap(name):
     subprocess.run(["ip", "link", "set", name, "up"], check=True)
 
 
-def serve_blob(blob):
+class UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+def serve_blob(blob, unix_path=None):
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             if self.path != "/blob":
@@ -68,7 +75,10 @@ def serve_blob(blob):
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("0.0.0.0", HTTP_PORT), Handler)
+    if unix_path:
+        server = UnixHTTPServer(unix_path, Handler)
+    else:
+        server = http.server.ThreadingHTTPServer(("0.0.0.0", HTTP_PORT), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
 
@@ -110,6 +120,7 @@ def main():
     ap.add_argument("--script", required=True)
     ap.add_argument("--append", default="")
     ap.add_argument("--tap")
+    ap.add_argument("--http-unix", help="also serve /blob on this Unix socket (for a guestfwd)")
     opts = ap.parse_args(sys.argv[1:split])
     loopback_up()
     host, target, extra = "10.0.2.2", FWD, ""
@@ -124,7 +135,10 @@ def main():
             return 77
         host, target, extra = TAP_HOST, (TAP_GUEST, 8080), "x86v.addr=%s/24" % TAP_GUEST
     blob = os.urandom(256 * 1024)
-    server = serve_blob(blob)
+    servers = [serve_blob(blob)]
+    if opts.http_unix:
+        servers.append(serve_blob(blob, opts.http_unix))
+        extra += " x86v.fwd=10.0.2.100:80"
     append = "x86v.http=%s:%d x86v.blobsha=%s x86v.mac=%s %s %s" % (
         host, HTTP_PORT, hashlib.sha256(blob).hexdigest(), MAC, extra, opts.append)
     result = []
@@ -143,7 +157,8 @@ def main():
         status = p.wait()
         if pinger:
             pinger.join(timeout=5)
-    server.shutdown()
+    for server in servers:
+        server.shutdown()
     if result != ["ok"]:
         print(result[0] if result else "host: the guest never listened")
         return 1

@@ -29,6 +29,10 @@ fi
 if [ -n "$(arg restricted)" ]; then
 	wget -q -T 3 -O /tmp/blob "http://$(arg http)/blob" 2>/dev/null && fail "restrict=on: the host was reachable"
 	echo "net: the host is out of reach"
+	wget -q -O /tmp/blob "http://$(arg fwd)/blob" || fail "wget http://$(arg fwd)/blob (guestfwd)"
+	sum=$(sha256sum /tmp/blob | cut -d' ' -f1)
+	[ "$sum" = "$(arg blobsha)" ] || fail "the download's sha256 is $sum"
+	echo "net: download through guestfwd ok ($(wc -c < /tmp/blob) bytes)"
 else
 	wget -q -O /tmp/blob "http://$(arg http)/blob" || fail "wget http://$(arg http)/blob"
 	sum=$(sha256sum /tmp/blob | cut -d' ' -f1)

@@ -5,7 +5,7 @@
  * (restrict=on: nothing leaves the process) and receives its reply spread
  * over small merged buffers, published together; a frame waits while the
  * driver offers too little room; a transmit chain without a header needs a
- * reset; the option parser's hostfwd spellings.
+ * reset; the option parser's hostfwd and guestfwd spellings.
  */
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
@@ -296,5 +296,24 @@ static void test_hostfwd_spellings(void)
 	}
 }
 
+static void test_guestfwd_spellings(void)
+{
+	struct net_guestfwd g;
+	char why[256];
+	CHECK(net_parse_guestfwd("tcp:10.0.2.100:80-unix:/run/http.sock", &g, why, sizeof(why)) == 0);
+	CHECK(!g.command && g.guest_port == 80);
+	CHECK_STR(g.guest_addr, "10.0.2.100");
+	CHECK_STR(g.target, "/run/http.sock");
+	CHECK(net_parse_guestfwd(":10.0.2.5:7-cmd:cat -n", &g, why, sizeof(why)) == 0);
+	CHECK(g.command && g.guest_port == 7);
+	CHECK_STR(g.target, "cat -n");
+	static const char *const bad[] = { "tcp::80-unix:/x", "tcp:10.0.2.100:80", "tcp:10.0.2.100:80-tcp:1.2.3.4:5",
+					   "tcp:10.0.2.100:80-unix:", "udp:10.0.2.100:80-unix:/x", "tcp:10.0.2.100:0-cmd:x" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(net_parse_guestfwd(bad[i], &g, why, sizeof(why)) < 0);
+		CHECK(strstr(why, "expected [tcp]:GUESTADDR") != NULL);
+	}
+}
+
 CHECK_MAIN(TEST_CASE(test_arp_over_merged_buffers), TEST_CASE(test_arp_one_buffer), TEST_CASE(test_tx_without_header),
-	   TEST_CASE(test_hostfwd_spellings))
+	   TEST_CASE(test_hostfwd_spellings), TEST_CASE(test_guestfwd_spellings))

@@ -358,6 +358,26 @@ static int parse_endpoint(const char *s, size_t len, char *addr, size_t addr_siz
 	return parse_port(colon + 1, len - alen - 1, port);
 }
 
+int net_parse_guestfwd(const char *spec, struct net_guestfwd *out, char *why, size_t why_len)
+{
+	*out = (struct net_guestfwd){ 0 };
+	const char *p = !strncmp(spec, "tcp:", 4) ? spec + 4 : spec[0] == ':' ? spec + 1 : spec;
+	const char *dash = strchr(p, '-');
+	struct in_addr a;
+	const char *target = dash ? dash + 1 : "";
+	out->command = !strncmp(target, "cmd:", 4);
+	bool unix_sock = !strncmp(target, "unix:", 5);
+	const char *what = target + (out->command ? 4 : 5);
+	if (!dash || parse_endpoint(p, (size_t)(dash - p), out->guest_addr, sizeof(out->guest_addr), &out->guest_port) ||
+	    !out->guest_addr[0] || inet_pton(AF_INET, out->guest_addr, &a) != 1 || (!out->command && !unix_sock) ||
+	    !what[0] || strlen(what) >= sizeof(out->target)) {
+		snprintf(why, why_len, "guestfwd=%s: expected [tcp]:GUESTADDR:GUESTPORT-unix:PATH or -cmd:COMMAND", spec);
+		return -EINVAL;
+	}
+	memcpy(out->target, what, strlen(what) + 1);
+	return 0;
+}
+
 int net_parse_hostfwd(const char *spec, struct net_hostfwd *out, char *why, size_t why_len)
 {
 	*out = (struct net_hostfwd){ 0 };

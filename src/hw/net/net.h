@@ -38,6 +38,18 @@ struct net_hostfwd {
 	uint16_t guest_port;
 };
 
+#define NET_MAX_GUESTFWD 4
+
+/* A guest forward: the guest's connections to guest_addr:guest_port each
+ * reach a new connection to a Unix socket, or a new process's stdin and
+ * stdout, on the host (allowed with restrict=on too). */
+struct net_guestfwd {
+	char guest_addr[16]; /* dotted IPv4, in the guest's network */
+	uint16_t guest_port;
+	bool command; /* target is a shell command (cmd:), else a Unix socket path (unix:) */
+	char target[240];
+};
+
 enum net_kind { NET_USER, NET_TAP };
 
 struct net_options {
@@ -47,6 +59,8 @@ struct net_options {
 	bool restrict_guest; /* restrict=on: the guest reaches only x86v's own services and forwards */
 	struct net_hostfwd fwd[NET_MAX_HOSTFWD];
 	unsigned nfwd;
+	struct net_guestfwd gfwd[NET_MAX_GUESTFWD];
+	unsigned ngfwd;
 	/* tap */
 	char ifname[NET_IFNAME_MAX];
 };
@@ -54,6 +68,10 @@ struct net_options {
 /* Parses QEMU's hostfwd spelling, [tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT.
  * 0, or -EINVAL with a one-line *why. */
 int net_parse_hostfwd(const char *spec, struct net_hostfwd *out, char *why, size_t why_len) MUST_CHECK;
+
+/* Parses [tcp]:GUESTADDR:GUESTPORT-unix:PATH or ...-cmd:COMMAND (QEMU's
+ * guestfwd spelling). 0, or -EINVAL with a one-line *why. */
+int net_parse_guestfwd(const char *spec, struct net_guestfwd *out, char *why, size_t why_len) MUST_CHECK;
 
 /* A frame on its way. */
 struct net_packet {

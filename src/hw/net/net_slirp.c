@@ -258,6 +258,18 @@ int net_slirp_open(const struct net_options *opt, struct net_backend *nb, struct
 			return -EADDRINUSE;
 		}
 	}
+	for (unsigned i = 0; i < opt->ngfwd; i++) {
+		const struct net_guestfwd *g = &opt->gfwd[i];
+		struct in_addr guest = ipv4(g->guest_addr);
+		int r = g->command ? slirp_add_exec(s->slirp, g->target, &guest, g->guest_port)
+				   : slirp_add_unix(s->slirp, g->target, &guest, g->guest_port);
+		if (r < 0) {
+			snprintf(why, why_len, "--net user: guestfwd to %s:%u: the address is taken or not in 10.0.2.0/24",
+				 g->guest_addr, g->guest_port);
+			slirp_close(s);
+			return -EINVAL;
+		}
+	}
 	*drv = (struct net_driver){ &slirp_ops, s };
 	return 0;
 }
