@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Disk backends (see block.h): the I/O worker, its queues and completions,
+ * Disk backends (see block.h): the I/O workers, their queues and completions,
  * and the choice of driver: an NBD export for nbd:// and nbd+unix:// URIs
  * (or format=nbd), a raw image file otherwise.
  */
@@ -17,13 +17,13 @@
 
 struct block_backend {
 	struct block_image img;
-	int efd; /* the worker's completions, for the event loop */
+	int efd; /* the workers' completions, for the event loop */
 	struct event_loop *loop;
 	block_done_fn *done;
 	void *opaque;
 
-	pthread_t worker;
-	bool worker_started;
+	pthread_t workers[BLOCK_WORKERS];
+	unsigned nworkers; /* started */
 	pthread_mutex_t mu;
 	pthread_cond_t work; /* queued requests or stop */
 	pthread_cond_t idle; /* in_flight reached 0 */
@@ -33,7 +33,7 @@ struct block_backend {
 	bool stop;
 };
 
-/* ---- the worker ---- */
+/* ---- the workers: each takes the oldest queued request ---- */
 
 static void *worker_main(void *arg)
 {
@@ -162,10 +162,11 @@ int block_start(struct block_backend *b, struct event_loop *loop, block_done_fn 
 		b->efd = -1;
 		return r;
 	}
-	r = pthread_create(&b->worker, NULL, worker_main, b);
-	if (r)
-		return -r;
-	b->worker_started = true;
+	for (; b->nworkers < BLOCK_WORKERS; b->nworkers++) {
+		r = pthread_create(&b->workers[b->nworkers], NULL, worker_main, b);
+		if (r)
+			return b->nworkers ? 0 : -r; /* fewer workers are still workers */
+	}
 	return 0;
 }
 
@@ -173,13 +174,12 @@ void block_close(struct block_backend *b)
 {
 	if (!b)
 		return;
-	if (b->worker_started) {
-		pthread_mutex_lock(&b->mu);
-		b->stop = true;
-		pthread_cond_signal(&b->work);
-		pthread_mutex_unlock(&b->mu);
-		pthread_join(b->worker, NULL);
-	}
+	pthread_mutex_lock(&b->mu);
+	b->stop = true;
+	pthread_cond_broadcast(&b->work);
+	pthread_mutex_unlock(&b->mu);
+	for (unsigned i = 0; i < b->nworkers; i++)
+		pthread_join(b->workers[i], NULL);
 	if (b->efd >= 0) {
 		if (b->loop)
 			evloop_del_fd(b->loop, b->efd);

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Disk backends: a raw image file or an NBD export (block_nbd.c) served by
- * an I/O worker thread, so that no disk access ever runs on a vCPU thread or
- * under the machine lock.
- * Requests are queued with block_submit; the worker runs them (preadv,
- * pwritev, fdatasync, hole punching) and hands them back through an
- * eventfd, and the event loop calls the owner's done function with the
- * machine lock held.
+ * a small pool of I/O worker threads, so that no disk access ever runs on a
+ * vCPU thread or under the machine lock, and several requests are in flight
+ * at once (as a guest's queue expects; a flush covers the writes completed
+ * before it, which is what virtio-blk promises).
+ * Requests are queued with block_submit; a worker runs each (preadv,
+ * pwritev, fdatasync, hole punching) and hands it back through an eventfd,
+ * and the event loop calls the owner's done function with the machine lock
+ * held, in the order they finished.
  *
  * Opening a file takes an open-file-description lock: a write lock for a
  * writable image, a read lock for a read-only one, so a second x86v (or
@@ -25,6 +27,7 @@
 #include "core/event_loop.h"
 
 #define BLOCK_SECTOR 512
+#define BLOCK_WORKERS 4 /* I/O threads per disk */
 
 enum block_op { BLOCK_READ, BLOCK_WRITE, BLOCK_FLUSH, BLOCK_DISCARD, BLOCK_WRITE_ZEROES };
 

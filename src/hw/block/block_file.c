@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Raw image files (and block devices): preadv/pwritev on the worker thread,
+ * Raw image files (and block devices): preadv/pwritev on the worker threads,
  * O_DIRECT for cache=none (through an aligned copy when the guest's
  * buffers are not aligned), fdatasync, hole punching; an OFD lock against
  * a second writer.

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Inside hw/block: what a disk driver (a raw file, an NBD export) gives the
- * generic backend in block.c, which owns the worker thread and the queues.
- * A driver's run is called on the worker thread only, one request at a
- * time, and may block.
+ * generic backend in block.c, which owns the worker threads and the queues.
+ * A driver's run is called on worker threads only, by several at once
+ * (BLOCK_WORKERS), and may block.
  */
 #ifndef X86V_HW_BLOCK_BLOCK_IMAGE_H
 #define X86V_HW_BLOCK_BLOCK_IMAGE_H

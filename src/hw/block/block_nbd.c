@@ -5,7 +5,7 @@
  * server understands — qcow2, vmdk, vhdx behind qemu-nbd or
  * qemu-storage-daemon — or a disk on another machine, without a format
  * parser here. Calls are libnbd's synchronous ones, made on the disk's
- * worker thread only.
+ * worker threads only (a libnbd handle is thread-safe).
  */
 #include <errno.h>
 #include <libnbd.h>
