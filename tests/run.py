@@ -64,6 +64,7 @@ class Spec:
     skip: str | None = None
     kvm_pvm: str | None = None  # why the kvm run is skipped on a kvm_pvm host
     driver: list = field(default_factory=list)  # a python script that runs x86v itself
+    env: dict = field(default_factory=dict)  # environment variables for the run
     error: str | None = None    # the spec itself is malformed
 
 
@@ -230,6 +231,11 @@ def parse_spec(path):
                 spec.kvm_pvm = value
             elif key == "driver":
                 spec.driver = shlex.split(value)
+            elif key == "env":
+                name, eq, val = value.partition("=")
+                if not eq:
+                    raise ValueError("env: expected NAME=VALUE")
+                spec.env[name] = val
             else:
                 raise ValueError(f"unknown key '{key}'")
         except ValueError as e:
@@ -362,7 +368,8 @@ def run_spec(spec, engine, build, x86v):
             # The driver runs x86v (argv after "--") and exits with its status,
             # or 77 with "SKIP: why" on stdout.
             argv = [sys.executable] + [expand(a, subst) for a in spec.driver] + ["--"] + argv
-        rc, out, err = run_process(argv, spec.timeout, cwd=tmp)
+        env = dict(os.environ, **spec.env) if spec.env else None
+        rc, out, err = run_process(argv, spec.timeout, env=env, cwd=tmp)
         if spec.driver and rc == 77:
             why = out.strip().removeprefix("SKIP:").strip() or "the driver skipped it"
             return [Result(label, "SKIP", why)]

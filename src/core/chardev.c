@@ -75,6 +75,11 @@ static void chardev_term_restore(void)
 	}
 }
 
+void chardev_terminal_restore(void)
+{
+	chardev_term_restore();
+}
+
 static void chardev_fatal_signal(int sig)
 {
 	int saved_errno = errno;

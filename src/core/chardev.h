@@ -37,6 +37,10 @@ struct event_loop;
  */
 int chardev_open(const char *spec, struct chardev **out, char *why, size_t why_len) MUST_CHECK;
 
+/* Puts the terminal back as it was before raw mode (async-signal-safe: for
+ * a fatal signal's handler). */
+void chardev_terminal_restore(void);
+
 /*
  * A backend over in_fd (input; -1 for none) and out_fd (output; -1 for none).
  * The chardev does not own the fds: the caller closes them after

@@ -13,6 +13,7 @@
 
 #include "core/chardev_tx.h"
 #include "core/log.h"
+#include "core/sandbox.h"
 
 #define STOP_WAIT_NS 2000000000LL
 
@@ -33,6 +34,7 @@ struct chardev_tx {
 static void *writer_main(void *arg)
 {
 	struct chardev_tx *tx = arg;
+	sandbox_enter(SANDBOX_CONSOLE);
 	/* Cancellable only inside write(), where no lock is held (chardev_tx_stop). */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	pthread_mutex_lock(&tx->mu);

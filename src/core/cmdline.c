@@ -28,7 +28,7 @@ static const struct option_spec run_options[] = {
 	{ "append", true, true },  { "serial", true, true },  { "no-reboot", true, false },
 	{ "timeout", false, true }, { "help", false, false }, { "h", true, false },
 	{ "kernel-entry", false, true }, { "irqchip", false, true }, { "stats", false, false },
-	{ "verbose", false, false }, { "overcommit", false, false },
+	{ "verbose", false, false }, { "overcommit", false, false }, { "sandbox", false, true },
 	{ "tier", false, true },   { "jit-threshold", false, true }, { "jit-cache", false, true },
 	{ "jit-check", false, true }, { "jit-perf-map", false, false },
 	{ "drive", true, true },   { "hda", true, true },	      { "rng", false, false },
@@ -72,6 +72,8 @@ void cmdline_usage(FILE *out)
 	      "  --stats              at the end print the guest instructions run and MIPS (soft engine)\n"
 	      "  --verbose            also print notes about what the guest does and which engine auto chose\n"
 	      "  --overcommit         allow more guest RAM than the host's RAM and swap\n"
+	      "  --sandbox on|off     seccomp filters on every thread once set up (default on; off for\n"
+	      "                       debugging)\n"
 	      "  --irqchip user|kernel  interrupt controllers and PIT: x86v's models (default) or,\n"
 	      "                       with --accel kvm, KVM's in-kernel PIC/IOAPIC/LAPIC/PIT\n"
 	      "  --tier jit|interp    soft engine: translate hot blocks to host code (default) or\n"
@@ -460,6 +462,10 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 			cfg->verbose = true;
 		} else if (!strcmp(n, "overcommit")) {
 			cfg->overcommit = true;
+		} else if (!strcmp(n, "sandbox")) {
+			if (strcmp(v, "on") && strcmp(v, "off"))
+				return fail(why, why_len, "--sandbox %s: expected on or off", v);
+			cfg->sandbox = !strcmp(v, "on");
 		} else if (!strcmp(n, "kernel-entry")) {
 			if (strcmp(v, "64") && strcmp(v, "32"))
 				return fail(why, why_len, "--kernel-entry %s: expected 64 or 32", v);
@@ -547,6 +553,7 @@ int cmdline_parse(int argc, char **argv, struct cmdline *out, char *why, size_t 
 	out->cfg.accel = "auto";
 	out->cfg.serial = "stdio";
 	out->cfg.debug.trace_cpl = -1;
+	out->cfg.sandbox = -1;
 	if (why_len)
 		why[0] = '\0';
 

@@ -22,6 +22,7 @@
 #include "boot/multiboot.h"
 #include "core/chardev.h"
 #include "core/log.h"
+#include "core/sandbox.h"
 #include "core/vm.h"
 #include "core/vm_debug.h"
 #include "hw/block/block.h"
@@ -420,6 +421,7 @@ static void *vm_vcpu_thread(void *opaque)
 		return NULL;
 	}
 	vm_debug_vcpu_start(vm);
+	sandbox_enter(SANDBOX_VCPU);
 
 	while (!stop) {
 		struct vcpu_exit ex;
@@ -530,6 +532,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		log_error("cannot create the event loop: %s", strerror(-r));
 		return X86V_EXIT_HOST_ERROR;
 	}
+	if (cfg->sandbox >= 0)
+		sandbox_set_enabled(cfg->sandbox);
+	sandbox_prepare(); /* before the first thread */
 	if (chardev_open(cfg->serial, &vm->serial, why, sizeof(why)) < 0) {
 		log_error("%s", why);
 		return X86V_EXIT_USAGE;
@@ -675,6 +680,8 @@ int vm_run(struct vm *vm)
 		return X86V_EXIT_HOST_ERROR;
 	}
 	vm->vcpu_started = true;
+	sandbox_enter(SANDBOX_MAIN); /* last: threads created after it would inherit it */
+	sandbox_selftest();
 	evloop_run(&vm->loop);
 	pthread_join(vm->vcpu_thread, NULL);
 	vm->vcpu_started = false;

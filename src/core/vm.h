@@ -60,6 +60,7 @@ struct vm_config {
 	bool stats; /* print instructions executed and MIPS at the end (stderr) */
 	bool verbose; /* log_verbose: informational and expected-guest-behaviour lines */
 	bool overcommit; /* allow ram_size beyond the host's RAM + swap */
+	int sandbox; /* --sandbox: 1 on, 0 off, -1 the build's default (core/sandbox.h) */
 	unsigned kernel_entry; /* bzImage entry: 64, 32, or 0 (64 if the kernel has it, else 32) */
 	/* --irqchip kernel: the engine's own PIC/IOAPIC/LAPIC/PIT (KVM's in-kernel
 	 * ones) instead of x86v's models; only engines whose has_irqchip says so. */

@@ -13,6 +13,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "core/sandbox.h"
 #include "hw/block/block_image.h"
 
 struct block_backend {
@@ -38,6 +39,7 @@ struct block_backend {
 static void *worker_main(void *arg)
 {
 	struct block_backend *b = arg;
+	sandbox_enter(SANDBOX_DISK);
 	pthread_mutex_lock(&b->mu);
 	for (;;) {
 		while (!b->queued && !b->stop)

@@ -13,6 +13,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "core/log.h"
+#include "core/sandbox.h"
 #include "hw/net/net_driver.h"
 
 /* Frames waiting each way. Bounded so that neither a guest flooding the
@@ -36,6 +38,7 @@ struct net_backend {
 	int ready_fd; /* the event loop's: frames in rx, room in tx */
 	pthread_t thread;
 	bool started;
+	bool spawns; /* a guestfwd runs commands: processes start from this thread (no filter) */
 	struct event_loop *loop;
 	net_ready_fn *ready;
 	void *opaque;
@@ -155,6 +158,8 @@ static void *thread_main(void *arg)
 {
 	struct net_backend *nb = arg;
 	struct net_poll p = { 0 };
+	if (!nb->spawns)
+		sandbox_enter(SANDBOX_NET);
 	for (;;) {
 		pthread_mutex_lock(&nb->mu);
 		bool stop = nb->stop, want_input = nb->rx.count < RX_QUEUE_MAX;
@@ -274,6 +279,11 @@ int net_open(const struct net_options *opt, struct net_backend **out, char *why,
 		r = net_tap_open(opt, nb, &nb->drv, why, why_len);
 	else
 		r = net_slirp_open(opt, nb, &nb->drv, why, why_len);
+	for (unsigned i = 0; i < opt->ngfwd; i++)
+		nb->spawns |= opt->gfwd[i].command;
+	if (nb->spawns && sandbox_enabled())
+		log_info("sandbox: a guestfwd to a command starts processes from the network thread, which "
+			 "therefore runs without a seccomp filter");
 	if (r < 0) {
 		nb->drv.ops = NULL;
 		net_close(nb);

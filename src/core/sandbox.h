@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The system-call sandbox: once set up, each x86v thread runs under a
+ * seccomp filter (libseccomp, with no_new_privs) that allows only the calls
+ * its kind of work needs. A forbidden call raises SIGSYS; the handler names
+ * the call and the thread, restores the terminal and ends x86v with status
+ * 14, so that a hole in a list is found by its message, not by a silent
+ * death. Nothing in the filters depends on the host's CPU vendor.
+ *
+ * Each thread installs its own filter when it starts its loop, after its
+ * set-up (a filter is inherited by threads created later, so the main
+ * thread installs its own last). `--sandbox off` turns it off for
+ * debugging; builds with AddressSanitizer default to off (its runtime makes
+ * calls no list here should allow).
+ */
+#ifndef X86V_CORE_SANDBOX_H
+#define X86V_CORE_SANDBOX_H
+
+#include <stdbool.h>
+
+#include "core/compiler.h"
+
+enum sandbox_thread {
+	SANDBOX_MAIN, /* the event loop: devices' host side, timers, the terminal, the GDB stub */
+	SANDBOX_VCPU, /* running the guest and its device accesses */
+	SANDBOX_DISK, /* a disk's I/O worker (files, NBD sockets) */
+	SANDBOX_NET, /* a network card's thread (TAP, libslirp's sockets) */
+	SANDBOX_CONSOLE, /* the terminal's writer */
+};
+
+/* Whether threads install filters (set once, before any thread starts). */
+void sandbox_set_enabled(bool on);
+bool sandbox_enabled(void);
+
+/* Before the first filter (when enabled): loads what glibc would load lazily
+ * later (the unwinder that thread cancellation needs), as no thread may map
+ * new code once filtered. */
+void sandbox_prepare(void);
+
+/* Installs the calling thread's filter (nothing when disabled). A thread
+ * that cannot install it must not go on: x86v ends with a one-line error
+ * and status 14. */
+void sandbox_enter(enum sandbox_thread kind);
+
+/* The tests' way to show that a forbidden call is reported: with
+ * X86V_SANDBOX_TEST=forbidden-call in the environment, the main thread
+ * makes a call its filter forbids (socket) right after entering it. */
+void sandbox_selftest(void);
+
+#endif
