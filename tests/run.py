@@ -227,6 +227,9 @@ def parse_spec(path):
                 spec.timeout = float(value) * TIME_SCALE
             elif key == "skip":
                 spec.skip = value
+            elif key == "needs-root":
+                if os.geteuid() != 0:
+                    spec.skip = "needs root: " + value
             elif key == "kvm-pvm":
                 spec.kvm_pvm = value
             elif key == "driver":

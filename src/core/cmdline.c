@@ -28,7 +28,7 @@ static const struct option_spec run_options[] = {
 	{ "append", true, true },  { "serial", true, true },  { "no-reboot", true, false },
 	{ "timeout", false, true }, { "help", false, false }, { "h", true, false },
 	{ "kernel-entry", false, true }, { "irqchip", false, true }, { "stats", false, false },
-	{ "verbose", false, false }, { "overcommit", false, false }, { "sandbox", false, true },
+	{ "verbose", false, false }, { "overcommit", false, false }, { "sandbox", false, true }, { "user", false, true },
 	{ "tier", false, true },   { "jit-threshold", false, true }, { "jit-cache", false, true },
 	{ "jit-check", false, true }, { "jit-perf-map", false, false },
 	{ "drive", true, true },   { "hda", true, true },	      { "rng", false, false },
@@ -74,6 +74,8 @@ void cmdline_usage(FILE *out)
 	      "  --overcommit         allow more guest RAM than the host's RAM and swap\n"
 	      "  --sandbox on|off     seccomp filters on every thread once set up (default on; off for\n"
 	      "                       debugging)\n"
+	      "  --user NAME          started as root: run as NAME (its uid, gid and groups) once every\n"
+	      "                       file, device and socket x86v needs is open\n"
 	      "  --irqchip user|kernel  interrupt controllers and PIT: x86v's models (default) or,\n"
 	      "                       with --accel kvm, KVM's in-kernel PIC/IOAPIC/LAPIC/PIT\n"
 	      "  --tier jit|interp    soft engine: translate hot blocks to host code (default) or\n"
@@ -462,6 +464,10 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 			cfg->verbose = true;
 		} else if (!strcmp(n, "overcommit")) {
 			cfg->overcommit = true;
+		} else if (!strcmp(n, "user")) {
+			if (!v[0])
+				return fail(why, why_len, "--user needs a user name");
+			cfg->user = v;
 		} else if (!strcmp(n, "sandbox")) {
 			if (strcmp(v, "on") && strcmp(v, "off"))
 				return fail(why, why_len, "--sandbox %s: expected on or off", v);

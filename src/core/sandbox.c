@@ -58,6 +58,9 @@ static const int common_calls[] = {
 	SCMP_SYS(tgkill), SCMP_SYS(restart_syscall), SCMP_SYS(sched_yield), SCMP_SYS(getrandom),
 	SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(lseek), SCMP_SYS(poll), SCMP_SYS(ppoll),
 	SCMP_SYS(rseq), SCMP_SYS(set_robust_list), SCMP_SYS(membarrier),
+	/* --user: glibc makes every thread take the new ids (threads filtered before the
+	 * drop); once they are a user's, these calls cannot give anything back. */
+	SCMP_SYS(setresuid), SCMP_SYS(setresgid), SCMP_SYS(setuid), SCMP_SYS(setgid), SCMP_SYS(setgroups),
 };
 
 /* The event loop: epoll and its fds, the GDB stub's and the console's

@@ -11,6 +11,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -488,6 +490,26 @@ static void *vm_vcpu_thread(void *opaque)
 
 /* --- build, run, destroy --- */
 
+/* --user: the user's ids, checked before anything is set up. 0, or a status. */
+static int vm_lookup_user(struct vm *vm)
+{
+	const char *name = vm->cfg.user;
+	if (!name)
+		return 0;
+	struct passwd *pw = getpwnam(name);
+	if (!pw) {
+		log_error("--user %s: no such user", name);
+		return X86V_EXIT_USAGE;
+	}
+	if (geteuid() != 0 && pw->pw_uid != geteuid()) {
+		log_error("--user %s: x86v must be started as root to become another user", name);
+		return X86V_EXIT_USAGE;
+	}
+	vm->user_uid = pw->pw_uid;
+	vm->user_gid = pw->pw_gid;
+	return 0;
+}
+
 int vm_create(struct vm *vm, const struct vm_config *cfg)
 {
 	char why[256] = "";
@@ -532,6 +554,9 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		log_error("cannot create the event loop: %s", strerror(-r));
 		return X86V_EXIT_HOST_ERROR;
 	}
+	r = vm_lookup_user(vm);
+	if (r)
+		return r;
 	if (cfg->sandbox >= 0)
 		sandbox_set_enabled(cfg->sandbox);
 	sandbox_prepare(); /* before the first thread */
@@ -672,8 +697,29 @@ static void vm_print_stats(struct vm *vm)
 	}
 }
 
+/* --user: from here on the process is that user, with no way back. */
+static int vm_drop_privileges(struct vm *vm)
+{
+	const char *name = vm->cfg.user;
+	if (!name || geteuid() != 0)
+		return 0; /* not root: already that user (vm_lookup_user) */
+	if (initgroups(name, vm->user_gid) < 0 || setgid(vm->user_gid) < 0 || setuid(vm->user_uid) < 0) {
+		log_error("--user %s: cannot take its ids: %s", name, strerror(errno));
+		return X86V_EXIT_HOST_ERROR;
+	}
+	if (setuid(0) == 0 || getuid() != vm->user_uid || getegid() != vm->user_gid) {
+		log_error("--user %s: the ids did not stick", name);
+		return X86V_EXIT_HOST_ERROR;
+	}
+	log_info("running as user %s (uid %u, gid %u)", name, (unsigned)vm->user_uid, (unsigned)vm->user_gid);
+	return 0;
+}
+
 int vm_run(struct vm *vm)
 {
+	int status = vm_drop_privileges(vm);
+	if (status)
+		return status;
 	int r = pthread_create(&vm->vcpu_thread, NULL, vm_vcpu_thread, vm);
 	if (r != 0) {
 		log_error("cannot start the vCPU thread: %s", strerror(r));

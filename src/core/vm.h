@@ -60,6 +60,7 @@ struct vm_config {
 	bool stats; /* print instructions executed and MIPS at the end (stderr) */
 	bool verbose; /* log_verbose: informational and expected-guest-behaviour lines */
 	bool overcommit; /* allow ram_size beyond the host's RAM + swap */
+	const char *user; /* --user: drop to this user's uid and gids once set up (started as root) */
 	int sandbox; /* --sandbox: 1 on, 0 off, -1 the build's default (core/sandbox.h) */
 	unsigned kernel_entry; /* bzImage entry: 64, 32, or 0 (64 if the kernel has it, else 32) */
 	/* --irqchip kernel: the engine's own PIC/IOAPIC/LAPIC/PIT (KVM's in-kernel
@@ -100,6 +101,7 @@ struct vm {
 	struct event_loop loop;
 	struct chardev *serial;
 	struct board *board;
+	unsigned user_uid, user_gid; /* --user's ids */
 
 	const struct engine_ops *eng_ops;
 	struct engine *engine;
