@@ -9,6 +9,10 @@
 ;   - offers one 64-byte writable buffer, kicks, and finds it in the used
 ;     ring with length 64 and random bytes in it; the ISR byte says "queue"
 ;     once (reading clears it);
+;   - turns MSI-X on, points queue 0 at table entry 0 (to the local APIC,
+;     vector 0x40), offers a second buffer and finds the vector requested
+;     in the local APIC's IRR (interrupts stay off: no handler, no IRET,
+;     which kvm_pvm's emulator cannot run here);
 ;   - offers a buffer in the ROM (not writable RAM): the device sets
 ;     DEVICE_NEEDS_RESET; writing 0 to status resets it.
 ; Expected: tests/guest/virtio.out, exit status 3.
@@ -24,6 +28,9 @@ DESC            equ 0x20000         ; queue 0: descriptors, available, used ring
 AVAIL           equ 0x21000
 USED            equ 0x22000
 BUF             equ 0x23000
+MSI_VECTOR      equ 0x40
+MSI_IRR         equ 0xFEE00200 + (MSI_VECTOR / 32) * 0x10
+APIC            equ 0xFEE00000
 
 ; PCI_READ reg -- EAX = dword at config register reg of 00:02.0
 %macro PCI_READ 1
@@ -126,12 +133,48 @@ entry16:
 	CHECK " isr-again=", eax, 2, 0
 	PRINT 10
 
+	PRINT "msi-x"
+	mov dword [APIC + 0xF0], 0x1ff          ; local APIC software-enabled
+	PCI_READ 0x40                           ; the MSI-X capability; message control in 31:16
+	mov ebx, eax
+	and eax, 0xff
+	CHECK " cap=", eax, 2, 0x11
+	or ebx, 0x80000000                      ; MSI-X enable
+	PCI_WRITE 0x40, ebx
+	mov dword [BAR + 0x4000], APIC          ; table entry 0: to APIC ID 0
+	mov dword [BAR + 0x4004], 0
+	mov dword [BAR + 0x4008], MSI_VECTOR    ; fixed delivery, edge
+	mov dword [BAR + 0x400c], 0             ; unmasked
+	mov word [BAR + 0x16], 0
+	mov word [BAR + 0x1a], 0                ; queue 0 -> entry 0
+	movzx eax, word [BAR + 0x1a]
+	CHECK " vector=", eax, 4, 0
+	mov dword [DESC + 32], BUF + 64         ; descriptor 2: 64 more writable bytes
+	mov dword [DESC + 40], 64
+	mov word [DESC + 44], 2
+	mov word [AVAIL + 6], 2                 ; ring[1] = descriptor 2
+	mov word [AVAIL + 2], 2
+	mov word [BAR + 0x3000], 0              ; kick
+	mov ecx, 10000000                       ; the MSI may come later (ioeventfd, the event loop)
+.msi:	test dword [MSI_IRR], 1 << (MSI_VECTOR % 32)
+	jnz .took
+	pause
+	dec ecx
+	jnz .msi
+.took:	mov eax, [MSI_IRR]
+	shr eax, MSI_VECTOR % 32
+	and eax, 1
+	CHECK " irr=", eax, 1, 1
+	movzx eax, word [USED + 2]
+	CHECK " used=", eax, 2, 2
+	PRINT 10
+
 	PRINT "bad buffer"
 	mov dword [DESC + 16], 0xFFFF0000       ; descriptor 1: a writable buffer in the ROM
 	mov dword [DESC + 24], 64
 	mov word [DESC + 28], 2
-	mov word [AVAIL + 6], 1
-	mov word [AVAIL + 2], 2
+	mov word [AVAIL + 8], 1                 ; ring[2] = descriptor 1
+	mov word [AVAIL + 2], 3
 	mov word [BAR + 0x3000], 0
 	mov ecx, 100000                         ; the kick may be handled asynchronously (ioeventfd)
 .broken:
@@ -143,7 +186,7 @@ entry16:
 	movzx eax, byte [BAR + 0x14]
 	CHECK " status=", eax, 2, 0x4f          ; DEVICE_NEEDS_RESET
 	movzx eax, word [USED + 2]
-	CHECK " used=", eax, 2, 1               ; nothing returned
+	CHECK " used=", eax, 2, 2               ; nothing returned
 	mov byte [BAR + 0x14], 0
 	movzx eax, byte [BAR + 0x14]
 	CHECK " reset=", eax, 2, 0
