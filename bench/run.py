@@ -175,18 +175,33 @@ def main():
         linux_io(x86v, qemu, no_qemu, args.build)
 
 
-def linux_workload(x86v, qemu, no_qemu, build):
-    """Boot and CPU-bound workload of the Linux guest, beside QEMU TCG."""
+def guest_images(section):
+    """The cloud guest's kernel and initramfs, or None (with the section's skip line) when not built."""
     images = os.path.join(SRC, "guest-images", "cloud")
     kernel, initrd = os.path.join(images, "bzImage"), os.path.join(images, "initramfs.cpio.gz")
     if not os.path.exists(kernel):
-        print("\nlinux: skipped (guest images not built: make guest)")
-        return
-    combined = os.path.join(build, "bench-initrd")
-    with open(initrd, "rb") as src, open(combined, "wb") as dst, \
-            open(os.path.join(SRC, "bench", "linux-workload.sh"), "rb") as script:
+        print(f"\n{section}: skipped (guest images not built: make guest)")
+        return None
+    return kernel, initrd
+
+
+def bench_initrd(initrd, out, script, files=()):
+    """out: initrd with bench/SCRIPT as the guest's /x86v/script, and files beside it."""
+    with open(initrd, "rb") as src, open(os.path.join(SRC, "bench", script), "rb") as body:
         base = src.read()
-        dst.write(base + b"\0" * (-len(base) % 4) + newc_script(script.read()))
+        data = base + b"\0" * (-len(base) % 4) + newc_script(body.read(), files)
+    with open(out, "wb") as dst:
+        dst.write(data)
+    return out
+
+
+def linux_workload(x86v, qemu, no_qemu, build):
+    """Boot and CPU-bound workload of the Linux guest, beside QEMU TCG."""
+    images = guest_images("linux")
+    if not images:
+        return
+    kernel, initrd = images
+    combined = bench_initrd(initrd, os.path.join(build, "bench-initrd"), "linux-workload.sh")
     append = "console=ttyS0 quiet loglevel=0 panic=-1"
     markers = ["x86v-script-begin", "bench: sha256 done", "bench: loop done"]
     ours_cmd = [x86v, "run", "--accel", "soft", "-m", "512M", "--kernel", kernel, "--initrd", combined,
@@ -260,23 +275,19 @@ def net_sink():
 
 def linux_io(x86v, qemu, no_qemu, build):
     """The virtio I/O section: the same guest script and devices on x86v and QEMU TCG."""
-    images = os.path.join(SRC, "guest-images", "cloud")
-    kernel, initrd = os.path.join(images, "bzImage"), os.path.join(images, "initramfs.cpio.gz")
-    if not os.path.exists(kernel):
-        print("\nlinux-io: skipped (guest images not built: make guest)")
+    images = guest_images("linux-io")
+    if not images:
         return
+    kernel, initrd = images
     randread = os.path.join(build, "bench-randread")
     cc = subprocess.run(["cc", "-O2", "-static", "-o", randread, os.path.join(SRC, "bench", "randread.c")],
                         capture_output=True, text=True)
     if cc.returncode:
         print("\nlinux-io: skipped (cannot build bench/randread.c statically: %s)" % cc.stderr.strip()[-200:])
         return
-    combined = os.path.join(build, "bench-io-initrd")
-    with open(initrd, "rb") as src, open(combined, "wb") as dst, open(randread, "rb") as prog, \
-            open(os.path.join(SRC, "bench", "linux-io.sh"), "rb") as script:
-        base = src.read()
-        dst.write(base + b"\0" * (-len(base) % 4) +
-                  newc_script(script.read(), [("randread", prog.read(), 0o100755)]))
+    with open(randread, "rb") as prog:
+        files = [("randread", prog.read(), 0o100755)]
+    combined = bench_initrd(initrd, os.path.join(build, "bench-io-initrd"), "linux-io.sh", files)
     markers = ["bench: io begin", "bench: write done", "bench: read done", "bench: randread done",
                "bench: net done"]
     vmms = [("x86v soft", lambda img, append: [x86v, "run", "--accel", "soft", "-m", "512M", "--kernel", kernel,
