@@ -54,6 +54,14 @@ void vclock_resume(struct vclock *clock)
 	}
 }
 
+void vclock_set_now(struct vclock *clock, int64_t now)
+{
+	if (clock->paused_at >= 0)
+		__atomic_store_n(&clock->paused_at, now, __ATOMIC_RELEASE);
+	else
+		__atomic_store_n(&clock->host_origin, host_now() - now, __ATOMIC_RELAXED);
+}
+
 static void heap_set(struct vclock *c, size_t i, struct vtimer *t)
 {
 	c->heap[i] = t;
@@ -102,6 +110,20 @@ void vtimer_init(struct vtimer *t, struct vclock *clock, void (*fire)(void *opaq
 bool vtimer_armed(const struct vtimer *t)
 {
 	return t->heap_index != SIZE_MAX;
+}
+
+int64_t vtimer_deadline(const struct vtimer *t)
+{
+	return vtimer_armed(t) ? t->deadline : VCLOCK_NEVER;
+}
+
+int vtimer_set_deadline(struct vtimer *t, int64_t deadline)
+{
+	if (deadline == VCLOCK_NEVER) {
+		vtimer_cancel(t);
+		return 0;
+	}
+	return vtimer_arm(t, deadline);
 }
 
 void vtimer_cancel(struct vtimer *t)

@@ -45,12 +45,20 @@ void vclock_destroy(struct vclock *clock);
 int64_t vclock_now(const struct vclock *clock);
 void vclock_pause(struct vclock *clock);
 void vclock_resume(struct vclock *clock);
+/* Makes the clock read now from here on (snapshot restore), paused or not. */
+void vclock_set_now(struct vclock *clock, int64_t now);
 
 void vtimer_init(struct vtimer *t, struct vclock *clock, void (*fire)(void *opaque), void *opaque);
 /* Arms (or re-arms) the timer for absolute virtual time deadline. 0 or -ENOMEM. */
 int vtimer_arm(struct vtimer *t, int64_t deadline) MUST_CHECK;
 void vtimer_cancel(struct vtimer *t);
 bool vtimer_armed(const struct vtimer *t);
+/* The deadline the timer is armed for, or VCLOCK_NEVER: what a device's
+ * snapshot state keeps of a timer. */
+int64_t vtimer_deadline(const struct vtimer *t);
+/* Arms the timer for deadline, or cancels it for VCLOCK_NEVER (restoring
+ * vtimer_deadline's value). 0 or -ENOMEM. */
+int vtimer_set_deadline(struct vtimer *t, int64_t deadline) MUST_CHECK;
 
 /* The earliest armed deadline, or VCLOCK_NEVER. */
 int64_t vclock_next_deadline(const struct vclock *clock);

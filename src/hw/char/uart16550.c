@@ -19,12 +19,14 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/chardev.h"
 #include "core/log.h"
 #include "hw/char/uart16550.h"
+#include "hw/device.h"
 
 #define UART_LSR_ERRORS (UART_LSR_OE | UART_LSR_PE | UART_LSR_FE | UART_LSR_BI)
 #define UART_RESET_DIVISOR 12
@@ -33,12 +35,8 @@
  * modem that is ready (CTS, DSR, DCD on; no ring), as QEMU reports too. */
 #define UART_MSR_HOST_INPUTS (UART_MSR_CTS | UART_MSR_DSR | UART_MSR_DCD)
 
-struct uart16550 {
-	struct vclock *clock;
-	struct irq_line irq;
-	struct chardev *chr;
-	struct vtimer timeout_timer;
-
+/* What the guest sees and a snapshot keeps (uart_fields). */
+struct uart_state {
 	uint8_t ier; /* low 4 bits */
 	uint8_t lcr;
 	uint8_t mcr; /* low 5 bits */
@@ -51,14 +49,24 @@ struct uart16550 {
 	uint8_t last_rbr; /* what an empty RBR reads back */
 
 	uint8_t rx_fifo[UART_FIFO_SIZE];
-	unsigned rx_head;
-	unsigned rx_count;
+	uint32_t rx_head;
+	uint32_t rx_count;
 
 	bool thre_pending; /* THRE interrupt condition (cleared by IIR read or THR write) */
 	bool thr_full; /* THR holds thr: the backend's transmit ring was full */
 	uint8_t thr;
 	bool timeout_pending; /* character timeout indication */
-	int irq_level; /* last level driven on irq */
+	int32_t irq_level; /* last level driven on irq */
+	int64_t timeout_deadline; /* the character-timeout timer's (snapshots) */
+};
+
+struct uart16550 {
+	struct device dev;
+	struct vclock *clock;
+	struct irq_line irq;
+	struct chardev *chr;
+	struct vtimer timeout_timer;
+	struct uart_state s;
 };
 
 static const uint8_t uart_trigger_levels[4] = { 1, 4, 8, 14 };
@@ -66,22 +74,22 @@ static const uint8_t uart_trigger_levels[4] = { 1, 4, 8, 14 };
 static unsigned uart_rx_capacity(const struct uart16550 *u)
 {
 	/* In 16450 mode the receiver holds one character (RBR). */
-	return u->fifo_enabled ? UART_FIFO_SIZE : 1;
+	return u->s.fifo_enabled ? UART_FIFO_SIZE : 1;
 }
 
 static uint8_t uart_msr_inputs(const struct uart16550 *u)
 {
-	if (!(u->mcr & UART_MCR_LOOP))
+	if (!(u->s.mcr & UART_MCR_LOOP))
 		return UART_MSR_HOST_INPUTS;
 	/* MCR4: DTR→DSR, RTS→CTS, OUT1→RI, OUT2→DCD. */
 	uint8_t in = 0;
-	if (u->mcr & UART_MCR_DTR)
+	if (u->s.mcr & UART_MCR_DTR)
 		in |= UART_MSR_DSR;
-	if (u->mcr & UART_MCR_RTS)
+	if (u->s.mcr & UART_MCR_RTS)
 		in |= UART_MSR_CTS;
-	if (u->mcr & UART_MCR_OUT1)
+	if (u->s.mcr & UART_MCR_OUT1)
 		in |= UART_MSR_RI;
-	if (u->mcr & UART_MCR_OUT2)
+	if (u->s.mcr & UART_MCR_OUT2)
 		in |= UART_MSR_DCD;
 	return in;
 }
@@ -89,18 +97,18 @@ static uint8_t uart_msr_inputs(const struct uart16550 *u)
 /* Highest-priority pending and enabled interrupt (Table IV), or UART_IIR_NO_INT. */
 static uint8_t uart_iir_id(const struct uart16550 *u)
 {
-	if ((u->ier & UART_IER_ELSI) && (u->lsr_errors & UART_LSR_ERRORS))
+	if ((u->s.ier & UART_IER_ELSI) && (u->s.lsr_errors & UART_LSR_ERRORS))
 		return UART_IIR_RLS;
-	if (u->ier & UART_IER_ERBFI) {
-		unsigned level = u->fifo_enabled ? u->rx_trigger : 1;
-		if (u->rx_count >= level)
+	if (u->s.ier & UART_IER_ERBFI) {
+		unsigned level = u->s.fifo_enabled ? u->s.rx_trigger : 1;
+		if (u->s.rx_count >= level)
 			return UART_IIR_RDA;
-		if (u->timeout_pending)
+		if (u->s.timeout_pending)
 			return UART_IIR_CTI;
 	}
-	if ((u->ier & UART_IER_ETBEI) && u->thre_pending)
+	if ((u->s.ier & UART_IER_ETBEI) && u->s.thre_pending)
 		return UART_IIR_THRE;
-	if ((u->ier & UART_IER_EDSSI) && (u->msr_delta & UART_MSR_DELTA_MASK))
+	if ((u->s.ier & UART_IER_EDSSI) && (u->s.msr_delta & UART_MSR_DELTA_MASK))
 		return UART_IIR_MS;
 	return UART_IIR_NO_INT;
 }
@@ -109,10 +117,10 @@ static void uart_update_irq(struct uart16550 *u)
 {
 	/* The PC drives IRQ4 from INTR through a buffer enabled by the OUT2 pin;
 	 * loopback forces that pin inactive. */
-	int level = uart_iir_id(u) != UART_IIR_NO_INT && (u->mcr & UART_MCR_OUT2) &&
-		    !(u->mcr & UART_MCR_LOOP);
-	if (level != u->irq_level) {
-		u->irq_level = level;
+	int level = uart_iir_id(u) != UART_IIR_NO_INT && (u->s.mcr & UART_MCR_OUT2) &&
+		    !(u->s.mcr & UART_MCR_LOOP);
+	if (level != u->s.irq_level) {
+		u->s.irq_level = level;
 		irq_set_level(&u->irq, level);
 	}
 }
@@ -120,15 +128,15 @@ static void uart_update_irq(struct uart16550 *u)
 /* 4 character times at the programmed baud rate and frame format, in ns. */
 static int64_t uart_timeout_ns(const struct uart16550 *u)
 {
-	unsigned data_bits = 5 + (u->lcr & UART_LCR_WLS_MASK);
+	unsigned data_bits = 5 + (u->s.lcr & UART_LCR_WLS_MASK);
 	/* Count in half bits: start + data + parity + 1, 1.5 or 2 stop bits. */
-	unsigned half_bits = 2 * (1 + data_bits + !!(u->lcr & UART_LCR_PEN));
-	if (!(u->lcr & UART_LCR_STB))
+	unsigned half_bits = 2 * (1 + data_bits + !!(u->s.lcr & UART_LCR_PEN));
+	if (!(u->s.lcr & UART_LCR_STB))
 		half_bits += 2;
 	else
 		half_bits += data_bits == 5 ? 3 : 4;
 	/* Divisor 0 is undefined in the datasheet; treat it as the fastest rate. */
-	uint64_t divisor = u->divisor ? u->divisor : 1;
+	uint64_t divisor = u->s.divisor ? u->s.divisor : 1;
 	/* One bit lasts 16 * divisor clocks. */
 	return (int64_t)(4ULL * half_bits * 16 * divisor * 1000000000ULL / (2ULL * UART_CLOCK_HZ));
 }
@@ -136,8 +144,8 @@ static int64_t uart_timeout_ns(const struct uart16550 *u)
 /* The FIFO saw activity (a byte in or out): restart the character-timeout clock. */
 static void uart_rx_activity(struct uart16550 *u)
 {
-	u->timeout_pending = false;
-	if (!u->fifo_enabled || u->rx_count == 0) {
+	u->s.timeout_pending = false;
+	if (!u->s.fifo_enabled || u->s.rx_count == 0) {
 		vtimer_cancel(&u->timeout_timer);
 		return;
 	}
@@ -145,49 +153,49 @@ static void uart_rx_activity(struct uart16550 *u)
 		/* Out of memory for the timer heap: signal the timeout now rather than
 		 * leave bytes below the trigger level stranded. */
 		log_warn("uart: cannot arm the character timeout timer");
-		u->timeout_pending = true;
+		u->s.timeout_pending = true;
 	}
 }
 
 static void uart_timeout_fire(void *opaque)
 {
 	struct uart16550 *u = opaque;
-	if (u->fifo_enabled && u->rx_count > 0) {
-		u->timeout_pending = true;
+	if (u->s.fifo_enabled && u->s.rx_count > 0) {
+		u->s.timeout_pending = true;
 		uart_update_irq(u);
 	}
 }
 
 static void uart_rx_clear(struct uart16550 *u)
 {
-	u->rx_head = 0;
-	u->rx_count = 0;
-	u->timeout_pending = false;
+	u->s.rx_head = 0;
+	u->s.rx_count = 0;
+	u->s.timeout_pending = false;
 	vtimer_cancel(&u->timeout_timer);
 }
 
 /* A character completed in the receiver shift register. */
 static void uart_rx_push(struct uart16550 *u, uint8_t byte)
 {
-	if (u->rx_count >= uart_rx_capacity(u)) {
+	if (u->s.rx_count >= uart_rx_capacity(u)) {
 		/* FIFO mode: the shift register is overwritten and the FIFO kept.
 		 * 16450 mode: the new character replaces the unread one in RBR. */
-		u->lsr_errors |= UART_LSR_OE;
-		if (!u->fifo_enabled)
-			u->rx_fifo[u->rx_head] = byte;
+		u->s.lsr_errors |= UART_LSR_OE;
+		if (!u->s.fifo_enabled)
+			u->s.rx_fifo[u->s.rx_head] = byte;
 		return;
 	}
-	u->rx_fifo[(u->rx_head + u->rx_count) % UART_FIFO_SIZE] = byte;
-	u->rx_count++;
+	u->s.rx_fifo[(u->s.rx_head + u->s.rx_count) % UART_FIFO_SIZE] = byte;
+	u->s.rx_count++;
 }
 
 size_t uart_receive(void *opaque, const uint8_t *buf, size_t len)
 {
 	struct uart16550 *u = opaque;
 	/* Loopback disconnects SIN; holding host input beats losing typed keys. */
-	if (u->mcr & UART_MCR_LOOP)
+	if (u->s.mcr & UART_MCR_LOOP)
 		return 0;
-	size_t room = uart_rx_capacity(u) - u->rx_count;
+	size_t room = uart_rx_capacity(u) - u->s.rx_count;
 	size_t n = len < room ? len : room;
 	for (size_t i = 0; i < n; i++)
 		uart_rx_push(u, buf[i]);
@@ -201,18 +209,18 @@ size_t uart_receive(void *opaque, const uint8_t *buf, size_t len)
 /* Room freed in the receiver: let the backend deliver what it holds. */
 static void uart_rx_room(struct uart16550 *u)
 {
-	if (u->chr && !(u->mcr & UART_MCR_LOOP))
+	if (u->chr && !(u->s.mcr & UART_MCR_LOOP))
 		chardev_accept_more(u->chr);
 }
 
 static uint8_t uart_read_rbr(struct uart16550 *u)
 {
-	if (u->rx_count == 0)
-		return u->last_rbr;
-	uint8_t byte = u->rx_fifo[u->rx_head];
-	u->rx_head = (u->rx_head + 1) % UART_FIFO_SIZE;
-	u->rx_count--;
-	u->last_rbr = byte;
+	if (u->s.rx_count == 0)
+		return u->s.last_rbr;
+	uint8_t byte = u->s.rx_fifo[u->s.rx_head];
+	u->s.rx_head = (u->s.rx_head + 1) % UART_FIFO_SIZE;
+	u->s.rx_count--;
+	u->s.last_rbr = byte;
 	uart_rx_activity(u);
 	uart_update_irq(u);
 	uart_rx_room(u);
@@ -225,39 +233,39 @@ static void uart_write_thr(struct uart16550 *u, uint8_t byte)
 	 * THRE rises again. Drop the line in between so an edge-triggered PIC
 	 * sees a new edge for each byte, as with real hardware. A write while
 	 * THR is still full replaces the byte in it, as on a 16450. */
-	u->thre_pending = false;
+	u->s.thre_pending = false;
 	uart_update_irq(u);
-	if (u->mcr & UART_MCR_LOOP) {
+	if (u->s.mcr & UART_MCR_LOOP) {
 		uart_rx_push(u, byte);
 		uart_rx_activity(u);
 	} else if (chardev_write(u->chr, &byte, 1) == 0) {
-		u->thr_full = true; /* uart_tx_space sends it */
-		u->thr = byte;
+		u->s.thr_full = true; /* uart_tx_space sends it */
+		u->s.thr = byte;
 		return;
 	}
-	u->thr_full = false;
-	u->thre_pending = true;
+	u->s.thr_full = false;
+	u->s.thre_pending = true;
 	uart_update_irq(u);
 }
 
 void uart_tx_space(void *opaque)
 {
 	struct uart16550 *u = opaque;
-	if (!u->thr_full || chardev_write(u->chr, &u->thr, 1) == 0)
+	if (!u->s.thr_full || chardev_write(u->chr, &u->s.thr, 1) == 0)
 		return;
-	u->thr_full = false;
-	u->thre_pending = true;
+	u->s.thr_full = false;
+	u->s.thre_pending = true;
 	uart_update_irq(u);
 }
 
 static void uart_write_ier(struct uart16550 *u, uint8_t value)
 {
-	uint8_t old = u->ier;
-	u->ier = value & 0x0f;
+	uint8_t old = u->s.ier;
+	u->s.ier = value & 0x0f;
 	/* Enabling ETBEI while THR is empty raises THRE at once; Linux's 8250
 	 * driver tests for exactly this at startup. */
-	if ((u->ier & UART_IER_ETBEI) && !(old & UART_IER_ETBEI) && !u->thr_full)
-		u->thre_pending = true;
+	if ((u->s.ier & UART_IER_ETBEI) && !(old & UART_IER_ETBEI) && !u->s.thr_full)
+		u->s.thre_pending = true;
 	uart_update_irq(u);
 }
 
@@ -265,22 +273,22 @@ static void uart_write_fcr(struct uart16550 *u, uint8_t value)
 {
 	bool enable = value & UART_FCR_FIFO_ENABLE;
 	bool freed = false;
-	if (enable != u->fifo_enabled) {
+	if (enable != u->s.fifo_enabled) {
 		/* Switching between 16450 and FIFO mode clears both FIFOs. */
-		freed = u->rx_count > 0;
+		freed = u->s.rx_count > 0;
 		uart_rx_clear(u);
-		u->fifo_enabled = enable;
+		u->s.fifo_enabled = enable;
 	}
 	/* FCR1..FCR7 are programmed only together with FCR0 = 1. */
 	if (enable) {
-		if ((value & UART_FCR_RCVR_RESET) && u->rx_count) {
+		if ((value & UART_FCR_RCVR_RESET) && u->s.rx_count) {
 			uart_rx_clear(u);
 			freed = true;
 		}
 		/* UART_FCR_XMIT_RESET: the TX FIFO is always empty (instant transmit). */
-		u->rx_trigger = uart_trigger_levels[(value & UART_FCR_TRIGGER_MASK) >> 6];
+		u->s.rx_trigger = uart_trigger_levels[(value & UART_FCR_TRIGGER_MASK) >> 6];
 	} else {
-		u->rx_trigger = 1;
+		u->s.rx_trigger = 1;
 	}
 	uart_update_irq(u);
 	if (freed || enable)
@@ -290,31 +298,31 @@ static void uart_write_fcr(struct uart16550 *u, uint8_t value)
 static void uart_write_mcr(struct uart16550 *u, uint8_t value)
 {
 	uint8_t old_in = uart_msr_inputs(u);
-	bool was_loop = u->mcr & UART_MCR_LOOP;
-	u->mcr = value & UART_MCR_MASK;
+	bool was_loop = u->s.mcr & UART_MCR_LOOP;
+	u->s.mcr = value & UART_MCR_MASK;
 	uint8_t new_in = uart_msr_inputs(u);
 	uint8_t changed = old_in ^ new_in;
 	if (changed & UART_MSR_CTS)
-		u->msr_delta |= UART_MSR_DCTS;
+		u->s.msr_delta |= UART_MSR_DCTS;
 	if (changed & UART_MSR_DSR)
-		u->msr_delta |= UART_MSR_DDSR;
+		u->s.msr_delta |= UART_MSR_DDSR;
 	if (changed & UART_MSR_DCD)
-		u->msr_delta |= UART_MSR_DDCD;
+		u->s.msr_delta |= UART_MSR_DDCD;
 	/* TERI: trailing edge of RI only (on → off). */
 	if ((old_in & UART_MSR_RI) && !(new_in & UART_MSR_RI))
-		u->msr_delta |= UART_MSR_TERI;
+		u->s.msr_delta |= UART_MSR_TERI;
 	uart_update_irq(u);
-	if (was_loop && !(u->mcr & UART_MCR_LOOP))
+	if (was_loop && !(u->s.mcr & UART_MCR_LOOP))
 		uart_rx_room(u);
 }
 
 static uint8_t uart_read_lsr(struct uart16550 *u)
 {
 	/* THR and the shift register are empty unless the host is behind. */
-	uint8_t lsr = u->lsr_errors | (u->thr_full ? 0 : UART_LSR_THRE | UART_LSR_TEMT);
-	if (u->rx_count)
+	uint8_t lsr = u->s.lsr_errors | (u->s.thr_full ? 0 : UART_LSR_THRE | UART_LSR_TEMT);
+	if (u->s.rx_count)
 		lsr |= UART_LSR_DR;
-	u->lsr_errors = 0;
+	u->s.lsr_errors = 0;
 	uart_update_irq(u);
 	return lsr;
 }
@@ -324,16 +332,16 @@ static uint8_t uart_read_iir(struct uart16550 *u)
 	uint8_t id = uart_iir_id(u);
 	/* Reading IIR clears THRE only when THRE is what it reports. */
 	if (id == UART_IIR_THRE) {
-		u->thre_pending = false;
+		u->s.thre_pending = false;
 		uart_update_irq(u);
 	}
-	return id | (u->fifo_enabled ? UART_IIR_FIFOS : 0);
+	return id | (u->s.fifo_enabled ? UART_IIR_FIFOS : 0);
 }
 
 static uint8_t uart_read_msr(struct uart16550 *u)
 {
-	uint8_t msr = uart_msr_inputs(u) | u->msr_delta;
-	u->msr_delta = 0;
+	uint8_t msr = uart_msr_inputs(u) | u->s.msr_delta;
+	u->s.msr_delta = 0;
 	uart_update_irq(u);
 	return msr;
 }
@@ -341,25 +349,25 @@ static uint8_t uart_read_msr(struct uart16550 *u)
 static uint64_t uart_read(void *opaque, uint64_t offset, unsigned size)
 {
 	struct uart16550 *u = opaque;
-	bool dlab = u->lcr & UART_LCR_DLAB;
+	bool dlab = u->s.lcr & UART_LCR_DLAB;
 	(void)size;
 	switch (offset) {
 	case UART_RBR:
-		return dlab ? (uint8_t)u->divisor : uart_read_rbr(u);
+		return dlab ? (uint8_t)u->s.divisor : uart_read_rbr(u);
 	case UART_IER:
-		return dlab ? (uint8_t)(u->divisor >> 8) : u->ier;
+		return dlab ? (uint8_t)(u->s.divisor >> 8) : u->s.ier;
 	case UART_IIR:
 		return uart_read_iir(u);
 	case UART_LCR:
-		return u->lcr;
+		return u->s.lcr;
 	case UART_MCR:
-		return u->mcr;
+		return u->s.mcr;
 	case UART_LSR:
 		return uart_read_lsr(u);
 	case UART_MSR:
 		return uart_read_msr(u);
 	case UART_SCR:
-		return u->scr;
+		return u->s.scr;
 	default:
 		return 0xff;
 	}
@@ -369,18 +377,18 @@ static void uart_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 {
 	struct uart16550 *u = opaque;
 	uint8_t v = (uint8_t)value;
-	bool dlab = u->lcr & UART_LCR_DLAB;
+	bool dlab = u->s.lcr & UART_LCR_DLAB;
 	(void)size;
 	switch (offset) {
 	case UART_THR:
 		if (dlab)
-			u->divisor = (uint16_t)((u->divisor & 0xff00) | v);
+			u->s.divisor = (uint16_t)((u->s.divisor & 0xff00) | v);
 		else
 			uart_write_thr(u, v);
 		break;
 	case UART_IER:
 		if (dlab)
-			u->divisor = (uint16_t)((u->divisor & 0x00ff) | (v << 8));
+			u->s.divisor = (uint16_t)((u->s.divisor & 0x00ff) | (v << 8));
 		else
 			uart_write_ier(u, v);
 		break;
@@ -388,7 +396,7 @@ static void uart_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 		uart_write_fcr(u, v);
 		break;
 	case UART_LCR:
-		u->lcr = v;
+		u->s.lcr = v;
 		break;
 	case UART_MCR:
 		uart_write_mcr(u, v);
@@ -400,7 +408,7 @@ static void uart_write(void *opaque, uint64_t offset, uint64_t value, unsigned s
 			  offset == UART_LSR ? "LSR" : "MSR");
 		break;
 	case UART_SCR:
-		u->scr = v;
+		u->s.scr = v;
 		break;
 	default:
 		break;
@@ -416,24 +424,98 @@ const struct bus_ops uart_bus_ops = {
 
 void uart_reset(struct uart16550 *u)
 {
-	bool held_input = u->rx_count > 0 || (u->mcr & UART_MCR_LOOP);
+	bool held_input = u->s.rx_count > 0 || (u->s.mcr & UART_MCR_LOOP);
 	uart_rx_clear(u);
-	u->ier = 0;
-	u->lcr = 0;
-	u->mcr = 0;
-	u->lsr_errors = 0;
-	u->msr_delta = 0;
-	u->scr = 0;
-	u->divisor = UART_RESET_DIVISOR;
-	u->fifo_enabled = false;
-	u->rx_trigger = 1;
-	u->last_rbr = 0;
-	u->thre_pending = false;
-	u->thr_full = false;
+	u->s.ier = 0;
+	u->s.lcr = 0;
+	u->s.mcr = 0;
+	u->s.lsr_errors = 0;
+	u->s.msr_delta = 0;
+	u->s.scr = 0;
+	u->s.divisor = UART_RESET_DIVISOR;
+	u->s.fifo_enabled = false;
+	u->s.rx_trigger = 1;
+	u->s.last_rbr = 0;
+	u->s.thre_pending = false;
+	u->s.thr_full = false;
 	uart_update_irq(u);
 	/* The backend may be waiting for room that the reset just made. */
 	if (held_input)
 		uart_rx_room(u);
+}
+
+static const struct device_field uart_fields[] = {
+	DEVICE_FIELD(struct uart_state, ier),
+	DEVICE_FIELD(struct uart_state, lcr),
+	DEVICE_FIELD(struct uart_state, mcr),
+	DEVICE_FIELD(struct uart_state, lsr_errors),
+	DEVICE_FIELD(struct uart_state, msr_delta),
+	DEVICE_FIELD(struct uart_state, scr),
+	DEVICE_FIELD(struct uart_state, divisor),
+	DEVICE_BOOL(struct uart_state, fifo_enabled),
+	DEVICE_FIELD(struct uart_state, rx_trigger),
+	DEVICE_FIELD(struct uart_state, last_rbr),
+	DEVICE_FIELD(struct uart_state, rx_fifo),
+	DEVICE_FIELD(struct uart_state, rx_head),
+	DEVICE_FIELD(struct uart_state, rx_count),
+	DEVICE_BOOL(struct uart_state, thre_pending),
+	DEVICE_BOOL(struct uart_state, thr_full),
+	DEVICE_FIELD(struct uart_state, thr),
+	DEVICE_BOOL(struct uart_state, timeout_pending),
+	DEVICE_FIELD(struct uart_state, irq_level),
+	DEVICE_FIELD(struct uart_state, timeout_deadline),
+};
+
+static int uart_pre_save(struct device *dev)
+{
+	struct uart16550 *u = container_of(dev, struct uart16550, dev);
+	u->s.timeout_deadline = vtimer_deadline(&u->timeout_timer);
+	return 0;
+}
+
+static int uart_post_load(struct device *dev, char *why, size_t why_len)
+{
+	struct uart16550 *u = container_of(dev, struct uart16550, dev);
+	const struct uart_state *s = &u->s;
+	bool trigger_ok = false;
+	for (unsigned i = 0; i < ARRAY_SIZE(uart_trigger_levels); i++)
+		trigger_ok |= s->rx_trigger == uart_trigger_levels[i];
+	if (s->rx_head >= UART_FIFO_SIZE || s->rx_count > uart_rx_capacity(u) || !trigger_ok ||
+	    (s->irq_level != 0 && s->irq_level != 1) || s->ier > 0x0f || s->mcr > UART_MCR_MASK) {
+		snprintf(why, why_len, "%s: inconsistent state", dev->name);
+		return -EINVAL;
+	}
+	if (vtimer_set_deadline(&u->timeout_timer, s->timeout_deadline) < 0) {
+		snprintf(why, why_len, "%s: out of memory", dev->name);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void uart_device_reset(struct device *dev)
+{
+	uart_reset(container_of(dev, struct uart16550, dev));
+}
+
+static void uart_device_destroy(struct device *dev)
+{
+	uart_destroy(container_of(dev, struct uart16550, dev));
+}
+
+static const struct device_class uart_class = {
+	.type = "uart16550",
+	.version = 1,
+	.fields = uart_fields,
+	.nfields = ARRAY_SIZE(uart_fields),
+	.reset = uart_device_reset,
+	.pre_save = uart_pre_save,
+	.post_load = uart_post_load,
+	.destroy = uart_device_destroy,
+};
+
+struct device *uart_device(struct uart16550 *u)
+{
+	return &u->dev;
 }
 
 struct uart16550 *uart_create(struct vclock *clock, const struct irq_line *irq, struct chardev *chr)
@@ -446,6 +528,7 @@ struct uart16550 *uart_create(struct vclock *clock, const struct irq_line *irq, 
 		u->irq = *irq;
 	u->chr = chr;
 	vtimer_init(&u->timeout_timer, clock, uart_timeout_fire, u);
+	device_init(&u->dev, &uart_class, "com1", &u->s);
 	uart_reset(u);
 	return u;
 }

@@ -23,6 +23,7 @@
 #include "mem/bus.h"
 
 struct chardev;
+struct device;
 struct uart16550;
 
 #define UART_REGION_SIZE 8
@@ -110,6 +111,9 @@ struct uart16550 *uart_create(struct vclock *clock, const struct irq_line *irq,
 void uart_reset(struct uart16550 *u);
 /* Cancels the timer and frees u. NULL is ignored. */
 void uart_destroy(struct uart16550 *u);
+
+/* The UART as a device object (reset, snapshots), named "com1". */
+struct device *uart_device(struct uart16550 *u);
 
 /* Port region of UART_REGION_SIZE bytes, byte accesses only; opaque is the struct uart16550. */
 extern const struct bus_ops uart_bus_ops;
