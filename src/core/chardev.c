@@ -373,6 +373,7 @@ static void chardev_help(void)
 		"\nC-a h    print this help\n"
 		"C-a x    exit x86v\n"
 		"C-a r    dump machine state\n"
+		"C-a s    write a snapshot (--snapshot-on-exit PATH, else ./x86v.snap)\n"
 		"C-a C-a  send C-a to the guest\n";
 	ssize_t r = write(STDERR_FILENO, help, sizeof(help) - 1);
 	(void)r;
@@ -402,6 +403,10 @@ static void chardev_escape(struct chardev *chr, const uint8_t *buf, size_t len)
 		case 'r':
 			if (chr->cmds.dump)
 				chr->cmds.dump(chr->cmds.opaque);
+			break;
+		case 's':
+			if (chr->cmds.snapshot)
+				chr->cmds.snapshot(chr->cmds.opaque);
 			break;
 		case 'h':
 			chardev_help();

@@ -90,6 +90,7 @@ void chardev_accept_more(struct chardev *chr);
 struct chardev_commands {
 	void (*quit)(void *opaque); /* Ctrl-A x */
 	void (*dump)(void *opaque); /* Ctrl-A r */
+	void (*snapshot)(void *opaque); /* Ctrl-A s */
 	void *opaque;
 };
 void chardev_set_commands(struct chardev *chr, const struct chardev_commands *cmds);

@@ -33,6 +33,7 @@ static const struct option_spec run_options[] = {
 	{ "jit-check", false, true }, { "jit-perf-map", false, false },
 	{ "drive", true, true },   { "hda", true, true },	      { "rng", false, false },
 	{ "console", false, true }, { "net", true, true },	      { "nic", true, true },
+	{ "restore", false, true }, { "snapshot-on-exit", false, true },
 	/* debugging (docs/debugging.md) */
 	{ "gdb", true, true },	   { "gdb-listen-any", false, false }, { "s", true, false },
 	{ "S", true, false },	   { "trace", false, true },	     { "trace-range", false, true },
@@ -69,6 +70,10 @@ void cmdline_usage(FILE *out)
 	      "  --serial stdio|none|file:PATH   where COM1 goes (default stdio)\n"
 	      "  --no-reboot          exit on guest reset or triple fault instead of restarting\n"
 	      "  --timeout SECONDS    stop the guest after this long (exit status 12)\n"
+	      "  --snapshot-on-exit PATH  when the run is ended while the guest still runs (Ctrl-A x,\n"
+	      "                       --timeout), write a snapshot to PATH (+ PATH.mem-ID); Ctrl-A s too\n"
+	      "  --restore PATH       start from a snapshot instead of booting; give the same -m and\n"
+	      "                       devices as when it was taken (either engine)\n"
 	      "  --stats              at the end print the guest instructions run and MIPS (soft engine)\n"
 	      "  --verbose            also print notes about what the guest does and which engine auto chose\n"
 	      "  --overcommit         allow more guest RAM than the host's RAM and swap\n"
@@ -116,7 +121,7 @@ void cmdline_usage(FILE *out)
 	      "  --trace-format x86v|qemu  x86v: bytes, disassembly, changed registers;\n"
 	      "                       qemu: like qemu -d exec,cpu (for scripts/trace-diff)\n"
 	      "\n"
-	      "console: Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A, Ctrl-A h shows help\n"
+	      "console: Ctrl-A x quits, Ctrl-A s snapshots, Ctrl-A Ctrl-A sends Ctrl-A, Ctrl-A h shows help\n"
 	      "exit status: the guest's debug-exit value V gives (V << 1) | 1; 0 after power-off or Ctrl-A x;\n"
 	      "  2 bad input, 4 triple fault, 6 internal error, 8 failed entry, 10 unknown exit,\n"
 	      "  12 timeout, 14 host error, 16 halted forever\n",
@@ -526,14 +531,18 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 			cfg->console_virtio = !strcmp(v, "virtio");
 		} else if (!strcmp(n, "no-reboot")) {
 			cfg->no_reboot = true;
+		} else if (!strcmp(n, "restore")) {
+			cfg->restore = v;
+		} else if (!strcmp(n, "snapshot-on-exit")) {
+			cfg->snapshot_on_exit = v;
 		} else if (!strcmp(n, "timeout")) {
 			int r = parse_timeout(v, &cfg->timeout, why, why_len);
 			if (r < 0)
 				return r;
 		}
 	}
-	if (!cfg->bios && !cfg->kernel)
-		return fail(why, why_len, "nothing to run: give --bios FILE or --kernel FILE");
+	if (!cfg->bios && !cfg->kernel && !cfg->restore)
+		return fail(why, why_len, "nothing to run: give --bios FILE, --kernel FILE or --restore SNAPSHOT");
 	if (cfg->bios && cfg->kernel)
 		return fail(why, why_len, "--bios and --kernel together are not supported yet");
 	if (cfg->initrd && !cfg->kernel)

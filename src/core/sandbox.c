@@ -36,7 +36,13 @@
 #endif
 
 static bool enabled = SANDBOX_DEFAULT;
+static int files_dir = -1; /* sandbox_allow_files_in */
 static __thread const char *thread_name; /* for the SIGSYS message */
+
+void sandbox_allow_files_in(int dirfd)
+{
+	files_dir = dirfd;
+}
 
 void sandbox_set_enabled(bool on)
 {
@@ -83,7 +89,7 @@ static const int main_calls[] = {
 static const int vcpu_calls[] = {
 	SCMP_SYS(ioctl), SCMP_SYS(fcntl), SCMP_SYS(rt_sigaction), SCMP_SYS(fallocate), SCMP_SYS(pwrite64),
 	SCMP_SYS(pread64), SCMP_SYS(fsync), SCMP_SYS(sendto), SCMP_SYS(sendmsg), SCMP_SYS(recvfrom),
-	SCMP_SYS(recvmsg), SCMP_SYS(epoll_ctl),
+	SCMP_SYS(recvmsg), SCMP_SYS(epoll_ctl), SCMP_SYS(ftruncate), SCMP_SYS(fdatasync),
 };
 
 /* A disk worker: file I/O, or libnbd's socket. */
@@ -137,11 +143,30 @@ static int allow_all(scmp_filter_ctx ctx, const int *calls, size_t n)
 	return 0;
 }
 
+/* Snapshots (the vCPU thread): files in the one directory given, named
+ * relative to its descriptor. */
+static int allow_files_in(scmp_filter_ctx ctx, int dir)
+{
+	const int calls[] = { SCMP_SYS(openat), SCMP_SYS(renameat), SCMP_SYS(unlinkat) };
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(calls); i++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, calls[i], 1,
+				     SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, (scmp_datum_t)(unsigned)dir));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(renameat2), 1,
+				     SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffffu, (scmp_datum_t)(unsigned)dir));
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 1,
+				     SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)(unsigned)dir));
+	return r;
+}
+
 /* mmap and mprotect, never with PROT_EXEC; ioctl TCGETS. Opening files fails with EACCES
  * rather than trapping (glibc's malloc reads /proc/sys/vm/overcommit_memory
  * when it first shrinks a heap, and copes without), except that the network
- * thread may open to read (O_RDONLY, no O_CREAT). */
-static int allow_restricted(scmp_filter_ctx ctx, bool open_read)
+ * thread may open to read (O_RDONLY, no O_CREAT) and the vCPU thread may
+ * open files in the snapshot directory (files_in >= 0). */
+static int allow_restricted(scmp_filter_ctx ctx, bool open_read, int files_in)
 {
 	int r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1, SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 	if (r == 0)
@@ -150,6 +175,8 @@ static int allow_restricted(scmp_filter_ctx ctx, bool open_read)
 	/* stdio asks whether stdout or stderr is a terminal on their first use. */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, TCGETS));
+	if (files_in >= 0)
+		return r ? r : allow_files_in(ctx, files_in);
 	if (!open_read)
 		return r ? r : seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
 	/* Allowed when (flags & (O_ACCMODE | O_CREAT)) == O_RDONLY; each other case refused. */
@@ -202,7 +229,7 @@ static int enter(enum sandbox_thread kind)
 		return -ENOMEM;
 	int r = allow_all(ctx, common_calls, ARRAY_SIZE(common_calls));
 	if (r == 0)
-		r = allow_restricted(ctx, kind == SANDBOX_NET);
+		r = allow_restricted(ctx, kind == SANDBOX_NET, kind == SANDBOX_VCPU ? files_dir : -1);
 	if (r == 0) {
 		switch (kind) {
 		case SANDBOX_MAIN: r = allow_all(ctx, main_calls, ARRAY_SIZE(main_calls)); break;

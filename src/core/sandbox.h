@@ -32,6 +32,11 @@ enum sandbox_thread {
 void sandbox_set_enabled(bool on);
 bool sandbox_enabled(void);
 
+/* The vCPU thread may create, rename and remove files in the directory
+ * dirfd names (snapshots), by names relative to it; other opens still fail.
+ * Before any thread starts; -1 for none. */
+void sandbox_allow_files_in(int dirfd);
+
 /* Before the first filter (when enabled): loads what glibc would load lazily
  * later (the unwinder that thread cancellation needs), as no thread may map
  * new code once filtered. */

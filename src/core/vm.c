@@ -25,6 +25,7 @@
 #include "core/chardev.h"
 #include "core/log.h"
 #include "core/sandbox.h"
+#include "core/snapshot.h"
 #include "core/vm.h"
 #include "core/vm_debug.h"
 #include "hw/block/block.h"
@@ -193,12 +194,16 @@ void vm_request_exit(struct vm *vm, int status)
 
 static void vm_guest_exit(void *opaque, int status)
 {
-	vm_request_exit(opaque, status);
+	struct vm *vm = opaque;
+	vm->guest_ended = true;
+	vm_request_exit(vm, status);
 }
 
 static void vm_guest_poweroff(void *opaque)
 {
-	vm_request_exit(opaque, X86V_EXIT_OK);
+	struct vm *vm = opaque;
+	vm->guest_ended = true;
+	vm_request_exit(vm, X86V_EXIT_OK);
 }
 
 /* The guest asked for a reset: the vCPU thread performs it (or ends the run
@@ -223,6 +228,34 @@ static void vm_console_dump(void *opaque)
 	pthread_cond_broadcast(&vm->vcpu_wake);
 	if (vm->vcpu)
 		vm->eng_ops->kick(vm->vcpu);
+}
+
+static void vm_console_snapshot(void *opaque)
+{
+	struct vm *vm = opaque;
+	vm->snapshot_requested = true;
+	pthread_cond_broadcast(&vm->vcpu_wake);
+	if (vm->vcpu)
+		vm->eng_ops->kick(vm->vcpu);
+}
+
+/* Where --snapshot-on-exit and Ctrl-A s write. */
+static const char *vm_snapshot_path(const struct vm *vm)
+{
+	return vm->cfg.snapshot_on_exit ? vm->cfg.snapshot_on_exit : "x86v.snap";
+}
+
+/* On the vCPU thread, the vCPU out of the guest. A failure is reported and
+ * the guest goes on (Ctrl-A s) or the run ends as it would have. */
+static void vm_write_snapshot(struct vm *vm)
+{
+	char why[320];
+	const char *path = vm_snapshot_path(vm);
+	bool tty = isatty(STDERR_FILENO);
+	if (snapshot_save(vm, path, why, sizeof(why)) < 0)
+		fprintf(stderr, "x86v: %s%s", why, tty ? "\r\n" : "\n");
+	else
+		fprintf(stderr, "x86v: snapshot written to %s%s", path, tty ? "\r\n" : "\n");
 }
 
 /* Ctrl-A r: the registers, now, on the console's stderr (raw tty: \n needs \r). */
@@ -308,6 +341,10 @@ static enum kernel_kind kernel_kind(const char *path)
 static int vm_load_images(struct vm *vm, char *why, size_t why_len)
 {
 	const char *append = vm->cfg.append ? vm->cfg.append : "";
+	if (!vm->cfg.bios && !vm->cfg.kernel) {
+		snprintf(why, why_len, "nothing to boot: the machine was restored from a snapshot without --bios or --kernel");
+		return -ENOENT;
+	}
 	if (vm->cfg.bios)
 		return bios_load_file(&vm->ram, vm->cfg.bios, &vm->boot_state, why, why_len);
 	enum kernel_kind kind = kernel_kind(vm->cfg.kernel);
@@ -388,6 +425,13 @@ static bool vm_vcpu_halt(struct vm *vm)
 			vm->dump_requested = false;
 			pthread_mutex_unlock(&vm->lock);
 			vm_print_state(vm);
+			pthread_mutex_lock(&vm->lock);
+			continue;
+		}
+		if (vm->snapshot_requested) {
+			vm->snapshot_requested = false;
+			pthread_mutex_unlock(&vm->lock);
+			vm_write_snapshot(vm);
 			pthread_mutex_lock(&vm->lock);
 			continue;
 		}
@@ -478,13 +522,25 @@ static void *vm_vcpu_thread(void *opaque)
 		pthread_mutex_lock(&vm->lock);
 		bool dump = vm->dump_requested || (vm->exit_requested && vm->dump_on_exit);
 		vm->dump_requested = false;
+		bool snapshot = vm->snapshot_requested;
+		vm->snapshot_requested = false;
 		stop = stop || vm->exit_requested;
 		pthread_mutex_unlock(&vm->lock);
 		if (dump && stop)
 			vm_capture_state(vm);
 		else if (dump)
 			vm_print_state(vm);
+		if (snapshot && !stop)
+			vm_write_snapshot(vm);
 	}
+	/* --snapshot-on-exit: the user ended a guest that was still running
+	 * (Ctrl-A x, --timeout, a signal); not one that powered off or failed. */
+	pthread_mutex_lock(&vm->lock);
+	bool save = vm->cfg.snapshot_on_exit && !vm->guest_ended &&
+		    (vm->exit_status == X86V_EXIT_OK || vm->exit_status == X86V_EXIT_TIMEOUT);
+	pthread_mutex_unlock(&vm->lock);
+	if (save)
+		vm_write_snapshot(vm);
 	return NULL;
 }
 
@@ -524,6 +580,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vclock_init(&vm->clock);
 	vtimer_init(&vm->timeout_timer, &vm->clock, vm_timeout, vm);
 	vm->ram.fd = -1;
+	vm->snapshot_dir = -1;
 	for (unsigned i = 0; i < VM_MAX_IOEVENTFDS; i++)
 		vm->ioeventfds[i].fd = -1;
 
@@ -564,7 +621,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		log_error("%s", why);
 		return X86V_EXIT_USAGE;
 	}
-	struct chardev_commands cmds = { vm_console_quit, vm_console_dump, vm };
+	struct chardev_commands cmds = { vm_console_quit, vm_console_dump, vm_console_snapshot, vm };
 	chardev_set_commands(vm->serial, &cmds);
 	struct block_backend *disks[VM_MAX_DRIVES] = { 0 };
 	for (unsigned i = 0; i < cfg->ndrives; i++) {
@@ -619,8 +676,21 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		log_error("%s", why);
 		return X86V_EXIT_HOST_ERROR;
 	}
-	if (vm_load_images(vm, why, sizeof(why)) < 0) {
+	if (cfg->restore) {
+		if (snapshot_restore(vm, cfg->restore, why, sizeof(why)) < 0) {
+			log_error("%s", why);
+			return X86V_EXIT_USAGE;
+		}
+	} else if (vm_load_images(vm, why, sizeof(why)) < 0) {
 		log_error("%s", why);
+		return X86V_EXIT_USAGE;
+	}
+	if (cfg->irqchip_kernel && cfg->snapshot_on_exit) {
+		log_error("--snapshot-on-exit: snapshots with --irqchip kernel are not supported yet");
+		return X86V_EXIT_USAGE;
+	}
+	if (!cfg->irqchip_kernel && snapshot_prepare(vm, vm_snapshot_path(vm), why, sizeof(why)) < 0) {
+		log_error("--snapshot-on-exit %s", why);
 		return X86V_EXIT_USAGE;
 	}
 
@@ -672,7 +742,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	r = vm_debug_create(vm);
 	if (r != 0)
 		return r;
-	if (cfg->timeout > 0 && vtimer_arm(&vm->timeout_timer, (int64_t)(cfg->timeout * 1e9)) < 0) {
+	if (cfg->timeout > 0 &&
+	    vtimer_arm(&vm->timeout_timer, vclock_now(&vm->clock) + (int64_t)(cfg->timeout * 1e9)) < 0) {
 		log_error("out of memory");
 		return X86V_EXIT_HOST_ERROR;
 	}
@@ -761,6 +832,9 @@ void vm_destroy(struct vm *vm)
 	ram_destroy(&vm->ram);
 	free(vm->exit_dump);
 	vm->exit_dump = NULL;
+	if (vm->snapshot_dir >= 0)
+		close(vm->snapshot_dir);
+	vm->snapshot_dir = -1;
 	pthread_cond_destroy(&vm->vcpu_wake);
 	pthread_mutex_destroy(&vm->lock);
 }

@@ -79,6 +79,8 @@ struct vm_config {
 	unsigned nnets;
 	bool rng; /* --rng: a virtio-rng device fed by getrandom() */
 	bool console_virtio; /* --console virtio: the terminal's input goes to hvc0 */
+	const char *restore; /* --restore: start from this snapshot instead of booting */
+	const char *snapshot_on_exit; /* --snapshot-on-exit: where snapshots go (also Ctrl-A s) */
 	struct debug_opts debug; /* --gdb, -S, --trace... (docs/debugging.md) */
 };
 
@@ -126,6 +128,9 @@ struct vm {
 	bool exit_requested; /* lock held to change */
 	int exit_status;
 	bool dump_requested; /* Ctrl-A r: print the registers and go on */
+	bool snapshot_requested; /* Ctrl-A s: the vCPU thread writes a snapshot (lock held) */
+	bool guest_ended; /* the guest powered off or exited: nothing to snapshot on exit */
+	int snapshot_dir; /* the snapshots' directory (core/snapshot.c), or -1 */
 	bool dump_on_exit; /* capture the registers when the vCPU stops */
 	char exit_reason[320]; /* one line, printed after the terminal is restored */
 	char *exit_dump; /* register dump for an abnormal end, or NULL */

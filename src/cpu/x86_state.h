@@ -148,12 +148,25 @@ struct x86_fpu_state {
 	uint32_t pkru; /* protection-key rights for user pages (XSAVE component 9) */
 };
 
+enum x86_injected_event {
+	X86_EVENT_NONE,
+	X86_EVENT_INTR, /* an external interrupt (INTA done: in service at its controller) */
+	X86_EVENT_EXCEPTION,
+};
+
 /* Events in flight between instructions. */
 struct x86_events {
 	bool interrupt_shadow; /* after STI / MOV SS */
 	bool nmi_pending;
 	bool nmi_masked;
 	bool halted;
+	/* An event the CPU accepted but had not yet delivered through the IDT when
+	 * it stopped (KVM can stop a vCPU there; the soft engine never does): the
+	 * next run delivers it before anything else, rip being where it returns. */
+	uint8_t injected; /* enum x86_injected_event */
+	uint8_t injected_vector;
+	bool injected_has_error;
+	uint32_t injected_error;
 };
 
 struct x86_cpu_state {

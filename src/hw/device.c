@@ -59,6 +59,7 @@ int device_load(struct device *dev, struct state_reader *in, char *why, size_t w
 {
 	const struct device_class *cls = dev->cls;
 	char name[256], type[256];
+	cls->reset(dev); /* also what a refused record leaves */
 	sr_get_name(in, name);
 	sr_get_name(in, type);
 	uint32_t version = sr_get_u32(in);
@@ -76,7 +77,6 @@ int device_load(struct device *dev, struct state_reader *in, char *why, size_t w
 			 cls->version);
 		return -EINVAL;
 	}
-	cls->reset(dev);
 	for (uint32_t i = 0; i < nfields; i++) {
 		char fname[256];
 		sr_get_name(in, fname);
@@ -93,15 +93,22 @@ int device_load(struct device *dev, struct state_reader *in, char *why, size_t w
 				 f->size);
 			return -EINVAL;
 		}
+		/* Through a copy: a bool that is not 0 or 1 must never reach the
+		 * state, where the reset that follows a refusal might read it. */
+		uint8_t copy[256];
 		uint8_t *at = (uint8_t *)dev->state + f->offset;
-		sr_get(in, at, size);
+		uint8_t *dst = f->is_bool && size <= sizeof(copy) ? copy : at;
+		sr_get(in, dst, size);
 		for (size_t k = 0; f->is_bool && k < size; k++) {
-			if (at[k] > 1) {
+			if (dst[k] > 1) {
+				memset(at, 0, size);
 				snprintf(why, why_len, "device %s: field %s is not a boolean", dev->name, fname);
 				cls->reset(dev);
 				return -EINVAL;
 			}
 		}
+		if (dst != at)
+			memcpy(at, dst, size);
 	}
 	if (!sr_ok(in)) {
 		snprintf(why, why_len, "device %s: truncated record", dev->name);

@@ -77,7 +77,7 @@ void device_init(struct device *dev, const struct device_class *cls, const char 
 /* Writes one record: name, type, version and every field by name. 0 or -errno. */
 int device_save(struct device *dev, struct statebuf *out) MUST_CHECK;
 /* Resets dev, loads the fields of the record a reader holds over it and runs
- * post_load. 0, or -EINVAL with why filled (wrong type, newer version, a field
+ * post_load. 0, or -EINVAL with why filled and dev left reset (wrong type, newer version, a field
  * this version does not know or of another size, a truncated record, a state
  * post_load refuses). */
 int device_load(struct device *dev, struct state_reader *in, char *why, size_t why_len) MUST_CHECK;

@@ -10,10 +10,12 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
+#include "hw/device.h"
 #include "hw/fw_cfg.h"
 
 #define FW_CFG_ZERO_CHUNK 4096
@@ -30,15 +32,23 @@ struct fw_cfg_file {
 	uint32_t size;
 };
 
+/* What the guest sees and a snapshot keeps (fw_cfg_fields). The items are
+ * not part of it: the board adds the same ones to the device a snapshot is
+ * loaded into. */
+struct fw_cfg_state {
+	uint16_t selector; /* normalised: write-channel bit dropped */
+	uint32_t offset;
+	uint8_t dma_addr[FW_CFG_DMA_SIZE]; /* big-endian, as the guest wrote it */
+};
+
 struct fw_cfg {
+	struct device dev;
 	const struct guest_ram *ram;
 	struct fw_cfg_item *items;
 	size_t nitems, items_cap;
 	struct fw_cfg_file files[FW_CFG_MAX_FILES];
 	size_t nfiles;
-	uint16_t selector; /* normalised: write-channel bit dropped */
-	uint32_t offset;
-	uint8_t dma_addr[FW_CFG_DMA_SIZE]; /* big-endian, as the guest wrote it */
+	struct fw_cfg_state s;
 };
 
 static uint16_t fw_cfg_key(uint16_t selector)
@@ -127,12 +137,56 @@ static int fw_cfg_rebuild_dir(struct fw_cfg *fc)
 	return r;
 }
 
+static const struct device_field fw_cfg_fields[] = {
+	DEVICE_FIELD(struct fw_cfg_state, selector),
+	DEVICE_FIELD(struct fw_cfg_state, offset),
+	DEVICE_FIELD(struct fw_cfg_state, dma_addr),
+};
+
+static int fw_cfg_post_load(struct device *dev, char *why, size_t why_len)
+{
+	struct fw_cfg *fc = container_of(dev, struct fw_cfg, dev);
+	/* A key the guest selected may name no item; the offset never moves then. */
+	const struct fw_cfg_item *it = fw_cfg_find(fc, fc->s.selector);
+	if (fc->s.selector != fw_cfg_key(fc->s.selector) || fc->s.offset > (it ? it->len : 0)) {
+		snprintf(why, why_len, "%s: selector or offset beyond its item", dev->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void fw_cfg_device_reset(struct device *dev)
+{
+	fw_cfg_reset(container_of(dev, struct fw_cfg, dev));
+}
+
+static void fw_cfg_device_destroy(struct device *dev)
+{
+	fw_cfg_destroy(container_of(dev, struct fw_cfg, dev));
+}
+
+static const struct device_class fw_cfg_class = {
+	.type = "fw_cfg",
+	.version = 1,
+	.fields = fw_cfg_fields,
+	.nfields = ARRAY_SIZE(fw_cfg_fields),
+	.reset = fw_cfg_device_reset,
+	.post_load = fw_cfg_post_load,
+	.destroy = fw_cfg_device_destroy,
+};
+
+struct device *fw_cfg_device(struct fw_cfg *fc)
+{
+	return &fc->dev;
+}
+
 struct fw_cfg *fw_cfg_create(const struct guest_ram *ram)
 {
 	struct fw_cfg *fc = calloc(1, sizeof(*fc));
 	if (!fc)
 		return NULL;
 	fc->ram = ram;
+	device_init(&fc->dev, &fw_cfg_class, "fw_cfg", &fc->s);
 	if (fw_cfg_set(fc, FW_CFG_SIGNATURE, "QEMU", 4) < 0 ||
 	    fw_cfg_add_i32(fc, FW_CFG_ID, FW_CFG_ID_TRADITIONAL | FW_CFG_ID_DMA) < 0 ||
 	    fw_cfg_rebuild_dir(fc) < 0) {
@@ -154,9 +208,9 @@ void fw_cfg_destroy(struct fw_cfg *fc)
 
 void fw_cfg_reset(struct fw_cfg *fc)
 {
-	fc->selector = 0;
-	fc->offset = 0;
-	memset(fc->dma_addr, 0, sizeof(fc->dma_addr));
+	fc->s.selector = 0;
+	fc->s.offset = 0;
+	memset(fc->s.dma_addr, 0, sizeof(fc->s.dma_addr));
 }
 
 static bool fw_cfg_is_file_key(const struct fw_cfg *fc, uint16_t key)
@@ -286,17 +340,17 @@ int fw_cfg_add_acpi(struct fw_cfg *fc, const struct acpi_tables *t)
 
 static void fw_cfg_select(struct fw_cfg *fc, uint16_t selector)
 {
-	fc->selector = fw_cfg_key(selector);
-	fc->offset = 0;
+	fc->s.selector = fw_cfg_key(selector);
+	fc->s.offset = 0;
 }
 
 /* Next data byte; 0 past the end or for a missing item. */
 static uint8_t fw_cfg_read_byte(struct fw_cfg *fc)
 {
-	const struct fw_cfg_item *it = fw_cfg_find(fc, fc->selector);
-	if (!it || fc->offset >= it->len)
+	const struct fw_cfg_item *it = fw_cfg_find(fc, fc->s.selector);
+	if (!it || fc->s.offset >= it->len)
 		return 0;
-	return it->data[fc->offset++];
+	return it->data[fc->s.offset++];
 }
 
 static uint64_t fw_cfg_io_read(void *opaque, uint64_t offset, unsigned size)
@@ -349,29 +403,29 @@ static uint32_t fw_cfg_dma_run(struct fw_cfg *fc, uint32_t control, uint32_t len
 {
 	if (control & FW_CFG_DMA_CTL_SELECT)
 		fw_cfg_select(fc, (uint16_t)(control >> 16));
-	const struct fw_cfg_item *it = fw_cfg_find(fc, fc->selector);
-	uint32_t avail = it && fc->offset < it->len ? it->len - fc->offset : 0;
+	const struct fw_cfg_item *it = fw_cfg_find(fc, fc->s.selector);
+	uint32_t avail = it && fc->s.offset < it->len ? it->len - fc->s.offset : 0;
 	uint32_t n = length < avail ? length : avail;
 
 	if (control & FW_CFG_DMA_CTL_READ) {
 		/* Check the whole destination first so a bad range moves nothing. */
 		if (length && (address + length < address || !ram_contains(fc->ram, address, length)))
 			return FW_CFG_DMA_CTL_ERROR;
-		if (n && ram_write(fc->ram, address, it->data + fc->offset, n) < 0)
+		if (n && ram_write(fc->ram, address, it->data + fc->s.offset, n) < 0)
 			return FW_CFG_DMA_CTL_ERROR;
 		/* Past the end of the item the transfer reads zeros. */
 		if (length > n && fw_cfg_dma_zero(fc, address + n, length - n) < 0)
 			return FW_CFG_DMA_CTL_ERROR;
-		fc->offset += n;
+		fc->s.offset += n;
 		return 0;
 	}
 	if (control & FW_CFG_DMA_CTL_WRITE) {
 		if (length)
-			log_guest("fw_cfg: DMA write to read-only item 0x%04x rejected", fc->selector);
+			log_guest("fw_cfg: DMA write to read-only item 0x%04x rejected", fc->s.selector);
 		return length ? FW_CFG_DMA_CTL_ERROR : 0;
 	}
 	if (control & FW_CFG_DMA_CTL_SKIP)
-		fc->offset += n;
+		fc->s.offset += n;
 	return 0;
 }
 
@@ -406,12 +460,12 @@ static void fw_cfg_dma_write(void *opaque, uint64_t offset, uint64_t value, unsi
 {
 	struct fw_cfg *fc = opaque;
 	for (unsigned i = 0; i < size && offset + i < FW_CFG_DMA_SIZE; i++)
-		fc->dma_addr[offset + i] = (uint8_t)(value >> (8 * i));
+		fc->s.dma_addr[offset + i] = (uint8_t)(value >> (8 * i));
 	/* Writing the low half (ending at byte 7) starts the transfer. */
 	if (offset + size != FW_CFG_DMA_SIZE)
 		return;
-	uint64_t desc = get_be(fc->dma_addr, 8);
-	memset(fc->dma_addr, 0, sizeof(fc->dma_addr));
+	uint64_t desc = get_be(fc->s.dma_addr, 8);
+	memset(fc->s.dma_addr, 0, sizeof(fc->s.dma_addr));
 	fw_cfg_dma_start(fc, desc);
 }
 

@@ -59,6 +59,7 @@
 #define FW_CFG_DMA_CTL_WRITE 0x10
 #define FW_CFG_DMA_ACCESS_SIZE 16 /* control BE32, length BE32, address BE64 */
 
+struct device;
 struct fw_cfg;
 
 /*
@@ -70,6 +71,10 @@ struct fw_cfg *fw_cfg_create(const struct guest_ram *ram) MUST_CHECK;
 void fw_cfg_destroy(struct fw_cfg *fc);
 /* Selector, offset and DMA address back to 0; items stay. */
 void fw_cfg_reset(struct fw_cfg *fc);
+/* The device object (reset, snapshots), named "fw_cfg". A snapshot keeps the
+ * selector, the offset in the item and the DMA address register, not the
+ * items: load it into a device that holds the same items. */
+struct device *fw_cfg_device(struct fw_cfg *fc);
 
 /* Adds or replaces the item at key (not FW_CFG_FILE_DIR, nor a file's key). 0, -EINVAL, -ENOMEM. */
 int fw_cfg_add_bytes(struct fw_cfg *fc, uint16_t key, const void *data, size_t len) MUST_CHECK;

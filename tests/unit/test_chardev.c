@@ -74,7 +74,7 @@ static void rig_init(struct rig *r)
 	if (chardev_open_fds(r->in[0], -1, true, &r->chr, why, sizeof(why)) < 0)
 		abort();
 	chardev_set_frontend(r->chr, fe_receive, &r->fe);
-	struct chardev_commands cmds = { fe_quit, fe_dump, &r->fe };
+	struct chardev_commands cmds = { fe_quit, fe_dump, NULL, &r->fe };
 	chardev_set_commands(r->chr, &cmds);
 }
 

@@ -2,13 +2,16 @@
 /*
  * fw_cfg tests: signature and ID through the I/O ports, the file directory
  * (big-endian, sorted by name), named files, the standard machine items and
- * etc/e820, the ACPI files, and the DMA interface including every way a
- * guest can hand it bad addresses and lengths.
+ * etc/e820, the ACPI files, the DMA interface including every way a guest
+ * can hand it bad addresses and lengths, and snapshots (faithful, and
+ * hostile ones refused).
  */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "check.h"
+#include "core/statebuf.h"
+#include "hw/device.h"
 #include "hw/fw_cfg.h"
 
 struct rig {
@@ -249,5 +252,296 @@ static void test_dma(void)
 	rig_fini(&r);
 }
 
+/* ---- snapshot helpers: a record's fields found and rewritten by name ---- */
+
+static void snap_save(struct device *dev, struct statebuf *sb)
+{
+	sb_init(sb);
+	CHECK_EQ(device_save(dev, sb), 0);
+}
+
+static int snap_load(struct device *dev, const struct statebuf *sb, char *why, size_t why_len)
+{
+	struct state_reader sr;
+	sr_init(&sr, sb->data, sb->len);
+	why[0] = '\0';
+	int r = device_load(dev, &sr, why, why_len);
+	if (r == 0)
+		CHECK_EQ(sr.left, 0);
+	return r;
+}
+
+/* The bytes of field name in the record sb holds (device.c's layout), or NULL. */
+static uint8_t *snap_field(struct statebuf *sb, const char *name, uint32_t *size)
+{
+	struct state_reader sr;
+	char s[256];
+	sr_init(&sr, sb->data, sb->len);
+	sr_get_name(&sr, s);
+	sr_get_name(&sr, s);
+	(void)sr_get_u32(&sr);
+	uint32_t n = sr_get_u32(&sr);
+	for (uint32_t i = 0; i < n && sr_ok(&sr); i++) {
+		sr_get_name(&sr, s);
+		uint32_t len = sr_get_u32(&sr);
+		if (!sr_ok(&sr) || len > sr.left)
+			break;
+		uint8_t *at = sb->data + (sr.p - sb->data);
+		if (strcmp(s, name) == 0) {
+			*size = len;
+			return at;
+		}
+		(void)sr_sub(&sr, len);
+	}
+	return NULL;
+}
+
+/* Stores v little-endian in field name (truncated to its size). */
+static void snap_poke(struct statebuf *sb, const char *name, uint64_t v)
+{
+	uint32_t size = 0;
+	uint8_t *at = snap_field(sb, name, &size);
+	CHECK(at != NULL);
+	for (uint32_t i = 0; at && i < size; i++)
+		at[i] = (uint8_t)(i < 8 ? v >> (8 * i) : 0);
+}
+
+/* A copy of good with field name set to v must be refused with -EINVAL
+ * and why naming the device; the device is left reset. */
+static void snap_refused(struct device *dev, const struct statebuf *good, const char *name, uint64_t v)
+{
+	struct statebuf bad;
+	sb_init(&bad);
+	sb_put(&bad, good->data, good->len);
+	snap_poke(&bad, name, v);
+	char why[256];
+	int r = snap_load(dev, &bad, why, sizeof(why));
+	if (r != -EINVAL)
+		printf("# field %s = 0x%llx: load returned %d\n", name, (unsigned long long)v, r);
+	CHECK_EQ(r, -EINVAL);
+	CHECK(strstr(why, dev->name) != NULL);
+	sb_free(&bad);
+}
+
+static uint64_t snap_rand(uint64_t *x)
+{
+	/* xorshift64 */
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static bool snap_is_bool(const struct device *dev, const char *name)
+{
+	for (size_t i = 0; i < dev->cls->nfields; i++)
+		if (strcmp(dev->cls->fields[i].name, name) == 0)
+			return dev->cls->fields[i].is_bool;
+	return false;
+}
+
+/* Rewrites the fields of the record: random bytes, a small number or one
+ * bit flipped. Some rounds rewrite every field, others one in 2..64, so that
+ * some records pass the loader's and post_load's checks and reach the
+ * device. Booleans get 0 or 1 (now and then 2, which the loader refuses). */
+static void snap_scramble(const struct device *dev, struct statebuf *sb, uint64_t *rng)
+{
+	struct state_reader sr;
+	char s[256];
+	uint64_t rate = 1ull << (snap_rand(rng) % 7);
+	sr_init(&sr, sb->data, sb->len);
+	sr_get_name(&sr, s);
+	sr_get_name(&sr, s);
+	(void)sr_get_u32(&sr);
+	uint32_t n = sr_get_u32(&sr);
+	for (uint32_t i = 0; i < n && sr_ok(&sr); i++) {
+		sr_get_name(&sr, s);
+		uint32_t len = sr_get_u32(&sr);
+		if (!sr_ok(&sr) || len > sr.left)
+			break;
+		uint8_t *at = sb->data + (sr.p - sb->data);
+		(void)sr_sub(&sr, len);
+		uint64_t r = snap_rand(rng);
+		if (snap_rand(rng) % rate != 0)
+			continue;
+		if (snap_is_bool(dev, s)) {
+			for (uint32_t k = 0; k < len; k++)
+				at[k] = (snap_rand(rng) % 512 == 0) ? 2 : (uint8_t)(snap_rand(rng) & 1);
+			continue;
+		}
+		switch (r % 3) {
+		case 0:
+			for (uint32_t k = 0; k < len; k++)
+				at[k] = (uint8_t)snap_rand(rng);
+			break;
+		case 1:
+			memset(at, 0, len);
+			at[0] = (uint8_t)(snap_rand(rng) % 20);
+			break;
+		default:
+			at[(r >> 8) % len] ^= (uint8_t)(1u << ((r >> 40) % 8));
+			break;
+		}
+	}
+}
+
+/* The items a board adds, the same on every device of the test. */
+static void add_items(struct rig *r, uint8_t *blob, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		blob[i] = (uint8_t)(i * 7 + 3);
+	CHECK_EQ(fw_cfg_add_machine(r->fc, 4 * MiB, 1), 0);
+	CHECK_EQ(fw_cfg_add_file(r->fc, "etc/blob", blob, len), 0);
+	CHECK_EQ(fw_cfg_add_file(r->fc, "etc/other", "xyz", 3), 0);
+}
+
+/* Mid-read of a file through the data port with the DMA address register's
+ * high half written: a fresh device with the same items, loaded from the
+ * snapshot, gives the rest of the file and runs the DMA transfer the low
+ * half starts exactly as the first. */
+static void test_snapshot(void)
+{
+	struct rig a, b;
+	uint8_t blob[100], got_a[80], got_b[80];
+	rig_init(&a);
+	rig_init(&b);
+	add_items(&a, blob, sizeof(blob));
+	add_items(&b, blob, sizeof(blob));
+	uint16_t key = (uint16_t)fw_cfg_file_key(a.fc, "etc/blob");
+	sel(&a, key | FW_CFG_WRITE_CHANNEL);
+	rd(&a, got_a, 37);
+	CHECK(memcmp(got_a, blob, 37) == 0);
+	/* A descriptor at 0x1000 (read 20 bytes to 0x2000) in both RAMs. */
+	uint8_t d[16] = { 0 };
+	put_be32(d, FW_CFG_DMA_CTL_READ);
+	put_be32(d + 4, 20);
+	put_be32(d + 12, 0x2000);
+	CHECK_EQ(ram_write(&a.ram, 0x1000, d, sizeof(d)), 0);
+	CHECK_EQ(ram_write(&b.ram, 0x1000, d, sizeof(d)), 0);
+	bus_write(&a.pio, FW_CFG_DMA_BASE, 4, 0); /* the high half */
+
+	struct statebuf sb;
+	snap_save(fw_cfg_device(a.fc), &sb);
+	char why[256];
+	CHECK_EQ(snap_load(fw_cfg_device(b.fc), &sb, why, sizeof(why)), 0);
+	rd(&a, got_a, 13);
+	rd(&b, got_b, 13);
+	CHECK(memcmp(got_b, blob + 37, 13) == 0);
+	CHECK(memcmp(got_a, got_b, 13) == 0);
+	bus_write(&a.pio, FW_CFG_DMA_BASE + 4, 4, __builtin_bswap32(0x1000));
+	bus_write(&b.pio, FW_CFG_DMA_BASE + 4, 4, __builtin_bswap32(0x1000));
+	CHECK_EQ(ram_read(&a.ram, 0x2000, got_a, 20), 0);
+	CHECK_EQ(ram_read(&b.ram, 0x2000, got_b, 20), 0);
+	CHECK(memcmp(got_b, blob + 50, 20) == 0);
+	CHECK(memcmp(got_a, got_b, 20) == 0);
+	rd(&a, got_a, 40);
+	rd(&b, got_b, 40);
+	CHECK(memcmp(got_b, blob + 70, 30) == 0);
+	CHECK(memcmp(got_a, got_b, 40) == 0); /* zeros past the end */
+	sb_free(&sb);
+	rig_fini(&a);
+	rig_fini(&b);
+}
+
+/* What a reset device gives: the signature, from offset 0. */
+static void check_is_reset(struct rig *r)
+{
+	char sig[5] = { 0 };
+	rd(r, sig, 4);
+	CHECK_STR(sig, "QEMU");
+}
+
+/* A selector with the write-channel bit, or an offset beyond the item (or
+ * any offset on a key with no item), is refused and leaves the device reset;
+ * records of random fields either load or are refused, and a device that
+ * loaded runs a sweep of port reads and DMA without tripping ASan or UBSan. */
+static void test_snapshot_hostile(void)
+{
+	struct rig a, b;
+	uint8_t blob[100];
+	rig_init(&a);
+	rig_init(&b);
+	add_items(&a, blob, sizeof(blob));
+	add_items(&b, blob, sizeof(blob));
+	uint16_t key = (uint16_t)fw_cfg_file_key(a.fc, "etc/other");
+	sel(&a, key);
+	uint8_t byte;
+	rd(&a, &byte, 1);
+	struct statebuf sb;
+	snap_save(fw_cfg_device(a.fc), &sb);
+	char why[256];
+	CHECK_EQ(snap_load(fw_cfg_device(b.fc), &sb, why, sizeof(why)), 0);
+	rd(&b, &byte, 1);
+	CHECK_EQ(byte, 'y');
+
+	static const struct {
+		const char *field;
+		uint64_t value;
+	} bad[] = {
+		{ "offset", 4 }, /* "xyz" has 3 bytes */
+		{ "offset", 0xffffffff },
+		{ "selector", FW_CFG_WRITE_CHANNEL | FW_CFG_ID },
+		{ "selector", 0x1234 }, /* no item there, offset 1 */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		snap_refused(fw_cfg_device(b.fc), &sb, bad[i].field, bad[i].value);
+		check_is_reset(&b);
+	}
+	/* The end of an item is a place a reader can be. */
+	struct statebuf end;
+	sb_init(&end);
+	sb_put(&end, sb.data, sb.len);
+	snap_poke(&end, "offset", 3);
+	CHECK_EQ(snap_load(fw_cfg_device(b.fc), &end, why, sizeof(why)), 0);
+	byte = 0xaa;
+	rd(&b, &byte, 1);
+	CHECK_EQ(byte, 0);
+	sb_free(&end);
+
+	uint64_t rng = 0xbb67ae8584caa73bULL;
+	unsigned loaded = 0;
+	for (unsigned round = 0; round < 400; round++) {
+		struct statebuf junk;
+		sb_init(&junk);
+		sb_put(&junk, sb.data, sb.len);
+		snap_scramble(fw_cfg_device(b.fc), &junk, &rng);
+		int r = snap_load(fw_cfg_device(b.fc), &junk, why, sizeof(why));
+		CHECK(r == 0 || r == -EINVAL);
+		if (r == 0) {
+			loaded++;
+			uint8_t buf[8];
+			for (unsigned k = 0; k < 50; k++) {
+				uint64_t x = snap_rand(&rng);
+				switch (x % 4) {
+				case 0:
+					rd(&b, buf, (x >> 8) % 8);
+					break;
+				case 1:
+					(void)dma(&b, 0x3000, (uint32_t)(x >> 16) & 0xffff001f,
+						  (uint32_t)(x >> 32) & 0xfff, 0x4000);
+					break;
+				case 2:
+					/* Whatever the DMA register holds completes to some address. */
+					bus_write(&b.pio, FW_CFG_DMA_BASE + 4, 4, (uint32_t)(x >> 8));
+					break;
+				default:
+					sel(&b, (uint16_t)(x >> 8));
+					break;
+				}
+			}
+		} else {
+			check_is_reset(&b);
+		}
+		sb_free(&junk);
+	}
+	if (loaded <= 10)
+		printf("# only %u of 400 records loaded\n", loaded);
+	CHECK(loaded > 10);
+	sb_free(&sb);
+	rig_fini(&a);
+	rig_fini(&b);
+}
+
 CHECK_MAIN(TEST_CASE(test_signature_and_id), TEST_CASE(test_files_and_directory),
-	   TEST_CASE(test_machine_items), TEST_CASE(test_dma))
+	   TEST_CASE(test_machine_items), TEST_CASE(test_dma), TEST_CASE(test_snapshot),
+	   TEST_CASE(test_snapshot_hostile))

@@ -4,12 +4,16 @@
  * 1.0a: capabilities, the main counter (halted, running, written), one-shot
  * and periodic comparators (Tn_VAL_SET_CNF), 32-bit mode, edge and level
  * interrupts with GINTR_STA, IOAPIC routing and legacy replacement mode,
- * 4-byte accesses to halves, reset. Virtual time is frozen and moved by hand.
+ * 4-byte accesses to halves, reset, snapshots (faithful, and hostile ones
+ * refused). Virtual time is frozen and moved by hand.
  */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "check.h"
+#include "core/statebuf.h"
 #include "core/vclock.h"
+#include "hw/device.h"
 #include "hw/timer/hpet.h"
 
 struct rig {
@@ -218,5 +222,347 @@ static void test_legacy_replacement(void)
 	rig_fini(&r);
 }
 
+/* Timers whose next match lies beyond a counter wrap, or whose period is
+ * half the 32-bit range, re-arm for the future and never loop. */
+static void test_wrap_and_huge_period(void)
+{
+	struct rig r;
+	rig_init(&r);
+	at_ns(&r, 10000);
+	wr(&r, HPET_MAIN_CNT, 0);
+	wr(&r, HPET_GEN_CONF, HPET_CONF_ENABLE); /* counter 0 at tick 1000 */
+	wr(&r, TCONF(2), HPET_TN_ENABLE | 23u << HPET_TN_ROUTE_SHIFT);
+	wr(&r, TCMP(2), UINT64_MAX - 1); /* about 2^64 ticks away */
+	CHECK_EQ(vclock_next_deadline(&r.clock), INT64_MAX);
+	at_ns(&r, 20000);
+	CHECK_EQ(r.gsi_edges[23], 0);
+	/* 32-bit periodic, period 2^31: one step per match, as the hardware adds it. */
+	wr(&r, TCONF(2), 0);
+	wr(&r, TCONF(0), HPET_TN_ENABLE | HPET_TN_PERIODIC | HPET_TN_SETVAL | HPET_TN_32BIT |
+				 20u << HPET_TN_ROUTE_SHIFT);
+	wr(&r, TCMP(0), 1100);
+	wr(&r, TCMP(0), 0x80000000u);
+	at_ns(&r, (1000 + 1100) * 10);
+	CHECK_EQ(r.gsi_edges[20], 1);
+	CHECK_EQ(rd(&r, TCMP(0)), 1100 + 0x80000000u);
+	CHECK_EQ(vclock_next_deadline(&r.clock), (1000 + 1100 + 0x80000000ll) * 10);
+	/* Far behind with a small period: skipped in one step. */
+	wr(&r, TCONF(0), HPET_TN_ENABLE | HPET_TN_PERIODIC | HPET_TN_SETVAL | 20u << HPET_TN_ROUTE_SHIFT);
+	wr(&r, TCMP(0), 3000);
+	wr(&r, TCMP(0), 1);
+	at_ns(&r, 1000000000); /* 10^8 ticks late */
+	CHECK_EQ(r.gsi_edges[20], 2);
+	CHECK_EQ(rd(&r, TCMP(0)), 100000000 - 1000 + 1);
+	rig_fini(&r);
+}
+
+/* ---- snapshot helpers: a record's fields found and rewritten by name ---- */
+
+static void snap_save(struct device *dev, struct statebuf *sb)
+{
+	sb_init(sb);
+	CHECK_EQ(device_save(dev, sb), 0);
+}
+
+static int snap_load(struct device *dev, const struct statebuf *sb, char *why, size_t why_len)
+{
+	struct state_reader sr;
+	sr_init(&sr, sb->data, sb->len);
+	why[0] = '\0';
+	int r = device_load(dev, &sr, why, why_len);
+	if (r == 0)
+		CHECK_EQ(sr.left, 0);
+	return r;
+}
+
+/* The bytes of field name in the record sb holds (device.c's layout), or NULL. */
+static uint8_t *snap_field(struct statebuf *sb, const char *name, uint32_t *size)
+{
+	struct state_reader sr;
+	char s[256];
+	sr_init(&sr, sb->data, sb->len);
+	sr_get_name(&sr, s);
+	sr_get_name(&sr, s);
+	(void)sr_get_u32(&sr);
+	uint32_t n = sr_get_u32(&sr);
+	for (uint32_t i = 0; i < n && sr_ok(&sr); i++) {
+		sr_get_name(&sr, s);
+		uint32_t len = sr_get_u32(&sr);
+		if (!sr_ok(&sr) || len > sr.left)
+			break;
+		uint8_t *at = sb->data + (sr.p - sb->data);
+		if (strcmp(s, name) == 0) {
+			*size = len;
+			return at;
+		}
+		(void)sr_sub(&sr, len);
+	}
+	return NULL;
+}
+
+/* Stores v little-endian in field name (truncated to its size). */
+static void snap_poke(struct statebuf *sb, const char *name, uint64_t v)
+{
+	uint32_t size = 0;
+	uint8_t *at = snap_field(sb, name, &size);
+	CHECK(at != NULL);
+	for (uint32_t i = 0; at && i < size; i++)
+		at[i] = (uint8_t)(i < 8 ? v >> (8 * i) : 0);
+}
+
+/* A copy of good with field name set to v must be refused with -EINVAL
+ * and why naming the device; the device is left reset. */
+static void snap_refused(struct device *dev, const struct statebuf *good, const char *name, uint64_t v)
+{
+	struct statebuf bad;
+	sb_init(&bad);
+	sb_put(&bad, good->data, good->len);
+	snap_poke(&bad, name, v);
+	char why[256];
+	int r = snap_load(dev, &bad, why, sizeof(why));
+	if (r != -EINVAL)
+		printf("# field %s = 0x%llx: load returned %d\n", name, (unsigned long long)v, r);
+	CHECK_EQ(r, -EINVAL);
+	CHECK(strstr(why, dev->name) != NULL);
+	sb_free(&bad);
+}
+
+static uint64_t snap_rand(uint64_t *x)
+{
+	/* xorshift64 */
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static bool snap_is_bool(const struct device *dev, const char *name)
+{
+	for (size_t i = 0; i < dev->cls->nfields; i++)
+		if (strcmp(dev->cls->fields[i].name, name) == 0)
+			return dev->cls->fields[i].is_bool;
+	return false;
+}
+
+/* Rewrites the fields of the record: random bytes, a small number or one
+ * bit flipped. Some rounds rewrite every field, others one in 2..64, so that
+ * some records pass the loader's and post_load's checks and reach the
+ * device. Booleans get 0 or 1 (now and then 2, which the loader refuses). */
+static void snap_scramble(const struct device *dev, struct statebuf *sb, uint64_t *rng)
+{
+	struct state_reader sr;
+	char s[256];
+	uint64_t rate = 1ull << (snap_rand(rng) % 7);
+	sr_init(&sr, sb->data, sb->len);
+	sr_get_name(&sr, s);
+	sr_get_name(&sr, s);
+	(void)sr_get_u32(&sr);
+	uint32_t n = sr_get_u32(&sr);
+	for (uint32_t i = 0; i < n && sr_ok(&sr); i++) {
+		sr_get_name(&sr, s);
+		uint32_t len = sr_get_u32(&sr);
+		if (!sr_ok(&sr) || len > sr.left)
+			break;
+		uint8_t *at = sb->data + (sr.p - sb->data);
+		(void)sr_sub(&sr, len);
+		uint64_t r = snap_rand(rng);
+		if (snap_rand(rng) % rate != 0)
+			continue;
+		if (snap_is_bool(dev, s)) {
+			for (uint32_t k = 0; k < len; k++)
+				at[k] = (snap_rand(rng) % 512 == 0) ? 2 : (uint8_t)(snap_rand(rng) & 1);
+			continue;
+		}
+		switch (r % 3) {
+		case 0:
+			for (uint32_t k = 0; k < len; k++)
+				at[k] = (uint8_t)snap_rand(rng);
+			break;
+		case 1:
+			memset(at, 0, len);
+			at[0] = (uint8_t)(snap_rand(rng) % 20);
+			break;
+		default:
+			at[(r >> 8) % len] ^= (uint8_t)(1u << ((r >> 40) % 8));
+			break;
+		}
+	}
+}
+
+/* Every register, on a and b alike, and the interrupts each has seen. */
+static void check_same(struct rig *a, struct rig *b)
+{
+	for (uint64_t off = 0; off < HPET_TIMER_BASE(HPET_TIMERS); off += 8)
+		CHECK_EQ(rd(a, off), rd(b, off));
+	for (unsigned i = 0; i < 2; i++)
+		CHECK_EQ(a->legacy_edges[i], b->legacy_edges[i]);
+	for (unsigned i = 20; i < 24; i++)
+		CHECK_EQ(a->gsi_edges[i], b->gsi_edges[i]);
+	CHECK_EQ(a->legacy_on, b->legacy_on);
+}
+
+/* Legacy replacement on, timer 0 periodic on IRQ 0, timer 1 a 32-bit level
+ * interrupt on IRQ 8 held in GINTR_STA, timer 2 due but not yet run: a fresh
+ * HPET loaded from the snapshot reads the same, runs the due timer and
+ * raises the same interrupts at the same virtual times. */
+static void test_snapshot(void)
+{
+	struct rig a, b;
+	rig_init(&a);
+	rig_init(&b);
+	wr(&a, HPET_MAIN_CNT, 0xfffffff0ull);
+	wr(&a, TCONF(0), HPET_TN_ENABLE | HPET_TN_PERIODIC | HPET_TN_SETVAL | 20u << HPET_TN_ROUTE_SHIFT);
+	wr(&a, TCMP(0), 0xfffffff0ull + 100);
+	wr(&a, TCMP(0), 300);
+	wr(&a, TCONF(1), HPET_TN_ENABLE | HPET_TN_LEVEL | HPET_TN_32BIT | 22u << HPET_TN_ROUTE_SHIFT);
+	wr(&a, TCMP(1), 0x10);
+	wr(&a, TCONF(2), HPET_TN_ENABLE | 23u << HPET_TN_ROUTE_SHIFT);
+	wr(&a, TCMP(2), 0xfffffff0ull + 790);
+	wr(&a, HPET_GEN_CONF, HPET_CONF_ENABLE | HPET_CONF_LEGACY);
+	for (int64_t ns = 100; ns <= 7000; ns += 100)
+		at_ns(&a, ns);
+	CHECK_EQ(a.legacy_edges[0], 3);
+	CHECK_EQ(a.legacy_level[1], 1);
+	CHECK_EQ(rd(&a, HPET_GINTR_STA), 2);
+	a.clock.paused_at = 8000; /* timer 2's deadline (7900) passed, not run */
+
+	struct statebuf sb;
+	snap_save(hpet_device(a.hpet), &sb);
+	vclock_set_now(&b.clock, vclock_now(&a.clock));
+	char why[256];
+	CHECK_EQ(snap_load(hpet_device(b.hpet), &sb, why, sizeof(why)), 0);
+	CHECK(b.legacy_on);
+	/* The load drove no line: the controllers keep what they saw. */
+	CHECK_EQ(b.legacy_edges[0] + b.legacy_edges[1] + b.legacy_level[1], 0);
+	b.legacy_edges[0] = a.legacy_edges[0];
+	b.legacy_edges[1] = a.legacy_edges[1];
+	b.legacy_level[1] = 1;
+	CHECK_EQ(vclock_next_deadline(&b.clock), 7900);
+	at_ns(&a, 8000);
+	at_ns(&b, 8000);
+	CHECK_EQ(b.gsi_edges[23], 1);
+	check_same(&a, &b);
+	for (int64_t ns = 8000; ns < 40000; ns += 700) {
+		at_ns(&a, ns);
+		at_ns(&b, ns);
+		check_same(&a, &b);
+		if (ns == 15000) {
+			wr(&a, HPET_GINTR_STA, 2);
+			wr(&b, HPET_GINTR_STA, 2);
+			CHECK_EQ(b.legacy_level[1], 0);
+		}
+	}
+	CHECK_EQ(b.legacy_edges[0], 13); /* every 3000 ns from 1000 */
+	sb_free(&sb);
+	rig_fini(&a);
+	rig_fini(&b);
+}
+
+static void check_is_reset(struct rig *r)
+{
+	CHECK_EQ(rd(r, HPET_GEN_CONF), 0);
+	CHECK_EQ(rd(r, HPET_GINTR_STA), 0);
+	CHECK_EQ(rd(r, HPET_MAIN_CNT), 0);
+	for (unsigned i = 0; i < HPET_TIMERS; i++) {
+		CHECK_EQ(rd(r, TCONF(i)),
+			 (uint64_t)HPET_ROUTE_CAP << 32 | HPET_TN_PERIODIC_CAP | HPET_TN_SIZE_CAP);
+		CHECK_EQ(rd(r, TCMP(i)), UINT64_MAX);
+	}
+	CHECK(!r->legacy_on);
+	CHECK_EQ(vclock_next_deadline(&r->clock), VCLOCK_NEVER);
+}
+
+/* Fields out of range are refused and leave the HPET reset; records of
+ * random fields either load or are refused, and an HPET that loaded runs a
+ * sweep of register accesses and timers without tripping ASan or UBSan (or
+ * a timer that re-arms itself for the past). */
+static void test_snapshot_hostile(void)
+{
+	struct rig a, b;
+	rig_init(&a);
+	rig_init(&b);
+	wr(&a, TCONF(0), HPET_TN_ENABLE | HPET_TN_PERIODIC | HPET_TN_SETVAL | 20u << HPET_TN_ROUTE_SHIFT);
+	wr(&a, TCMP(0), 50);
+	wr(&a, TCMP(0), 7);
+	wr(&a, TCONF(1), HPET_TN_ENABLE | HPET_TN_LEVEL | HPET_TN_32BIT | HPET_TN_PERIODIC | HPET_TN_SETVAL |
+				 22u << HPET_TN_ROUTE_SHIFT);
+	wr(&a, TCMP(1), 40);
+	wr(&a, TCONF(2), HPET_TN_ENABLE | 23u << HPET_TN_ROUTE_SHIFT);
+	wr(&a, TCMP(2), 1000);
+	wr(&a, HPET_GEN_CONF, HPET_CONF_ENABLE | HPET_CONF_LEGACY);
+	at_ns(&a, 450);
+	CHECK_EQ(rd(&a, HPET_GINTR_STA), 2);
+	struct statebuf sb;
+	snap_save(hpet_device(a.hpet), &sb);
+	vclock_set_now(&b.clock, vclock_now(&a.clock));
+	char why[256];
+	CHECK_EQ(snap_load(hpet_device(b.hpet), &sb, why, sizeof(why)), 0);
+
+	static const struct {
+		const char *field;
+		uint64_t value;
+	} bad[] = {
+		{ "config", 4 },
+		{ "isr", 8 },
+		{ "isr", 0 }, /* timer 1's level output without its status bit */
+		{ "t[2].config", 0 }, /* capability bits gone */
+		{ "t[0].config", 1ull << 7 | (uint64_t)HPET_ROUTE_CAP << 32 | 0x30 },
+		{ "t[1].cmp", 1ull << 40 }, /* 32-bit comparator */
+		{ "t[1].period", 1ull << 32 },
+		{ "t[0].level", 2 },
+		{ "t[2].level", 1 }, /* edge-triggered */
+		{ "t[2].deadline", (uint64_t)-5 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		snap_refused(hpet_device(b.hpet), &sb, bad[i].field, bad[i].value);
+		check_is_reset(&b);
+	}
+
+	uint64_t rng = 0x2545f4914f6cdd1dULL;
+	unsigned loaded = 0;
+	for (unsigned round = 0; round < 400; round++) {
+		struct statebuf junk;
+		sb_init(&junk);
+		sb_put(&junk, sb.data, sb.len);
+		snap_scramble(hpet_device(b.hpet), &junk, &rng);
+		b.clock.paused_at = 450;
+		int r = snap_load(hpet_device(b.hpet), &junk, why, sizeof(why));
+		CHECK(r == 0 || r == -EINVAL);
+		if (r == 0) {
+			loaded++;
+			int64_t ns = 450;
+			for (unsigned k = 0; k < 200; k++) {
+				uint64_t x = snap_rand(&rng);
+				uint64_t off = (x >> 8) % HPET_REGION_SIZE & ~3ull;
+				uint64_t v = snap_rand(&rng);
+				switch (x % 4) {
+				case 0:
+					(void)hpet_bus_ops.read(b.hpet, off, (x & 0x10) ? 8 : 4);
+					break;
+				case 1:
+					hpet_bus_ops.write(b.hpet, off & ~7ull, (x & 0x20) ? v : v % 64, 8);
+					break;
+				default:
+					ns += (int64_t)((x >> 24) % ((x & 0x40) ? 1000000000 : 2000));
+					at_ns(&b, ns);
+					CHECK(vclock_next_deadline(&b.clock) > ns);
+					break;
+				}
+			}
+		} else {
+			check_is_reset(&b);
+		}
+		sb_free(&junk);
+	}
+	if (loaded <= 10)
+		printf("# only %u of 400 records loaded\n", loaded);
+	CHECK(loaded > 10);
+	sb_free(&sb);
+	rig_fini(&a);
+	rig_fini(&b);
+}
+
 CHECK_MAIN(TEST_CASE(test_capabilities_and_counter), TEST_CASE(test_oneshot_and_periodic),
-	   TEST_CASE(test_level_and_32bit), TEST_CASE(test_legacy_replacement))
+	   TEST_CASE(test_level_and_32bit), TEST_CASE(test_legacy_replacement),
+	   TEST_CASE(test_wrap_and_huge_period), TEST_CASE(test_snapshot),
+	   TEST_CASE(test_snapshot_hostile))

@@ -3,12 +3,15 @@
  * i8042 register-level tests: power-on state, controller commands, the
  * command byte and its interrupt enables, output port (reset, A20), the
  * keyboard command set, the output buffer and its IRQ edges, the absent
- * mouse, the sequence Linux's i8042 driver probes with, and guest garbage.
+ * mouse, the sequence Linux's i8042 driver probes with, guest garbage, and
+ * snapshots (faithful, and hostile ones refused).
  */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "check.h"
+#include "core/statebuf.h"
+#include "hw/device.h"
 #include "hw/input/i8042.h"
 
 struct fake_irq {
@@ -462,7 +465,289 @@ static void test_unconnected(void)
 	i8042_destroy(NULL);
 }
 
+/* ---- snapshot helpers: a record's fields found and rewritten by name ---- */
+
+static void snap_save(struct device *dev, struct statebuf *sb)
+{
+	sb_init(sb);
+	CHECK_EQ(device_save(dev, sb), 0);
+}
+
+static int snap_load(struct device *dev, const struct statebuf *sb, char *why, size_t why_len)
+{
+	struct state_reader sr;
+	sr_init(&sr, sb->data, sb->len);
+	why[0] = '\0';
+	int r = device_load(dev, &sr, why, why_len);
+	if (r == 0)
+		CHECK_EQ(sr.left, 0);
+	return r;
+}
+
+/* The bytes of field name in the record sb holds (device.c's layout), or NULL. */
+static uint8_t *snap_field(struct statebuf *sb, const char *name, uint32_t *size)
+{
+	struct state_reader sr;
+	char s[256];
+	sr_init(&sr, sb->data, sb->len);
+	sr_get_name(&sr, s);
+	sr_get_name(&sr, s);
+	(void)sr_get_u32(&sr);
+	uint32_t n = sr_get_u32(&sr);
+	for (uint32_t i = 0; i < n && sr_ok(&sr); i++) {
+		sr_get_name(&sr, s);
+		uint32_t len = sr_get_u32(&sr);
+		if (!sr_ok(&sr) || len > sr.left)
+			break;
+		uint8_t *at = sb->data + (sr.p - sb->data);
+		if (strcmp(s, name) == 0) {
+			*size = len;
+			return at;
+		}
+		(void)sr_sub(&sr, len);
+	}
+	return NULL;
+}
+
+/* Stores v little-endian in field name (truncated to its size). */
+static void snap_poke(struct statebuf *sb, const char *name, uint64_t v)
+{
+	uint32_t size = 0;
+	uint8_t *at = snap_field(sb, name, &size);
+	CHECK(at != NULL);
+	for (uint32_t i = 0; at && i < size; i++)
+		at[i] = (uint8_t)(i < 8 ? v >> (8 * i) : 0);
+}
+
+/* A copy of good with field name set to v must be refused with -EINVAL
+ * and why naming the device; the device is left reset. */
+static void snap_refused(struct device *dev, const struct statebuf *good, const char *name, uint64_t v)
+{
+	struct statebuf bad;
+	sb_init(&bad);
+	sb_put(&bad, good->data, good->len);
+	snap_poke(&bad, name, v);
+	char why[256];
+	int r = snap_load(dev, &bad, why, sizeof(why));
+	if (r != -EINVAL)
+		printf("# field %s = 0x%llx: load returned %d\n", name, (unsigned long long)v, r);
+	CHECK_EQ(r, -EINVAL);
+	CHECK(strstr(why, dev->name) != NULL);
+	sb_free(&bad);
+}
+
+static uint64_t snap_rand(uint64_t *x)
+{
+	/* xorshift64 */
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static bool snap_is_bool(const struct device *dev, const char *name)
+{
+	for (size_t i = 0; i < dev->cls->nfields; i++)
+		if (strcmp(dev->cls->fields[i].name, name) == 0)
+			return dev->cls->fields[i].is_bool;
+	return false;
+}
+
+/* Rewrites the fields of the record: random bytes, a small number or one
+ * bit flipped. Some rounds rewrite every field, others one in 2..64, so that
+ * some records pass the loader's and post_load's checks and reach the
+ * device. Booleans get 0 or 1 (now and then 2, which the loader refuses). */
+static void snap_scramble(const struct device *dev, struct statebuf *sb, uint64_t *rng)
+{
+	struct state_reader sr;
+	char s[256];
+	uint64_t rate = 1ull << (snap_rand(rng) % 7);
+	sr_init(&sr, sb->data, sb->len);
+	sr_get_name(&sr, s);
+	sr_get_name(&sr, s);
+	(void)sr_get_u32(&sr);
+	uint32_t n = sr_get_u32(&sr);
+	for (uint32_t i = 0; i < n && sr_ok(&sr); i++) {
+		sr_get_name(&sr, s);
+		uint32_t len = sr_get_u32(&sr);
+		if (!sr_ok(&sr) || len > sr.left)
+			break;
+		uint8_t *at = sb->data + (sr.p - sb->data);
+		(void)sr_sub(&sr, len);
+		uint64_t r = snap_rand(rng);
+		if (snap_rand(rng) % rate != 0)
+			continue;
+		if (snap_is_bool(dev, s)) {
+			for (uint32_t k = 0; k < len; k++)
+				at[k] = (snap_rand(rng) % 512 == 0) ? 2 : (uint8_t)(snap_rand(rng) & 1);
+			continue;
+		}
+		switch (r % 3) {
+		case 0:
+			for (uint32_t k = 0; k < len; k++)
+				at[k] = (uint8_t)snap_rand(rng);
+			break;
+		case 1:
+			memset(at, 0, len);
+			at[0] = (uint8_t)(snap_rand(rng) % 20);
+			break;
+		default:
+			at[(r >> 8) % len] ^= (uint8_t)(1u << ((r >> 40) % 8));
+			break;
+		}
+	}
+}
+
+/* Keys and controller replies queued, a keyboard command waiting for its
+ * argument and a controller command waiting for its data byte: a fresh
+ * controller loaded from the snapshot takes the same bytes the same way and
+ * gives the same bytes back with the same interrupts. */
+static void test_snapshot(void)
+{
+	struct rig a, b;
+	rig_init(&a);
+	rig_init(&b);
+	command(&a, I8042_CMD_WRITE_CTR, I8042_CTR_KBDINT | I8042_CTR_AUXINT | I8042_CTR_SYSFLAG);
+	for (uint8_t key = 0x10; key < 0x15; key++)
+		CHECK_EQ(i8042_key(a.k, key), 0);
+	out(&a, KBD_CMD_SET_LEDS); /* ACK queued behind the keys; the argument is due */
+	cmd(&a, I8042_CMD_WRITE_AUX_OBUF);
+	out(&a, 0x42);
+	cmd(&a, I8042_CMD_READ_CTR);
+	cmd(&a, I8042_CMD_WRITE_OUTPUT); /* waits for its data byte */
+	CHECK_EQ(a.kbd_irq.level, 1);
+	unsigned kbd_rises = a.kbd_irq.rises, aux_rises = a.aux_irq.rises;
+
+	struct statebuf sb;
+	snap_save(i8042_device(a.k), &sb);
+	char why[256];
+	CHECK_EQ(snap_load(i8042_device(b.k), &sb, why, sizeof(why)), 0);
+	CHECK_EQ(b.kbd_irq.level + b.kbd_irq.rises, 0); /* the load drives no line */
+	b.kbd_irq.level = 1;
+	CHECK_EQ(status(&b), status(&a));
+	out(&a, I8042_OUT_LINES | I8042_OUT_RESET); /* A20 off, no reset */
+	out(&b, I8042_OUT_LINES | I8042_OUT_RESET);
+	CHECK(!i8042_a20_enabled(b.k));
+	CHECK_EQ(b.resets, 0);
+	out(&a, 0x05); /* the LED argument */
+	out(&b, 0x05);
+	for (int i = 0; i < 12; i++) {
+		CHECK_EQ(status(&a), status(&b));
+		CHECK_EQ(a.kbd_irq.level, b.kbd_irq.level);
+		CHECK_EQ(a.aux_irq.level, b.aux_irq.level);
+		CHECK_EQ(next(&a), next(&b));
+	}
+	CHECK_EQ(a.kbd_irq.rises - kbd_rises, b.kbd_irq.rises);
+	CHECK_EQ(a.aux_irq.rises - aux_rises, b.aux_irq.rises);
+	CHECK_EQ(b.aux_irq.rises, 1);
+	CHECK_EQ(b.kbd_irq.rises, 7);
+	CHECK_EQ(command(&b, I8042_CMD_READ_CTR, -1),
+		 I8042_CTR_KBDINT | I8042_CTR_AUXINT | I8042_CTR_SYSFLAG);
+	sb_free(&sb);
+	rig_fini(&a);
+	rig_fini(&b);
+}
+
+static void check_is_reset(struct rig *r)
+{
+	CHECK_EQ(status(r), I8042_STR_KEYLOCK | I8042_STR_CMDDAT);
+	CHECK(i8042_a20_enabled(r->k));
+	CHECK_EQ(r->kbd_irq.level, 0);
+	CHECK_EQ(r->aux_irq.level, 0);
+}
+
+/* Fields out of range are refused and leave the controller reset; records
+ * of random fields either load or are refused, and a controller that loaded
+ * runs a sweep of port accesses and keys without tripping ASan or UBSan. */
+static void test_snapshot_hostile(void)
+{
+	struct rig a, b;
+	rig_init(&a);
+	rig_init(&b);
+	for (uint8_t key = 0x20; key < 0x24; key++)
+		CHECK_EQ(i8042_key(a.k, key), 0);
+	cmd(&a, I8042_CMD_SELF_TEST);
+	cmd(&a, I8042_CMD_AUX_TEST);
+	out(&a, KBD_CMD_SCANCODE_SET);
+	cmd(&a, I8042_CMD_WRITE_CTR + 5);
+	struct statebuf sb;
+	snap_save(i8042_device(a.k), &sb);
+	char why[256];
+	CHECK_EQ(snap_load(i8042_device(b.k), &sb, why, sizeof(why)), 0);
+
+	static const struct {
+		const char *field;
+		uint64_t value;
+	} bad[] = {
+		{ "ctrl_head", 8 },
+		{ "ctrl_count", 9 },
+		{ "kbd_head", 16 },
+		{ "kbd_count", 17 },
+		{ "kbd_count", (uint64_t)-1 },
+		{ "obuf_full", 0 }, /* with bytes queued */
+		{ "pending", I8042_CMD_READ_CTR },
+		{ "pending", 0xff },
+		{ "kbd_pending", KBD_CMD_ECHO },
+		{ "kbd_set", 0 },
+		{ "kbd_set", 4 },
+		{ "kbd_leds", 8 },
+		{ "kbd_typematic", 0x80 },
+		{ "irq1_level", 2 },
+		{ "irq12_level", (uint64_t)-1 },
+		{ "ctrl_q[3].aux", 2 }, /* not a boolean */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		snap_refused(i8042_device(b.k), &sb, bad[i].field, bad[i].value);
+		check_is_reset(&b);
+	}
+
+	uint64_t rng = 0x5851f42d4c957f2dULL;
+	unsigned loaded = 0;
+	for (unsigned round = 0; round < 400; round++) {
+		struct statebuf junk;
+		sb_init(&junk);
+		sb_put(&junk, sb.data, sb.len);
+		snap_scramble(i8042_device(b.k), &junk, &rng);
+		int r = snap_load(i8042_device(b.k), &junk, why, sizeof(why));
+		CHECK(r == 0 || r == -EINVAL);
+		if (r == 0) {
+			loaded++;
+			for (unsigned k = 0; k < 200; k++) {
+				uint64_t x = snap_rand(&rng);
+				uint8_t v = (uint8_t)(x >> 8);
+				switch (x % 5) {
+				case 0:
+					(void)status(&b);
+					break;
+				case 1:
+					(void)data(&b);
+					break;
+				case 2:
+					cmd(&b, v);
+					break;
+				case 3:
+					out(&b, v);
+					break;
+				default:
+					(void)i8042_key(b.k, v);
+					break;
+				}
+			}
+		} else {
+			check_is_reset(&b);
+		}
+		sb_free(&junk);
+	}
+	if (loaded <= 10)
+		printf("# only %u of 400 records loaded\n", loaded);
+	CHECK(loaded > 10);
+	sb_free(&sb);
+	rig_fini(&a);
+	rig_fini(&b);
+}
+
 CHECK_MAIN(TEST_CASE(test_power_on), TEST_CASE(test_controller_commands),
 	   TEST_CASE(test_output_port_reset_a20), TEST_CASE(test_aux_loop_and_no_mouse),
 	   TEST_CASE(test_keyboard_commands), TEST_CASE(test_scanning_and_queue),
-	   TEST_CASE(test_linux_probe), TEST_CASE(test_garbage), TEST_CASE(test_unconnected))
+	   TEST_CASE(test_linux_probe), TEST_CASE(test_garbage), TEST_CASE(test_unconnected),
+	   TEST_CASE(test_snapshot), TEST_CASE(test_snapshot_hostile))

@@ -4,15 +4,18 @@
  * mode's count sequence and OUT levels at exact CLK edges, IRQ 0 pulses at the
  * right virtual times (modes 0, 2, 3, 4), counts rewritten while counting, the
  * counter latch and read-back commands, BCD, the three access modes, NULL
- * COUNT, channel 2's GATE through port 0x61, the refresh toggle, and a sweep
- * of guest garbage.
+ * COUNT, channel 2's GATE through port 0x61, the refresh toggle, a sweep
+ * of guest garbage, and snapshots (faithful, and hostile ones refused).
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "check.h"
 #include "core/log.h"
+#include "core/statebuf.h"
 #include "core/vclock.h"
+#include "hw/device.h"
 #include "hw/timer/i8254.h"
 
 #define MAX_PULSES 64
@@ -750,8 +753,316 @@ static void test_garbage(void)
 	rig_fini(&r);
 }
 
+/* ---- snapshot helpers: a record's fields found and rewritten by name ---- */
+
+static void snap_save(struct device *dev, struct statebuf *sb)
+{
+	sb_init(sb);
+	CHECK_EQ(device_save(dev, sb), 0);
+}
+
+static int snap_load(struct device *dev, const struct statebuf *sb, char *why, size_t why_len)
+{
+	struct state_reader sr;
+	sr_init(&sr, sb->data, sb->len);
+	why[0] = '\0';
+	int r = device_load(dev, &sr, why, why_len);
+	if (r == 0)
+		CHECK_EQ(sr.left, 0);
+	return r;
+}
+
+/* The bytes of field name in the record sb holds (device.c's layout), or NULL. */
+static uint8_t *snap_field(struct statebuf *sb, const char *name, uint32_t *size)
+{
+	struct state_reader sr;
+	char s[256];
+	sr_init(&sr, sb->data, sb->len);
+	sr_get_name(&sr, s);
+	sr_get_name(&sr, s);
+	(void)sr_get_u32(&sr);
+	uint32_t n = sr_get_u32(&sr);
+	for (uint32_t i = 0; i < n && sr_ok(&sr); i++) {
+		sr_get_name(&sr, s);
+		uint32_t len = sr_get_u32(&sr);
+		if (!sr_ok(&sr) || len > sr.left)
+			break;
+		uint8_t *at = sb->data + (sr.p - sb->data);
+		if (strcmp(s, name) == 0) {
+			*size = len;
+			return at;
+		}
+		(void)sr_sub(&sr, len);
+	}
+	return NULL;
+}
+
+/* Stores v little-endian in field name (truncated to its size). */
+static void snap_poke(struct statebuf *sb, const char *name, uint64_t v)
+{
+	uint32_t size = 0;
+	uint8_t *at = snap_field(sb, name, &size);
+	CHECK(at != NULL);
+	for (uint32_t i = 0; at && i < size; i++)
+		at[i] = (uint8_t)(i < 8 ? v >> (8 * i) : 0);
+}
+
+/* A copy of good with field name set to v must be refused with -EINVAL
+ * and why naming the device; the device is left reset. */
+static void snap_refused(struct device *dev, const struct statebuf *good, const char *name, uint64_t v)
+{
+	struct statebuf bad;
+	sb_init(&bad);
+	sb_put(&bad, good->data, good->len);
+	snap_poke(&bad, name, v);
+	char why[256];
+	int r = snap_load(dev, &bad, why, sizeof(why));
+	if (r != -EINVAL)
+		printf("# field %s = 0x%llx: load returned %d\n", name, (unsigned long long)v, r);
+	CHECK_EQ(r, -EINVAL);
+	if (!strstr(why, dev->name))
+		printf("# field %s = 0x%llx: why \"%s\"\n", name, (unsigned long long)v, why);
+	CHECK(strstr(why, dev->name) != NULL);
+	sb_free(&bad);
+}
+
+static uint64_t snap_rand(uint64_t *x)
+{
+	/* xorshift64 */
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static bool snap_is_bool(const struct device *dev, const char *name)
+{
+	for (size_t i = 0; i < dev->cls->nfields; i++)
+		if (strcmp(dev->cls->fields[i].name, name) == 0)
+			return dev->cls->fields[i].is_bool;
+	return false;
+}
+
+/* Rewrites the fields of the record: random bytes, a small number or one
+ * bit flipped. Some rounds rewrite every field, others one in 2..64, so that
+ * some records pass the loader's and post_load's checks and reach the
+ * device. Booleans get 0 or 1 (now and then 2, which the loader refuses). */
+static void snap_scramble(const struct device *dev, struct statebuf *sb, uint64_t *rng)
+{
+	struct state_reader sr;
+	char s[256];
+	uint64_t rate = 1ull << (snap_rand(rng) % 7);
+	sr_init(&sr, sb->data, sb->len);
+	sr_get_name(&sr, s);
+	sr_get_name(&sr, s);
+	(void)sr_get_u32(&sr);
+	uint32_t n = sr_get_u32(&sr);
+	for (uint32_t i = 0; i < n && sr_ok(&sr); i++) {
+		sr_get_name(&sr, s);
+		uint32_t len = sr_get_u32(&sr);
+		if (!sr_ok(&sr) || len > sr.left)
+			break;
+		uint8_t *at = sb->data + (sr.p - sb->data);
+		(void)sr_sub(&sr, len);
+		uint64_t r = snap_rand(rng);
+		if (snap_rand(rng) % rate != 0)
+			continue;
+		if (snap_is_bool(dev, s)) {
+			for (uint32_t k = 0; k < len; k++)
+				at[k] = (snap_rand(rng) % 512 == 0) ? 2 : (uint8_t)(snap_rand(rng) & 1);
+			continue;
+		}
+		switch (r % 3) {
+		case 0:
+			for (uint32_t k = 0; k < len; k++)
+				at[k] = (uint8_t)snap_rand(rng);
+			break;
+		case 1:
+			memset(at, 0, len);
+			at[0] = (uint8_t)(snap_rand(rng) % 20);
+			break;
+		default:
+			at[(r >> 8) % len] ^= (uint8_t)(1u << ((r >> 40) % 8));
+			break;
+		}
+	}
+}
+
+/* Every port read, on a and b alike: the reads' side effects match too. */
+static void check_same_reads(struct rig *a, struct rig *b)
+{
+	for (unsigned ch = 0; ch < 3; ch++)
+		CHECK_EQ(rd(a, ch), rd(b, ch));
+	CHECK_EQ(p61(a), p61(b));
+	for (unsigned ch = 0; ch < 3; ch++)
+		CHECK_EQ(status(a, ch), status(b, ch));
+	for (unsigned ch = 0; ch < 3; ch++)
+		CHECK_EQ(latched(a, ch), latched(b, ch));
+}
+
+/* Channel 0 mid-count in mode 2 with a latched count half read, channel 2
+ * in mode 0 gated through port 0x61, channel 1 with a rewritten count
+ * pending in mode 3: a fresh PIT loaded from the snapshot reads the same
+ * and pulses IRQ 0 at the same virtual times. */
+static void test_snapshot(void)
+{
+	struct rig a, b;
+	rig_init(&a);
+	rig_init(&b);
+	at(&a, 1000);
+	ctrl(&a, 0x34); /* channel 0: mode 2, LSB then MSB */
+	wr16(&a, 0, 1000);
+	ctrl(&a, 0x76); /* channel 1: mode 3 */
+	wr16(&a, 1, 300);
+	p61_w(&a, PIT_P61_GATE2 | PIT_P61_SPKR_DATA);
+	ctrl(&a, 0xb0); /* channel 2: mode 0 */
+	wr16(&a, 2, 5000);
+	at(&a, 1000 + 1500); /* one pulse behind it, mid-count */
+	CHECK_EQ(a.pulses, 1);
+	wr16(&a, 1, 200); /* waits for the half-cycle boundary */
+	ctrl(&a, 0x00); /* latch channel 0 */
+	uint8_t lo = rd(&a, 0);
+	CHECK_EQ(lo, (1000 - 499) & 0xff);
+
+	struct statebuf sb;
+	snap_save(pit_device(a.pit), &sb);
+	char why[256];
+	vclock_set_now(&b.clock, vclock_now(&a.clock));
+	CHECK_EQ(snap_load(pit_device(b.pit), &sb, why, sizeof(why)), 0);
+	CHECK_STR(why, "");
+	CHECK_EQ(rd(&b, 0), (1000 - 499) >> 8); /* the latch's MSB */
+	CHECK_EQ(rd(&a, 0), (1000 - 499) >> 8);
+	CHECK_EQ(vclock_next_deadline(&b.clock), vclock_next_deadline(&a.clock));
+	check_same_reads(&a, &b);
+	unsigned before = a.pulses;
+	for (int64_t e = 2500; e < 9000; e += 97) {
+		at(&a, e);
+		at(&b, e);
+		CHECK_EQ(a.pulses - before, b.pulses);
+		check_same_reads(&a, &b);
+	}
+	CHECK_EQ(b.pulses, 6);
+	for (unsigned i = 0; i < b.pulses; i++)
+		CHECK_EQ(a.pulse_ns[before + i], b.pulse_ns[i]);
+	sb_free(&sb);
+	rig_fini(&a);
+	rig_fini(&b);
+}
+
+/* Reset state: every channel reads status 0xf6 (OUT high, NULL COUNT, mode
+ * 3, LSB then MSB) and no timer is armed. */
+static void check_is_reset(struct rig *r)
+{
+	for (unsigned ch = 0; ch < 3; ch++)
+		CHECK_EQ(status(r, ch), 0xf6);
+	CHECK_EQ(p61(r) & PIT_P61_RW_MASK, 0);
+	CHECK_EQ(vclock_next_deadline(&r->clock), VCLOCK_NEVER);
+}
+
+/* Fields out of range are refused and leave the PIT reset; records of
+ * random fields either load or are refused, and a PIT that loaded runs a
+ * sweep of port accesses and timers without tripping ASan or UBSan. */
+static void test_snapshot_hostile(void)
+{
+	struct rig a, b;
+	rig_init(&a);
+	rig_init(&b);
+	at(&a, 500);
+	ctrl(&a, 0x34);
+	wr16(&a, 0, 700);
+	ctrl(&a, 0x76);
+	wr16(&a, 1, 33);
+	at(&a, 900);
+	wr16(&a, 1, 44);
+	p61_w(&a, PIT_P61_GATE2);
+	ctrl(&a, 0xb2);
+	wr16(&a, 2, 9);
+	struct statebuf sb;
+	snap_save(pit_device(a.pit), &sb);
+	vclock_set_now(&b.clock, vclock_now(&a.clock));
+	char why[256];
+	CHECK_EQ(snap_load(pit_device(b.pit), &sb, why, sizeof(why)), 0);
+
+	static const struct {
+		const char *field;
+		uint64_t value;
+	} bad[] = {
+		{ "ch[0].mode", 6 },
+		{ "ch[0].mode", 2 + 1 }, /* mode_bits says 2 */
+		{ "ch[1].mode_bits", 8 },
+		{ "ch[2].access", 0 },
+		{ "ch[0].access", 4 },
+		{ "ch[0].phase_count", 0 }, /* running: a division by zero */
+		{ "ch[0].phase_count", 65537 },
+		{ "ch[1].phase_offset", 1000 },
+		{ "ch[0].phase_edge", (uint64_t)-1 },
+		{ "ch[0].phase_edge", 1ULL << 62 },
+		{ "ch[1].pending_count", 0 },
+		{ "ch[1].pending_edge", 0 }, /* before the phase it follows */
+		{ "ch[0].pending", 1 }, /* nothing pending to start */
+		{ "ch[0].hold_value", 0x10000 },
+		{ "ch[0].load_edge", (uint64_t)-5 },
+		{ "ch[0].gate", 0 },
+		{ "ch[2].gate", 0 }, /* port 0x61 says high */
+		{ "port61", 0x10 },
+		{ "irq_edge", (uint64_t)INT64_MIN },
+		{ "ch[0].bcd", 2 }, /* not a boolean */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		snap_refused(pit_device(b.pit), &sb, bad[i].field, bad[i].value);
+		check_is_reset(&b);
+	}
+
+	uint64_t rng = 0x9e3779b97f4a7c15ULL;
+	unsigned loaded = 0;
+	int64_t base = edge_ns(900);
+	for (unsigned round = 0; round < 400; round++) {
+		struct statebuf junk;
+		sb_init(&junk);
+		sb_put(&junk, sb.data, sb.len);
+		snap_scramble(pit_device(b.pit), &junk, &rng);
+		b.clock.paused_at = base;
+		int r = snap_load(pit_device(b.pit), &junk, why, sizeof(why));
+		CHECK(r == 0 || r == -EINVAL);
+		if (r == 0) {
+			loaded++;
+			int64_t ns = base;
+			for (unsigned k = 0; k < 200; k++) {
+				uint64_t x = snap_rand(&rng);
+				switch (x % 5) {
+				case 0:
+					(void)pit_ops.read(b.pit, (x >> 8) % 4, 1);
+					break;
+				case 1:
+					pit_ops.write(b.pit, (x >> 8) % 4, (uint8_t)(x >> 16), 1);
+					break;
+				case 2:
+					(void)p61(&b);
+					p61_w(&b, (uint8_t)(x >> 16));
+					break;
+				default:
+					ns += (int64_t)((x >> 24) % ((x & 0x100) ? 100000000 : 5000));
+					at_ns(&b, ns);
+					break;
+				}
+			}
+			CHECK(vclock_next_deadline(&b.clock) > b.clock.paused_at);
+		} else {
+			check_is_reset(&b);
+		}
+		sb_free(&junk);
+	}
+	if (loaded <= 10)
+		printf("# only %u of 400 records loaded\n", loaded);
+	CHECK(loaded > 10);
+	sb_free(&sb);
+	rig_fini(&a);
+	rig_fini(&b);
+}
+
 CHECK_MAIN(TEST_CASE(test_reset_state), TEST_CASE(test_mode0), TEST_CASE(test_mode2_periodic),
 	   TEST_CASE(test_mode3_square_wave), TEST_CASE(test_mode4_strobe),
 	   TEST_CASE(test_modes1_5_gate_trigger), TEST_CASE(test_gate_stops_counting),
 	   TEST_CASE(test_latch_and_read_back), TEST_CASE(test_bcd), TEST_CASE(test_access_modes),
-	   TEST_CASE(test_irq_edges_from_writes), TEST_CASE(test_port61), TEST_CASE(test_garbage))
+	   TEST_CASE(test_irq_edges_from_writes), TEST_CASE(test_port61), TEST_CASE(test_garbage),
+	   TEST_CASE(test_snapshot), TEST_CASE(test_snapshot_hostile))

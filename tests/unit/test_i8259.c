@@ -4,14 +4,18 @@
  * (with and without ICW3/ICW4), edge and level triggering from the ELCR and
  * LTIM, priority resolution and nesting, every OCW2 command, OCW3 register
  * reads, poll mode, special mask mode, auto-EOI with rotation, special fully
- * nested mode, the cascade and both spurious cases, and a sweep of guest
- * garbage. The CPU's INT pin is a fake that records every change.
+ * nested mode, the cascade and both spurious cases, a sweep of guest
+ * garbage, and snapshots (a faithful copy; hostile records refused or
+ * harmless). The CPU's INT pin is a fake that records every change.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "check.h"
 #include "core/log.h"
+#include "core/statebuf.h"
+#include "hw/device.h"
 #include "hw/intc/i8259.h"
 
 struct rig {
@@ -897,10 +901,288 @@ static void test_garbage(void)
 	rig_fini(&r);
 }
 
+/* The board's part after a load: it reads INT itself (intr_out is not called). */
+static void sync_int(struct rig *r)
+{
+	r->level = pic_intr_level(r->pic);
+	r->redundant = 0;
+}
+
+static int save_load(struct rig *from, struct rig *to, struct statebuf *sb, char *why, size_t why_len)
+{
+	sb_init(sb);
+	CHECK_EQ(device_save(pic_device(from->pic), sb), 0);
+	struct state_reader sr;
+	sr_init(&sr, sb->data, sb->len);
+	int rc = device_load(pic_device(to->pic), &sr, why, why_len);
+	if (rc == 0)
+		CHECK_EQ(sr.left, 0);
+	return rc;
+}
+
+/* Where each field of a record lies (device.c: name, type, version, count,
+ * then name, size, bytes per field). */
+struct rec_field {
+	char name[256];
+	size_t at;
+	uint32_t size;
+	bool is_bool;
+};
+
+static unsigned rec_fields(const struct statebuf *sb, const struct device *dev, struct rec_field *out,
+			   unsigned max)
+{
+	struct state_reader sr;
+	char buf[256];
+	sr_init(&sr, sb->data, sb->len);
+	sr_get_name(&sr, buf);
+	sr_get_name(&sr, buf);
+	(void)sr_get_u32(&sr);
+	uint32_t n = sr_get_u32(&sr);
+	unsigned k = 0;
+	for (uint32_t i = 0; i < n && k < max; i++) {
+		struct rec_field *f = &out[k++];
+		sr_get_name(&sr, f->name);
+		f->size = sr_get_u32(&sr);
+		f->at = sb->len - sr.left;
+		f->is_bool = false;
+		for (size_t j = 0; j < dev->cls->nfields; j++)
+			if (strcmp(dev->cls->fields[j].name, f->name) == 0)
+				f->is_bool = dev->cls->fields[j].is_bool;
+		(void)sr_sub(&sr, f->size);
+	}
+	CHECK(sr_ok(&sr));
+	CHECK_EQ(sr.left, 0);
+	return k;
+}
+
+static uint8_t *rec_find(struct statebuf *sb, const struct rec_field *fs, unsigned n, const char *name)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(fs[i].name, name) == 0)
+			return sb->data + fs[i].at;
+	CHECK_STR(name, "(a field of the record)");
+	return NULL;
+}
+
+/* The same accesses on both sides, every answer recorded. */
+static unsigned snapshot_script(struct rig *r, uint8_t *out)
+{
+	unsigned n = 0;
+	out[n++] = in_s(r, 0); /* the pending poll */
+	out[n++] = in_m(r, 0); /* ISR: OCW3 RR/RIS stays selected */
+	out[n++] = in_m(r, 1);
+	out[n++] = in_s(r, 1);
+	out[n++] = irr_m(r);
+	out[n++] = irr_s(r);
+	out[n++] = isr_s(r);
+	out[n++] = (uint8_t)pic_elcr_ops.read(r->pic, 1, 1);
+	out[n++] = (uint8_t)r->level;
+	for (unsigned i = 0; i < 4; i++) {
+		out[n++] = (uint8_t)pic_read_irq(r->pic);
+		out[n++] = isr_m(r);
+		out[n++] = isr_s(r);
+		out[n++] = (uint8_t)r->level;
+		out_m(r, 0, OCW2_NONSPECIFIC_EOI); /* special mask mode: skips masked IR4 */
+	}
+	irq(r, 10, 0);
+	pulse(r, 13);
+	pulse(r, 9);
+	out[n++] = (uint8_t)pic_read_irq(r->pic); /* slave auto-EOI rotation decides */
+	out[n++] = (uint8_t)pic_read_irq(r->pic);
+	out_m(r, 0, OCW2_NONSPECIFIC_EOI);
+	out[n++] = isr_m(r);
+	out_m(r, 0, OCW3_SEL | OCW3_ESMM); /* back to fully nested */
+	out_m(r, 1, 0);
+	pulse(r, 7);
+	pulse(r, 6);
+	out[n++] = (uint8_t)r->level;
+	out_m(r, 0, OCW2_NONSPECIFIC_EOI);
+	out_m(r, 0, OCW2_NONSPECIFIC_EOI);
+	out[n++] = (uint8_t)pic_read_irq(r->pic);
+	out[n++] = (uint8_t)pic_read_irq(r->pic);
+	out[n++] = isr_m(r);
+	return n;
+}
+
+/* A pair with priorities rotated, special mask mode, a masked request, a
+ * level input, the slave in auto-EOI with rotation and a poll pending, INT
+ * high: a copy in a fresh pair answers every access the same way, and the
+ * load drives nothing through intr_out. */
+static void test_snapshot(void)
+{
+	struct rig a, b;
+	rig_init(&a);
+	rig_init(&b);
+	init_pc(&a, ICW4_UPM, ICW4_UPM | ICW4_AEOI);
+	out_s(&a, 0, OCW2_ROTATE_AEOI_SET);
+	pic_elcr_ops.write(a.pic, 1, 0x04, 1); /* IRQ 10 level-triggered */
+	out_m(&a, 1, 0x02); /* IR1 masked */
+	out_m(&a, 0, OCW2_SET_PRIORITY | 3); /* IR4 highest, IR3 lowest */
+	pulse(&a, 1);
+	pulse(&a, 0);
+	pulse(&a, 5);
+	pulse(&a, 4);
+	irq(&a, 10, 1);
+	pulse(&a, 12);
+	CHECK_EQ(pic_read_irq(a.pic), 0x24);
+	/* The IR4 handler masks itself and enters special mask mode. */
+	out_m(&a, 1, 0x12);
+	out_m(&a, 0, OCW3_SEL | OCW3_ESMM | OCW3_SMM);
+	CHECK_EQ(pic_read_irq(a.pic), 0x25);
+	out_m(&a, 0, OCW2_SPECIFIC_EOI | 5);
+	out_s(&a, 0, OCW3_SEL | OCW3_P);
+	out_m(&a, 0, OCW3_SEL | OCW3_RR | OCW3_RIS);
+	CHECK_EQ(a.level, 1);
+
+	struct statebuf sb;
+	char why[256] = "";
+	CHECK_EQ(save_load(&a, &b, &sb, why, sizeof(why)), 0);
+	CHECK_STR(why, "");
+	CHECK_EQ(b.calls, 0);
+	CHECK_EQ(pic_intr_level(b.pic), 1);
+	sync_int(&b);
+	uint8_t out_a[64], out_b[64];
+	unsigned na = snapshot_script(&a, out_a), nb = snapshot_script(&b, out_b);
+	CHECK_EQ(na, nb);
+	for (unsigned i = 0; i < na && i < nb; i++)
+		CHECK_EQ(out_b[i], out_a[i]);
+	/* Not a trivial state: the poll found the slave's IRQ 10 and rotated the
+	 * slave (auto-EOI), IR4 stays in service under special mask mode, the
+	 * master's acks follow its rotated order (IR0 before the cascade), and
+	 * the slave's follow its own (IRQ 12 before 10, 13 before 9). */
+	CHECK_EQ(out_a[0], PIC_POLL_I | 2);
+	CHECK_EQ(out_a[1], 0x10);
+	CHECK_EQ(out_a[2], 0x12);
+	CHECK_EQ(out_a[9], 0x20);
+	CHECK_EQ(out_a[13], 0x2c);
+	CHECK_EQ(out_a[17], 0x2a);
+	CHECK_EQ(out_a[25], 0x2d);
+	sb_free(&sb);
+	rig_fini(&a);
+	rig_fini(&b);
+}
+
+/* Records whose fields break an invariant are refused with the pair left in
+ * its reset state; random records either fail to load or give a pair that
+ * survives any guest traffic (the ASan build checks "survives"). */
+static void test_snapshot_hostile(void)
+{
+	struct rig a, b;
+	rig_init(&a);
+	rig_init(&b);
+	init_pc(&a, ICW4_UPM | ICW4_AEOI, ICW4_UPM);
+	pic_elcr_ops.write(a.pic, 0, 0x20, 1);
+	out_m(&a, 1, 0x40);
+	irq(&a, 5, 1);
+	pulse(&a, 14);
+	out_m(&a, 0, OCW2_SET_PRIORITY | 6);
+	struct statebuf sb;
+	char why[256];
+	CHECK_EQ(save_load(&a, &b, &sb, why, sizeof(why)), 0);
+	struct rec_field fs[64];
+	unsigned nf = rec_fields(&sb, pic_device(a.pic), fs, ARRAY_SIZE(fs));
+	CHECK_EQ(nf, 37);
+
+	static const struct {
+		const char *field;
+		uint8_t value;
+		const char *why;
+	} bad[] = {
+		{ "master.init_step", 1, "pic: master initialisation step out of range" },
+		{ "slave.init_step", 5, "pic: slave initialisation step out of range" },
+		{ "slave.prio_base", 8, "pic: slave priority base out of range" },
+		{ "master.vector_base", 0x21, "pic: master vector base out of range" },
+		{ "master.elcr", 0x24, "pic: master ELCR out of range" },
+		{ "slave.elcr", 0x01, "pic: slave ELCR out of range" },
+		{ "slave.special_mask", 2, "device pic: field slave.special_mask is not a boolean" },
+		{ "intr_level", 0xff, "device pic: field intr_level is not a boolean" },
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct statebuf copy;
+		sb_init(&copy);
+		sb_put(&copy, sb.data, sb.len);
+		uint8_t *at = rec_find(&copy, fs, nf, bad[i].field);
+		if (at)
+			*at = bad[i].value;
+		struct state_reader sr;
+		sr_init(&sr, copy.data, copy.len);
+		CHECK_EQ(device_load(pic_device(b.pic), &sr, why, sizeof(why)), -EINVAL);
+		CHECK_STR(why, bad[i].why);
+		sync_int(&b);
+		/* The power-up state. */
+		CHECK_EQ(in_m(&b, 1), 0xff);
+		CHECK_EQ(in_s(&b, 1), 0xff);
+		CHECK_EQ(pic_elcr_ops.read(b.pic, 0, 1), 0);
+		CHECK_EQ(isr_m(&b), 0);
+		CHECK_EQ(b.level, 0);
+		CHECK_EQ(pic_read_irq(b.pic), 7);
+		sb_free(&copy);
+	}
+
+	/* Random records: every field random, or a few bytes changed. */
+	uint32_t seed = 0x5eed;
+	unsigned loaded = 0;
+	for (unsigned round = 0; round < 400; round++) {
+		struct statebuf copy;
+		sb_init(&copy);
+		sb_put(&copy, sb.data, sb.len);
+		if (round % 4 < 2) {
+			for (unsigned i = 0; i < nf; i++)
+				for (uint32_t k = 0; k < fs[i].size; k++)
+					copy.data[fs[i].at + k] = (uint8_t)(lcg_next(&seed) >> 3) &
+								  (round % 4 == 1 && fs[i].is_bool ? 1 : 0xff);
+		} else {
+			for (unsigned c = 1 + lcg_next(&seed) % 3; c > 0; c--) {
+				const struct rec_field *f = &fs[lcg_next(&seed) % nf];
+				uint32_t x = lcg_next(&seed);
+				copy.data[f->at] = f->is_bool && (x & 7) ? (x >> 4) & 1 : (uint8_t)(x >> 8);
+			}
+		}
+		struct state_reader sr;
+		sr_init(&sr, copy.data, copy.len);
+		int rc = device_load(pic_device(b.pic), &sr, why, sizeof(why));
+		sync_int(&b);
+		sb_free(&copy);
+		if (rc < 0) {
+			CHECK_EQ(rc, -EINVAL);
+			CHECK_EQ(in_m(&b, 1), 0xff);
+			continue;
+		}
+		loaded++;
+		const struct bus_ops *ops[3] = { &pic_master_ops, &pic_slave_ops, &pic_elcr_ops };
+		for (unsigned i = 0; i < 300; i++) {
+			uint32_t x = lcg_next(&seed);
+			unsigned d = (x >> 8) % 3, off = (x >> 10) & 1;
+			switch ((x >> 12) % 5) {
+			case 0:
+				ops[d]->write(b.pic, off, (uint8_t)x, 1);
+				break;
+			case 1:
+				(void)ops[d]->read(b.pic, off, 1);
+				break;
+			case 2:
+				irq(&b, x & 15, (x >> 16) & 1);
+				break;
+			default:
+				CHECK(pic_read_irq(b.pic) <= 0xff);
+				break;
+			}
+		}
+		check_sane(&b);
+		check_recovers(&b);
+	}
+	CHECK(loaded >= 50);
+	sb_free(&sb);
+	rig_fini(&a);
+	rig_fini(&b);
+}
+
 CHECK_MAIN(TEST_CASE(test_power_up), TEST_CASE(test_icw_sequence), TEST_CASE(test_edge_and_level),
 	   TEST_CASE(test_elcr_fixed_bits), TEST_CASE(test_ltim),
 	   TEST_CASE(test_priority_and_nesting), TEST_CASE(test_ocw2_commands),
 	   TEST_CASE(test_auto_eoi), TEST_CASE(test_cascade), TEST_CASE(test_spurious),
 	   TEST_CASE(test_ocw3_reads_and_poll), TEST_CASE(test_special_mask_mode),
 	   TEST_CASE(test_special_fully_nested), TEST_CASE(test_slave_auto_eoi),
-	   TEST_CASE(test_board_inputs_and_reset), TEST_CASE(test_garbage))
+	   TEST_CASE(test_board_inputs_and_reset), TEST_CASE(test_garbage),
+	   TEST_CASE(test_snapshot), TEST_CASE(test_snapshot_hostile))

@@ -3,12 +3,16 @@
  * IOAPIC register-level tests (82093AA): reset values and write masks, the
  * IOREGSEL/IOWIN window, edge and level pins, Remote IRR and EOI (broadcast
  * and the +0x40 register) with re-delivery, masking, polarity, delivery
- * modes that are always edge, and a sweep of guest garbage.
+ * modes that are always edge, a sweep of guest garbage, and snapshots (a
+ * faithful copy; hostile records refused or harmless).
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "check.h"
+#include "core/statebuf.h"
+#include "hw/device.h"
 #include "hw/intc/ioapic.h"
 
 struct msg {
@@ -422,7 +426,280 @@ static void test_garbage(void)
 	rig_fini(&r);
 }
 
+static int save_load(struct rig *from, struct rig *to, struct statebuf *sb, char *why, size_t why_len)
+{
+	sb_init(sb);
+	CHECK_EQ(device_save(ioapic_device(from->io), sb), 0);
+	struct state_reader sr;
+	sr_init(&sr, sb->data, sb->len);
+	int rc = device_load(ioapic_device(to->io), &sr, why, why_len);
+	if (rc == 0)
+		CHECK_EQ(sr.left, 0);
+	return rc;
+}
+
+/* Where each field of a record lies (device.c: name, type, version, count,
+ * then name, size, bytes per field). */
+struct rec_field {
+	char name[256];
+	size_t at;
+	uint32_t size;
+};
+
+static unsigned rec_fields(const struct statebuf *sb, struct rec_field *out, unsigned max)
+{
+	struct state_reader sr;
+	char buf[256];
+	sr_init(&sr, sb->data, sb->len);
+	sr_get_name(&sr, buf);
+	sr_get_name(&sr, buf);
+	(void)sr_get_u32(&sr);
+	uint32_t n = sr_get_u32(&sr);
+	unsigned k = 0;
+	for (uint32_t i = 0; i < n && k < max; i++) {
+		struct rec_field *f = &out[k++];
+		sr_get_name(&sr, f->name);
+		f->size = sr_get_u32(&sr);
+		f->at = sb->len - sr.left;
+		(void)sr_sub(&sr, f->size);
+	}
+	CHECK(sr_ok(&sr));
+	CHECK_EQ(sr.left, 0);
+	return k;
+}
+
+static uint8_t *rec_find(struct statebuf *sb, const struct rec_field *fs, unsigned n, const char *name)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(fs[i].name, name) == 0)
+			return sb->data + fs[i].at;
+	CHECK_STR(name, "(a field of the record)");
+	return NULL;
+}
+
+/* The same pin changes, EOIs and unmasking on both sides. */
+static void snapshot_script(struct rig *r)
+{
+	r->n = 0;
+	ioapic_eoi(r->io, 0x35); /* pin 5 still asserted: again */
+	redir(r, 7, IOAPIC_REDIR_LEVEL | 0x37, 2); /* unmasked while asserted */
+	ioapic_set_irq(r->io, 9, 0); /* active low: asserts */
+	ioapic_set_irq(r->io, 1, 1); /* edge */
+	ioapic_set_irq(r->io, 12, 0);
+	redir(r, 12, 0x3c, 4);
+	ioapic_set_irq(r->io, 12, 1); /* a new edge after unmasking */
+	ioapic_eoi(r->io, 0x50); /* pin 20 still asserted: again */
+	ioapic_set_irq(r->io, 5, 0);
+	ioapic_eoi(r->io, 0x35); /* deasserted: Remote IRR clears, nothing sent */
+	ioapic_set_irq(r->io, 5, 1);
+}
+
+/* Edge, level (Remote IRR set, waiting for an EOI), masked and active-low
+ * pins with their wires up, an ID and an index register left pointing into
+ * the table: a copy in a fresh IOAPIC reads and delivers the same, and the
+ * load itself sends nothing. */
+static void test_snapshot(void)
+{
+	struct rig a, b;
+	rig_init(&a);
+	rig_init(&b);
+	reg_wr(&a, IOAPIC_REG_ID, 0x0a000000);
+	redir(&a, 1, 0x31, 3);
+	redir(&a, 5, IOAPIC_REDIR_LEVEL | 0x35, 1);
+	ioapic_set_irq(a.io, 5, 1);
+	redir(&a, 7, IOAPIC_REDIR_MASKED | IOAPIC_REDIR_LEVEL | 0x37, 2);
+	ioapic_set_irq(a.io, 7, 1);
+	ioapic_set_irq(a.io, 9, 1); /* high first: the entry is active low */
+	redir(&a, 9, IOAPIC_REDIR_INTPOL_LOW | IOAPIC_REDIR_LEVEL | 0x39, 0);
+	redir(&a, 12, IOAPIC_REDIR_MASKED | 0x3c, 4);
+	ioapic_set_irq(a.io, 12, 1);
+	redir(&a, 20, IOAPIC_REDIR_DEST_LOGICAL | (IOAPIC_DM_LOWEST << 8) | IOAPIC_REDIR_LEVEL | 0x50, 0x0f);
+	ioapic_set_irq(a.io, 20, 1);
+	CHECK_EQ(a.n, 2);
+	ioapic_bus_ops.write(a.io, IOAPIC_IOREGSEL, IOAPIC_REG_REDTBL + 2 * 5, 4);
+
+	struct statebuf sb;
+	char why[256] = "";
+	CHECK_EQ(save_load(&a, &b, &sb, why, sizeof(why)), 0);
+	CHECK_STR(why, "");
+	CHECK_EQ(b.n, 0);
+	/* The index register as left, then every register. */
+	CHECK_EQ(ioapic_bus_ops.read(b.io, IOAPIC_IOREGSEL, 4), IOAPIC_REG_REDTBL + 2 * 5);
+	CHECK_EQ(ioapic_bus_ops.read(b.io, IOAPIC_IOWIN, 4),
+		 IOAPIC_REDIR_REMOTE_IRR | IOAPIC_REDIR_LEVEL | 0x35);
+	for (unsigned idx = 0; idx < 0x40; idx++)
+		CHECK_EQ(reg_rd(&b, idx), reg_rd(&a, idx));
+	CHECK_EQ(reg_rd(&b, IOAPIC_REG_ID), 0x0a000000);
+	CHECK_EQ(b.n, 0);
+
+	snapshot_script(&a);
+	snapshot_script(&b);
+	CHECK_EQ(b.n, a.n);
+	CHECK_EQ(a.n, 7);
+	for (unsigned i = 0; i < a.n && i < b.n; i++) {
+		CHECK_EQ(b.msgs[i].dest, a.msgs[i].dest);
+		CHECK_EQ(b.msgs[i].logical, a.msgs[i].logical);
+		CHECK_EQ(b.msgs[i].dm, a.msgs[i].dm);
+		CHECK_EQ(b.msgs[i].vector, a.msgs[i].vector);
+		CHECK_EQ(b.msgs[i].level, a.msgs[i].level);
+	}
+	static const uint8_t vectors[] = { 0x35, 0x37, 0x39, 0x31, 0x3c, 0x50, 0x35 };
+	for (unsigned i = 0; i < ARRAY_SIZE(vectors) && i < a.n; i++)
+		CHECK_EQ(a.msgs[i].vector, vectors[i]);
+	for (unsigned idx = 0; idx < 0x40; idx++)
+		CHECK_EQ(reg_rd(&b, idx), reg_rd(&a, idx));
+	sb_free(&sb);
+	rig_fini(&a);
+	rig_fini(&b);
+}
+
+/* Records whose fields break an invariant are refused with the IOAPIC left
+ * in its reset state; random records either fail to load or give an IOAPIC
+ * that survives any guest traffic (the ASan build checks "survives"). */
+static void test_snapshot_hostile(void)
+{
+	struct rig a, b;
+	rig_init(&a);
+	rig_init(&b);
+	redir(&a, 3, IOAPIC_REDIR_LEVEL | 0x43, 1);
+	redir(&a, 4, 0x44, 1);
+	ioapic_set_irq(a.io, 3, 1);
+	ioapic_set_irq(a.io, 6, 1);
+	ioapic_bus_ops.write(a.io, IOAPIC_IOREGSEL, 0, 4);
+	struct statebuf sb;
+	char why[256];
+	CHECK_EQ(save_load(&a, &b, &sb, why, sizeof(why)), 0);
+	struct rec_field fs[8];
+	unsigned nf = rec_fields(&sb, fs, ARRAY_SIZE(fs));
+	CHECK_EQ(nf, 4);
+
+	static const struct {
+		const char *field;
+		unsigned byte;
+		uint8_t value;
+		const char *why;
+	} bad[] = {
+		{ "ioregsel", 1, 0x01, "ioapic: IOREGSEL 0x100 out of range" },
+		{ "id", 0, 0x01, "ioapic: ID register 0x2000001 has reserved bits" },
+		{ "id", 3, 0x10, "ioapic: ID register 0x10000000 has reserved bits" },
+		{ "wire", 3, 0x01, "ioapic: levels on pins that do not exist" },
+		/* Pin 3 (level, Remote IRR) turned edge: Remote IRR on an edge entry. */
+		{ "redtbl", 3 * 8 + 1, 0x40, "ioapic: redirection entry 3 is inconsistent" },
+		/* Pin 4: delivery status (read-only, always idle here). */
+		{ "redtbl", 4 * 8 + 1, 0x10, "ioapic: redirection entry 4 is inconsistent" },
+		/* Pin 23: bits 55:17 are reserved. */
+		{ "redtbl", 23 * 8 + 4, 0x01, "ioapic: redirection entry 23 is inconsistent" },
+		/* Pin 5: Remote IRR on a level NMI entry (NMI is edge). */
+		{ "redtbl", 5 * 8 + 1, 0xc4, "ioapic: redirection entry 5 is inconsistent" },
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct statebuf copy;
+		sb_init(&copy);
+		sb_put(&copy, sb.data, sb.len);
+		uint8_t *at = rec_find(&copy, fs, nf, bad[i].field);
+		if (at)
+			at[bad[i].byte] = bad[i].value;
+		struct state_reader sr;
+		sr_init(&sr, copy.data, copy.len);
+		b.n = 0;
+		CHECK_EQ(device_load(ioapic_device(b.io), &sr, why, sizeof(why)), -EINVAL);
+		CHECK_STR(why, bad[i].why);
+		CHECK_EQ(b.n, 0);
+		/* The reset state. */
+		CHECK_EQ(ioapic_bus_ops.read(b.io, IOAPIC_IOREGSEL, 4), 0);
+		CHECK_EQ(reg_rd(&b, IOAPIC_REG_ID), 0x02000000);
+		for (unsigned pin = 0; pin < IOAPIC_NUM_PINS; pin++)
+			CHECK_EQ(redir_low(&b, pin), IOAPIC_REDIR_MASKED);
+		sb_free(&copy);
+	}
+
+	/* Random records: every field random, a few bytes changed, or entries,
+	 * pin levels and the index register random within their writable bits
+	 * (odd but loadable: reserved delivery modes, Remote IRR with the wire
+	 * low, ...). */
+	uint64_t seed = 0x13198a2e03707344ULL;
+	unsigned loaded = 0;
+	uint8_t *redtbl = rec_find(&sb, fs, nf, "redtbl"), *wire = rec_find(&sb, fs, nf, "wire");
+	uint8_t *ioregsel = rec_find(&sb, fs, nf, "ioregsel");
+	if (!redtbl || !wire || !ioregsel)
+		return;
+	for (unsigned round = 0; round < 400; round++) {
+		struct statebuf copy;
+		sb_init(&copy);
+		sb_put(&copy, sb.data, sb.len);
+		if (round % 4 == 0) {
+			for (unsigned i = 0; i < nf; i++)
+				for (uint32_t k = 0; k < fs[i].size; k++)
+					copy.data[fs[i].at + k] = (uint8_t)xorshift(&seed);
+		} else if (round % 4 == 1) {
+			for (unsigned c = 1 + xorshift(&seed) % 6; c > 0; c--) {
+				uint64_t e = xorshift(&seed) & 0xff0000000001ffffULL & ~(uint64_t)IOAPIC_REDIR_DELIVS;
+				unsigned dm = (e >> 8) & 7;
+				if ((!(e & IOAPIC_REDIR_LEVEL) || dm > 1) && (xorshift(&seed) & 7))
+					e &= ~(uint64_t)IOAPIC_REDIR_REMOTE_IRR;
+				memcpy(copy.data + (redtbl - sb.data) + 8 * (xorshift(&seed) % IOAPIC_NUM_PINS), &e, 8);
+			}
+			uint32_t w = (uint32_t)xorshift(&seed) & 0xffffff, sel = (uint32_t)xorshift(&seed) & 0xff;
+			memcpy(copy.data + (wire - sb.data), &w, 4);
+			memcpy(copy.data + (ioregsel - sb.data), &sel, 4);
+		} else {
+			for (unsigned c = 1 + xorshift(&seed) % 2; c > 0; c--) {
+				const struct rec_field *f = &fs[xorshift(&seed) % nf];
+				uint64_t x = xorshift(&seed);
+				uint8_t *at = copy.data + f->at + x % f->size;
+				if ((x >> 32) & 1)
+					*at ^= (uint8_t)(1u << ((x >> 33) & 7));
+				else
+					*at = (uint8_t)(x >> 40);
+			}
+		}
+		struct state_reader sr;
+		sr_init(&sr, copy.data, copy.len);
+		b.n = 0;
+		int rc = device_load(ioapic_device(b.io), &sr, why, sizeof(why));
+		sb_free(&copy);
+		CHECK_EQ(b.n, 0);
+		if (rc < 0) {
+			CHECK_EQ(rc, -EINVAL);
+			CHECK_EQ(reg_rd(&b, IOAPIC_REG_ID), 0x02000000);
+			continue;
+		}
+		loaded++;
+		for (unsigned i = 0; i < 300; i++) {
+			uint64_t x = xorshift(&seed), v = xorshift(&seed);
+			unsigned size = 1u << (x & 3);
+			unsigned off = (unsigned)((x >> 2) & 0xfff);
+			if ((x >> 14) & 1)
+				off &= 0x50;
+			switch ((x >> 16) & 3) {
+			case 0:
+				(void)ioapic_bus_ops.read(b.io, off, size > 4 ? 4 : size);
+				break;
+			case 1:
+				ioapic_bus_ops.write(b.io, off, v, size > 4 ? 4 : size);
+				break;
+			case 2:
+				ioapic_set_irq(b.io, (unsigned)(v % IOAPIC_NUM_PINS), (int)((v >> 8) & 1));
+				break;
+			default:
+				ioapic_eoi(b.io, (uint8_t)v);
+				break;
+			}
+			b.n = 0;
+		}
+		for (unsigned pin = 0; pin < IOAPIC_NUM_PINS; pin++) {
+			uint32_t lo = redir_low(&b, pin), hi = reg_rd(&b, IOAPIC_REG_REDTBL + 2 * pin + 1);
+			CHECK_EQ(lo & ~(0x1afffu | IOAPIC_REDIR_REMOTE_IRR), 0);
+			CHECK_EQ(hi & 0x00ffffffu, 0);
+		}
+	}
+	CHECK(loaded >= 100);
+	sb_free(&sb);
+	rig_fini(&a);
+	rig_fini(&b);
+}
+
 CHECK_MAIN(TEST_CASE(test_reset_values), TEST_CASE(test_write_masks), TEST_CASE(test_edge),
 	   TEST_CASE(test_level_remote_irr), TEST_CASE(test_level_masking_and_polarity),
 	   TEST_CASE(test_delivery_modes), TEST_CASE(test_eoi_from_callback), TEST_CASE(test_reset),
-	   TEST_CASE(test_garbage))
+	   TEST_CASE(test_garbage), TEST_CASE(test_snapshot), TEST_CASE(test_snapshot_hostile))

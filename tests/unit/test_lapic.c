@@ -4,15 +4,18 @@
  * and write masks, IRR/ISR/TMR/PPR/APR with TPR, acceptance priority, EOI and
  * its broadcast, ESR, software disable, the timer in all three modes at exact
  * virtual times, the x2APIC MSR interface and its #GP cases, IA32_APIC_BASE
- * transitions, destination matching, IPIs, LINT pins, INIT, and a sweep of
- * guest garbage.
+ * transitions, destination matching, IPIs, LINT pins, INIT, a sweep of
+ * guest garbage, and snapshots (a faithful copy, the timer included; hostile
+ * records refused or harmless).
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "check.h"
+#include "core/statebuf.h"
 #include "core/vclock.h"
+#include "hw/device.h"
 #include "hw/intc/lapic.h"
 
 #define TSC_HZ 2000000000ULL /* 2 GHz: 2 TSC ticks per ns */
@@ -1246,6 +1249,490 @@ static void test_garbage(void)
 	rig_fini(&r);
 }
 
+/* Saves from, points to's clock at from's virtual time and loads into to. */
+static int save_load(struct rig *from, struct rig *to, struct statebuf *sb, char *why, size_t why_len)
+{
+	sb_init(sb);
+	CHECK_EQ(device_save(lapic_device(from->l), sb), 0);
+	vclock_set_now(&to->clock, vclock_now(&from->clock));
+	to->tsc = from->tsc;
+	struct state_reader sr;
+	sr_init(&sr, sb->data, sb->len);
+	int rc = device_load(lapic_device(to->l), &sr, why, why_len);
+	if (rc == 0)
+		CHECK_EQ(sr.left, 0);
+	return rc;
+}
+
+/* Where each field of a record lies (device.c: name, type, version, count,
+ * then name, size, bytes per field). */
+struct rec_field {
+	char name[256];
+	size_t at;
+	uint32_t size;
+	bool is_bool;
+};
+
+static unsigned rec_fields(const struct statebuf *sb, const struct device *dev, struct rec_field *out,
+			   unsigned max)
+{
+	struct state_reader sr;
+	char buf[256];
+	sr_init(&sr, sb->data, sb->len);
+	sr_get_name(&sr, buf);
+	sr_get_name(&sr, buf);
+	(void)sr_get_u32(&sr);
+	uint32_t n = sr_get_u32(&sr);
+	unsigned k = 0;
+	for (uint32_t i = 0; i < n && k < max; i++) {
+		struct rec_field *f = &out[k++];
+		sr_get_name(&sr, f->name);
+		f->size = sr_get_u32(&sr);
+		f->at = sb->len - sr.left;
+		f->is_bool = false;
+		for (size_t j = 0; j < dev->cls->nfields; j++)
+			if (strcmp(dev->cls->fields[j].name, f->name) == 0)
+				f->is_bool = dev->cls->fields[j].is_bool;
+		(void)sr_sub(&sr, f->size);
+	}
+	CHECK(sr_ok(&sr));
+	CHECK_EQ(sr.left, 0);
+	return k;
+}
+
+/* Writes len bytes at byte offset off of field name (native byte order, as saved). */
+static void rec_set(struct statebuf *sb, const struct rec_field *fs, unsigned n, const char *name,
+		    size_t off, const void *value, size_t len)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (strcmp(fs[i].name, name) == 0) {
+			CHECK(off + len <= fs[i].size);
+			if (off + len <= fs[i].size)
+				memcpy(sb->data + fs[i].at + off, value, len);
+			return;
+		}
+	}
+	CHECK_STR(name, "(a field of the record)");
+}
+
+static void rec_set_u32(struct statebuf *sb, const struct rec_field *fs, unsigned n, const char *name,
+			size_t index, uint32_t value)
+{
+	rec_set(sb, fs, n, name, index * 4, &value, 4);
+}
+
+static void rec_set_u64(struct statebuf *sb, const struct rec_field *fs, unsigned n, const char *name,
+			uint64_t value)
+{
+	rec_set(sb, fs, n, name, 0, &value, 8);
+}
+
+/* Every xAPIC register reads the same on both sides (unimplemented offsets
+ * set ESR bits on both alike). */
+static void same_xapic_regs(struct rig *a, struct rig *b)
+{
+	for (unsigned off = 0; off < 0x400; off += 16)
+		CHECK_EQ(rd(b, off), rd(a, off));
+}
+
+/* What the CPU side and the bus would see next, the same on both sides:
+ * acks (with EOIs in between), EOI broadcasts, the timer. */
+static void same_behaviour(struct rig *a, struct rig *b, uint8_t *acked, unsigned n_acks)
+{
+	for (unsigned i = 0; i < n_acks; i++) {
+		CHECK_EQ(lapic_has_interrupt(b->l), lapic_has_interrupt(a->l));
+		int va = lapic_ack(a->l), vb = lapic_ack(b->l);
+		CHECK_EQ(vb, va);
+		acked[i] = (uint8_t)va;
+		wr(a, APIC_EOI, 0);
+		wr(b, APIC_EOI, 0);
+	}
+	CHECK_EQ(b->n_eois, a->n_eois);
+	for (unsigned i = 0; i < a->n_eois && i < b->n_eois && i < ARRAY_SIZE(a->eois); i++)
+		CHECK_EQ(b->eois[i], a->eois[i]);
+}
+
+/* An xAPIC with requests pending and in service (edge and level), TPR,
+ * cluster logical addressing, a level LINT0 waiting for its EOI, an error
+ * latched, NMI and SIPI pending, and a periodic timer mid-count; then an
+ * x2APIC with a TSC deadline armed. Each copy, in a fresh LAPIC at the same
+ * virtual time, reads and acks the same, and its timer fires at the same
+ * virtual time; the load itself calls no op. */
+static void test_snapshot(void)
+{
+	struct rig a, b;
+	rig_init(&a);
+	rig_init(&b);
+	enable(&a);
+	wr(&a, APIC_TPR, 0x20);
+	wr(&a, APIC_LDR, 0x24000000);
+	wr(&a, APIC_DFR, APIC_DFR_CLUSTER);
+	wr(&a, APIC_LVT_LINT0, APIC_LVT_LEVEL | 0x58);
+	lapic_set_lint(a.l, 0, 1);
+	wr(&a, APIC_LVT_LINT1, APIC_LVT_MASKED | (APIC_DM_NMI << APIC_LVT_DM_SHIFT));
+	wr(&a, APIC_LVT_ERROR, 0xe0);
+	lapic_accept(a.l, 0x41, APIC_DM_FIXED, false);
+	lapic_accept(a.l, 0x63, APIC_DM_FIXED, false);
+	lapic_accept(a.l, 0x92, APIC_DM_FIXED, true);
+	CHECK_EQ(lapic_ack(a.l), 0x92);
+	lapic_accept(a.l, 0x07, APIC_DM_FIXED, false); /* illegal: ESR, error LVT */
+	lapic_accept(a.l, 0, APIC_DM_NMI, false);
+	lapic_accept(a.l, 0x9a, APIC_DM_SIPI, false);
+	wr(&a, APIC_ICR_HIGH, 0x05000000);
+	wr(&a, APIC_ICR_LOW, APIC_ICR_LEVEL_ASSERT | 0x31);
+	CHECK_EQ(a.n_ipis, 1);
+	wr(&a, APIC_TIMER_DCR, 0x1); /* divide by 4 */
+	wr(&a, APIC_LVT_TIMER, APIC_LVT_TIMER_PERIODIC | 0x70);
+	wr(&a, APIC_TIMER_ICR, 100000); /* 400 us */
+	set_time(&a, T0 + 150000);
+
+	/* What a plain reset costs in intr_changed calls: the load's reset. */
+	unsigned c0 = b.changes;
+	lapic_reset(b.l);
+	unsigned reset_changes = b.changes - c0;
+	c0 = b.changes;
+	struct statebuf sb;
+	char why[256] = "";
+	CHECK_EQ(save_load(&a, &b, &sb, why, sizeof(why)), 0);
+	CHECK_STR(why, "");
+	CHECK_STR(lapic_device(b.l)->name, "lapic3");
+	CHECK_EQ(b.changes - c0, reset_changes);
+	CHECK_EQ(b.n_ipis, 0);
+	CHECK_EQ(b.n_eois, 0);
+
+	CHECK_EQ(rd(&b, APIC_TIMER_CCR), 100000 - 150000 / 4);
+	CHECK_EQ(vclock_next_deadline(&b.clock), T0 + 400000);
+	CHECK_EQ(lapic_get_base(b.l), lapic_get_base(a.l));
+	CHECK_EQ(lapic_get_ppr(b.l), 0x90);
+	CHECK(lapic_nmi_pending(b.l));
+	uint8_t sipi = 0;
+	CHECK(lapic_sipi_pending(b.l, &sipi));
+	CHECK_EQ(sipi, 0x9a);
+	CHECK(!lapic_init_pending(b.l));
+	CHECK(!lapic_extint_pending(b.l));
+	CHECK(lapic_match_dest(b.l, 0x24, true));
+	CHECK(!lapic_match_dest(b.l, 0x14, true));
+	CHECK_EQ(read_esr(&b), read_esr(&a));
+	same_xapic_regs(&a, &b);
+	uint8_t acked[6];
+	same_behaviour(&a, &b, acked, ARRAY_SIZE(acked));
+	/* The error vector first; then nothing above the level 0x92 in
+	 * service (spurious), whose EOI is broadcast; then the rest by class,
+	 * the level LINT0 vector coming back after each EOI while its wire
+	 * stays high. */
+	CHECK_EQ(acked[0], 0xe0);
+	CHECK_EQ(acked[1], 0xff);
+	CHECK_EQ(acked[2], 0x63);
+	CHECK_EQ(acked[3], 0x58);
+	CHECK_EQ(acked[4], 0x58);
+	CHECK_EQ(acked[5], 0x58);
+	CHECK_EQ(a.n_eois, 4);
+	CHECK_EQ(a.eois[0], 0x92);
+	/* The timer goes on at the same virtual times. */
+	set_time(&a, T0 + 399999);
+	set_time(&b, T0 + 399999);
+	CHECK_EQ(rd(&b, APIC_TIMER_CCR), rd(&a, APIC_TIMER_CCR));
+	CHECK(!irr_bit(&b, 0x70));
+	set_time(&a, T0 + 400000);
+	set_time(&b, T0 + 400000);
+	CHECK(irr_bit(&a, 0x70));
+	CHECK(irr_bit(&b, 0x70));
+	CHECK_EQ(vclock_next_deadline(&b.clock), T0 + 800000);
+	CHECK_EQ(vclock_next_deadline(&a.clock), T0 + 800000);
+	same_xapic_regs(&a, &b);
+	sb_free(&sb);
+	rig_fini(&a);
+	rig_fini(&b);
+
+	/* x2APIC, TSC deadline 5000 ticks (2500 ns) ahead, an x2APIC ICR. */
+	rig_init(&a);
+	rig_init(&b);
+	CHECK_EQ(x2_enable(&a), 0);
+	CHECK_EQ(lapic_msr_write(a.l, 0x80f, APIC_SVR_ENABLE | 0xf0), 0);
+	CHECK_EQ(lapic_msr_write(a.l, 0x832, APIC_LVT_TIMER_TSC_DEADLINE | 0x71), 0);
+	a.tsc = 1000000;
+	CHECK_EQ(lapic_msr_write(a.l, LAPIC_MSR_TSC_DEADLINE, a.tsc + 5000), 0);
+	CHECK_EQ(lapic_msr_write(a.l, 0x830, (7ULL << 32) | 0x40), 0);
+	lapic_accept(a.l, 0x55, APIC_DM_FIXED, false);
+	CHECK_EQ(save_load(&a, &b, &sb, why, sizeof(why)), 0);
+	CHECK(lapic_x2apic_mode(b.l));
+	CHECK_EQ(lapic_get_id(b.l), 3);
+	CHECK_EQ(vclock_next_deadline(&b.clock), T0 + 2500);
+	for (uint32_t m = LAPIC_MSR_X2APIC_FIRST; m < LAPIC_MSR_X2APIC_FIRST + 0x40; m++) {
+		uint64_t va = 0, vb = 0;
+		int ra = lapic_msr_read(a.l, m, &va), rb = lapic_msr_read(b.l, m, &vb);
+		CHECK_EQ(rb, ra);
+		CHECK_EQ(vb, va);
+	}
+	CHECK_EQ(msr(&b, LAPIC_MSR_TSC_DEADLINE), 1005000);
+	set_time(&a, T0 + 2499);
+	set_time(&b, T0 + 2499);
+	CHECK_EQ(msr(&b, 0x820 + 0x71 / 32) & (1u << (0x71 % 32)), 0); /* IRR: MMIO is off in x2APIC mode */
+	CHECK_EQ(lapic_ack(a.l), 0x55);
+	CHECK_EQ(lapic_ack(b.l), 0x55);
+	set_time(&a, T0 + 2500);
+	set_time(&b, T0 + 2500);
+	CHECK_EQ(lapic_ack(a.l), 0x71);
+	CHECK_EQ(lapic_ack(b.l), 0x71);
+	CHECK_EQ(msr(&b, LAPIC_MSR_TSC_DEADLINE), 0);
+	CHECK_EQ(vclock_next_deadline(&b.clock), VCLOCK_NEVER);
+	CHECK_EQ(b.n_ipis, 0);
+	sb_free(&sb);
+	rig_fini(&a);
+	rig_fini(&b);
+}
+
+/* A random state within what the registers and the timer could hold, so
+ * that most loads succeed and the sweep meets odd but legal states. */
+static void random_plausible(struct statebuf *sb, const struct rec_field *fs, unsigned nf, uint64_t *seed,
+			     int64_t now)
+{
+	uint64_t x = xorshift(seed);
+	for (unsigned i = 0; i < 8; i++) {
+		uint32_t lo = i ? 0xffffffffu : 0xffff0000u;
+		rec_set_u32(sb, fs, nf, "irr", i, (uint32_t)xorshift(seed) & (uint32_t)xorshift(seed) & lo);
+		rec_set_u32(sb, fs, nf, "isr", i, (uint32_t)xorshift(seed) & (uint32_t)xorshift(seed) & lo);
+		rec_set_u32(sb, fs, nf, "tmr", i, (uint32_t)xorshift(seed) & lo);
+	}
+	rec_set_u32(sb, fs, nf, "tpr", 0, (uint32_t)x & 0xff);
+	rec_set_u32(sb, fs, nf, "svr", 0, (uint32_t)(x >> 8) & 0x3ff);
+	uint32_t lvt_timer = (uint32_t)(x >> 20) & (0xff | APIC_LVT_MASKED | APIC_LVT_TIMER_MODE_MASK);
+	rec_set_u32(sb, fs, nf, "lvt", 1, lvt_timer);
+	uint32_t lint = (uint32_t)xorshift(seed) & 0x1e7ff;
+	if (!(lint & APIC_LVT_LEVEL))
+		lint &= ~APIC_LVT_REMOTE_IRR;
+	rec_set_u32(sb, fs, nf, "lvt", 4 + (x >> 40) % 2, lint);
+	rec_set_u32(sb, fs, nf, "timer_dcr", 0, (uint32_t)(x >> 42) & 0xb);
+	uint8_t bools[2] = { (x >> 46) & 1, (x >> 47) & 1 };
+	rec_set(sb, fs, nf, "lint_level", 0, bools, 2);
+	/* A running count with whatever origin, period and count (consistent
+	 * with its deadline), or a TSC deadline armed at any time. */
+	uint64_t y = xorshift(seed);
+	uint8_t running = (lvt_timer & APIC_LVT_TIMER_MODE_MASK) != APIC_LVT_TIMER_TSC_DEADLINE && (y & 1);
+	rec_set(sb, fs, nf, "timer_running", 0, &running, 1);
+	int64_t period = 1 + (int64_t)((y >> 1) % ((uint64_t)UINT32_MAX * 128));
+	if (y & 2)
+		period = 1 + (int64_t)((y >> 2) & 0xfff);
+	int64_t start = now - (int64_t)((y >> 24) % (uint64_t)(2 * period)) + period / 2;
+	int64_t deadline = running ? ((y >> 60) ? start + period : VCLOCK_NEVER) : VCLOCK_NEVER;
+	uint64_t tscd = 0;
+	if (!running && (lvt_timer & APIC_LVT_TIMER_MODE_MASK) == APIC_LVT_TIMER_TSC_DEADLINE && (y & 4)) {
+		tscd = 1 + (y >> 8);
+		deadline = now + (int64_t)((y >> 16) & 0xfffff) - 0x1000;
+		if (deadline < 0)
+			deadline = 0;
+	}
+	rec_set_u32(sb, fs, nf, "timer_initial", 0, 1 + (uint32_t)(y >> 33));
+	rec_set_u64(sb, fs, nf, "timer_period", (uint64_t)period);
+	rec_set_u64(sb, fs, nf, "timer_start", (uint64_t)start);
+	rec_set_u64(sb, fs, nf, "timer_deadline", (uint64_t)deadline);
+	rec_set_u64(sb, fs, nf, "tsc_deadline", tscd);
+}
+
+/* Guest and board traffic over a loaded LAPIC; then a reset must give a
+ * working one. Under ASan and UBSan nothing may be reported. */
+static void sweep(struct rig *r, uint64_t *seed)
+{
+	for (unsigned i = 0; i < 300; i++) {
+		uint64_t x = xorshift(seed), val = xorshift(seed);
+		unsigned off = (unsigned)(x & 0xff0);
+		switch ((x >> 16) & 7) {
+		case 0:
+			(void)rd(r, off);
+			break;
+		case 1: {
+			uint64_t v;
+			uint32_t m = (uint32_t)(0x800 + (val & 0x3f));
+			if (val & 0x100)
+				m = (val & 0x200) ? LAPIC_MSR_TSC_DEADLINE : LAPIC_MSR_APIC_BASE;
+			int rc;
+			if (lapic_msr_read(r->l, m, &v) == 0 && (val & 0x400))
+				rc = lapic_msr_write(r->l, m, v ^ ((val >> 32) & 0xff));
+			else
+				rc = lapic_msr_write(r->l, m, val >> 20);
+			CHECK(rc == 0 || rc == -EINVAL);
+			break;
+		}
+		case 2:
+			lapic_accept(r->l, (uint8_t)val, (unsigned)(val >> 8) & 7, (val >> 11) & 1);
+			break;
+		case 3:
+			lapic_set_lint(r->l, (unsigned)(val & 1), (int)((val >> 2) & 1));
+			break;
+		case 4:
+			(void)lapic_ack(r->l);
+			wr(r, APIC_EOI, 0);
+			break;
+		case 5:
+			r->tsc += val & 0xffff;
+			set_time(r, r->clock.paused_at + (int64_t)(val & 0xfffff));
+			break;
+		default:
+			wr(r, off, (uint32_t)val);
+			break;
+		}
+		(void)rd(r, APIC_TIMER_CCR);
+		(void)lapic_extint_pending(r->l);
+		(void)lapic_match_dest(r->l, (uint32_t)val, (val >> 40) & 1);
+	}
+	/* The timer as it stands runs out (or is far away: skip ahead once). */
+	set_time(r, r->clock.paused_at + 0x10000000000LL);
+	lapic_reset(r->l);
+	enable(r);
+	lapic_accept(r->l, 0x77, APIC_DM_FIXED, false);
+	CHECK_EQ(lapic_ack(r->l), 0x77);
+	wr(r, APIC_TIMER_DCR, 0xb);
+	wr(r, APIC_LVT_TIMER, 0x78);
+	wr(r, APIC_TIMER_ICR, 10);
+	set_time(r, r->clock.paused_at + 10);
+	CHECK(irr_bit(r, 0x78));
+}
+
+/* Records whose fields break an invariant are refused with the LAPIC left
+ * in its reset state; random records either fail to load or give a LAPIC
+ * that survives any guest traffic. */
+static void test_snapshot_hostile(void)
+{
+	struct rig a, b;
+	/* No TSC-deadline mode here: that mode is one a record can ask for. */
+	rig_init_with(&a, 3, false, true, 0);
+	rig_init_with(&b, 3, false, true, 0);
+	enable(&a);
+	wr(&a, APIC_TIMER_DCR, 0xb);
+	wr(&a, APIC_LVT_TIMER, 0x30);
+	wr(&a, APIC_TIMER_ICR, 1000);
+	set_time(&a, T0 + 100);
+	struct statebuf sb;
+	char why[256];
+	CHECK_EQ(save_load(&a, &b, &sb, why, sizeof(why)), 0);
+	struct rec_field fs[64];
+	unsigned nf = rec_fields(&sb, lapic_device(a.l), fs, ARRAY_SIZE(fs));
+	CHECK_EQ(nf, 26);
+
+	static const struct {
+		const char *field;
+		unsigned index;
+		uint64_t value;
+		unsigned size;
+		const char *why;
+	} bad[] = {
+		{ "apic_base", 0, 0xfee00a00, 8, "lapic3: IA32_APIC_BASE out of range" },
+		{ "apic_base", 0, 0xfee00900, 8, "lapic3: IA32_APIC_BASE out of range" },
+		{ "apic_base", 0, 0xfee00400, 8, "lapic3: IA32_APIC_BASE out of range" },
+		{ "apic_base", 0, 0x1000fee00800, 8, "lapic3: IA32_APIC_BASE out of range" },
+		{ "apic_base", 0, 0xfee00c00, 8, "lapic3: ID or LDR out of range" },
+		{ "id", 0, 0x100, 4, "lapic3: ID or LDR out of range" },
+		{ "ldr", 0, 0x01000001, 4, "lapic3: ID or LDR out of range" },
+		{ "tpr", 0, 0x100, 4, "lapic3: TPR out of range" },
+		{ "dfr", 0, 0xf0000000, 4, "lapic3: DFR out of range" },
+		{ "svr", 0, 0x4ff, 4, "lapic3: SVR out of range" },
+		{ "esr_pending", 0, 0x100, 4, "lapic3: ESR out of range" },
+		{ "irr", 0, 0x20, 4, "lapic3: IRR, ISR or TMR out of range" },
+		{ "isr", 0, 0x8000, 4, "lapic3: IRR, ISR or TMR out of range" },
+		{ "lvt", 1, APIC_LVT_TIMER_TSC_DEADLINE | 0x30, 4, "lapic3: LVT out of range" },
+		{ "lvt", 1, (3u << 17) | 0x30, 4, "lapic3: LVT out of range" },
+		{ "lvt", 6, (APIC_DM_NMI << APIC_LVT_DM_SHIFT) | 0x30, 4, "lapic3: LVT out of range" },
+		{ "lvt", 4, APIC_LVT_REMOTE_IRR | 0x30, 4, "lapic3: LVT out of range" },
+		{ "lvt", 2, APIC_LVT_DELIVERY_STATUS, 4, "lapic3: LVT out of range" },
+		{ "icr", 0, APIC_ICR_DELIVERY_STATUS, 8, "lapic3: ICR out of range" },
+		{ "icr", 0, 1ULL << 32, 8, "lapic3: ICR out of range" },
+		{ "timer_dcr", 0, 0x4, 4, "lapic3: timer divide configuration out of range" },
+		{ "timer_initial", 0, 0, 4, "lapic3: running timer count inconsistent" },
+		{ "timer_period", 0, 0, 8, "lapic3: running timer count inconsistent" },
+		{ "timer_period", 0, (uint64_t)-1000, 8, "lapic3: running timer count inconsistent" },
+		{ "timer_period", 0, 1ULL << 40, 8, "lapic3: running timer count inconsistent" },
+		{ "timer_start", 0, (uint64_t)INT64_MIN, 8, "lapic3: running timer count inconsistent" },
+		{ "timer_start", 0, (uint64_t)INT64_MAX - 10, 8, "lapic3: running timer count inconsistent" },
+		{ "timer_deadline", 0, T0 + 999, 8, "lapic3: running timer count inconsistent" },
+		{ "timer_deadline", 0, (uint64_t)-5, 8, "lapic3: timer deadline before time 0" },
+		{ "tsc_deadline", 0, 5, 8, "lapic3: timer state does not match the timer mode" },
+		{ "timer_running", 0, 0, 1, "lapic3: timer armed while stopped" },
+		{ "timer_running", 0, 2, 1, "device lapic3: field timer_running is not a boolean" },
+		{ "lint_level", 1, 0x80, 1, "device lapic3: field lint_level is not a boolean" },
+		{ "extint_msg", 0, 0xff, 1, "device lapic3: field extint_msg is not a boolean" },
+	};
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct statebuf copy;
+		sb_init(&copy);
+		sb_put(&copy, sb.data, sb.len);
+		rec_set(&copy, fs, nf, bad[i].field, bad[i].index * bad[i].size, &bad[i].value, bad[i].size);
+		struct state_reader sr;
+		sr_init(&sr, copy.data, copy.len);
+		CHECK_EQ(device_load(lapic_device(b.l), &sr, why, sizeof(why)), -EINVAL);
+		CHECK_STR(why, bad[i].why);
+		/* The reset state. */
+		CHECK_EQ(lapic_get_base(b.l), 0xfee00800);
+		CHECK_EQ(rd(&b, APIC_SVR), 0xff);
+		CHECK_EQ(rd(&b, APIC_TIMER_ICR), 0);
+		CHECK_EQ(rd(&b, APIC_TIMER_CCR), 0);
+		CHECK_EQ(rd(&b, APIC_LVT_TIMER), APIC_LVT_MASKED);
+		CHECK_EQ(vclock_next_deadline(&b.clock), VCLOCK_NEVER);
+		CHECK(!lapic_extint_pending(b.l));
+		sb_free(&copy);
+	}
+	sb_free(&sb);
+	rig_fini(&a);
+	rig_fini(&b);
+
+	/* Random records over a LAPIC with TSC-deadline mode: every field
+	 * random, every field random but the booleans, a few bytes changed, or
+	 * a plausible state. */
+	rig_init(&a);
+	rig_init(&b);
+	enable(&a);
+	wr(&a, APIC_LVT_TIMER, APIC_LVT_TIMER_PERIODIC | 0x30);
+	wr(&a, APIC_TIMER_ICR, 123456);
+	lapic_accept(a.l, 0x44, APIC_DM_FIXED, true);
+	set_time(&a, T0 + 1000);
+	CHECK_EQ(save_load(&a, &b, &sb, why, sizeof(why)), 0);
+	nf = rec_fields(&sb, lapic_device(a.l), fs, ARRAY_SIZE(fs));
+	uint64_t seed = 0xa4093822299f31d0ULL;
+	unsigned loaded = 0;
+	for (unsigned round = 0; round < 400; round++) {
+		struct statebuf copy;
+		sb_init(&copy);
+		sb_put(&copy, sb.data, sb.len);
+		unsigned kind = round % 4;
+		if (kind < 2) {
+			for (unsigned i = 0; i < nf; i++)
+				for (uint32_t k = 0; k < fs[i].size; k++)
+					copy.data[fs[i].at + k] =
+						(uint8_t)xorshift(&seed) & (kind == 1 && fs[i].is_bool ? 1 : 0xff);
+		} else if (kind == 2) {
+			for (unsigned c = 1 + xorshift(&seed) % 2; c > 0; c--) {
+				const struct rec_field *f = &fs[xorshift(&seed) % nf];
+				uint64_t x = xorshift(&seed);
+				uint8_t *at = copy.data + f->at + x % f->size;
+				if (f->is_bool)
+					*at = (x >> 32) & 7 ? (x >> 35) & 1 : (uint8_t)(x >> 40);
+				else if ((x >> 32) & 1)
+					*at ^= (uint8_t)(1u << ((x >> 33) & 7));
+				else
+					*at = (uint8_t)(x >> 40);
+			}
+		} else {
+			random_plausible(&copy, fs, nf, &seed, vclock_now(&a.clock));
+		}
+		/* Each round starts from a's time: the sweep moves b's clock on. */
+		vclock_set_now(&b.clock, vclock_now(&a.clock));
+		struct state_reader sr;
+		sr_init(&sr, copy.data, copy.len);
+		int rc = device_load(lapic_device(b.l), &sr, why, sizeof(why));
+		sb_free(&copy);
+		if (rc < 0) {
+			CHECK_EQ(rc, -EINVAL);
+			CHECK_EQ(vclock_next_deadline(&b.clock), VCLOCK_NEVER);
+			continue;
+		}
+		loaded++;
+		sweep(&b, &seed);
+	}
+	CHECK(loaded >= 100);
+	sb_free(&sb);
+	rig_fini(&a);
+	rig_fini(&b);
+}
+
 CHECK_MAIN(TEST_CASE(test_reset_values), TEST_CASE(test_write_masks),
 	   TEST_CASE(test_software_disable), TEST_CASE(test_irr_isr_ppr),
 	   TEST_CASE(test_acceptance_priority), TEST_CASE(test_eoi_broadcast),
@@ -1255,4 +1742,4 @@ CHECK_MAIN(TEST_CASE(test_reset_values), TEST_CASE(test_write_masks),
 	   TEST_CASE(test_x2apic_msrs), TEST_CASE(test_apic_base_transitions),
 	   TEST_CASE(test_dest_match), TEST_CASE(test_ipis), TEST_CASE(test_accept_events),
 	   TEST_CASE(test_init_reset_keeps_id_and_mode), TEST_CASE(test_lint_pins),
-	   TEST_CASE(test_garbage))
+	   TEST_CASE(test_garbage), TEST_CASE(test_snapshot), TEST_CASE(test_snapshot_hostile))

@@ -5,13 +5,17 @@
  * hour, day, month, year, century and leap-year boundaries, SET, the divider
  * reset, periodic rates, alarms with "don't care" bytes, update-ended
  * interrupts, register C and the IRQ line, UIP, CMOS RAM, the memory-size
- * bytes, the NMI mask, and a sweep of guest garbage.
+ * bytes, the NMI mask, a sweep of guest garbage, moving the wall clock
+ * after a restore, and snapshots (faithful, and hostile ones refused).
  */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "check.h"
 #include "core/log.h"
+#include "core/statebuf.h"
 #include "core/vclock.h"
+#include "hw/device.h"
 #include "hw/timer/mc146818.h"
 
 #define MS 1000000LL
@@ -649,6 +653,377 @@ static void test_invalid_time_values(void)
 	rig_fini(&r);
 }
 
+/* The guest's wall clock moves by the time a snapshot sat on disk: the
+ * divider keeps its phase, the alarm follows the new time, a stopped clock
+ * keeps its registers, and absurd steps are clamped. */
+static void test_advance_wall_clock(void)
+{
+	struct rig r;
+	rig_init(&r, BASE_JULY); /* 13:45:30 */
+	wr(&r, RTC_REG_A, RTC_REG_A_DV_32KHZ);
+	advance(&r, 300 * MS);
+	wr(&r, RTC_SECONDS_ALARM, 0x40);
+	wr(&r, RTC_MINUTES_ALARM, 0x46);
+	wr(&r, RTC_HOURS_ALARM, 0x14);
+	wr(&r, RTC_REG_B, RTC_REG_B_24H | RTC_REG_B_AIE);
+	CHECK(vclock_next_deadline(&r.clock) > r.t + 3600 * SEC);
+	rtc_advance_wall_clock(r.rtc, 3600 + 60 + 5);
+	CHECK_TIME(&r, 0x35, 0x46, 0x14, 2, 0x15, 0x07, 0x24, 0x20);
+	/* The next update is still 700 ms away; the alarm 5 s after it. */
+	CHECK_EQ(vclock_next_deadline(&r.clock), r.t + 700 * MS + 4 * SEC);
+	advance(&r, 700 * MS - 1);
+	CHECK_EQ(rd(&r, RTC_SECONDS), 0x35);
+	advance(&r, 1);
+	CHECK_EQ(rd(&r, RTC_SECONDS), 0x36);
+	CHECK_EQ(r.irq_state.rises, 0);
+	advance(&r, 4 * SEC);
+	CHECK_EQ(r.irq_state.rises, 1);
+	CHECK_EQ(rd(&r, RTC_REG_C) & RTC_REG_C_AF, RTC_REG_C_AF);
+	/* Back by a day. */
+	rtc_advance_wall_clock(r.rtc, -86400);
+	CHECK_TIME(&r, 0x40, 0x46, 0x14, 1, 0x14, 0x07, 0x24, 0x20);
+	/* Stopped by SET: the registers keep their time. */
+	wr(&r, RTC_REG_B, RTC_REG_B_24H | RTC_REG_B_SET);
+	rtc_advance_wall_clock(r.rtc, 1000);
+	CHECK_TIME(&r, 0x40, 0x46, 0x14, 1, 0x14, 0x07, 0x24, 0x20);
+	wr(&r, RTC_REG_B, RTC_REG_B_24H);
+	/* Absurd steps are clamped; the clock still reads and runs. */
+	rtc_advance_wall_clock(r.rtc, INT64_MAX);
+	(void)rd_time(&r);
+	advance(&r, 2 * SEC);
+	rtc_advance_wall_clock(r.rtc, INT64_MIN);
+	(void)rd_time(&r);
+	advance(&r, 2 * SEC);
+	rig_fini(&r);
+}
+
+/* ---- snapshot helpers: a record's fields found and rewritten by name ---- */
+
+static void snap_save(struct device *dev, struct statebuf *sb)
+{
+	sb_init(sb);
+	CHECK_EQ(device_save(dev, sb), 0);
+}
+
+static int snap_load(struct device *dev, const struct statebuf *sb, char *why, size_t why_len)
+{
+	struct state_reader sr;
+	sr_init(&sr, sb->data, sb->len);
+	why[0] = '\0';
+	int r = device_load(dev, &sr, why, why_len);
+	if (r == 0)
+		CHECK_EQ(sr.left, 0);
+	return r;
+}
+
+/* The bytes of field name in the record sb holds (device.c's layout), or NULL. */
+static uint8_t *snap_field(struct statebuf *sb, const char *name, uint32_t *size)
+{
+	struct state_reader sr;
+	char s[256];
+	sr_init(&sr, sb->data, sb->len);
+	sr_get_name(&sr, s);
+	sr_get_name(&sr, s);
+	(void)sr_get_u32(&sr);
+	uint32_t n = sr_get_u32(&sr);
+	for (uint32_t i = 0; i < n && sr_ok(&sr); i++) {
+		sr_get_name(&sr, s);
+		uint32_t len = sr_get_u32(&sr);
+		if (!sr_ok(&sr) || len > sr.left)
+			break;
+		uint8_t *at = sb->data + (sr.p - sb->data);
+		if (strcmp(s, name) == 0) {
+			*size = len;
+			return at;
+		}
+		(void)sr_sub(&sr, len);
+	}
+	return NULL;
+}
+
+/* Stores v little-endian in field name (truncated to its size). */
+static void snap_poke(struct statebuf *sb, const char *name, uint64_t v)
+{
+	uint32_t size = 0;
+	uint8_t *at = snap_field(sb, name, &size);
+	CHECK(at != NULL);
+	for (uint32_t i = 0; at && i < size; i++)
+		at[i] = (uint8_t)(i < 8 ? v >> (8 * i) : 0);
+}
+
+/* A copy of good with field name set to v must be refused with -EINVAL
+ * and why naming the device; the device is left reset. */
+static void snap_refused(struct device *dev, const struct statebuf *good, const char *name, uint64_t v)
+{
+	struct statebuf bad;
+	sb_init(&bad);
+	sb_put(&bad, good->data, good->len);
+	snap_poke(&bad, name, v);
+	char why[256];
+	int r = snap_load(dev, &bad, why, sizeof(why));
+	if (r != -EINVAL)
+		printf("# field %s = 0x%llx: load returned %d\n", name, (unsigned long long)v, r);
+	CHECK_EQ(r, -EINVAL);
+	CHECK(strstr(why, dev->name) != NULL);
+	sb_free(&bad);
+}
+
+static uint64_t snap_rand(uint64_t *x)
+{
+	/* xorshift64 */
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static bool snap_is_bool(const struct device *dev, const char *name)
+{
+	for (size_t i = 0; i < dev->cls->nfields; i++)
+		if (strcmp(dev->cls->fields[i].name, name) == 0)
+			return dev->cls->fields[i].is_bool;
+	return false;
+}
+
+/* Rewrites the fields of the record: random bytes, a small number or one
+ * bit flipped. Some rounds rewrite every field, others one in 2..64, so that
+ * some records pass the loader's and post_load's checks and reach the
+ * device. Booleans get 0 or 1 (now and then 2, which the loader refuses). */
+static void snap_scramble(const struct device *dev, struct statebuf *sb, uint64_t *rng)
+{
+	struct state_reader sr;
+	char s[256];
+	uint64_t rate = 1ull << (snap_rand(rng) % 7);
+	sr_init(&sr, sb->data, sb->len);
+	sr_get_name(&sr, s);
+	sr_get_name(&sr, s);
+	(void)sr_get_u32(&sr);
+	uint32_t n = sr_get_u32(&sr);
+	for (uint32_t i = 0; i < n && sr_ok(&sr); i++) {
+		sr_get_name(&sr, s);
+		uint32_t len = sr_get_u32(&sr);
+		if (!sr_ok(&sr) || len > sr.left)
+			break;
+		uint8_t *at = sb->data + (sr.p - sb->data);
+		(void)sr_sub(&sr, len);
+		uint64_t r = snap_rand(rng);
+		if (snap_rand(rng) % rate != 0)
+			continue;
+		if (snap_is_bool(dev, s)) {
+			for (uint32_t k = 0; k < len; k++)
+				at[k] = (snap_rand(rng) % 512 == 0) ? 2 : (uint8_t)(snap_rand(rng) & 1);
+			continue;
+		}
+		switch (r % 3) {
+		case 0:
+			for (uint32_t k = 0; k < len; k++)
+				at[k] = (uint8_t)snap_rand(rng);
+			break;
+		case 1:
+			memset(at, 0, len);
+			at[0] = (uint8_t)(snap_rand(rng) % 20);
+			break;
+		default:
+			at[(r >> 8) % len] ^= (uint8_t)(1u << ((r >> 40) % 8));
+			break;
+		}
+	}
+}
+
+/* Every register and CMOS byte, the NMI mask and the IRQ line, on a and b alike. */
+static void check_same(struct rig *a, struct rig *b)
+{
+	CHECK_EQ(rtc_bus_ops.read(a->rtc, 1, 1), rtc_bus_ops.read(b->rtc, 1, 1));
+	CHECK_EQ(rtc_nmi_masked(a->rtc), rtc_nmi_masked(b->rtc));
+	for (unsigned i = 0; i < RTC_CMOS_SIZE; i++)
+		if (i != RTC_REG_C)
+			CHECK_EQ(rd(a, i), rd(b, i));
+	CHECK_EQ(a->irq_state.level, b->irq_state.level);
+	CHECK_EQ(vclock_next_deadline(&a->clock), vclock_next_deadline(&b->clock));
+}
+
+/* Periodic interrupts at 1024 Hz, an alarm 5 s ahead, CMOS bytes and the
+ * NMI mask set: a fresh RTC (created with another time) loaded from the
+ * snapshot shows the same time and registers and raises the same
+ * interrupts at the same virtual times. */
+static void test_snapshot(void)
+{
+	struct rig a, b;
+	rig_init(&a, BASE_JULY); /* 13:45:30 */
+	rig_init(&b, BASE_LEAP);
+	wr(&a, RTC_REG_A, RTC_REG_A_DV_32KHZ | 6);
+	wr(&a, RTC_SECONDS_ALARM, 0x35);
+	wr(&a, RTC_MINUTES_ALARM, 0x45);
+	wr(&a, RTC_HOURS_ALARM, 0x13);
+	wr(&a, RTC_REG_B, RTC_REG_B_24H | RTC_REG_B_AIE | RTC_REG_B_PIE);
+	wr(&a, 0x40, 0x5a);
+	wr(&a, 0x7f, 0xa5);
+	advance(&a, 1500 * MS + 77);
+	CHECK_EQ(a.irq_state.level, 1);
+	CHECK_EQ(rd(&a, RTC_REG_C), RTC_REG_C_IRQF | RTC_REG_C_PF | RTC_REG_C_UF);
+	advance(&a, 100 * 1000);
+	rtc_bus_ops.write(a.rtc, 0, RTC_INDEX_NMI_DISABLE | 0x40, 1);
+	CHECK_EQ(a.irq_state.level, 0);
+
+	struct statebuf sb;
+	snap_save(rtc_device(a.rtc), &sb);
+	b.t = a.t;
+	vclock_set_now(&b.clock, a.t);
+	char why[256];
+	CHECK_EQ(snap_load(rtc_device(b.rtc), &sb, why, sizeof(why)), 0);
+	CHECK_EQ(rtc_bus_ops.read(b.rtc, 1, 1), 0x5a); /* the index came along */
+	CHECK(rtc_nmi_masked(b.rtc));
+	CHECK_TIME(&a, 0x31, 0x45, 0x13, 2, 0x15, 0x07, 0x24, 0x20);
+	CHECK_TIME(&b, 0x31, 0x45, 0x13, 2, 0x15, 0x07, 0x24, 0x20);
+	check_same(&a, &b);
+	unsigned rises = a.irq_state.rises;
+	for (int i = 0; i < 40; i++) {
+		advance(&a, 123 * MS);
+		advance(&b, 123 * MS);
+		CHECK_EQ(a.irq_state.rises - rises, b.irq_state.rises);
+		CHECK_EQ(rd(&a, RTC_REG_C), rd(&b, RTC_REG_C));
+		check_same(&a, &b);
+	}
+	CHECK_EQ(b.irq_state.rises, 40);
+	sb_free(&sb);
+	rig_fini(&a);
+	rig_fini(&b);
+}
+
+/* Power-on registers, CMOS RAM clear, no timer: where a refused record
+ * leaves the RTC (then reset). */
+static void check_is_power_on(struct rig *r)
+{
+	CHECK(!rtc_nmi_masked(r->rtc));
+	uint8_t at_index = (uint8_t)rtc_bus_ops.read(r->rtc, 1, 1);
+	CHECK_EQ(at_index, rd(r, RTC_SECONDS)); /* index 0 */
+	CHECK_EQ(rd(r, RTC_REG_A), 0x26);
+	CHECK_EQ(rd(r, RTC_REG_B), RTC_REG_B_24H);
+	CHECK_EQ(rd(r, RTC_REG_C), 0);
+	CHECK_EQ(rd(r, 0x40), 0);
+	CHECK_EQ(r->irq_state.level, 0);
+	CHECK_EQ(vclock_next_deadline(&r->clock), VCLOCK_NEVER);
+}
+
+/* Sets byte index of field name. */
+static void snap_poke_byte(struct statebuf *sb, const char *name, unsigned index, uint8_t v)
+{
+	uint32_t size = 0;
+	uint8_t *at = snap_field(sb, name, &size);
+	CHECK(at && index < size);
+	if (at && index < size)
+		at[index] = v;
+}
+
+/* Fields out of range are refused and leave the RTC as at power-on; records
+ * of random fields either load or are refused, and an RTC that loaded runs a
+ * sweep of port accesses and timers without tripping ASan or UBSan. */
+static void test_snapshot_hostile(void)
+{
+	struct rig a, b;
+	rig_init(&a, BASE_JULY);
+	rig_init(&b, BASE_JULY);
+	wr(&a, RTC_REG_A, RTC_REG_A_DV_32KHZ | 3);
+	wr(&a, RTC_SECONDS_ALARM, 0xc0);
+	wr(&a, RTC_REG_B, RTC_REG_B_24H | RTC_REG_B_AIE | RTC_REG_B_PIE | RTC_REG_B_UIE);
+	wr(&a, 0x40, 0x5a);
+	advance(&a, 1234 * MS);
+	rtc_bus_ops.write(a.rtc, 0, 0x3f, 1);
+	struct statebuf sb;
+	snap_save(rtc_device(a.rtc), &sb);
+	b.t = a.t;
+	vclock_set_now(&b.clock, a.t);
+	char why[256];
+	CHECK_EQ(snap_load(rtc_device(b.rtc), &sb, why, sizeof(why)), 0);
+
+	static const struct {
+		const char *field;
+		uint64_t value;
+	} bad[] = {
+		{ "index", RTC_CMOS_SIZE },
+		{ "index", 0xff },
+		{ "nmi_masked", 2 },
+		{ "flags", RTC_REG_C_IRQF },
+		{ "irq_level", 2 },
+		{ "irq_level", (uint64_t)-1 },
+		{ "wday_offset", 7 },
+		{ "base_sec", 1ull << 41 },
+		{ "base_sec", (uint64_t)INT64_MIN },
+		{ "base_ns", (uint64_t)(-2 * SEC) },
+		{ "base_ns", (uint64_t)INT64_MAX },
+		{ "synced_ns", (uint64_t)-1 },
+		{ "synced_ns", 1ull << 63 },
+		{ "periodic_deadline", (uint64_t)INT64_MIN },
+		{ "update_deadline", (uint64_t)(-2 * SEC) },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		snap_refused(rtc_device(b.rtc), &sb, bad[i].field, bad[i].value);
+		/* A bad boolean is refused by the loader itself, before the RTC's
+		 * own check: the reset that follows is the RESET pin's (CMOS kept). */
+		if (strcmp(bad[i].field, "nmi_masked") != 0)
+			check_is_power_on(&b);
+	}
+	static const struct {
+		unsigned index;
+		uint8_t value;
+	} bad_cmos[] = { { RTC_REG_A, 0xa6 }, { RTC_REG_C, 0x80 }, { RTC_REG_D, 0x80 } };
+	for (size_t i = 0; i < ARRAY_SIZE(bad_cmos); i++) {
+		struct statebuf bad_sb;
+		sb_init(&bad_sb);
+		sb_put(&bad_sb, sb.data, sb.len);
+		snap_poke_byte(&bad_sb, "cmos", bad_cmos[i].index, bad_cmos[i].value);
+		CHECK_EQ(snap_load(rtc_device(b.rtc), &bad_sb, why, sizeof(why)), -EINVAL);
+		CHECK(strstr(why, "rtc: ") == why);
+		check_is_power_on(&b);
+		sb_free(&bad_sb);
+	}
+
+	uint64_t rng = 0x853c49e6748fea9bULL;
+	unsigned loaded = 0;
+	for (unsigned round = 0; round < 400; round++) {
+		struct statebuf junk;
+		sb_init(&junk);
+		sb_put(&junk, sb.data, sb.len);
+		snap_scramble(rtc_device(b.rtc), &junk, &rng);
+		int r = snap_load(rtc_device(b.rtc), &junk, why, sizeof(why));
+		CHECK(r == 0 || r == -EINVAL);
+		if (r == 0) {
+			loaded++;
+			for (unsigned k = 0; k < 100; k++) {
+				uint64_t x = snap_rand(&rng);
+				switch (x % 5) {
+				case 0:
+					(void)rtc_bus_ops.read(b.rtc, 1, 1);
+					break;
+				case 1:
+					rtc_bus_ops.write(b.rtc, (x >> 8) & 1, (uint8_t)(x >> 16), 1);
+					break;
+				case 2:
+					(void)rd(&b, (x >> 8) & 0x7f);
+					break;
+				case 3:
+					if ((x >> 8) % 16 == 0)
+						rtc_advance_wall_clock(b.rtc,
+								       (int64_t)snap_rand(&rng) >> ((x >> 16) % 64));
+					break;
+				default:
+					advance(&b, (int64_t)((x >> 24) % ((x & 0x100) ? 3 * SEC : 5 * MS)));
+					break;
+				}
+			}
+		} else {
+			check_is_power_on(&b);
+		}
+		sb_free(&junk);
+	}
+	if (loaded <= 10)
+		printf("# only %u of 400 records loaded\n", loaded);
+	CHECK(loaded > 10);
+	sb_free(&sb);
+	rig_fini(&a);
+	rig_fini(&b);
+}
+
 CHECK_MAIN(TEST_CASE(test_power_on_values), TEST_CASE(test_binary_and_12_hour),
 	   TEST_CASE(test_calendar_carries), TEST_CASE(test_set_freezes_and_sets),
 	   TEST_CASE(test_write_while_running), TEST_CASE(test_divider_reset),
@@ -656,4 +1031,5 @@ CHECK_MAIN(TEST_CASE(test_power_on_values), TEST_CASE(test_binary_and_12_hour),
 	   TEST_CASE(test_update_interrupt), TEST_CASE(test_alarm), TEST_CASE(test_uip),
 	   TEST_CASE(test_reg_c_and_irq), TEST_CASE(test_cmos_ram_and_nmi),
 	   TEST_CASE(test_memory_size), TEST_CASE(test_base_clamped), TEST_CASE(test_garbage),
-	   TEST_CASE(test_invalid_time_values))
+	   TEST_CASE(test_invalid_time_values), TEST_CASE(test_advance_wall_clock),
+	   TEST_CASE(test_snapshot), TEST_CASE(test_snapshot_hostile))

@@ -3,11 +3,15 @@
  * PCI tests: configuration mechanism #1 through the port regions, the
  * i440FX/PIIX3 identities, read-only fields, BAR sizing and decoding with the
  * map callback and automatic bus registration, INTx swizzle and PIIX3 PIRQ
- * routing, the 0xCF9 pass-through, BAR placement, and a garbage sweep.
+ * routing, the 0xCF9 pass-through, BAR placement, a garbage sweep, and
+ * snapshots of the bus, the chipset and a function's configuration space.
  */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "check.h"
+#include "core/statebuf.h"
+#include "hw/device.h"
 #include "hw/pci/pci.h"
 #include "hw/pci/piix.h"
 
@@ -457,7 +461,135 @@ static void test_garbage_sweep(void)
 	rig_fini(&r);
 }
 
+/* The function test_snapshot moves between buses: three BARs and INTA#. */
+static void snap_function(struct pci_device *dev, uint64_t *last, uint64_t mem_size)
+{
+	pci_device_init(dev, 0x1af4, 0x1000, 0x020000, 0, 0);
+	CHECK_EQ(pci_device_set_bar(dev, 0, PCI_BAR_IO, 32, &dummy_ops, last), 0);
+	CHECK_EQ(pci_device_set_bar(dev, 1, PCI_BAR_MEM32, mem_size, &dummy_ops, last), 0);
+	CHECK_EQ(pci_device_set_bar(dev, 2, PCI_BAR_MEM64, 1 << 20, &dummy_ops, last), 0);
+	pci_device_set_intx_pin(dev, 1);
+}
+
+/* Where the bytes of field name start in a device record, or 0. */
+static size_t field_at(const struct statebuf *sb, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; i + 1 + n + 4 <= sb->len; i++)
+		if (sb->data[i] == n && memcmp(sb->data + i + 1, name, n) == 0)
+			return i + 1 + n + 4;
+	return 0;
+}
+
+/*
+ * A bus with the chipset and a function whose BARs the guest placed and
+ * enabled, whose interrupt line it wrote and whose INTA# (PIRQD) it routed
+ * to IRQ 11 while the function asserts it: saved, then loaded into a fresh
+ * bus. The BARs decode at the same addresses, the registers read the same,
+ * no IRQ is driven while loading, and the router knows IRQ 11 is high.
+ * Configuration spaces of another function, and chipset levels that do not
+ * follow from the routing, are refused.
+ */
+static void test_snapshot(void)
+{
+	struct rig a, b;
+	struct pci_device fa, fb, other;
+	uint64_t last_a = 0, last_b = 0;
+	unsigned fn = PCI_DEVFN(3, 0);
+	rig_init(&a);
+	rig_init(&b);
+	snap_function(&fa, &last_a, 4096);
+	snap_function(&fb, &last_b, 4096);
+	pci_bus_set_address_spaces(a.bus, &a.pio, &a.mmio);
+	pci_bus_set_address_spaces(b.bus, &b.pio, &b.mmio);
+	CHECK_EQ(pci_bus_add_device(a.bus, &fa, fn), 0);
+	CHECK_EQ(pci_bus_add_device(b.bus, &fb, fn), 0);
+	cfg_wr(&a, fn, 0x10, 4, 0xc040);
+	cfg_wr(&a, fn, 0x14, 4, 0xfebf1000);
+	cfg_wr(&a, fn, 0x18, 4, 0);
+	cfg_wr(&a, fn, 0x1c, 4, 8);
+	cfg_wr(&a, fn, PCI_COMMAND, 2, PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	cfg_wr(&a, fn, PCI_INTERRUPT_LINE, 1, 11);
+	cfg_wr(&a, PIIX_PIIX3_DEVFN, PIIX_PIRQRC + 3, 1, 11);
+	pci_set_irq(&fa, 1);
+	CHECK_EQ(a.isa.level[11], 1);
+	outp(&a, PCI_CONFIG_ADDRESS_PORT, 4, PCI_CONFIG_ENABLE | fn << 8 | PCI_INTERRUPT_LINE);
+
+	struct statebuf sb;
+	uint8_t config[PCI_CONFIG_SPACE_SIZE];
+	sb_init(&sb);
+	CHECK_EQ(device_save(pci_bus_device(a.bus), &sb), 0);
+	CHECK_EQ(device_save(piix_device(a.piix), &sb), 0);
+	pci_device_save_config(&fa, config);
+
+	char why[256] = "";
+	struct state_reader sr;
+	sr_init(&sr, sb.data, sb.len);
+	unsigned changes = b.isa.changes;
+	CHECK_EQ(device_load(pci_bus_device(b.bus), &sr, why, sizeof(why)), 0);
+	CHECK_EQ(device_load(piix_device(b.piix), &sr, why, sizeof(why)), 0);
+	CHECK_EQ(pci_device_load_config(&fb, config, why, sizeof(why)), 0);
+	CHECK_STR(why, "");
+	CHECK_EQ(sr.left, 0);
+	CHECK_EQ(b.isa.changes, changes); /* the controllers keep their own state */
+	CHECK_EQ(inp(&b, PCI_CONFIG_ADDRESS_PORT, 4), PCI_CONFIG_ENABLE | fn << 8 | PCI_INTERRUPT_LINE);
+	CHECK_EQ(inp(&b, PCI_CONFIG_DATA_PORT, 1), 11);
+	CHECK_EQ(cfg_rd(&b, fn, PCI_COMMAND, 2), PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	CHECK_EQ(cfg_rd(&b, fn, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT, PCI_STATUS_INTERRUPT);
+	CHECK_EQ(cfg_rd(&b, PIIX_PIIX3_DEVFN, PIIX_PIRQRC, 4), 0x0b808080);
+	CHECK_EQ(piix_pirq_to_irq(b.piix, 3), 11);
+	for (unsigned n = 0; n < 3; n++)
+		CHECK_EQ(pci_bar_address(&fb, n), pci_bar_address(&fa, n));
+	CHECK_EQ(pci_bar_address(&fb, 2), 0x800000000ULL);
+	CHECK_EQ(b.map.new_addr, 0x800000000ULL); /* the board's map callback heard of it */
+	CHECK_EQ(inp(&b, 0xc045, 1), 0x45);
+	uint64_t v = 0;
+	CHECK(bus_read(&b.mmio, 0xfebf1008, 4, &v));
+	CHECK_EQ(v, 0x48);
+	CHECK(bus_write(&b.mmio, 0x800000010ULL, 4, 0x5678));
+	CHECK_EQ(last_b, 0x5678);
+	CHECK_EQ(b.mmio.count, a.mmio.count);
+	/* The router kept IRQ 11 high: the function dropping INTA# lowers it. */
+	pci_set_irq(&fb, 0);
+	CHECK_EQ(b.isa.changes, changes + 1);
+	CHECK_EQ(b.isa.level[11], 0);
+
+	/* Another function's space (a BAR of another size; another device ID) is refused. */
+	snap_function(&other, &last_b, 8192);
+	CHECK_EQ(pci_bus_add_device(b.bus, &other, PCI_DEVFN(4, 0)), 0);
+	CHECK_EQ(pci_device_load_config(&other, config, why, sizeof(why)), -EINVAL);
+	CHECK(strstr(why, "another function's") != NULL);
+	CHECK_EQ(pci_bar_address(&other, 0), PCI_BAR_UNMAPPED);
+	uint8_t wrong[PCI_CONFIG_SPACE_SIZE];
+	memcpy(wrong, config, sizeof(wrong));
+	wrong[PCI_DEVICE_ID] ^= 1;
+	CHECK_EQ(pci_device_load_config(&fb, wrong, why, sizeof(why)), -EINVAL);
+	pci_bus_remove_device(b.bus, &other);
+
+	/* The chipset: IRQ 11 low while PIRQD is high and routed there. */
+	size_t at = field_at(&sb, "isa_level");
+	CHECK(at != 0);
+	sb.data[at + 11] = 0;
+	sr_init(&sr, sb.data, sb.len);
+	CHECK_EQ(device_load(pci_bus_device(b.bus), &sr, why, sizeof(why)), 0);
+	CHECK_EQ(device_load(piix_device(b.piix), &sr, why, sizeof(why)), -EINVAL);
+	CHECK_STR(why, "piix: IRQ 11 at level 0, but its PIRQs say 1");
+	CHECK_EQ(cfg_rd(&b, PIIX_PIIX3_DEVFN, PIIX_PIRQRC + 3, 1), 0x80); /* left reset */
+	/* CONFIG_ADDRESS with reserved bits. */
+	at = field_at(&sb, "config_address");
+	CHECK(at != 0);
+	sb.data[at] |= 1;
+	sr_init(&sr, sb.data, sb.len);
+	CHECK_EQ(device_load(pci_bus_device(b.bus), &sr, why, sizeof(why)), -EINVAL);
+	CHECK_EQ(inp(&b, PCI_CONFIG_ADDRESS_PORT, 4), 0);
+	sb_free(&sb);
+	pci_bus_remove_device(a.bus, &fa);
+	pci_bus_remove_device(b.bus, &fb);
+	rig_fini(&a);
+	rig_fini(&b);
+}
+
 CHECK_MAIN(TEST_CASE(test_identities), TEST_CASE(test_config_mechanism),
 	   TEST_CASE(test_read_only_fields), TEST_CASE(test_bar_sizing_and_mapping),
 	   TEST_CASE(test_intx_routing), TEST_CASE(test_cf9_passthrough),
-	   TEST_CASE(test_assign_resources), TEST_CASE(test_garbage_sweep))
+	   TEST_CASE(test_assign_resources), TEST_CASE(test_garbage_sweep), TEST_CASE(test_snapshot))

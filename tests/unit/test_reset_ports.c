@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Port 0x92 and 0xcf9: power-on values, the fast-reset edge, the A20 bit,
- * RCPU with and without SRST, read-back masks, system reset, and every byte
- * value at every offset.
+ * RCPU with and without SRST, read-back masks, system reset, every byte
+ * value at every offset, and snapshots (faithful, and hostile ones refused).
  */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "check.h"
+#include "core/statebuf.h"
+#include "hw/device.h"
 #include "hw/pc/reset_ports.h"
 
 struct rig {
@@ -145,5 +148,223 @@ static void test_garbage(void)
 	reset_ports_destroy(NULL);
 }
 
+/* ---- snapshot helpers: a record's fields found and rewritten by name ---- */
+
+static void snap_save(struct device *dev, struct statebuf *sb)
+{
+	sb_init(sb);
+	CHECK_EQ(device_save(dev, sb), 0);
+}
+
+static int snap_load(struct device *dev, const struct statebuf *sb, char *why, size_t why_len)
+{
+	struct state_reader sr;
+	sr_init(&sr, sb->data, sb->len);
+	why[0] = '\0';
+	int r = device_load(dev, &sr, why, why_len);
+	if (r == 0)
+		CHECK_EQ(sr.left, 0);
+	return r;
+}
+
+/* The bytes of field name in the record sb holds (device.c's layout), or NULL. */
+static uint8_t *snap_field(struct statebuf *sb, const char *name, uint32_t *size)
+{
+	struct state_reader sr;
+	char s[256];
+	sr_init(&sr, sb->data, sb->len);
+	sr_get_name(&sr, s);
+	sr_get_name(&sr, s);
+	(void)sr_get_u32(&sr);
+	uint32_t n = sr_get_u32(&sr);
+	for (uint32_t i = 0; i < n && sr_ok(&sr); i++) {
+		sr_get_name(&sr, s);
+		uint32_t len = sr_get_u32(&sr);
+		if (!sr_ok(&sr) || len > sr.left)
+			break;
+		uint8_t *at = sb->data + (sr.p - sb->data);
+		if (strcmp(s, name) == 0) {
+			*size = len;
+			return at;
+		}
+		(void)sr_sub(&sr, len);
+	}
+	return NULL;
+}
+
+/* Stores v little-endian in field name (truncated to its size). */
+static void snap_poke(struct statebuf *sb, const char *name, uint64_t v)
+{
+	uint32_t size = 0;
+	uint8_t *at = snap_field(sb, name, &size);
+	CHECK(at != NULL);
+	for (uint32_t i = 0; at && i < size; i++)
+		at[i] = (uint8_t)(i < 8 ? v >> (8 * i) : 0);
+}
+
+/* A copy of good with field name set to v must be refused with -EINVAL
+ * and why naming the device; the device is left reset. */
+static void snap_refused(struct device *dev, const struct statebuf *good, const char *name, uint64_t v)
+{
+	struct statebuf bad;
+	sb_init(&bad);
+	sb_put(&bad, good->data, good->len);
+	snap_poke(&bad, name, v);
+	char why[256];
+	int r = snap_load(dev, &bad, why, sizeof(why));
+	if (r != -EINVAL)
+		printf("# field %s = 0x%llx: load returned %d\n", name, (unsigned long long)v, r);
+	CHECK_EQ(r, -EINVAL);
+	CHECK(strstr(why, dev->name) != NULL);
+	sb_free(&bad);
+}
+
+static uint64_t snap_rand(uint64_t *x)
+{
+	/* xorshift64 */
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static bool snap_is_bool(const struct device *dev, const char *name)
+{
+	for (size_t i = 0; i < dev->cls->nfields; i++)
+		if (strcmp(dev->cls->fields[i].name, name) == 0)
+			return dev->cls->fields[i].is_bool;
+	return false;
+}
+
+/* Rewrites the fields of the record: random bytes, a small number or one
+ * bit flipped. Some rounds rewrite every field, others one in 2..64, so that
+ * some records pass the loader's and post_load's checks and reach the
+ * device. Booleans get 0 or 1 (now and then 2, which the loader refuses). */
+static void snap_scramble(const struct device *dev, struct statebuf *sb, uint64_t *rng)
+{
+	struct state_reader sr;
+	char s[256];
+	uint64_t rate = 1ull << (snap_rand(rng) % 7);
+	sr_init(&sr, sb->data, sb->len);
+	sr_get_name(&sr, s);
+	sr_get_name(&sr, s);
+	(void)sr_get_u32(&sr);
+	uint32_t n = sr_get_u32(&sr);
+	for (uint32_t i = 0; i < n && sr_ok(&sr); i++) {
+		sr_get_name(&sr, s);
+		uint32_t len = sr_get_u32(&sr);
+		if (!sr_ok(&sr) || len > sr.left)
+			break;
+		uint8_t *at = sb->data + (sr.p - sb->data);
+		(void)sr_sub(&sr, len);
+		uint64_t r = snap_rand(rng);
+		if (snap_rand(rng) % rate != 0)
+			continue;
+		if (snap_is_bool(dev, s)) {
+			for (uint32_t k = 0; k < len; k++)
+				at[k] = (snap_rand(rng) % 512 == 0) ? 2 : (uint8_t)(snap_rand(rng) & 1);
+			continue;
+		}
+		switch (r % 3) {
+		case 0:
+			for (uint32_t k = 0; k < len; k++)
+				at[k] = (uint8_t)snap_rand(rng);
+			break;
+		case 1:
+			memset(at, 0, len);
+			at[0] = (uint8_t)(snap_rand(rng) % 20);
+			break;
+		default:
+			at[(r >> 8) % len] ^= (uint8_t)(1u << ((r >> 40) % 8));
+			break;
+		}
+	}
+}
+
+/* A20 off, the password-lock bit and SRST set: a fresh pair loaded from the
+ * snapshot reads the same, and the next fast-reset edge resets as before. */
+static void test_snapshot(void)
+{
+	struct rig a, b;
+	rig_init(&a);
+	rig_init(&b);
+	wr92(&a, 0x08);
+	wrcf9(&a, RESET_CF9_SRST);
+	struct statebuf sb;
+	snap_save(reset_ports_device(a.rp), &sb);
+	char why[256];
+	CHECK_EQ(snap_load(reset_ports_device(b.rp), &sb, why, sizeof(why)), 0);
+	CHECK_EQ(rd92(&b), 0x08);
+	CHECK(!reset_a20_enabled(b.rp));
+	CHECK_EQ(rdcf9(&b), RESET_CF9_SRST);
+	CHECK_EQ(b.resets, 0);
+	wr92(&b, 0x09);
+	CHECK_EQ(b.resets, 1);
+	wr92(&b, 0x0b); /* no new edge */
+	CHECK_EQ(b.resets, 1);
+	/* Bit 0 saved set: no edge on the next write of it either. */
+	sb_free(&sb);
+	snap_save(reset_ports_device(b.rp), &sb);
+	CHECK_EQ(snap_load(reset_ports_device(a.rp), &sb, why, sizeof(why)), 0);
+	wr92(&a, 0x03);
+	CHECK_EQ(a.resets, 0);
+	sb_free(&sb);
+	reset_ports_destroy(a.rp);
+	reset_ports_destroy(b.rp);
+}
+
+/* Reserved bits of 0xcf9 are refused and leave the ports reset; records of
+ * random fields either load or are refused, and the ports run a sweep of
+ * accesses without tripping ASan or UBSan. */
+static void test_snapshot_hostile(void)
+{
+	struct rig a, b;
+	rig_init(&a);
+	rig_init(&b);
+	wr92(&a, 0x41);
+	wrcf9(&a, RESET_CF9_FULL_RST);
+	struct statebuf sb;
+	snap_save(reset_ports_device(a.rp), &sb);
+	static const uint64_t bad_cf9[] = { 0x01, 0x10, 0xf0, 0xff };
+	for (size_t i = 0; i < ARRAY_SIZE(bad_cf9); i++) {
+		snap_refused(reset_ports_device(b.rp), &sb, "cf9", bad_cf9[i]);
+		CHECK_EQ(rdcf9(&b), 0);
+		CHECK_EQ(rd92(&b) & RESET_PORT92_FAST_RESET, 0);
+	}
+	uint64_t rng = 0x6a09e667f3bcc909ULL;
+	unsigned loaded = 0;
+	char why[256];
+	for (unsigned round = 0; round < 300; round++) {
+		struct statebuf junk;
+		sb_init(&junk);
+		sb_put(&junk, sb.data, sb.len);
+		snap_scramble(reset_ports_device(b.rp), &junk, &rng);
+		int r = snap_load(reset_ports_device(b.rp), &junk, why, sizeof(why));
+		CHECK(r == 0 || r == -EINVAL);
+		if (r == 0) {
+			loaded++;
+			CHECK_EQ(rdcf9(&b) & ~RESET_CF9_MASK, 0);
+			for (unsigned k = 0; k < 20; k++) {
+				uint64_t x = snap_rand(&rng);
+				if (x & 1)
+					wr92(&b, (uint8_t)(x >> 8));
+				else
+					wrcf9(&b, (uint8_t)(x >> 8));
+				(void)rd92(&b);
+				(void)rdcf9(&b);
+			}
+		} else {
+			CHECK_EQ(rdcf9(&b), 0);
+		}
+		sb_free(&junk);
+	}
+	if (loaded <= 10)
+		printf("# only %u of 300 records loaded\n", loaded);
+	CHECK(loaded > 10);
+	sb_free(&sb);
+	reset_ports_destroy(a.rp);
+	reset_ports_destroy(b.rp);
+}
+
 CHECK_MAIN(TEST_CASE(test_power_on), TEST_CASE(test_port92), TEST_CASE(test_cf9),
-	   TEST_CASE(test_garbage))
+	   TEST_CASE(test_garbage), TEST_CASE(test_snapshot), TEST_CASE(test_snapshot_hostile))

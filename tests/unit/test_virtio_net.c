@@ -5,8 +5,10 @@
  * (restrict=on: nothing leaves the process) and receives its reply spread
  * over small merged buffers, published together; a frame waits while the
  * driver offers too little room; a transmit chain without a header needs a
- * reset; the option parser's hostfwd and guestfwd spellings.
+ * reset; a snapshot after an ARP exchange loaded into a fresh machine that
+ * goes on exchanging; the option parser's hostfwd and guestfwd spellings.
  */
+#include <errno.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
@@ -16,6 +18,8 @@
 
 #include "check.h"
 #include "core/event_loop.h"
+#include "core/statebuf.h"
+#include "hw/device.h"
 #include "hw/net/net.h"
 #include "hw/pci/pci.h"
 #include "hw/virtio/virtio_net.h"
@@ -39,6 +43,7 @@ static struct {
 	pthread_mutex_t lock;
 	struct event_loop loop;
 	struct vtimer deadline;
+	struct virtio_kick_host kicks;
 	struct virtio_net *net;
 	struct net_backend *nb; /* the device's backend */
 	uint16_t rx_avail, tx_avail;
@@ -125,7 +130,8 @@ static void setup(void)
 	struct net_options o = { .kind = NET_USER, .restrict_guest = true };
 	char why[256];
 	CHECK(net_open(&o, &m.nb, why, sizeof(why)) == 0);
-	CHECK(virtio_net_create(m.pci, DEVFN, &m.ram, &m.loop, NULL, m.nb, guest_mac, &m.net) == 0);
+	m.kicks = (struct virtio_kick_host){ .loop = &m.loop }; /* the kick after a snapshot load */
+	CHECK(virtio_net_create(m.pci, DEVFN, &m.ram, &m.loop, &m.kicks, m.nb, guest_mac, &m.net) == 0);
 	pthread_mutex_lock(&m.lock);
 }
 
@@ -276,6 +282,80 @@ static void test_tx_without_header(void)
 	teardown();
 }
 
+/* The ARP reply in receive buffer i (one buffer per frame) came from 10.0.2.2 to us. */
+static void check_arp_reply(unsigned used, unsigned i)
+{
+	struct vring_used_elem ue;
+	CHECK(ram_read(&m.ram, RING(0) + 0x2000 + 4 + 8 * (used % QSIZE), &ue, sizeof(ue)) == 0);
+	CHECK_EQ(ue.id, i);
+	CHECK_EQ(ue.len, HDR + REPLY_LEN);
+	uint8_t f[HDR + REPLY_LEN];
+	CHECK(ram_read(&m.ram, RXBUF + 0x800 * i, f, sizeof(f)) == 0);
+	const uint8_t *e = f + HDR;
+	CHECK(memcmp(e, guest_mac, 6) == 0);
+	CHECK_EQ(e[20] << 8 | e[21], 2);
+	CHECK(memcmp(e + 28, (uint8_t[]){ 10, 0, 2, 2 }, 4) == 0);
+}
+
+/* After an ARP exchange the NIC is saved, the machine torn down (its
+ * backend with it) and a fresh one with a copy of guest RAM loads it: the
+ * MAC and link status read the same, and the next exchange uses the next
+ * ring entries, interrupting with the vector the driver programmed. */
+static void test_snapshot(void)
+{
+	setup();
+	driver_init(1ULL << VIRTIO_NET_F_MAC);
+	offer(0, 0, RXBUF, 1514 + HDR, VRING_DESC_F_WRITE);
+	send_arp(0);
+	CHECK(wait_interrupt_ms(5000));
+	CHECK_EQ(get16(RING(0) + 0x2000 + 2), 1);
+	check_arp_reply(0, 0);
+	struct statebuf sb;
+	sb_init(&sb);
+	CHECK_EQ(device_save(virtio_net_device(m.net), &sb), 0);
+	CHECK_STR(virtio_net_device(m.net)->name, "virtio-net@03.0");
+	uint8_t *ram = malloc(RAM);
+	memcpy(ram, m.ram.host, RAM);
+	uint16_t rx_avail = m.rx_avail, tx_avail = m.tx_avail;
+	teardown();
+
+	setup();
+	memcpy(m.ram.host, ram, RAM);
+	m.rx_avail = rx_avail;
+	m.tx_avail = tx_avail;
+	struct state_reader sr;
+	sr_init(&sr, sb.data, sb.len);
+	char why[256] = "";
+	CHECK_EQ(device_load(virtio_net_device(m.net), &sr, why, sizeof(why)), 0);
+	CHECK_STR(why, "");
+	CHECK_EQ(sr.left, 0);
+	CHECK_EQ(m.msis, 0);
+	CHECK_EQ(rd(0x14, 1), 0x0f);
+	for (unsigned i = 0; i < 6; i++)
+		CHECK_EQ(rd(0x2000 + i, 1), guest_mac[i]);
+	CHECK_EQ(rd(0x2006, 2), VIRTIO_NET_S_LINK_UP);
+	offer(0, 1, RXBUF + 0x800, 1514 + HDR, VRING_DESC_F_WRITE);
+	send_arp(1);
+	CHECK_EQ(get16(RING(1) + 0x2000 + 2), 2);
+	CHECK(wait_interrupt_ms(5000));
+	CHECK_EQ(get16(RING(0) + 0x2000 + 2), 2);
+	check_arp_reply(1, 1);
+	/* Link status other than up: refused, the NIC left reset. */
+	size_t at = 0;
+	for (size_t i = 0; i + 11 < sb.len; i++)
+		if (memcmp(sb.data + i, "\x0anet_status", 11) == 0)
+			at = i + 11 + 4;
+	CHECK(at != 0);
+	sb.data[at] = 2;
+	sr_init(&sr, sb.data, sb.len);
+	CHECK_EQ(device_load(virtio_net_device(m.net), &sr, why, sizeof(why)), -EINVAL);
+	CHECK_STR(why, "virtio-net@03.0: link status 0x2");
+	CHECK_EQ(pci_config_read(m.pci, DEVFN, PCI_COMMAND, 2), 0);
+	free(ram);
+	sb_free(&sb);
+	teardown();
+}
+
 static void test_hostfwd_spellings(void)
 {
 	struct net_hostfwd f;
@@ -316,4 +396,4 @@ static void test_guestfwd_spellings(void)
 }
 
 CHECK_MAIN(TEST_CASE(test_arp_over_merged_buffers), TEST_CASE(test_arp_one_buffer), TEST_CASE(test_tx_without_header),
-	   TEST_CASE(test_hostfwd_spellings), TEST_CASE(test_guestfwd_spellings))
+	   TEST_CASE(test_snapshot), TEST_CASE(test_hostfwd_spellings), TEST_CASE(test_guestfwd_spellings))

@@ -179,6 +179,21 @@ int kvmeng_get_state(struct vcpu *vcpu, struct x86_cpu_state *s)
 		s->events.interrupt_shadow = ev.interrupt.shadow != 0;
 		s->events.nmi_pending = ev.nmi.pending != 0;
 		s->events.nmi_masked = ev.nmi.masked != 0;
+		if (ev.nmi.injected) { /* accepted, not yet delivered: pending again */
+			s->events.nmi_pending = true;
+			s->events.nmi_masked = false;
+		}
+		/* A software interrupt or exception (INT n, INT3, INTO) leaves rip at
+		 * its instruction, which runs again: only the others are carried. */
+		if (ev.exception.injected && !(ev.exception.nr == 3 || ev.exception.nr == 4)) {
+			s->events.injected = X86_EVENT_EXCEPTION;
+			s->events.injected_vector = ev.exception.nr;
+			s->events.injected_has_error = ev.exception.has_error_code;
+			s->events.injected_error = ev.exception.error_code;
+		} else if (ev.interrupt.injected && !ev.interrupt.soft) {
+			s->events.injected = X86_EVENT_INTR;
+			s->events.injected_vector = ev.interrupt.nr;
+		}
 	}
 	s->events.halted = vcpu->run->exit_reason == KVM_EXIT_HLT;
 	if (vcpu->eng->irqchip_kernel) {
@@ -274,6 +289,19 @@ int kvmeng_set_state(struct vcpu *vcpu, const struct x86_cpu_state *s)
 		ev.interrupt.shadow = s->events.interrupt_shadow ? KVM_X86_SHADOW_INT_MOV_SS : 0;
 		ev.nmi.pending = s->events.nmi_pending;
 		ev.nmi.masked = s->events.nmi_masked;
+		memset(&ev.exception, 0, sizeof(ev.exception));
+		ev.interrupt.injected = 0;
+		ev.interrupt.soft = 0;
+		ev.nmi.injected = 0;
+		if (s->events.injected == X86_EVENT_EXCEPTION) {
+			ev.exception.injected = 1;
+			ev.exception.nr = s->events.injected_vector;
+			ev.exception.has_error_code = s->events.injected_has_error;
+			ev.exception.error_code = s->events.injected_error;
+		} else if (s->events.injected == X86_EVENT_INTR) {
+			ev.interrupt.injected = 1;
+			ev.interrupt.nr = s->events.injected_vector;
+		}
 		ev.flags = KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_NMI_PENDING;
 		if ((r = kvmeng_ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev)) < 0)
 			return r;

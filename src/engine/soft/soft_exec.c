@@ -142,6 +142,10 @@ static int soft_get_state(struct vcpu *v, struct x86_cpu_state *s)
 static int soft_set_state(struct vcpu *v, const struct x86_cpu_state *s)
 {
 	struct soft_cpu *cpu = &v->cpu;
+	/* A state from another engine (a snapshot) may use XSAVE components this
+	 * CPU lacks (AVX under KVM): refuse it rather than lose their contents. */
+	if ((s->fpu.xcr0 & ~XCR0_SUPPORTED) || s->events.injected > X86_EVENT_EXCEPTION)
+		return -ENOTSUP;
 	cpu->s = *s;
 	cpu->s.rflags |= RFLAGS_FIXED;
 	cpu->halted = s->events.halted;
@@ -184,6 +188,23 @@ static bool take_interrupt(struct soft_cpu *cpu)
 	cpu->insn_rip = cpu->s.rip;
 	soft_deliver(cpu, vector, 0, false, false);
 	return true;
+}
+
+/* An event another engine had accepted but not delivered (set_state). */
+static void take_injected(struct soft_cpu *cpu)
+{
+	struct x86_events *ev = &cpu->s.events;
+	unsigned kind = ev->injected;
+	ev->injected = X86_EVENT_NONE;
+	cpu->insn_rip = cpu->s.rip;
+	if (kind == X86_EVENT_EXCEPTION) {
+		cpu->raised_vector = ev->injected_vector;
+		cpu->raised_error = ev->injected_error;
+		cpu->raised_has_error = ev->injected_has_error;
+		soft_deliver_exception(cpu);
+	} else {
+		soft_deliver(cpu, ev->injected_vector, 0, false, false);
+	}
 }
 
 /* A pending NMI is taken between instructions unless an earlier one's
@@ -327,6 +348,8 @@ static __attribute__((noinline)) int run_loop(struct soft_cpu *cpu, struct vcpu_
 			return 0;
 		/* Single-stepping holds interrupts off, as QEMU's gdbstub does by
 		 * default: a step must not land in an interrupt handler. */
+		if (cpu->s.events.injected)
+			take_injected(cpu);
 		if (!cpu->debug_step && cpu->s.events.nmi_pending)
 			take_nmi(cpu);
 		if (!cpu->debug_step && __atomic_load_n(&cpu->intr_line, __ATOMIC_RELAXED))

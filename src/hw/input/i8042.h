@@ -22,6 +22,7 @@
 #include "hw/irq.h"
 #include "mem/bus.h"
 
+struct device;
 struct i8042;
 
 #define I8042_DATA_PORT 0x60
@@ -110,6 +111,8 @@ struct i8042 *i8042_create(const struct irq_line *irq1, const struct irq_line *i
 void i8042_reset(struct i8042 *kbd);
 /* Frees kbd. NULL is ignored. */
 void i8042_destroy(struct i8042 *kbd);
+/* The controller and keyboard as a device object (reset, snapshots), named "i8042". */
+struct device *i8042_device(struct i8042 *kbd);
 
 /* One-byte port regions, byte accesses only; opaque is the struct i8042.
  * Data at port 0x60, command/status at port 0x64 (0x61..0x63 belong to

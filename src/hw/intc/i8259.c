@@ -16,20 +16,26 @@
  * requirement that an edge-triggered input stay high until INTA (IRR keeps a
  * latched edge even when the line drops, so a device may pulse its line), and
  * bus contention when a slave in single mode answers INTA.
+ *
+ * The pair is one device object ("pic", hw/device.h): both chips' registers,
+ * input levels and the INT level last driven are its snapshot state.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
+#include "hw/device.h"
 #include "hw/intc/i8259.h"
 
+/* One chip's guest-visible state; the pair's is struct pic_state (pic_fields). */
 struct pic_chip {
 	uint8_t irr;
 	uint8_t isr;
 	uint8_t imr;
 	uint8_t lines; /* input levels, for edge detection and level tracking */
 	uint8_t elcr;
-	uint8_t elcr_mask; /* writable ELCR bits */
 	uint8_t prio_base; /* the IR with the highest priority (IR0 until rotated) */
 	uint8_t vector_base; /* ICW2, T7..T3 */
 	uint8_t icw3; /* master: IRs with a slave; slave: its ID in bits 2..0 */
@@ -43,15 +49,23 @@ struct pic_chip {
 	bool special_mask;
 	bool poll;
 	bool read_isr;
-	bool is_master;
+};
+
+/* What a snapshot keeps (pic_fields). */
+struct pic_state {
+	struct pic_chip chip[2]; /* [0] master, [1] slave */
+	bool intr_level; /* the master's INT as last driven through intr_out */
 };
 
 struct i8259 {
-	struct pic_chip chip[2]; /* [0] master, [1] slave */
+	struct device dev;
 	pic_intr_fn *intr_out;
 	void *opaque;
-	bool intr_level;
+	struct pic_state s;
 };
+
+/* Writable ELCR bits of the master and the slave. */
+static const uint8_t pic_elcr_mask[2] = { PIC_ELCR_MASTER_MASK, PIC_ELCR_SLAVE_MASK };
 
 static uint8_t chip_level_mask(const struct pic_chip *c)
 {
@@ -75,13 +89,13 @@ static unsigned chip_highest(const struct pic_chip *c, uint8_t set)
 	return 0;
 }
 
-static bool chip_cascade_on(const struct pic_chip *c, unsigned ir)
+static bool chip_cascade_on(const struct pic_chip *c, bool master, unsigned ir)
 {
-	return c->is_master && !c->single && (c->icw3 & (1u << ir));
+	return master && !c->single && (c->icw3 & (1u << ir));
 }
 
 /* The IR this chip would present on INTA now, or -1 (datasheet "Priority Resolver"). */
-static int chip_pending(const struct pic_chip *c)
+static int chip_pending(const struct pic_chip *c, bool master)
 {
 	uint8_t req = c->irr & ~c->imr;
 	if (!req)
@@ -96,7 +110,7 @@ static int chip_pending(const struct pic_chip *c)
 		unsigned r = chip_rank(c, ir), rc = chip_rank(c, cur);
 		/* SFNM: a cascade input in service still lets its own slave's
 		 * higher-priority requests through, so the master must see it. */
-		bool sfnm_again = c->sfnm && ir == cur && chip_cascade_on(c, ir);
+		bool sfnm_again = c->sfnm && ir == cur && chip_cascade_on(c, master, ir);
 		if (r > rc || (r == rc && !sfnm_again))
 			return -1;
 	}
@@ -128,11 +142,11 @@ static void chip_resync_levels(struct pic_chip *c)
 /* Recomputes the slave's INT (the master's IR2 wire) and the master's INT. */
 static void pic_update(struct i8259 *pic)
 {
-	struct pic_chip *m = &pic->chip[0], *s = &pic->chip[1];
-	chip_set_line(m, PIC_CASCADE_IRQ, chip_pending(s) >= 0);
-	bool level = chip_pending(m) >= 0;
-	if (level != pic->intr_level) {
-		pic->intr_level = level;
+	struct pic_chip *m = &pic->s.chip[0], *s = &pic->s.chip[1];
+	chip_set_line(m, PIC_CASCADE_IRQ, chip_pending(s, false) >= 0);
+	bool level = chip_pending(m, true) >= 0;
+	if (level != pic->s.intr_level) {
+		pic->s.intr_level = level;
 		if (pic->intr_out)
 			pic->intr_out(pic->opaque, level);
 	}
@@ -155,17 +169,17 @@ static void chip_intack(struct pic_chip *c, unsigned ir)
 
 int pic_read_irq(struct i8259 *pic)
 {
-	struct pic_chip *m = &pic->chip[0], *s = &pic->chip[1];
-	int ir = chip_pending(m);
+	struct pic_chip *m = &pic->s.chip[0], *s = &pic->s.chip[1];
+	int ir = chip_pending(m, true);
 	int vector;
 	if (ir < 0) {
 		/* Nothing left to acknowledge: the master's default IR7. */
 		vector = m->vector_base + 7;
-	} else if (chip_cascade_on(m, (unsigned)ir)) {
+	} else if (chip_cascade_on(m, true, (unsigned)ir)) {
 		if (!s->single && (s->icw3 & 7) != (unsigned)ir) {
 			vector = 0xff; /* no slave answers this cascade address */
 		} else {
-			int sir = chip_pending(s);
+			int sir = chip_pending(s, false);
 			if (sir >= 0) {
 				chip_intack(s, (unsigned)sir);
 				vector = s->vector_base + sir;
@@ -187,14 +201,14 @@ int pic_read_irq(struct i8259 *pic)
 
 bool pic_intr_level(const struct i8259 *pic)
 {
-	return pic->intr_level;
+	return pic->s.intr_level;
 }
 
 void pic_set_irq(struct i8259 *pic, unsigned irq, int level)
 {
 	if (irq >= PIC_NUM_IRQS || irq == PIC_CASCADE_IRQ)
 		return;
-	chip_set_line(&pic->chip[irq >> 3], irq & 7, level != 0);
+	chip_set_line(&pic->s.chip[irq >> 3], irq & 7, level != 0);
 	pic_update(pic);
 }
 
@@ -300,7 +314,7 @@ static void chip_ocw3(struct pic_chip *c, uint8_t v)
 static uint8_t chip_poll_read(struct i8259 *pic, struct pic_chip *c)
 {
 	c->poll = false;
-	int ir = chip_pending(c);
+	int ir = chip_pending(c, c == &pic->s.chip[0]);
 	if (ir < 0)
 		return 0;
 	chip_intack(c, (unsigned)ir);
@@ -338,46 +352,47 @@ static uint64_t pic_master_read(void *opaque, uint64_t offset, unsigned size)
 {
 	struct i8259 *pic = opaque;
 	(void)size;
-	return pic_chip_read(pic, &pic->chip[0], offset & 1);
+	return pic_chip_read(pic, &pic->s.chip[0], offset & 1);
 }
 
 static void pic_master_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 {
 	struct i8259 *pic = opaque;
 	(void)size;
-	pic_chip_write(pic, &pic->chip[0], offset & 1, (uint8_t)value);
+	pic_chip_write(pic, &pic->s.chip[0], offset & 1, (uint8_t)value);
 }
 
 static uint64_t pic_slave_read(void *opaque, uint64_t offset, unsigned size)
 {
 	struct i8259 *pic = opaque;
 	(void)size;
-	return pic_chip_read(pic, &pic->chip[1], offset & 1);
+	return pic_chip_read(pic, &pic->s.chip[1], offset & 1);
 }
 
 static void pic_slave_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 {
 	struct i8259 *pic = opaque;
 	(void)size;
-	pic_chip_write(pic, &pic->chip[1], offset & 1, (uint8_t)value);
+	pic_chip_write(pic, &pic->s.chip[1], offset & 1, (uint8_t)value);
 }
 
 static uint64_t pic_elcr_read(void *opaque, uint64_t offset, unsigned size)
 {
 	struct i8259 *pic = opaque;
 	(void)size;
-	return pic->chip[offset & 1].elcr;
+	return pic->s.chip[offset & 1].elcr;
 }
 
 static void pic_elcr_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
 {
 	struct i8259 *pic = opaque;
-	struct pic_chip *c = &pic->chip[offset & 1];
+	struct pic_chip *c = &pic->s.chip[offset & 1];
+	uint8_t mask = pic_elcr_mask[offset & 1];
 	(void)size;
 	uint8_t v = (uint8_t)value;
-	if (v & ~c->elcr_mask)
+	if (v & ~mask)
 		log_guest("pic: ELCR%u write 0x%02x sets read-only bits", (unsigned)(offset & 1), v);
-	c->elcr = v & c->elcr_mask;
+	c->elcr = v & mask;
 	chip_resync_levels(c);
 	pic_update(pic);
 }
@@ -408,17 +423,103 @@ static void chip_reset(struct pic_chip *c, bool master)
 	uint8_t lines = c->lines;
 	memset(c, 0, sizeof(*c));
 	c->lines = lines;
-	c->is_master = master;
 	c->imr = 0xff;
-	c->elcr_mask = master ? PIC_ELCR_MASTER_MASK : PIC_ELCR_SLAVE_MASK;
 	c->icw3 = master ? 1u << PIC_CASCADE_IRQ : PIC_CASCADE_IRQ;
 }
 
 void pic_reset(struct i8259 *pic)
 {
-	chip_reset(&pic->chip[0], true);
-	chip_reset(&pic->chip[1], false);
+	/* Read as a byte: a refused snapshot load (device_load) resets over
+	 * whatever it had copied in, a non-boolean byte included. */
+	uint8_t was_up;
+	memcpy(&was_up, &pic->s.intr_level, 1);
+	pic->s.intr_level = was_up != 0;
+	chip_reset(&pic->s.chip[0], true);
+	chip_reset(&pic->s.chip[1], false);
 	pic_update(pic);
+}
+
+/* ---- device object ---- */
+
+/* A member of chip i, named "master.irr", "slave.irr", ... */
+#define PIC_CHIP_FIELD(i, prefix, member, is_bool)                         \
+	{ prefix "." #member, offsetof(struct pic_state, chip[i].member), \
+	  sizeof(((struct pic_state *)0)->chip[i].member), 1, is_bool }
+#define PIC_CHIP_FIELDS(i, prefix)                        \
+	PIC_CHIP_FIELD(i, prefix, irr, false),            \
+	PIC_CHIP_FIELD(i, prefix, isr, false),            \
+	PIC_CHIP_FIELD(i, prefix, imr, false),            \
+	PIC_CHIP_FIELD(i, prefix, lines, false),          \
+	PIC_CHIP_FIELD(i, prefix, elcr, false),           \
+	PIC_CHIP_FIELD(i, prefix, prio_base, false),      \
+	PIC_CHIP_FIELD(i, prefix, vector_base, false),    \
+	PIC_CHIP_FIELD(i, prefix, icw3, false),           \
+	PIC_CHIP_FIELD(i, prefix, init_step, false),      \
+	PIC_CHIP_FIELD(i, prefix, icw4_needed, true),     \
+	PIC_CHIP_FIELD(i, prefix, single, true),          \
+	PIC_CHIP_FIELD(i, prefix, ltim, true),            \
+	PIC_CHIP_FIELD(i, prefix, auto_eoi, true),        \
+	PIC_CHIP_FIELD(i, prefix, rotate_aeoi, true),     \
+	PIC_CHIP_FIELD(i, prefix, sfnm, true),            \
+	PIC_CHIP_FIELD(i, prefix, special_mask, true),    \
+	PIC_CHIP_FIELD(i, prefix, poll, true),            \
+	PIC_CHIP_FIELD(i, prefix, read_isr, true)
+
+static const struct device_field pic_fields[] = {
+	PIC_CHIP_FIELDS(0, "master"),
+	PIC_CHIP_FIELDS(1, "slave"),
+	DEVICE_BOOL(struct pic_state, intr_level),
+};
+
+static int pic_post_load(struct device *dev, char *why, size_t why_len)
+{
+	struct i8259 *pic = container_of(dev, struct i8259, dev);
+	for (unsigned i = 0; i < 2; i++) {
+		const struct pic_chip *c = &pic->s.chip[i];
+		const char *chip = i ? "slave" : "master";
+		const char *bad = NULL;
+		if (c->init_step != 0 && (c->init_step < 2 || c->init_step > 4))
+			bad = "initialisation step";
+		else if (c->prio_base > 7)
+			bad = "priority base";
+		else if (c->vector_base & 7)
+			bad = "vector base"; /* ICW2 keeps T7..T3 */
+		else if (c->elcr & ~pic_elcr_mask[i])
+			bad = "ELCR"; /* a fixed-edge bit set */
+		if (bad) {
+			snprintf(why, why_len, "%s: %s %s out of range", dev->name, chip, bad);
+			return -EINVAL;
+		}
+	}
+	/* Nothing to rebuild: the INT level and the cascade wire are saved as
+	 * they were last driven; a disagreement with the registers is settled
+	 * (through intr_out) by the next update, never here. */
+	return 0;
+}
+
+static void pic_device_reset(struct device *dev)
+{
+	pic_reset(container_of(dev, struct i8259, dev));
+}
+
+static void pic_device_destroy(struct device *dev)
+{
+	pic_destroy(container_of(dev, struct i8259, dev));
+}
+
+static const struct device_class pic_class = {
+	.type = "i8259",
+	.version = 1,
+	.fields = pic_fields,
+	.nfields = ARRAY_SIZE(pic_fields),
+	.reset = pic_device_reset,
+	.post_load = pic_post_load,
+	.destroy = pic_device_destroy,
+};
+
+struct device *pic_device(struct i8259 *pic)
+{
+	return &pic->dev;
 }
 
 struct i8259 *pic_create(pic_intr_fn *intr_out, void *opaque)
@@ -428,6 +529,7 @@ struct i8259 *pic_create(pic_intr_fn *intr_out, void *opaque)
 		return NULL;
 	pic->intr_out = intr_out;
 	pic->opaque = opaque;
+	device_init(&pic->dev, &pic_class, "pic", &pic->s);
 	pic_reset(pic);
 	return pic;
 }

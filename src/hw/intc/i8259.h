@@ -22,6 +22,7 @@
 #include "hw/irq.h"
 #include "mem/bus.h"
 
+struct device;
 struct i8259;
 
 #define PIC_MASTER_BASE 0x20
@@ -89,6 +90,11 @@ struct i8259 *pic_create(pic_intr_fn *intr_out, void *opaque) MUST_CHECK;
 void pic_reset(struct i8259 *pic);
 /* NULL is ignored. */
 void pic_destroy(struct i8259 *pic);
+
+/* The pair as one device object (reset, snapshots), named "pic". Loading a
+ * snapshot restores INT as it was last driven without calling intr_out: the
+ * board reads pic_intr_level() afterwards. */
+struct device *pic_device(struct i8259 *pic);
 
 /*
  * Drives input irq (0..15) to level (0 or nonzero). Edge-triggered inputs

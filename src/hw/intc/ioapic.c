@@ -16,11 +16,17 @@
  * Not modelled: delivery status (delivery is immediate, so it reads idle),
  * the APIC serial bus and arbitration (the arbitration register mirrors the
  * ID, as in KVM), the IRQ pin assertion register, extended destination IDs
- * (bits 55:48 read 0), EOI-storm throttling, and save/load.
+ * (bits 55:48 read 0), and EOI-storm throttling.
+ *
+ * The IOAPIC is a device object ("ioapic", hw/device.h); its snapshot state
+ * is struct ioapic_state.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "core/log.h"
+#include "hw/device.h"
 #include "hw/intc/ioapic.h"
 
 #define IOAPIC_REDIR_LOW_WRITABLE                                                    \
@@ -28,15 +34,23 @@
 	 IOAPIC_REDIR_INTPOL_LOW | IOAPIC_REDIR_LEVEL | IOAPIC_REDIR_MASKED)
 #define IOAPIC_REDIR_HIGH_WRITABLE 0xff000000u
 
-struct ioapic {
-	ioapic_deliver_fn *deliver;
-	void *opaque;
-	uint8_t reset_id;
-
+/* What the guest sees and a snapshot keeps (ioapic_fields). Remote IRR is
+ * bit 14 of each entry; there is no IRR of its own, since a message leaves
+ * as soon as its pin asks (a masked edge is lost, a masked level waits on
+ * the wire). */
+struct ioapic_state {
 	uint32_t ioregsel; /* bits 7:0 */
 	uint32_t id; /* the ID register: bits 27:24 */
 	uint64_t redtbl[IOAPIC_NUM_PINS];
 	uint32_t wire; /* input pin levels, bit per pin */
+};
+
+struct ioapic {
+	struct device dev;
+	ioapic_deliver_fn *deliver;
+	void *opaque;
+	uint8_t reset_id;
+	struct ioapic_state s;
 };
 
 static unsigned entry_dm(uint64_t e)
@@ -53,13 +67,13 @@ static bool entry_level(uint64_t e)
 
 static bool pin_asserted(const struct ioapic *io, unsigned pin)
 {
-	bool wire = io->wire & (1u << pin);
-	return wire ^ !!(io->redtbl[pin] & IOAPIC_REDIR_INTPOL_LOW);
+	bool wire = io->s.wire & (1u << pin);
+	return wire ^ !!(io->s.redtbl[pin] & IOAPIC_REDIR_INTPOL_LOW);
 }
 
 static void ioapic_send(struct ioapic *io, unsigned pin)
 {
-	uint64_t *e = &io->redtbl[pin];
+	uint64_t *e = &io->s.redtbl[pin];
 	unsigned dm = entry_dm(*e);
 	bool level = entry_level(*e);
 	if (dm == 3 || dm == 6) {
@@ -78,7 +92,7 @@ static void ioapic_send(struct ioapic *io, unsigned pin)
 /* A level pin delivers while asserted, unmasked, and not waiting for its EOI. */
 static void ioapic_service_level(struct ioapic *io, unsigned pin)
 {
-	uint64_t e = io->redtbl[pin];
+	uint64_t e = io->s.redtbl[pin];
 	if (entry_level(e) && !(e & (IOAPIC_REDIR_MASKED | IOAPIC_REDIR_REMOTE_IRR)) &&
 	    pin_asserted(io, pin))
 		ioapic_send(io, pin);
@@ -92,11 +106,11 @@ void ioapic_set_irq(struct ioapic *io, unsigned pin, int level)
 	}
 	bool was = pin_asserted(io, pin);
 	if (level)
-		io->wire |= 1u << pin;
+		io->s.wire |= 1u << pin;
 	else
-		io->wire &= ~(1u << pin);
+		io->s.wire &= ~(1u << pin);
 	bool now = pin_asserted(io, pin);
-	uint64_t e = io->redtbl[pin];
+	uint64_t e = io->s.redtbl[pin];
 	if (entry_level(e)) {
 		ioapic_service_level(io, pin);
 		return;
@@ -114,7 +128,7 @@ void ioapic_irq_line_set(void *opaque, unsigned line, int level)
 void ioapic_eoi(struct ioapic *io, uint8_t vector)
 {
 	for (unsigned pin = 0; pin < IOAPIC_NUM_PINS; pin++) {
-		uint64_t *e = &io->redtbl[pin];
+		uint64_t *e = &io->s.redtbl[pin];
 		if ((*e & IOAPIC_REDIR_VECTOR) != vector || !(*e & IOAPIC_REDIR_REMOTE_IRR))
 			continue;
 		*e &= ~(uint64_t)IOAPIC_REDIR_REMOTE_IRR;
@@ -126,19 +140,19 @@ void ioapic_eoi(struct ioapic *io, uint8_t vector)
 
 static uint32_t ioapic_read_window(const struct ioapic *io)
 {
-	unsigned idx = io->ioregsel & 0xff;
+	unsigned idx = io->s.ioregsel & 0xff;
 	switch (idx) {
 	case IOAPIC_REG_ID:
-		return io->id;
+		return io->s.id;
 	case IOAPIC_REG_VER:
 		return IOAPIC_VERSION;
 	case IOAPIC_REG_ARB:
-		return io->id;
+		return io->s.id;
 	default:
 		break;
 	}
 	if (idx >= IOAPIC_REG_REDTBL && idx < IOAPIC_REG_REDTBL + 2 * IOAPIC_NUM_PINS) {
-		uint64_t e = io->redtbl[(idx - IOAPIC_REG_REDTBL) / 2];
+		uint64_t e = io->s.redtbl[(idx - IOAPIC_REG_REDTBL) / 2];
 		return (idx & 1) ? (uint32_t)(e >> 32) : (uint32_t)e;
 	}
 	log_guest("ioapic: read of undefined register 0x%02x", idx);
@@ -147,9 +161,9 @@ static uint32_t ioapic_read_window(const struct ioapic *io)
 
 static void ioapic_write_window(struct ioapic *io, uint32_t value)
 {
-	unsigned idx = io->ioregsel & 0xff;
+	unsigned idx = io->s.ioregsel & 0xff;
 	if (idx == IOAPIC_REG_ID) {
-		io->id = value & IOAPIC_ID_MASK;
+		io->s.id = value & IOAPIC_ID_MASK;
 		return;
 	}
 	if (idx < IOAPIC_REG_REDTBL || idx >= IOAPIC_REG_REDTBL + 2 * IOAPIC_NUM_PINS) {
@@ -158,7 +172,7 @@ static void ioapic_write_window(struct ioapic *io, uint32_t value)
 		return;
 	}
 	unsigned pin = (idx - IOAPIC_REG_REDTBL) / 2;
-	uint64_t *e = &io->redtbl[pin];
+	uint64_t *e = &io->s.redtbl[pin];
 	if (idx & 1) {
 		*e = (*e & 0xffffffffULL) | ((uint64_t)(value & IOAPIC_REDIR_HIGH_WRITABLE) << 32);
 		return;
@@ -181,7 +195,7 @@ static uint64_t ioapic_read(void *opaque, uint64_t offset, unsigned size)
 	}
 	switch (offset) {
 	case IOAPIC_IOREGSEL:
-		return io->ioregsel;
+		return io->s.ioregsel;
 	case IOAPIC_IOWIN:
 		return ioapic_read_window(io);
 	case IOAPIC_EOIR:
@@ -200,7 +214,7 @@ static void ioapic_write(void *opaque, uint64_t offset, uint64_t value, unsigned
 		return;
 	switch (offset) {
 	case IOAPIC_IOREGSEL:
-		io->ioregsel = v & 0xff;
+		io->s.ioregsel = v & 0xff;
 		break;
 	case IOAPIC_IOWIN:
 		if (size != 4) {
@@ -231,10 +245,74 @@ const struct bus_ops ioapic_bus_ops = {
 
 void ioapic_reset(struct ioapic *io)
 {
-	io->ioregsel = 0;
-	io->id = (uint32_t)(io->reset_id & 0xf) << 24;
+	io->s.ioregsel = 0;
+	io->s.id = (uint32_t)(io->reset_id & 0xf) << 24;
 	for (unsigned i = 0; i < IOAPIC_NUM_PINS; i++)
-		io->redtbl[i] = IOAPIC_REDIR_MASKED;
+		io->s.redtbl[i] = IOAPIC_REDIR_MASKED;
+}
+
+static const struct device_field ioapic_fields[] = {
+	DEVICE_FIELD(struct ioapic_state, ioregsel),
+	DEVICE_FIELD(struct ioapic_state, id),
+	DEVICE_FIELD(struct ioapic_state, redtbl),
+	DEVICE_FIELD(struct ioapic_state, wire),
+};
+
+static int ioapic_post_load(struct device *dev, char *why, size_t why_len)
+{
+	struct ioapic *io = container_of(dev, struct ioapic, dev);
+	const struct ioapic_state *s = &io->s;
+	const uint64_t entry_bits = ((uint64_t)IOAPIC_REDIR_HIGH_WRITABLE << 32) |
+				    IOAPIC_REDIR_LOW_WRITABLE | IOAPIC_REDIR_REMOTE_IRR;
+	if (s->ioregsel > 0xff) {
+		snprintf(why, why_len, "%s: IOREGSEL 0x%x out of range", dev->name, s->ioregsel);
+		return -EINVAL;
+	}
+	if (s->id & ~IOAPIC_ID_MASK) {
+		snprintf(why, why_len, "%s: ID register 0x%x has reserved bits", dev->name, s->id);
+		return -EINVAL;
+	}
+	if (s->wire >> IOAPIC_NUM_PINS) {
+		snprintf(why, why_len, "%s: levels on pins that do not exist", dev->name);
+		return -EINVAL;
+	}
+	for (unsigned pin = 0; pin < IOAPIC_NUM_PINS; pin++) {
+		uint64_t e = s->redtbl[pin];
+		/* Remote IRR only ever stands on an entry that is level in effect
+		 * (ioapic_send, ioapic_write_window). */
+		if ((e & ~entry_bits) || ((e & IOAPIC_REDIR_REMOTE_IRR) && !entry_level(e))) {
+			snprintf(why, why_len, "%s: redirection entry %u is inconsistent", dev->name, pin);
+			return -EINVAL;
+		}
+	}
+	/* No delivery here: a level pin that waits for its EOI still waits, and
+	 * one that was not sent (masked) is sent when the guest unmasks it. */
+	return 0;
+}
+
+static void ioapic_device_reset(struct device *dev)
+{
+	ioapic_reset(container_of(dev, struct ioapic, dev));
+}
+
+static void ioapic_device_destroy(struct device *dev)
+{
+	ioapic_destroy(container_of(dev, struct ioapic, dev));
+}
+
+static const struct device_class ioapic_class = {
+	.type = "ioapic",
+	.version = 1,
+	.fields = ioapic_fields,
+	.nfields = ARRAY_SIZE(ioapic_fields),
+	.reset = ioapic_device_reset,
+	.post_load = ioapic_post_load,
+	.destroy = ioapic_device_destroy,
+};
+
+struct device *ioapic_device(struct ioapic *io)
+{
+	return &io->dev;
 }
 
 struct ioapic *ioapic_create(const struct ioapic_config *cfg)
@@ -245,6 +323,7 @@ struct ioapic *ioapic_create(const struct ioapic_config *cfg)
 	io->deliver = cfg->deliver;
 	io->opaque = cfg->opaque;
 	io->reset_id = cfg->id;
+	device_init(&io->dev, &ioapic_class, "ioapic", &io->s);
 	ioapic_reset(io);
 	return io;
 }

@@ -24,6 +24,7 @@
 #include "core/compiler.h"
 #include "mem/bus.h"
 
+struct device;
 struct ioapic;
 
 #define IOAPIC_DEFAULT_BASE 0xfec00000ULL
@@ -83,6 +84,10 @@ struct ioapic *ioapic_create(const struct ioapic_config *cfg) MUST_CHECK;
 void ioapic_reset(struct ioapic *io);
 /* NULL is ignored. */
 void ioapic_destroy(struct ioapic *io);
+/* The IOAPIC as a device object (reset, snapshots), named "ioapic". Loading
+ * a snapshot sends no message: Remote IRR and the pin levels come back as
+ * they were. */
+struct device *ioapic_device(struct ioapic *io);
 
 /*
  * MMIO region of IOAPIC_REGION_SIZE bytes; opaque is the struct ioapic.

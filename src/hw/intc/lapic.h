@@ -33,6 +33,7 @@
 #include "core/vclock.h"
 #include "mem/bus.h"
 
+struct device;
 struct lapic;
 
 #define LAPIC_MMIO_SIZE 0x1000
@@ -177,6 +178,13 @@ struct lapic_config {
 struct lapic *lapic_create(struct vclock *clock, const struct lapic_config *cfg) MUST_CHECK;
 /* Cancels the timer and frees l. NULL is ignored. */
 void lapic_destroy(struct lapic *l);
+/*
+ * The LAPIC as a device object (reset, snapshots), named "lapic" and its
+ * initial APIC ID in decimal ("lapic0"). Loading a snapshot re-arms the timer
+ * from the saved deadline and calls no op: the board asks lapic_nmi_pending()
+ * and the others again once every device is loaded.
+ */
+struct device *lapic_device(struct lapic *l);
 /*
  * Power-up / RESET# state (SDM §11.4.7.1): IA32_APIC_BASE = 0xfee00000 | EN
  * (| BSP), xAPIC mode, ID = initial APIC ID, every LVT masked, SVR = 0xff.

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The local APIC's state, shared by lapic.c (interrupt acceptance, LINT
- * pins, EOI, IPIs, destinations, reset), lapic_regs.c (MMIO, MSRs, register
- * write masks) and lapic_timer.c (the APIC timer). Not for use outside them.
+ * pins, EOI, IPIs, destinations, reset, the device object), lapic_regs.c
+ * (MMIO, MSRs, register write masks) and lapic_timer.c (the APIC timer).
+ * Not for use outside them.
  */
 #ifndef X86V_HW_INTC_LAPIC_INTERNAL_H
 #define X86V_HW_INTC_LAPIC_INTERNAL_H
 
+#include "hw/device.h"
 #include "hw/intc/lapic.h"
 
 enum lapic_lvt_index {
@@ -20,15 +22,8 @@ enum lapic_lvt_index {
 	LAPIC_LVT_COUNT,
 };
 
-struct lapic {
-	struct vclock *clock;
-	struct lapic_ops ops;
-	void *opaque;
-	uint32_t initial_id;
-	bool tsc_deadline_supported;
-	uint64_t tsc_hz;
-	uint64_t base_reserved; /* IA32_APIC_BASE bits that must be 0 */
-
+/* What the guest sees and a snapshot keeps (lapic_fields in lapic.c). */
+struct lapic_state {
 	uint64_t apic_base;
 	uint32_t id; /* xAPIC: 8 bits; x2APIC: 32 bits */
 	uint32_t tpr;
@@ -41,14 +36,14 @@ struct lapic {
 	uint32_t lvt[LAPIC_LVT_COUNT];
 	uint64_t icr; /* xAPIC: high half holds bits 31:24 of ICR high */
 
-	/* Timer. */
-	struct vtimer timer;
+	/* Timer: the current count is computed from timer_start and timer_period. */
 	uint32_t timer_initial;
 	uint32_t timer_dcr;
 	bool timer_running; /* counting (one-shot not yet expired, or periodic) */
 	int64_t timer_start; /* virtual ns at which the count was (virtually) loaded */
 	int64_t timer_period; /* ns for one full count, after LAPIC_TIMER_MIN_PERIOD_NS */
 	uint64_t tsc_deadline; /* IA32_TSC_DEADLINE; 0 = disarmed */
+	int64_t timer_deadline; /* the vtimer's, or VCLOCK_NEVER (snapshots only: pre_save) */
 
 	/* Pins and latched events. */
 	bool lint_level[2]; /* wire levels */
@@ -57,6 +52,20 @@ struct lapic {
 	bool sipi_pending;
 	uint8_t sipi_vector;
 	bool extint_msg;
+};
+
+struct lapic {
+	struct device dev;
+	struct vclock *clock;
+	struct lapic_ops ops;
+	void *opaque;
+	uint32_t initial_id;
+	bool bsp; /* IA32_APIC_BASE.BSP, fixed at creation */
+	bool tsc_deadline_supported;
+	uint64_t tsc_hz;
+	uint64_t base_reserved; /* IA32_APIC_BASE bits that must be 0 */
+	struct vtimer timer;
+	struct lapic_state s;
 };
 
 /* lapic.c */
@@ -83,8 +92,16 @@ void lapic_send_icr(struct lapic *l);
 void lapic_regs_reset(struct lapic *l);
 void lapic_drop_events(struct lapic *l);
 
+/* lapic_regs.c */
+/* Snapshots: checks the loaded registers against their write masks and the
+ * mode they belong to. 0, or -EINVAL with a one-line reason in why. */
+int lapic_regs_post_load(struct lapic *l, char *why, size_t why_len);
+
 /* lapic_timer.c */
 void lapic_timer_init(struct lapic *l);
+/* Snapshots: checks the loaded timer fields and re-arms the vtimer from
+ * timer_deadline. 0, or -EINVAL / -ENOMEM with a one-line reason in why. */
+int lapic_timer_post_load(struct lapic *l, char *why, size_t why_len);
 void lapic_timer_reset(struct lapic *l);
 void lapic_timer_write_initial(struct lapic *l, uint32_t value);
 void lapic_timer_write_dcr(struct lapic *l, uint32_t value);

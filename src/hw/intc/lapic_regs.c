@@ -10,8 +10,11 @@
  * Not modelled: APR is computed but nothing arbitrates on it; RRD reads 0.
  * An aligned 32-bit access to an unimplemented xAPIC offset sets ESR
  * "illegal register address", as the P6 and Pentium 4 do.
+ *
+ * lapic_regs_post_load holds the same write masks against a loaded snapshot.
  */
 #include <errno.h>
+#include <stdio.h>
 
 #include "core/log.h"
 #include "hw/intc/lapic_internal.h"
@@ -53,10 +56,10 @@ static uint32_t lapic_lvt_writable(const struct lapic *l, enum lapic_lvt_index i
 static uint32_t lapic_apr(const struct lapic *l)
 {
 	/* The arbitration priority of SDM Figure 11-15 (xAPIC only). */
-	unsigned tprc = l->tpr & 0xf0, isrv = lapic_prio_class(lapic_vec_highest(l->isr));
-	unsigned irrv = lapic_prio_class(lapic_vec_highest(l->irr));
+	unsigned tprc = l->s.tpr & 0xf0, isrv = lapic_prio_class(lapic_vec_highest(l->s.isr));
+	unsigned irrv = lapic_prio_class(lapic_vec_highest(l->s.irr));
 	if (tprc >= irrv && tprc > isrv)
-		return l->tpr;
+		return l->s.tpr;
 	unsigned m = tprc > isrv ? tprc : isrv;
 	return m > irrv ? m : irrv;
 }
@@ -76,23 +79,23 @@ static bool lapic_reg_read(const struct lapic *l, unsigned reg, uint32_t *v)
 {
 	int lvt = lapic_lvt_index(reg);
 	if (lvt >= 0) {
-		*v = l->lvt[lvt];
+		*v = l->s.lvt[lvt];
 		return true;
 	}
 	if (reg >= APIC_ISR && reg < APIC_ESR) {
 		unsigned i = (reg - APIC_ISR) / 16;
-		*v = i < 8 ? l->isr[i] : i < 16 ? l->tmr[i - 8] : l->irr[i - 16];
+		*v = i < 8 ? l->s.isr[i] : i < 16 ? l->s.tmr[i - 8] : l->s.irr[i - 16];
 		return true;
 	}
 	switch (reg) {
 	case APIC_ID:
-		*v = lapic_x2apic_mode(l) ? l->id : l->id << 24;
+		*v = lapic_x2apic_mode(l) ? l->s.id : l->s.id << 24;
 		return true;
 	case APIC_VERSION:
 		*v = LAPIC_VERSION;
 		return true;
 	case APIC_TPR:
-		*v = l->tpr;
+		*v = l->s.tpr;
 		return true;
 	case APIC_APR:
 		*v = lapic_apr(l);
@@ -105,31 +108,31 @@ static bool lapic_reg_read(const struct lapic *l, unsigned reg, uint32_t *v)
 		*v = 0;
 		return true;
 	case APIC_LDR:
-		*v = l->ldr;
+		*v = l->s.ldr;
 		return true;
 	case APIC_DFR:
-		*v = l->dfr;
+		*v = l->s.dfr;
 		return true;
 	case APIC_SVR:
-		*v = l->svr;
+		*v = l->s.svr;
 		return true;
 	case APIC_ESR:
-		*v = l->esr;
+		*v = l->s.esr;
 		return true;
 	case APIC_ICR_LOW:
-		*v = (uint32_t)l->icr;
+		*v = (uint32_t)l->s.icr;
 		return true;
 	case APIC_ICR_HIGH:
-		*v = (uint32_t)(l->icr >> 32);
+		*v = (uint32_t)(l->s.icr >> 32);
 		return true;
 	case APIC_TIMER_ICR:
-		*v = l->timer_initial;
+		*v = l->s.timer_initial;
 		return true;
 	case APIC_TIMER_CCR:
 		*v = lapic_timer_current_count(l);
 		return true;
 	case APIC_TIMER_DCR:
-		*v = l->timer_dcr;
+		*v = l->s.timer_dcr;
 		return true;
 	default:
 		return false;
@@ -138,14 +141,14 @@ static bool lapic_reg_read(const struct lapic *l, unsigned reg, uint32_t *v)
 
 static void lapic_write_lvt(struct lapic *l, enum lapic_lvt_index idx, uint32_t value)
 {
-	uint32_t old = l->lvt[idx];
+	uint32_t old = l->s.lvt[idx];
 	uint32_t v = (value & lapic_lvt_writable(l, idx)) | (old & APIC_LVT_REMOTE_IRR);
 	/* SDM §11.4.7.2: while software-disabled the mask bits stay set. */
 	if (!lapic_sw_enabled(l))
 		v |= APIC_LVT_MASKED;
 	if (!(v & APIC_LVT_LEVEL))
 		v &= ~APIC_LVT_REMOTE_IRR;
-	l->lvt[idx] = v;
+	l->s.lvt[idx] = v;
 	if (idx == LAPIC_LVT_TIMER) {
 		lapic_timer_lvt_changed(l, old);
 	} else if (idx == LAPIC_LVT_LINT0 || idx == LAPIC_LVT_LINT1) {
@@ -157,10 +160,10 @@ static void lapic_write_lvt(struct lapic *l, enum lapic_lvt_index idx, uint32_t 
 
 static void lapic_write_svr(struct lapic *l, uint32_t value)
 {
-	l->svr = value & APIC_SVR_WRITABLE;
+	l->s.svr = value & APIC_SVR_WRITABLE;
 	if (!lapic_sw_enabled(l))
 		for (int i = 0; i < LAPIC_LVT_COUNT; i++)
-			l->lvt[i] |= APIC_LVT_MASKED;
+			l->s.lvt[i] |= APIC_LVT_MASKED;
 	lapic_notify(l);
 }
 
@@ -178,35 +181,35 @@ static bool lapic_reg_write(struct lapic *l, unsigned reg, uint32_t v)
 	switch (reg) {
 	case APIC_ID:
 		/* Writable in xAPIC mode on many models; KVM allows it too. */
-		l->id = v >> 24;
+		l->s.id = v >> 24;
 		return true;
 	case APIC_TPR:
-		l->tpr = v & 0xff;
+		l->s.tpr = v & 0xff;
 		lapic_notify(l);
 		return true;
 	case APIC_EOI:
 		lapic_eoi(l);
 		return true;
 	case APIC_LDR:
-		l->ldr = v & 0xff000000u;
+		l->s.ldr = v & 0xff000000u;
 		return true;
 	case APIC_DFR:
-		l->dfr = v | 0x0fffffffu;
+		l->s.dfr = v | 0x0fffffffu;
 		return true;
 	case APIC_SVR:
 		lapic_write_svr(l, v);
 		return true;
 	case APIC_ESR:
 		/* SDM §11.5.3: the write latches the errors seen since the last write. */
-		l->esr = l->esr_pending;
-		l->esr_pending = 0;
+		l->s.esr = l->s.esr_pending;
+		l->s.esr_pending = 0;
 		return true;
 	case APIC_ICR_LOW:
-		l->icr = (l->icr & ~0xffffffffULL) | (v & ICR_LOW_WRITABLE);
+		l->s.icr = (l->s.icr & ~0xffffffffULL) | (v & ICR_LOW_WRITABLE);
 		lapic_send_icr(l);
 		return true;
 	case APIC_ICR_HIGH:
-		l->icr = (l->icr & 0xffffffffULL) | ((uint64_t)(v & 0xff000000u) << 32);
+		l->s.icr = (l->s.icr & 0xffffffffULL) | ((uint64_t)(v & 0xff000000u) << 32);
 		return true;
 	case APIC_TIMER_ICR:
 		lapic_timer_write_initial(l, v);
@@ -228,7 +231,7 @@ static bool lapic_xapic_mode(const struct lapic *l)
 
 bool lapic_mmio_claims(const struct lapic *l, uint64_t gpa)
 {
-	uint64_t base = l->apic_base & LAPIC_BASE_ADDR_MASK;
+	uint64_t base = l->s.apic_base & LAPIC_BASE_ADDR_MASK;
 	return lapic_xapic_mode(l) && gpa >= base && gpa - base < LAPIC_MMIO_SIZE;
 }
 
@@ -295,7 +298,7 @@ const struct bus_ops lapic_bus_ops = {
 
 uint64_t lapic_get_base(const struct lapic *l)
 {
-	return l->apic_base;
+	return l->s.apic_base;
 }
 
 int lapic_set_base(struct lapic *l, uint64_t value)
@@ -313,16 +316,16 @@ int lapic_set_base(struct lapic *l, uint64_t value)
 	if (!old_en && extd)
 		return -EINVAL;
 	/* The BSP flag is set by hardware at reset; writes do not change it. */
-	l->apic_base = (value & ~LAPIC_BASE_BSP) | (l->apic_base & LAPIC_BASE_BSP);
+	l->s.apic_base = (value & ~LAPIC_BASE_BSP) | (l->bsp ? LAPIC_BASE_BSP : 0);
 	if (old_en && !en) {
 		/* Globally disabled: as if there were no APIC; it comes back in its reset state. */
-		l->id = l->initial_id & 0xff;
+		l->s.id = l->initial_id & 0xff;
 		lapic_regs_reset(l);
 		lapic_drop_events(l);
 	} else if (extd && !old_extd) {
 		/* SDM §11.12.5.1: entering x2APIC mode loads the x2APIC ID and derives LDR. */
-		l->id = l->initial_id;
-		l->ldr = lapic_x2apic_ldr(l->id);
+		l->s.id = l->initial_id;
+		l->s.ldr = lapic_x2apic_ldr(l->s.id);
 	}
 	lapic_notify(l);
 	return 0;
@@ -340,7 +343,7 @@ static int lapic_x2apic_read(struct lapic *l, unsigned reg, uint64_t *value)
 	case APIC_SELF_IPI:
 		return -EINVAL;
 	case APIC_ICR_LOW:
-		*value = l->icr;
+		*value = l->s.icr;
 		return 0;
 	default:
 		if (!lapic_reg_read(l, reg, &v))
@@ -355,7 +358,7 @@ static int lapic_x2apic_write(struct lapic *l, unsigned reg, uint64_t value)
 	if (reg == APIC_ICR_LOW) {
 		if (value & X2APIC_ICR_RESERVED)
 			return -EINVAL;
-		l->icr = value & (0xffffffff00000000ULL | ICR_LOW_WRITABLE);
+		l->s.icr = value & (0xffffffff00000000ULL | ICR_LOW_WRITABLE);
 		lapic_send_icr(l);
 		return 0;
 	}
@@ -400,7 +403,7 @@ int lapic_msr_read(struct lapic *l, uint32_t msr, uint64_t *value)
 {
 	*value = 0;
 	if (msr == LAPIC_MSR_APIC_BASE) {
-		*value = l->apic_base;
+		*value = l->s.apic_base;
 		return 0;
 	}
 	if (msr == LAPIC_MSR_TSC_DEADLINE) {
@@ -433,3 +436,53 @@ int lapic_msr_write(struct lapic *l, uint32_t msr, uint64_t value)
 	return lapic_x2apic_write(l, (msr - LAPIC_MSR_X2APIC_FIRST) << 4, value);
 }
 
+/* ---- snapshots ---- */
+
+/* The first register of a loaded state that no sequence of guest accesses
+ * could have produced, or NULL. */
+static const char *lapic_regs_bad(const struct lapic *l)
+{
+	const struct lapic_state *s = &l->s;
+	uint64_t base = s->apic_base;
+	if ((base & l->base_reserved) || !(base & LAPIC_BASE_BSP) != !l->bsp ||
+	    ((base & LAPIC_BASE_EXTD) && !(base & LAPIC_BASE_EN)))
+		return "IA32_APIC_BASE";
+	if (lapic_x2apic_mode(l) ? s->id != l->initial_id || s->ldr != lapic_x2apic_ldr(s->id)
+				 : s->id > 0xff || (s->ldr & 0x00ffffffu))
+		return "ID or LDR";
+	if (s->tpr > 0xff)
+		return "TPR";
+	if ((s->dfr & 0x0fffffffu) != 0x0fffffffu)
+		return "DFR";
+	if (s->svr & ~APIC_SVR_WRITABLE)
+		return "SVR";
+	if ((s->esr | s->esr_pending) > 0xff)
+		return "ESR";
+	/* Vectors 0-15 are refused on acceptance, so they never reach IRR. */
+	if ((s->isr[0] | s->irr[0] | s->tmr[0]) & 0xffff)
+		return "IRR, ISR or TMR";
+	for (int i = 0; i < LAPIC_LVT_COUNT; i++) {
+		uint32_t ok = lapic_lvt_writable(l, (enum lapic_lvt_index)i);
+		if (i == LAPIC_LVT_LINT0 || i == LAPIC_LVT_LINT1)
+			ok |= APIC_LVT_REMOTE_IRR;
+		if ((s->lvt[i] & ~ok) ||
+		    ((s->lvt[i] & APIC_LVT_REMOTE_IRR) && !(s->lvt[i] & APIC_LVT_LEVEL)))
+			return "LVT"; /* includes a timer mode this LAPIC does not offer */
+	}
+	if (((uint32_t)s->icr & ~ICR_LOW_WRITABLE) ||
+	    (!lapic_x2apic_mode(l) && ((s->icr >> 32) & 0x00ffffffu)))
+		return "ICR";
+	if (s->timer_dcr & ~APIC_TDCR_WRITABLE)
+		return "timer divide configuration";
+	return NULL;
+}
+
+int lapic_regs_post_load(struct lapic *l, char *why, size_t why_len)
+{
+	const char *bad = lapic_regs_bad(l);
+	if (bad) {
+		snprintf(why, why_len, "%s: %s out of range", l->dev.name, bad);
+		return -EINVAL;
+	}
+	return 0;
+}

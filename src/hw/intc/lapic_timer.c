@@ -12,14 +12,29 @@
  * LAPIC_TIMER_MIN_PERIOD_NS (the count readback scales with it); periods
  * the host missed are coalesced into one interrupt, since IRR holds one
  * instance of a vector anyway.
+ *
+ * Snapshots keep the count's origin and period (what the current count is
+ * computed from) and the vtimer's deadline; the TSC-deadline mode's vtimer
+ * deadline was computed from the TSC when armed, so it is restored as saved,
+ * never recomputed from a TSC that may not be restored yet.
  */
+
+#include <errno.h>
+#include <stdio.h>
 
 #include "core/log.h"
 #include "hw/intc/lapic_internal.h"
 
+/* The longest count: the largest initial count at the largest divisor. */
+#define TIMER_MAX_PERIOD ((int64_t)UINT32_MAX * 128)
+/* Saved count origins lie within this of virtual time 0: far beyond any run
+ * (146 years), and far enough from the int64_t limits that the count
+ * arithmetic (now - start, start + period) cannot overflow. */
+#define TIMER_TIME_LIMIT (INT64_C(1) << 62)
+
 static uint32_t timer_mode(const struct lapic *l)
 {
-	return l->lvt[LAPIC_LVT_TIMER] & APIC_LVT_TIMER_MODE_MASK;
+	return l->s.lvt[LAPIC_LVT_TIMER] & APIC_LVT_TIMER_MODE_MASK;
 }
 
 static bool timer_tsc_deadline(const struct lapic *l)
@@ -41,7 +56,7 @@ static unsigned timer_divisor(uint32_t dcr)
 
 static int64_t timer_period_for(const struct lapic *l)
 {
-	int64_t ns = (int64_t)l->timer_initial * timer_divisor(l->timer_dcr) *
+	int64_t ns = (int64_t)l->s.timer_initial * timer_divisor(l->s.timer_dcr) *
 		     (int64_t)(1000000000ULL / LAPIC_BUS_HZ);
 	if (timer_periodic(l) && ns < LAPIC_TIMER_MIN_PERIOD_NS)
 		ns = LAPIC_TIMER_MIN_PERIOD_NS;
@@ -57,37 +72,37 @@ static void timer_arm(struct lapic *l, int64_t deadline)
 /* Loads the count as if `count` ticks were left now, and arms the expiry. */
 static void timer_start_at(struct lapic *l, int64_t now, uint32_t count)
 {
-	l->timer_period = timer_period_for(l);
-	int64_t left = (int64_t)((unsigned __int128)count * (uint64_t)l->timer_period /
-				 l->timer_initial);
-	l->timer_start = now - (l->timer_period - left);
-	l->timer_running = true;
+	l->s.timer_period = timer_period_for(l);
+	int64_t left = (int64_t)((unsigned __int128)count * (uint64_t)l->s.timer_period /
+				 l->s.timer_initial);
+	l->s.timer_start = now - (l->s.timer_period - left);
+	l->s.timer_running = true;
 	timer_arm(l, now + left);
 }
 
 static void timer_stop(struct lapic *l)
 {
 	vtimer_cancel(&l->timer);
-	l->timer_running = false;
+	l->s.timer_running = false;
 }
 
 uint32_t lapic_timer_current_count(const struct lapic *l)
 {
-	if (!l->timer_running || timer_tsc_deadline(l) || l->timer_period <= 0)
+	if (!l->s.timer_running || timer_tsc_deadline(l) || l->s.timer_period <= 0)
 		return 0;
-	int64_t elapsed = vclock_now(l->clock) - l->timer_start;
+	int64_t elapsed = vclock_now(l->clock) - l->s.timer_start;
 	if (elapsed < 0)
 		elapsed = 0;
-	if (elapsed >= l->timer_period) {
+	if (elapsed >= l->s.timer_period) {
 		/* One-shot: expired (the callback may not have run yet). */
 		if (!timer_periodic(l))
 			return 0;
-		elapsed %= l->timer_period;
+		elapsed %= l->s.timer_period;
 	}
 	/* ticks done = elapsed / divisor, scaled when the period was clamped. */
-	uint64_t done = (uint64_t)((unsigned __int128)elapsed * l->timer_initial /
-				   (uint64_t)l->timer_period);
-	return l->timer_initial - (uint32_t)done;
+	uint64_t done = (uint64_t)((unsigned __int128)elapsed * l->s.timer_initial /
+				   (uint64_t)l->s.timer_period);
+	return l->s.timer_initial - (uint32_t)done;
 }
 
 static void timer_fire(void *opaque)
@@ -95,25 +110,25 @@ static void timer_fire(void *opaque)
 	struct lapic *l = opaque;
 	if (timer_tsc_deadline(l)) {
 		/* SDM §11.5.4.1: the timer disarms itself and the MSR reads 0. */
-		l->tsc_deadline = 0;
+		l->s.tsc_deadline = 0;
 		lapic_local_deliver(l, LAPIC_LVT_TIMER);
 		return;
 	}
-	if (!l->timer_running)
+	if (!l->s.timer_running)
 		return;
 	if (timer_periodic(l)) {
 		/* Reload at the expiry that fired; the next boundary lies strictly
 		 * after now, so periods the host missed coalesce. The period is
 		 * recomputed: the mode may have turned periodic since the count started. */
-		int64_t base = l->timer_start + l->timer_period;
+		int64_t base = l->s.timer_start + l->s.timer_period;
 		int64_t now = vclock_now(l->clock);
-		l->timer_period = timer_period_for(l);
+		l->s.timer_period = timer_period_for(l);
 		if (now > base)
-			base += (now - base) / l->timer_period * l->timer_period;
-		l->timer_start = base;
-		timer_arm(l, base + l->timer_period);
+			base += (now - base) / l->s.timer_period * l->s.timer_period;
+		l->s.timer_start = base;
+		timer_arm(l, base + l->s.timer_period);
 	} else {
-		l->timer_running = false;
+		l->s.timer_running = false;
 	}
 	lapic_local_deliver(l, LAPIC_LVT_TIMER);
 }
@@ -126,11 +141,12 @@ void lapic_timer_init(struct lapic *l)
 void lapic_timer_reset(struct lapic *l)
 {
 	timer_stop(l);
-	l->timer_initial = 0;
-	l->timer_dcr = 0;
-	l->timer_period = 0;
-	l->timer_start = 0;
-	l->tsc_deadline = 0;
+	l->s.timer_initial = 0;
+	l->s.timer_dcr = 0;
+	l->s.timer_period = 0;
+	l->s.timer_start = 0;
+	l->s.tsc_deadline = 0;
+	l->s.timer_deadline = VCLOCK_NEVER;
 }
 
 void lapic_timer_write_initial(struct lapic *l, uint32_t value)
@@ -138,7 +154,7 @@ void lapic_timer_write_initial(struct lapic *l, uint32_t value)
 	/* SDM §11.5.4.1: ignored in TSC-deadline mode. */
 	if (timer_tsc_deadline(l))
 		return;
-	l->timer_initial = value;
+	l->s.timer_initial = value;
 	if (value == 0) {
 		timer_stop(l);
 		return;
@@ -149,7 +165,7 @@ void lapic_timer_write_initial(struct lapic *l, uint32_t value)
 /* Keeps the current count and continues at the new rate or mode. */
 static void timer_rebase(struct lapic *l)
 {
-	if (!l->timer_running || l->timer_initial == 0)
+	if (!l->s.timer_running || l->s.timer_initial == 0)
 		return;
 	uint32_t count = lapic_timer_current_count(l);
 	if (count == 0) {
@@ -162,8 +178,8 @@ static void timer_rebase(struct lapic *l)
 void lapic_timer_write_dcr(struct lapic *l, uint32_t value)
 {
 	uint32_t count = lapic_timer_current_count(l);
-	l->timer_dcr = value;
-	if (l->timer_running && count && !timer_tsc_deadline(l))
+	l->s.timer_dcr = value;
+	if (l->s.timer_running && count && !timer_tsc_deadline(l))
 		timer_start_at(l, vclock_now(l->clock), count);
 }
 
@@ -176,8 +192,8 @@ void lapic_timer_lvt_changed(struct lapic *l, uint32_t old)
 	if (was_tscd != timer_tsc_deadline(l)) {
 		/* SDM §11.5.4.1: switching to or from TSC-deadline mode disarms the timer. */
 		timer_stop(l);
-		l->timer_initial = 0;
-		l->tsc_deadline = 0;
+		l->s.timer_initial = 0;
+		l->s.tsc_deadline = 0;
 		return;
 	}
 	/* One-shot <-> periodic: the running count goes on, only the clamp may change. */
@@ -186,7 +202,7 @@ void lapic_timer_lvt_changed(struct lapic *l, uint32_t old)
 
 uint64_t lapic_timer_get_deadline(const struct lapic *l)
 {
-	return timer_tsc_deadline(l) ? l->tsc_deadline : 0;
+	return timer_tsc_deadline(l) ? l->s.tsc_deadline : 0;
 }
 
 void lapic_timer_set_deadline(struct lapic *l, uint64_t deadline)
@@ -195,12 +211,12 @@ void lapic_timer_set_deadline(struct lapic *l, uint64_t deadline)
 	if (!timer_tsc_deadline(l))
 		return;
 	vtimer_cancel(&l->timer);
-	l->tsc_deadline = deadline;
+	l->s.tsc_deadline = deadline;
 	if (deadline == 0)
 		return;
 	uint64_t tsc = l->ops.tsc_now(l->opaque);
 	if (deadline <= tsc) {
-		l->tsc_deadline = 0;
+		l->s.tsc_deadline = 0;
 		lapic_local_deliver(l, LAPIC_LVT_TIMER);
 		return;
 	}
@@ -211,4 +227,38 @@ void lapic_timer_set_deadline(struct lapic *l, uint64_t deadline)
 	if (ns > (unsigned __int128)(VCLOCK_NEVER - 1 - now))
 		ns = (unsigned __int128)(VCLOCK_NEVER - 1 - now);
 	timer_arm(l, now + (int64_t)ns);
+}
+
+int lapic_timer_post_load(struct lapic *l, char *why, size_t why_len)
+{
+	const struct lapic_state *s = &l->s;
+	bool tscd = timer_tsc_deadline(l);
+	int64_t dl = s->timer_deadline;
+	const char *bad = NULL;
+	/* The LVT's mode bits and the divide configuration were checked with the
+	 * other registers (lapic_regs_post_load). These are the invariants the
+	 * count arithmetic relies on: a running count is nonzero (timer_start_at
+	 * divides by it), its period is positive (current count divides by it)
+	 * and bounded, and it expires at start + period (or not at all, when the
+	 * vtimer could not be armed). */
+	if (tscd ? s->timer_running : s->tsc_deadline != 0)
+		bad = "timer state does not match the timer mode";
+	else if (dl != VCLOCK_NEVER && dl < 0)
+		bad = "timer deadline before time 0";
+	else if (s->timer_running &&
+		 (s->timer_initial == 0 || s->timer_period <= 0 || s->timer_period > TIMER_MAX_PERIOD ||
+		  s->timer_start < -TIMER_TIME_LIMIT || s->timer_start > TIMER_TIME_LIMIT ||
+		  (dl != VCLOCK_NEVER && dl != s->timer_start + s->timer_period)))
+		bad = "running timer count inconsistent";
+	else if (!s->timer_running && dl != VCLOCK_NEVER && !(tscd && s->tsc_deadline))
+		bad = "timer armed while stopped";
+	if (bad) {
+		snprintf(why, why_len, "%s: %s", l->dev.name, bad);
+		return -EINVAL;
+	}
+	if (vtimer_set_deadline(&l->timer, dl) < 0) {
+		snprintf(why, why_len, "%s: out of memory", l->dev.name);
+		return -ENOMEM;
+	}
+	return 0;
 }

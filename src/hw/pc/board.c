@@ -36,6 +36,7 @@
 #include "core/chardev.h"
 #include "hw/char/debug_exit.h"
 #include "hw/char/uart16550.h"
+#include "hw/device.h"
 #include "hw/fw_cfg.h"
 #include "hw/intc/i8259.h"
 #include "hw/intc/ioapic.h"
@@ -76,8 +77,20 @@ struct board_region {
 	uint64_t base;
 };
 
+/* The board's own state: the wiring's memory of levels (snapshots). */
+struct board_state {
+	int32_t legacy_timer_level[2]; /* the PIT's and the RTC's outputs */
+	bool hpet_legacy; /* HPET legacy replacement disconnects them */
+	uint8_t post_last; /* the last POST code */
+};
+
 struct board {
 	struct board_env env;
+	struct device dev; /* "board" */
+	struct board_state s;
+	/* Every device, in creation order: reset, teardown and snapshots walk it. */
+	struct device_list devices;
+	bool loading; /* a snapshot loads: interrupt lines are not driven */
 	struct irq_line isa_irq[ISA_IRQS];
 	struct i8259 *pic;
 	struct i8254 *pit;
@@ -91,8 +104,6 @@ struct board {
 	/* The PIT's and the RTC's interrupt outputs, which HPET legacy replacement
 	 * mode disconnects from IRQ 0 and IRQ 8. */
 	struct irq_line legacy_timer_irq[2];
-	int legacy_timer_level[2];
-	bool hpet_legacy;
 	struct fw_cfg *fw_cfg;
 	struct mc146818 *rtc;
 	struct i8042 *i8042;
@@ -116,7 +127,7 @@ struct board {
  * APIC is off; and its NMI input, which the local APIC latches. */
 static void update_cpu_intr(struct board *b)
 {
-	if (b->env.kernel_irqchip)
+	if (b->env.kernel_irqchip || b->loading)
 		return; /* the engine's controllers drive INTR themselves */
 	if (lapic_nmi_pending(b->lapic)) {
 		lapic_ack_nmi(b->lapic);
@@ -134,6 +145,8 @@ static void update_cpu_intr(struct board *b)
 static void board_isa_irq(void *opaque, unsigned irq, int level)
 {
 	struct board *b = opaque;
+	if (b->loading)
+		return;
 	if (b->env.kernel_irqchip) {
 		b->env.set_gsi(b->env.opaque, irq, level);
 		return;
@@ -146,6 +159,8 @@ static void board_isa_irq(void *opaque, unsigned irq, int level)
 static void board_gsi(void *opaque, unsigned gsi, int level)
 {
 	struct board *b = opaque;
+	if (b->loading)
+		return;
 	if (b->env.kernel_irqchip)
 		b->env.set_gsi(b->env.opaque, gsi, level);
 	else
@@ -156,22 +171,28 @@ static void board_gsi(void *opaque, unsigned gsi, int level)
 static void board_legacy_timer_irq(void *opaque, unsigned line, int level)
 {
 	struct board *b = opaque;
-	b->legacy_timer_level[line] = level;
-	if (!b->hpet_legacy)
+	if (b->loading)
+		return;
+	b->s.legacy_timer_level[line] = level;
+	if (!b->s.hpet_legacy)
 		board_isa_irq(b, line ? RTC_IRQ : PIT_IRQ, level);
 }
 
 static void board_hpet_legacy(void *opaque, bool on)
 {
 	struct board *b = opaque;
-	b->hpet_legacy = on;
-	board_isa_irq(b, PIT_IRQ, on ? 0 : b->legacy_timer_level[0]);
-	board_isa_irq(b, RTC_IRQ, on ? 0 : b->legacy_timer_level[1]);
+	if (b->loading)
+		return;
+	b->s.hpet_legacy = on;
+	board_isa_irq(b, PIT_IRQ, on ? 0 : b->s.legacy_timer_level[0]);
+	board_isa_irq(b, RTC_IRQ, on ? 0 : b->s.legacy_timer_level[1]);
 }
 
 static void board_pic_intr(void *opaque, int level)
 {
 	struct board *b = opaque;
+	if (b->loading)
+		return;
 	lapic_set_lint(b->lapic, 0, level);
 	update_cpu_intr(b);
 }
@@ -186,6 +207,8 @@ static void board_send_ipi(void *opaque, uint32_t dest, unsigned dest_mode, unsi
 			   unsigned shorthand, bool level)
 {
 	struct board *b = opaque;
+	if (b->loading)
+		return;
 	bool self = shorthand == APIC_SH_SELF || shorthand == APIC_SH_ALL;
 	if (self || (shorthand == APIC_SH_NONE && lapic_match_dest(b->lapic, dest, dest_mode)))
 		lapic_accept(b->lapic, vector, delivery_mode, level);
@@ -195,6 +218,8 @@ static void board_ioapic_deliver(void *opaque, uint32_t dest, bool logical, unsi
 				 bool level)
 {
 	struct board *b = opaque;
+	if (b->loading)
+		return;
 	if (lapic_x2apic_mode(b->lapic) && dest == 0xff)
 		dest = APIC_BROADCAST;
 	if (lapic_match_dest(b->lapic, dest, logical))
@@ -206,6 +231,8 @@ static void board_ioapic_deliver(void *opaque, uint32_t dest, bool logical, unsi
 static void board_msi(void *opaque, uint64_t addr, uint32_t data)
 {
 	struct board *b = opaque;
+	if (b->loading)
+		return;
 	if (b->env.kernel_irqchip) {
 		if (b->env.send_msi)
 			b->env.send_msi(b->env.opaque, addr, data);
@@ -229,6 +256,8 @@ static void board_tx_space(void *opaque)
 static void board_eoi_broadcast(void *opaque, uint8_t vector)
 {
 	struct board *b = opaque;
+	if (b->loading)
+		return;
 	ioapic_eoi(b->ioapic, vector);
 }
 
@@ -352,6 +381,141 @@ int board_prepare_direct_boot(struct board *b, uint64_t *rsdp)
 	return 0;
 }
 
+/* ---- the board as a device, and the device list ---- */
+
+static const struct device_field board_fields[] = {
+	DEVICE_FIELD(struct board_state, legacy_timer_level),
+	DEVICE_BOOL(struct board_state, hpet_legacy),
+	DEVICE_FIELD(struct board_state, post_last),
+};
+
+static void board_state_reset(struct device *dev)
+{
+	struct board *b = container_of(dev, struct board, dev);
+	b->s = (struct board_state){ 0 };
+	b->post.last = 0;
+}
+
+static int board_pre_save(struct device *dev)
+{
+	struct board *b = container_of(dev, struct board, dev);
+	b->s.post_last = b->post.last;
+	return 0;
+}
+
+static int board_post_load(struct device *dev, char *why, size_t why_len)
+{
+	struct board *b = container_of(dev, struct board, dev);
+	for (unsigned i = 0; i < 2; i++) {
+		if (b->s.legacy_timer_level[i] != 0 && b->s.legacy_timer_level[i] != 1) {
+			snprintf(why, why_len, "board: a timer line at level %d", b->s.legacy_timer_level[i]);
+			return -EINVAL;
+		}
+	}
+	b->post.last = b->s.post_last;
+	return 0;
+}
+
+static void board_device_destroy(struct device *dev)
+{
+	(void)dev; /* the board frees itself after its devices */
+}
+
+static const struct device_class board_class = {
+	.type = "pc-board",
+	.version = 1,
+	.fields = board_fields,
+	.nfields = ARRAY_SIZE(board_fields),
+	.reset = board_state_reset,
+	.pre_save = board_pre_save,
+	.post_load = board_post_load,
+	.destroy = board_device_destroy,
+};
+
+/* Takes dev into the list; NULL (its creation failed) is -ENOMEM. */
+static int adopt(struct board *b, struct device *dev)
+{
+	return dev ? device_list_add(&b->devices, dev) : -ENOMEM;
+}
+
+int board_save(struct board *b, struct statebuf *out)
+{
+	sb_put_u32(out, (uint32_t)b->devices.count);
+	for (size_t i = 0; i < b->devices.count; i++) {
+		size_t at = sb_reserve_u32(out);
+		int r = device_save(b->devices.items[i], out);
+		if (r < 0)
+			return r;
+		sb_patch_u32(out, at, (uint32_t)(out->len - at - 4));
+	}
+	return out->failed ? -ENOMEM : 0;
+}
+
+static int board_load_records(struct board *b, struct state_reader *in, char *why, size_t why_len)
+{
+	uint32_t n = sr_get_u32(in);
+	if (!sr_ok(in) || n != b->devices.count) {
+		snprintf(why, why_len, "the snapshot has %u devices, this machine %zu: it was built with other options", n,
+			 b->devices.count);
+		return -EINVAL;
+	}
+	bool *seen = calloc(n ? n : 1, sizeof(*seen));
+	if (!seen)
+		return -ENOMEM;
+	int r = 0;
+	for (uint32_t i = 0; i < n && r == 0; i++) {
+		uint32_t len = sr_get_u32(in);
+		struct state_reader rec = sr_sub(in, len);
+		char name[256];
+		device_record_name(&rec, name);
+		struct device *dev = sr_ok(in) ? device_list_find(&b->devices, name) : NULL;
+		size_t k = 0;
+		while (dev && b->devices.items[k] != dev)
+			k++;
+		if (!sr_ok(in)) {
+			snprintf(why, why_len, "the device records are truncated");
+			r = -EINVAL;
+		} else if (!dev || seen[k]) {
+			snprintf(why, why_len, "the snapshot has %s device \"%s\" this machine %s", dev ? "a second" : "a",
+				 name, dev ? "has once" : "lacks");
+			r = -EINVAL;
+		} else {
+			seen[k] = true;
+			r = device_load(dev, &rec, why, why_len);
+			if (r == 0 && rec.left) {
+				snprintf(why, why_len, "device %s: trailing bytes in its record", name);
+				r = -EINVAL;
+			}
+		}
+	}
+	free(seen);
+	if (r == 0 && in->left) {
+		snprintf(why, why_len, "trailing bytes after the device records");
+		r = -EINVAL;
+	}
+	return r;
+}
+
+int board_load(struct board *b, struct state_reader *in, char *why, size_t why_len)
+{
+	if (b->env.kernel_irqchip) {
+		snprintf(why, why_len, "snapshots with --irqchip kernel are not supported yet");
+		return -ENOTSUP;
+	}
+	b->loading = true;
+	int r = board_load_records(b, in, why, why_len);
+	if (r < 0)
+		device_list_reset(&b->devices); /* nothing half-loaded runs */
+	b->loading = false;
+	update_cpu_intr(b);
+	return r;
+}
+
+void board_advance_wall_clock(struct board *b, int64_t seconds)
+{
+	rtc_advance_wall_clock(b->rtc, seconds);
+}
+
 int board_create(const struct board_env *env, struct board **out, char *why, size_t why_len)
 {
 	struct board *b = calloc(1, sizeof(*b));
@@ -360,6 +524,7 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 		return -ENOMEM;
 	}
 	b->env = *env;
+	device_init(&b->dev, &board_class, "board", &b->s);
 	for (unsigned i = 0; i < ISA_IRQS; i++)
 		b->isa_irq[i] = (struct irq_line){ board_isa_irq, b, i };
 	for (unsigned i = 0; i < 2; i++)
@@ -382,36 +547,50 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 	struct ioapic_config iocfg = { .id = 0, .deliver = board_ioapic_deliver, .opaque = b };
 	struct piix_config pcfg = { .set_isa_irq = board_isa_irq, .isa_opaque = b };
 
-	int r = -ENOMEM;
+	int r = -EINVAL;
 	bool own_chips = !env->kernel_irqchip;
-	if (env->kernel_irqchip && !env->set_gsi) {
-		r = -EINVAL;
+	if (env->kernel_irqchip && !env->set_gsi)
 		goto fail;
-	}
+	r = adopt(b, &b->dev);
 	if (own_chips) {
-		b->lapic = lapic_create(env->clock, &lcfg);
-		b->ioapic = ioapic_create(&iocfg);
-		b->pic = pic_create(board_pic_intr, b);
-		b->pit = pit_create(env->clock, &b->legacy_timer_irq[0]);
-		b->hpet = hpet_create(env->clock, &hpet_wiring);
+		if (r == 0 && (b->lapic = lapic_create(env->clock, &lcfg)))
+			r = adopt(b, lapic_device(b->lapic));
+		if (r == 0 && (b->ioapic = ioapic_create(&iocfg)))
+			r = adopt(b, ioapic_device(b->ioapic));
+		if (r == 0 && (b->pic = pic_create(board_pic_intr, b)))
+			r = adopt(b, pic_device(b->pic));
+		if (r == 0 && (b->pit = pit_create(env->clock, &b->legacy_timer_irq[0])))
+			r = adopt(b, pit_device(b->pit));
+		if (r == 0 && (b->hpet = hpet_create(env->clock, &hpet_wiring)))
+			r = adopt(b, hpet_device(b->hpet));
+		if (r == 0 && (!b->lapic || !b->ioapic || !b->pic || !b->pit || !b->hpet))
+			r = -ENOMEM;
 	}
-	b->com1 = uart_create(env->clock, &b->isa_irq[COM1_IRQ], env->serial);
-	b->pm = acpi_pm_create(env->clock, &b->isa_irq[SCI_IRQ], board_poweroff, b);
-	b->fw_cfg = fw_cfg_create(env->ram);
-	b->pci = pci_bus_create();
+	if (r == 0 && (b->com1 = uart_create(env->clock, &b->isa_irq[COM1_IRQ], env->serial)))
+		r = adopt(b, uart_device(b->com1));
+	if (r == 0 && (b->pm = acpi_pm_create(env->clock, &b->isa_irq[SCI_IRQ], board_poweroff, b)))
+		r = adopt(b, acpi_pm_device(b->pm));
+	if (r == 0 && (b->fw_cfg = fw_cfg_create(env->ram)))
+		r = adopt(b, fw_cfg_device(b->fw_cfg));
+	if (r == 0 && (b->pci = pci_bus_create()))
+		r = adopt(b, pci_bus_device(b->pci));
 	/* The RTC starts from the host's wall clock in UTC, as Linux guests expect by default. */
-	b->rtc = rtc_create(env->clock, &b->legacy_timer_irq[1], time(NULL));
-	b->i8042 = i8042_create(&b->isa_irq[KBD_IRQ], &b->isa_irq[AUX_IRQ], board_reset_request, b);
-	b->reset_ports = reset_ports_create(board_reset_request, b);
-	if ((own_chips && (!b->lapic || !b->ioapic || !b->pic || !b->pit || !b->hpet)) || !b->com1 || !b->pm || !b->fw_cfg ||
-	    !b->pci || !b->rtc || !b->i8042 || !b->reset_ports)
+	if (r == 0 && (b->rtc = rtc_create(env->clock, &b->legacy_timer_irq[1], time(NULL))))
+		r = adopt(b, rtc_device(b->rtc));
+	if (r == 0 && (b->i8042 = i8042_create(&b->isa_irq[KBD_IRQ], &b->isa_irq[AUX_IRQ], board_reset_request, b)))
+		r = adopt(b, i8042_device(b->i8042));
+	if (r == 0 && (b->reset_ports = reset_ports_create(board_reset_request, b)))
+		r = adopt(b, reset_ports_device(b->reset_ports));
+	if (r == 0 && (!b->com1 || !b->pm || !b->fw_cfg || !b->pci || !b->rtc || !b->i8042 || !b->reset_ports))
+		r = -ENOMEM;
+	if (r < 0)
 		goto fail;
 	rtc_set_memory_size(b->rtc, env->ram->low_size, env->ram->size - env->ram->low_size);
 	/* 0xCF9 sits inside the PCI address port's dword: the host bridge forwards it. */
 	pci_host_set_cf9(b->pci, &reset_cf9_bus_ops, b->reset_ports);
 	pci_bus_set_address_spaces(b->pci, env->pio, env->mmio);
 	pci_bus_set_msi_handler(b->pci, board_msi, b);
-	if ((r = piix_create(b->pci, &pcfg, &b->piix)) < 0)
+	if ((r = piix_create(b->pci, &pcfg, &b->piix)) < 0 || (r = adopt(b, piix_device(b->piix))) < 0)
 		goto fail;
 	b->kick_host = (struct virtio_kick_host){ env->loop, env->ioeventfd, env->opaque };
 	/* The disks before the fw_cfg items: they are part of what firmware finds. */
@@ -426,7 +605,7 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 		env->disks[b->ndisks] = NULL; /* the device owns it now, also when it fails */
 		r = virtio_blk_create(b->pci, PCI_DEVFN(BOARD_FIRST_DISK_SLOT + b->ndisks, 0), env->ram, env->loop,
 				      &b->kick_host, disk, serial, &b->disks[b->ndisks]);
-		if (r < 0)
+		if (r < 0 || (r = adopt(b, virtio_blk_device(b->disks[b->ndisks]))) < 0)
 			goto fail;
 	}
 	for (; b->nnics < env->nnics; b->nnics++) {
@@ -435,14 +614,17 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 		nic->backend = NULL; /* the device owns it now, also when it fails */
 		r = virtio_net_create(b->pci, PCI_DEVFN(BOARD_FIRST_NIC_SLOT + b->nnics, 0), env->ram, env->loop,
 				      &b->kick_host, nb, nic->mac, &b->nics[b->nnics]);
-		if (r < 0)
+		if (r < 0 || (r = adopt(b, virtio_net_device(b->nics[b->nnics]))) < 0)
 			goto fail;
 	}
-	if (env->rng && (r = virtio_rng_create(b->pci, PCI_DEVFN(BOARD_RNG_SLOT, 0), env->ram, &b->kick_host, &b->rng)) < 0)
+	if (env->rng && ((r = virtio_rng_create(b->pci, PCI_DEVFN(BOARD_RNG_SLOT, 0), env->ram, &b->kick_host,
+						 &b->rng)) < 0 ||
+			 (r = adopt(b, virtio_rng_device(b->rng))) < 0))
 		goto fail;
 	if (env->virtio_console && env->serial &&
-	    (r = virtio_console_create(b->pci, PCI_DEVFN(BOARD_CONSOLE_SLOT, 0), env->ram, &b->kick_host, env->serial,
-				  &b->console)) < 0)
+	    ((r = virtio_console_create(b->pci, PCI_DEVFN(BOARD_CONSOLE_SLOT, 0), env->ram, &b->kick_host, env->serial,
+					&b->console)) < 0 ||
+	     (r = adopt(b, virtio_console_device(b->console))) < 0))
 		goto fail;
 	if ((r = board_fw_cfg_items(b)) < 0)
 		goto fail;
@@ -513,30 +695,7 @@ fail:
 void board_reset(struct board *b)
 {
 	/* With kernel_irqchip the engine resets its own chips (engine_ops.platform_reset). */
-	if (!b->env.kernel_irqchip) {
-		lapic_reset(b->lapic);
-		ioapic_reset(b->ioapic);
-		pic_reset(b->pic);
-		pit_reset(b->pit);
-		hpet_reset(b->hpet);
-	}
-	uart_reset(b->com1);
-	pci_bus_reset(b->pci);
-	for (unsigned i = 0; i < b->ndisks; i++)
-		virtio_blk_reset(b->disks[i]);
-	for (unsigned i = 0; i < b->nnics; i++)
-		virtio_net_reset(b->nics[i]);
-	if (b->rng)
-		virtio_rng_reset(b->rng);
-	if (b->console)
-		virtio_console_reset(b->console);
-	piix_reset(b->piix);
-	acpi_pm_reset(b->pm);
-	fw_cfg_reset(b->fw_cfg);
-	rtc_reset(b->rtc);
-	i8042_reset(b->i8042);
-	reset_ports_reset(b->reset_ports);
-	b->post.last = 0;
+	device_list_reset(&b->devices);
 	update_cpu_intr(b);
 }
 
@@ -550,24 +709,7 @@ void board_destroy(struct board *b)
 		chardev_set_frontend(b->env.serial, NULL, NULL);
 		chardev_set_tx_space(b->env.serial, NULL, NULL);
 	}
-	for (unsigned i = 0; i < b->ndisks; i++)
-		virtio_blk_destroy(b->disks[i]);
-	for (unsigned i = 0; i < b->nnics; i++)
-		virtio_net_destroy(b->nics[i]);
-	virtio_rng_destroy(b->rng);
-	virtio_console_destroy(b->console);
-	reset_ports_destroy(b->reset_ports);
-	i8042_destroy(b->i8042);
-	rtc_destroy(b->rtc);
-	piix_destroy(b->piix);
-	pci_bus_destroy(b->pci);
-	fw_cfg_destroy(b->fw_cfg);
-	acpi_pm_destroy(b->pm);
-	uart_destroy(b->com1);
-	hpet_destroy(b->hpet);
-	pit_destroy(b->pit);
-	pic_destroy(b->pic);
-	ioapic_destroy(b->ioapic);
-	lapic_destroy(b->lapic);
+	/* Newest first: the PCI functions leave the bus before it goes. */
+	device_list_destroy(&b->devices);
 	free(b);
 }

@@ -18,6 +18,8 @@
 
 struct chardev;
 struct block_backend;
+struct statebuf;
+struct state_reader;
 struct net_backend;
 
 /* A network card: a virtio-net PCI function on a backend the caller opened. */
@@ -87,5 +89,14 @@ int board_intr_ack(struct board *b, unsigned cpu);
 int board_msr_read(struct board *b, unsigned cpu, uint32_t index, uint64_t *value);
 int board_msr_write(struct board *b, unsigned cpu, uint32_t index, uint64_t value);
 void board_destroy(struct board *b);
+
+/* Snapshots (lock held, vCPUs stopped): every device's record. 0 or -errno. */
+int board_save(struct board *b, struct statebuf *out) MUST_CHECK;
+/* Loads the records board_save wrote over a board built from the same
+ * options; interrupt lines are left alone meanwhile, then the CPU's INTR is
+ * recomputed. 0, or -EINVAL / -ENOTSUP with why filled, every device reset. */
+int board_load(struct board *b, struct state_reader *in, char *why, size_t why_len) MUST_CHECK;
+/* After a restore: the RTC's wall clock moves on by the time that passed on the host. */
+void board_advance_wall_clock(struct board *b, int64_t seconds);
 
 #endif

@@ -10,17 +10,26 @@
  * activity light (bits 6, 7) are stored and read back without effect; A20
  * is never masked.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
+#include "hw/device.h"
 #include "hw/pc/reset_ports.h"
 
 #define RESET_PORT92_DEFAULT RESET_PORT92_A20
 
+/* What the guest sees and a snapshot keeps (reset_ports_fields). */
+struct reset_ports_state {
+	uint8_t port92; /* A20 and the stored bits; bit 0 for its 0 -> 1 edge */
+	uint8_t cf9;
+};
+
 struct reset_ports {
+	struct device dev;
 	void (*reset)(void *opaque);
 	void *opaque;
-	uint8_t port92;
-	uint8_t cf9;
+	struct reset_ports_state s;
 };
 
 static void reset_request(struct reset_ports *rp)
@@ -33,7 +42,7 @@ static uint64_t reset_port92_read(void *opaque, uint64_t offset, unsigned size)
 {
 	struct reset_ports *rp = opaque;
 	(void)size;
-	return offset == 0 ? rp->port92 : 0xff;
+	return offset == 0 ? rp->s.port92 : 0xff;
 }
 
 static void reset_port92_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
@@ -42,8 +51,8 @@ static void reset_port92_write(void *opaque, uint64_t offset, uint64_t value, un
 	(void)size;
 	if (offset != 0)
 		return;
-	uint8_t old = rp->port92;
-	rp->port92 = (uint8_t)value;
+	uint8_t old = rp->s.port92;
+	rp->s.port92 = (uint8_t)value;
 	/* Last: the callback may reset this device. */
 	if ((value & RESET_PORT92_FAST_RESET) && !(old & RESET_PORT92_FAST_RESET))
 		reset_request(rp);
@@ -53,7 +62,7 @@ static uint64_t reset_cf9_read(void *opaque, uint64_t offset, unsigned size)
 {
 	struct reset_ports *rp = opaque;
 	(void)size;
-	return offset == 0 ? rp->cf9 : 0xff;
+	return offset == 0 ? rp->s.cf9 : 0xff;
 }
 
 static void reset_cf9_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
@@ -63,7 +72,7 @@ static void reset_cf9_write(void *opaque, uint64_t offset, uint64_t value, unsig
 	if (offset != 0)
 		return;
 	/* Bits 0 and 4..7 are reserved and read 0. */
-	rp->cf9 = (uint8_t)value & RESET_CF9_MASK;
+	rp->s.cf9 = (uint8_t)value & RESET_CF9_MASK;
 	if (value & RESET_CF9_RCPU)
 		reset_request(rp);
 }
@@ -84,13 +93,54 @@ const struct bus_ops reset_cf9_bus_ops = {
 
 bool reset_a20_enabled(const struct reset_ports *rp)
 {
-	return rp->port92 & RESET_PORT92_A20;
+	return rp->s.port92 & RESET_PORT92_A20;
 }
 
 void reset_ports_reset(struct reset_ports *rp)
 {
-	rp->port92 &= ~RESET_PORT92_FAST_RESET;
-	rp->cf9 = 0;
+	rp->s.port92 &= ~RESET_PORT92_FAST_RESET;
+	rp->s.cf9 = 0;
+}
+
+static const struct device_field reset_ports_fields[] = {
+	DEVICE_FIELD(struct reset_ports_state, port92),
+	DEVICE_FIELD(struct reset_ports_state, cf9),
+};
+
+static int reset_ports_post_load(struct device *dev, char *why, size_t why_len)
+{
+	struct reset_ports *rp = container_of(dev, struct reset_ports, dev);
+	/* Every value of port 0x92 is one the guest can write. */
+	if (rp->s.cf9 & ~RESET_CF9_MASK) {
+		snprintf(why, why_len, "%s: reserved bits of port 0xcf9 set", dev->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void reset_ports_device_reset(struct device *dev)
+{
+	reset_ports_reset(container_of(dev, struct reset_ports, dev));
+}
+
+static void reset_ports_device_destroy(struct device *dev)
+{
+	reset_ports_destroy(container_of(dev, struct reset_ports, dev));
+}
+
+static const struct device_class reset_ports_class = {
+	.type = "reset-ports",
+	.version = 1,
+	.fields = reset_ports_fields,
+	.nfields = ARRAY_SIZE(reset_ports_fields),
+	.reset = reset_ports_device_reset,
+	.post_load = reset_ports_post_load,
+	.destroy = reset_ports_device_destroy,
+};
+
+struct device *reset_ports_device(struct reset_ports *rp)
+{
+	return &rp->dev;
 }
 
 struct reset_ports *reset_ports_create(void (*reset)(void *opaque), void *opaque)
@@ -100,7 +150,8 @@ struct reset_ports *reset_ports_create(void (*reset)(void *opaque), void *opaque
 		return NULL;
 	rp->reset = reset;
 	rp->opaque = opaque;
-	rp->port92 = RESET_PORT92_DEFAULT;
+	device_init(&rp->dev, &reset_ports_class, "reset-ports", &rp->s);
+	rp->s.port92 = RESET_PORT92_DEFAULT;
 	return rp;
 }
 

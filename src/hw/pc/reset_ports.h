@@ -27,6 +27,7 @@
 #include "core/compiler.h"
 #include "mem/bus.h"
 
+struct device;
 struct reset_ports;
 
 #define RESET_PORT92 0x92
@@ -53,6 +54,8 @@ struct reset_ports *reset_ports_create(void (*reset)(void *opaque), void *opaque
 void reset_ports_reset(struct reset_ports *rp);
 /* Frees rp. NULL is ignored. */
 void reset_ports_destroy(struct reset_ports *rp);
+/* Both ports as a device object (reset, snapshots), named "reset-ports". */
+struct device *reset_ports_device(struct reset_ports *rp);
 
 /* One-byte regions, byte accesses only; opaque is the struct reset_ports. */
 extern const struct bus_ops reset_port92_bus_ops;

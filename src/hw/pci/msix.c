@@ -2,6 +2,8 @@
 /*
  * MSI-X table, pending bits and capability (see msix.h).
  */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "hw/pci/msix.h"
@@ -115,4 +117,34 @@ uint64_t msix_pba_read(const struct msix *m, uint64_t offset, unsigned size)
 void msix_config_written(struct msix *m)
 {
 	release_pending(m);
+}
+
+void msix_save(const struct msix *m, uint32_t table[MSIX_MAX_VECTORS][4], uint64_t *pending)
+{
+	memcpy(table, m->table, sizeof(m->table));
+	*pending = m->pending;
+}
+
+int msix_load(struct msix *m, const uint32_t table[MSIX_MAX_VECTORS][4], uint64_t pending, char *why,
+	      size_t why_len)
+{
+	const char *bad = NULL;
+	for (unsigned v = 0; v < MSIX_MAX_VECTORS && !bad; v++) {
+		bool present = v < m->nvec;
+		if (!present && ((table[v][0] | table[v][1] | table[v][2] | table[v][3]) || (pending >> v & 1)))
+			bad = "a vector past the table";
+		else if (present && (table[v][3] & ~MSIX_VECTOR_MASKED))
+			bad = "reserved vector control bits";
+		else if (present && (pending >> v & 1) && msix_enabled(m) &&
+			 !(control(m) & MSIX_CTRL_FUNCTION_MASK) && !(table[v][3] & MSIX_VECTOR_MASKED))
+			bad = "an unmasked vector pending";
+	}
+	if (bad) {
+		snprintf(why, why_len, "pci %02x.%x: MSI-X state with %s", PCI_SLOT(m->dev->devfn),
+			 PCI_FUNC(m->dev->devfn), bad);
+		return -EINVAL;
+	}
+	memcpy(m->table, table, sizeof(m->table));
+	m->pending = pending;
+	return 0;
 }

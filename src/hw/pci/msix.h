@@ -9,14 +9,19 @@
  * The device embeds a struct msix, places the capability with msix_init,
  * forwards its BAR accesses in the table and PBA ranges to
  * msix_table_read/write and msix_pba_read, and calls msix_config_written
- * from its config_write hook. Locking: the machine lock, as for PCI.
+ * from its config_write hook. In snapshots the device keeps the table and the
+ * pending bits (msix_save / msix_load) beside its configuration space, which
+ * holds the enable and function-mask bits. Locking: the machine lock, as for
+ * PCI.
  */
 #ifndef X86V_HW_PCI_MSIX_H
 #define X86V_HW_PCI_MSIX_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "core/compiler.h"
 #include "hw/pci/pci.h"
 
 #define PCI_CAP_ID_MSIX 0x11
@@ -53,5 +58,17 @@ void msix_table_write(struct msix *m, uint64_t offset, uint64_t value, unsigned 
 uint64_t msix_pba_read(const struct msix *m, uint64_t offset, unsigned size);
 /* After a configuration write: sends what an unmasking released. */
 void msix_config_written(struct msix *m);
+
+/* Snapshots: the vector table (entries past nvec stay zero) and the PBA. */
+void msix_save(const struct msix *m, uint32_t table[MSIX_MAX_VECTORS][4], uint64_t *pending);
+/*
+ * Puts them back once the configuration space is (the control register
+ * decides what may be pending). Refused with -EINVAL and why filled, m
+ * unchanged: an entry or a pending bit past nvec, reserved vector-control
+ * bits, a pending vector that is neither masked nor disabled (it would have
+ * been sent). Sends nothing.
+ */
+int msix_load(struct msix *m, const uint32_t table[MSIX_MAX_VECTORS][4], uint64_t pending, char *why,
+	      size_t why_len) MUST_CHECK;
 
 #endif

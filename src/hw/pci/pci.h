@@ -16,6 +16,11 @@
  * the interrupt system (pci_bus_set_msi_handler), as the host bridge turns
  * a bus master's write to 0xFEExxxxx into an interrupt message.
  *
+ * Snapshots: the bus is a device object ("pci") that holds the host bridge's
+ * CONFIG_ADDRESS register; each function's configuration space belongs to
+ * the device model that owns the function, which saves it with
+ * pci_device_save_config and restores it with pci_device_load_config.
+ *
  * Not implemented: PCI Express ECAM (MMCONFIG) and extended config space
  * (offsets 0x100-0xFFF), PCI-to-PCI bridges and buses other than 0 (reads on
  * them return all-ones), expansion ROM BARs (offset 0x30 reads 0), MSI
@@ -27,6 +32,7 @@
 #define X86V_HW_PCI_PCI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/compiler.h"
@@ -97,6 +103,7 @@
 #define PCI_IO_WINDOW_START 0xC000
 #define PCI_IO_WINDOW_END 0x10000
 
+struct device;
 struct pci_bus;
 struct pci_device;
 
@@ -170,6 +177,23 @@ void pci_device_reset(struct pci_device *dev);
 /* The address BAR n currently decodes at, or PCI_BAR_UNMAPPED. */
 uint64_t pci_bar_address(const struct pci_device *dev, unsigned n);
 
+/* Snapshots of one function: its configuration space as the guest left it
+ * (Status.Interrupt holds the level the function drives on its INTx pin). */
+void pci_device_save_config(const struct pci_device *dev, uint8_t out[PCI_CONFIG_SPACE_SIZE]);
+/*
+ * Puts saved configuration bytes back, as the owner's post_load. Every bit
+ * the guest cannot write (IDs, class, header type, BAR kinds and sizes,
+ * capabilities, interrupt pin) must equal dev's own: a space saved from
+ * another function is refused (-EINVAL, why filled, dev unchanged). Then
+ * every BAR is decoded and mapped again (bus regions, the bar map callback,
+ * bar_moved) and the INTx level is put back onto the bus, as the guest's
+ * config writes and the device's pci_set_irq calls had done. The
+ * config_write hook is not called: the owner rebuilds what follows from its
+ * own registers, and sends no interrupt message.
+ */
+int pci_device_load_config(struct pci_device *dev, const uint8_t config[PCI_CONFIG_SPACE_SIZE], char *why,
+			   size_t why_len) MUST_CHECK;
+
 /* --- the bus and the host bridge's config mechanism #1 --- */
 
 /* NULL only when out of memory. */
@@ -183,6 +207,15 @@ void pci_bus_remove_device(struct pci_bus *bus, struct pci_device *dev);
 struct pci_device *pci_bus_find(const struct pci_bus *bus, unsigned devfn);
 /* pci_device_reset on every device, and CONFIG_ADDRESS back to 0. */
 void pci_bus_reset(struct pci_bus *bus);
+/*
+ * The bus as a device object, named "pci" (type "pci-host"): its state is
+ * CONFIG_ADDRESS. Its reset clears only that register (each function is
+ * reset by the device that owns it); its destroy is pci_bus_destroy, so it
+ * comes before the functions' devices in the board's list.
+ */
+struct device *pci_bus_device(struct pci_bus *bus);
+/* Whether some function asserts PIRQ pirq (0..3): the level the handler last got. */
+bool pci_bus_pirq_level(const struct pci_bus *bus, unsigned pirq);
 
 void pci_bus_set_bar_map(struct pci_bus *bus, pci_bar_map_fn *fn, void *opaque);
 void pci_bus_set_pirq_handler(struct pci_bus *bus, pci_pirq_fn *fn, void *opaque);

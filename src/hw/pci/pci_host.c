@@ -2,23 +2,32 @@
 /*
  * The PCI bus and configuration mechanism #1 (PCI Local Bus Specification
  * 3.0 §3.2.2.3.2), configuration space write masks (§6.1-§6.2), BAR sizing and
- * decoding (§6.2.5.1), INTx wire-OR onto PIRQ A-D, and BAR placement for
- * firmware-less boots. See pci.h for the contract and what is not modelled.
+ * decoding (§6.2.5.1), INTx wire-OR onto PIRQ A-D, BAR placement for
+ * firmware-less boots, and configuration spaces in snapshots. See pci.h for
+ * the contract and what is not modelled.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
+#include "hw/device.h"
 #include "hw/pci/pci.h"
 
 #define PCI_NUM_PIRQS 4
 /* CONFIG_ADDRESS: enable, bus, device, function, dword register; 30:24 and 1:0 read 0. */
 #define PCI_CONFIG_ADDRESS_MASK 0x80fffffcu
 
-struct pci_bus {
-	struct pci_device *devs[PCI_MAX_DEVFN];
+/* What a snapshot keeps of the host bridge (pci_host_fields). */
+struct pci_host_state {
 	uint32_t config_address;
+};
+
+struct pci_bus {
+	struct device dev;
+	struct pci_host_state s;
+	struct pci_device *devs[PCI_MAX_DEVFN];
 	pci_bar_map_fn *map_fn;
 	void *map_opaque;
 	pci_pirq_fn *pirq_fn;
@@ -243,9 +252,91 @@ void pci_device_reset(struct pci_device *dev)
 	pci_update_intx(dev);
 }
 
+void pci_device_save_config(const struct pci_device *dev, uint8_t out[PCI_CONFIG_SPACE_SIZE])
+{
+	memcpy(out, dev->config, PCI_CONFIG_SPACE_SIZE);
+}
+
+int pci_device_load_config(struct pci_device *dev, const uint8_t config[PCI_CONFIG_SPACE_SIZE], char *why,
+			   size_t why_len)
+{
+	for (unsigned o = 0; o < PCI_CONFIG_SPACE_SIZE; o++) {
+		/* Status.Interrupt is read-only to the guest but the function's own. */
+		uint8_t fixed = (uint8_t)~(dev->wmask[o] | dev->w1cmask[o] | (o == PCI_STATUS ? PCI_STATUS_INTERRUPT : 0));
+		if ((config[o] ^ dev->config[o]) & fixed) {
+			snprintf(why, why_len,
+				 "pci %02x.%x: the saved configuration space is another function's (byte 0x%02x: 0x%02x, not 0x%02x)",
+				 PCI_SLOT(dev->devfn), PCI_FUNC(dev->devfn), o, config[o], dev->config[o]);
+			return -EINVAL;
+		}
+	}
+	bool level = config[PCI_STATUS] & PCI_STATUS_INTERRUPT;
+	if (level && !config[PCI_INTERRUPT_PIN]) {
+		snprintf(why, why_len, "pci %02x.%x: an interrupt pending on a function without an interrupt pin",
+			 PCI_SLOT(dev->devfn), PCI_FUNC(dev->devfn));
+		return -EINVAL;
+	}
+	memcpy(dev->config, config, PCI_CONFIG_SPACE_SIZE);
+	dev->intx_level = level;
+	pci_update_mappings(dev);
+	pci_update_intx(dev);
+	return 0;
+}
+
+/* ---- the bus as a device object ---- */
+
+static const struct device_field pci_host_fields[] = {
+	DEVICE_FIELD(struct pci_host_state, config_address),
+};
+
+static void pci_host_reset(struct device *dev)
+{
+	struct pci_bus *bus = container_of(dev, struct pci_bus, dev);
+	bus->s.config_address = 0;
+}
+
+static int pci_host_post_load(struct device *dev, char *why, size_t why_len)
+{
+	struct pci_bus *bus = container_of(dev, struct pci_bus, dev);
+	if (bus->s.config_address & ~PCI_CONFIG_ADDRESS_MASK) {
+		snprintf(why, why_len, "%s: CONFIG_ADDRESS 0x%08x has reserved bits set", dev->name,
+			 bus->s.config_address);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void pci_host_destroy(struct device *dev)
+{
+	pci_bus_destroy(container_of(dev, struct pci_bus, dev));
+}
+
+static const struct device_class pci_host_class = {
+	.type = "pci-host",
+	.version = 1,
+	.fields = pci_host_fields,
+	.nfields = ARRAY_SIZE(pci_host_fields),
+	.reset = pci_host_reset,
+	.post_load = pci_host_post_load,
+	.destroy = pci_host_destroy,
+};
+
+struct device *pci_bus_device(struct pci_bus *bus)
+{
+	return &bus->dev;
+}
+
+bool pci_bus_pirq_level(const struct pci_bus *bus, unsigned pirq)
+{
+	return pirq < PCI_NUM_PIRQS && bus->pirq_count[pirq] > 0;
+}
+
 struct pci_bus *pci_bus_create(void)
 {
-	return calloc(1, sizeof(struct pci_bus));
+	struct pci_bus *bus = calloc(1, sizeof(struct pci_bus));
+	if (bus)
+		device_init(&bus->dev, &pci_host_class, "pci", &bus->s);
+	return bus;
 }
 
 void pci_bus_destroy(struct pci_bus *bus)
@@ -295,7 +386,7 @@ struct pci_device *pci_bus_find(const struct pci_bus *bus, unsigned devfn)
 
 void pci_bus_reset(struct pci_bus *bus)
 {
-	bus->config_address = 0;
+	bus->s.config_address = 0;
 	for (unsigned i = 0; i < PCI_MAX_DEVFN; i++)
 		if (bus->devs[i])
 			pci_device_reset(bus->devs[i]);
@@ -380,7 +471,7 @@ static uint64_t pci_host_addr_read(void *opaque, uint64_t offset, unsigned size)
 {
 	struct pci_bus *bus = opaque;
 	if (offset == 0 && size == 4)
-		return bus->config_address;
+		return bus->s.config_address;
 	if (offset == 1 && size == 1 && bus->cf9_ops)
 		return bus->cf9_ops->read(bus->cf9_opaque, 0, 1) & 0xff;
 	return pci_all_ones(size);
@@ -390,7 +481,7 @@ static void pci_host_addr_write(void *opaque, uint64_t offset, uint64_t value, u
 {
 	struct pci_bus *bus = opaque;
 	if (offset == 0 && size == 4)
-		bus->config_address = (uint32_t)value & PCI_CONFIG_ADDRESS_MASK;
+		bus->s.config_address = (uint32_t)value & PCI_CONFIG_ADDRESS_MASK;
 	else if (offset == 1 && size == 1 && bus->cf9_ops)
 		bus->cf9_ops->write(bus->cf9_opaque, 0, value & 0xff, 1);
 	/* Other sizes at 0xCF8-0xCFB are not CONFIG_ADDRESS (§3.2.2.3.2): ignored. */
@@ -407,7 +498,7 @@ const struct bus_ops pci_host_addr_bus_ops = {
 static bool pci_host_target(const struct pci_bus *bus, uint64_t offset, unsigned *devfn,
 			    unsigned *reg)
 {
-	uint32_t a = bus->config_address;
+	uint32_t a = bus->s.config_address;
 	/* Only bus 0 exists; type 1 cycles to other buses end in master aborts. */
 	if (!(a & PCI_CONFIG_ENABLE) || ((a >> 16) & 0xff) != 0)
 		return false;

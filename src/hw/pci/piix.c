@@ -2,26 +2,38 @@
 /*
  * i440FX host bridge and PIIX3 ISA bridge identities and the PIIX3 PIRQ
  * router (Intel 82441FX PMC datasheet §3.2; 82371FB/SB PIIX/PIIX3 datasheet
- * §2.2, PIRQRC[A:D]). See piix.h for what is and is not modelled.
+ * §2.2, PIRQRC[A:D]), and the chipset in snapshots. See piix.h for what is
+ * and is not modelled.
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "core/log.h"
+#include "hw/device.h"
 #include "hw/pci/piix.h"
 
 #define PIIX_ISA_IRQS 16
 #define PIIX_I440FX_CLASS 0x060000
 #define PIIX_PIIX3_CLASS 0x060100
 
+/* What a snapshot keeps (piix_fields). The configuration spaces are copied
+ * from the functions before saving; the levels live here. */
+struct piix_state {
+	uint8_t host_config[PCI_CONFIG_SPACE_SIZE];
+	uint8_t isa_config[PCI_CONFIG_SPACE_SIZE];
+	bool pirq_level[PIIX_NUM_PIRQS]; /* wired-OR INTx level per PIRQ, from the bus */
+	bool isa_level[PIIX_ISA_IRQS]; /* what the router last drove */
+};
+
 struct piix {
+	struct device dev;
+	struct piix_state s;
 	struct pci_bus *bus;
 	struct piix_config cfg;
 	struct pci_device host;
 	struct pci_device isa;
-	bool pirq_level[PIIX_NUM_PIRQS]; /* wired-OR INTx level per PIRQ, from the bus */
-	bool isa_level[PIIX_ISA_IRQS]; /* what the router last drove */
 };
 
 /* PIIX3 reset values of its device-specific registers (datasheet §2.2). */
@@ -43,15 +55,19 @@ static bool piix_irq_routable(unsigned irq)
 	return irq >= 3 && irq <= 15 && irq != 8 && irq != 13;
 }
 
-int piix_pirq_to_irq(const struct piix *p, unsigned pirq)
+/* The IRQ a PIRQ reaches under the routing in an ISA bridge's config space, or -1. */
+static int piix_route(const uint8_t *isa_config, unsigned pirq)
 {
-	if (pirq >= PIIX_NUM_PIRQS)
-		return -1;
-	uint8_t v = p->isa.config[PIIX_PIRQRC + pirq];
+	uint8_t v = isa_config[PIIX_PIRQRC + pirq];
 	unsigned irq = v & PIIX_PIRQRC_IRQ_MASK;
 	if ((v & PIIX_PIRQRC_IRQEN_N) || !piix_irq_routable(irq))
 		return -1;
 	return (int)irq;
+}
+
+int piix_pirq_to_irq(const struct piix *p, unsigned pirq)
+{
+	return pirq < PIIX_NUM_PIRQS ? piix_route(p->isa.config, pirq) : -1;
 }
 
 /* Recomputes every ISA level: several PIRQs may share one IRQ (wired-OR). */
@@ -60,13 +76,13 @@ static void piix_update_irqs(struct piix *p)
 	bool level[PIIX_ISA_IRQS] = { false };
 	for (unsigned i = 0; i < PIIX_NUM_PIRQS; i++) {
 		int irq = piix_pirq_to_irq(p, i);
-		if (irq >= 0 && p->pirq_level[i])
+		if (irq >= 0 && p->s.pirq_level[i])
 			level[irq] = true;
 	}
 	for (unsigned irq = 0; irq < PIIX_ISA_IRQS; irq++) {
-		if (level[irq] == p->isa_level[irq])
+		if (level[irq] == p->s.isa_level[irq])
 			continue;
-		p->isa_level[irq] = level[irq];
+		p->s.isa_level[irq] = level[irq];
 		if (p->cfg.set_isa_irq)
 			p->cfg.set_isa_irq(p->cfg.isa_opaque, irq, level[irq]);
 	}
@@ -77,7 +93,7 @@ static void piix_pirq(void *opaque, unsigned pirq, int level)
 	struct piix *p = opaque;
 	if (pirq >= PIIX_NUM_PIRQS)
 		return;
-	p->pirq_level[pirq] = level != 0;
+	p->s.pirq_level[pirq] = level != 0;
 	piix_update_irqs(p);
 }
 
@@ -123,7 +139,86 @@ void piix_reset(struct piix *p)
 	p->isa.config[PCI_COMMAND] = PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
 	for (size_t i = 0; i < ARRAY_SIZE(piix3_reset_values); i++)
 		p->isa.config[piix3_reset_values[i].offset] = piix3_reset_values[i].value;
+	/* The PIRQ inputs are the bus's, whatever a refused snapshot left here. */
+	for (unsigned i = 0; i < PIIX_NUM_PIRQS; i++)
+		p->s.pirq_level[i] = pci_bus_pirq_level(p->bus, i);
 	piix_update_irqs(p);
+}
+
+/* ---- the chipset as a device object ---- */
+
+static const struct device_field piix_fields[] = {
+	DEVICE_FIELD(struct piix_state, host_config),
+	DEVICE_FIELD(struct piix_state, isa_config),
+	DEVICE_BOOL(struct piix_state, pirq_level),
+	DEVICE_BOOL(struct piix_state, isa_level),
+};
+
+static void piix_capture(struct piix *p)
+{
+	pci_device_save_config(&p->host, p->s.host_config);
+	pci_device_save_config(&p->isa, p->s.isa_config);
+}
+
+static void piix_device_reset(struct device *dev)
+{
+	struct piix *p = container_of(dev, struct piix, dev);
+	piix_reset(p);
+	piix_capture(p); /* a record without these fields loads the reset values */
+}
+
+static int piix_pre_save(struct device *dev)
+{
+	piix_capture(container_of(dev, struct piix, dev));
+	return 0;
+}
+
+static int piix_post_load(struct device *dev, char *why, size_t why_len)
+{
+	struct piix *p = container_of(dev, struct piix, dev);
+	const struct piix_state *s = &p->s;
+	/* The ISA levels are what the saved routing makes of the saved PIRQ
+	 * levels: the interrupt controllers saved what they saw of them. */
+	for (unsigned irq = 0; irq < PIIX_ISA_IRQS; irq++) {
+		bool level = false;
+		for (unsigned i = 0; i < PIIX_NUM_PIRQS; i++)
+			level |= s->pirq_level[i] && piix_route(s->isa_config, i) == (int)irq;
+		if (level != s->isa_level[irq]) {
+			snprintf(why, why_len, "%s: IRQ %u at level %d, but its PIRQs say %d", dev->name, irq,
+				 s->isa_level[irq], level);
+			return -EINVAL;
+		}
+	}
+	int r = pci_device_load_config(&p->host, s->host_config, why, why_len);
+	if (r == 0)
+		r = pci_device_load_config(&p->isa, s->isa_config, why, why_len);
+	if (r < 0)
+		return r;
+	if (p->cfg.pam_changed)
+		for (unsigned i = 0; i < PIIX_PAM_COUNT; i++)
+			p->cfg.pam_changed(p->cfg.pam_opaque, i, p->host.config[PIIX_PAM0 + i]);
+	return 0;
+}
+
+static void piix_device_destroy(struct device *dev)
+{
+	piix_destroy(container_of(dev, struct piix, dev));
+}
+
+static const struct device_class piix_class = {
+	.type = "piix3",
+	.version = 1,
+	.fields = piix_fields,
+	.nfields = ARRAY_SIZE(piix_fields),
+	.reset = piix_device_reset,
+	.pre_save = piix_pre_save,
+	.post_load = piix_post_load,
+	.destroy = piix_device_destroy,
+};
+
+struct device *piix_device(struct piix *p)
+{
+	return &p->dev;
 }
 
 int piix_create(struct pci_bus *bus, const struct piix_config *cfg, struct piix **out)
@@ -165,7 +260,8 @@ int piix_create(struct pci_bus *bus, const struct piix_config *cfg, struct piix 
 		return r;
 	}
 	pci_bus_set_pirq_handler(bus, piix_pirq, p);
-	piix_reset(p);
+	device_init(&p->dev, &piix_class, "piix", &p->s);
+	piix_device_reset(&p->dev);
 	*out = p;
 	return 0;
 }
@@ -176,7 +272,7 @@ void piix_destroy(struct piix *p)
 		return;
 	pci_bus_set_pirq_handler(p->bus, NULL, NULL);
 	for (unsigned i = 0; i < PIIX_NUM_PIRQS; i++)
-		p->pirq_level[i] = false;
+		p->s.pirq_level[i] = false;
 	piix_update_irqs(p);
 	pci_bus_remove_device(p->bus, &p->isa);
 	pci_bus_remove_device(p->bus, &p->host);

@@ -9,6 +9,11 @@
  * IRQs: bits 3:0 select IRQ 3-7, 9-12, 14 or 15, bit 7 (IRQEN#) set means
  * not routed; the reset value is 0x80.
  *
+ * As a device object ("piix", type "piix3") the chipset keeps both functions'
+ * configuration spaces (PAM, SMRAM, PIRQ routing) and the PIRQ and ISA IRQ
+ * levels the router last saw and drove; loading one calls pam_changed for
+ * every PAM register, as the guest's writes did, and drives no IRQ.
+ *
  * Not modelled: the i440FX PAM shadowing and SMRAM (0x59-0x5F, 0x72 are plain
  * storage; the board may watch PAM writes through pam_changed), DRAM control,
  * the PIIX3 DMA/APIC/SMI control registers (plain storage), and the reset
@@ -41,6 +46,7 @@
 /* The routing firmware (SeaBIOS) programs and piix_route_defaults applies. */
 #define PIIX_DEFAULT_PIRQ_IRQS { 10, 10, 11, 11 }
 
+struct device;
 struct piix;
 
 struct piix_config {
@@ -62,6 +68,8 @@ int piix_create(struct pci_bus *bus, const struct piix_config *cfg, struct piix 
 void piix_destroy(struct piix *p);
 /* Chipset registers to their reset values (PIRQs unrouted); drops ISA levels it drove. */
 void piix_reset(struct piix *p);
+/* The chipset as a device object (reset, snapshots, destroy: piix_destroy). */
+struct device *piix_device(struct piix *p);
 
 /*
  * For boots without firmware: routes PIRQ A-D to PIIX_DEFAULT_PIRQ_IRQS, as

@@ -4,10 +4,13 @@
  * event grouping, §4.8.3.2 PM1 control grouping, §4.8.3.3 power management
  * timer). See acpi_pm.h for the port layout and what is not implemented.
  */
+#include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "core/log.h"
+#include "hw/device.h"
 #include "hw/timer/acpi_pm.h"
 
 #define ACPI_PM_TIMER_BITS 24
@@ -24,18 +27,25 @@
 	 ACPI_PM1_RTC_EN)
 #define ACPI_PM1_CNT_MASK (ACPI_PM1_SCI_EN | ACPI_PM1_BM_RLD | ACPI_PM1_SLP_TYP_MASK)
 
+/* What the guest sees and a snapshot keeps (acpi_pm_fields). The timer
+ * itself is virtual time: nothing of it to keep but tmr_epoch. */
+struct acpi_pm_state {
+	uint16_t sts;
+	uint16_t en;
+	uint16_t cnt; /* SLP_EN is write-only and never stored */
+	uint64_t tmr_epoch; /* ticks >> 23 when TMR_STS was last brought up to date */
+	int32_t sci_level;
+	int64_t overflow_deadline; /* overflow_timer's (snapshots) */
+};
+
 struct acpi_pm {
+	struct device dev;
 	struct vclock *clock;
 	struct irq_line sci;
 	void (*poweroff)(void *opaque);
 	void *opaque;
 	struct vtimer overflow_timer; /* armed while TMR_EN: next flip of bit 23 */
-
-	uint16_t sts;
-	uint16_t en;
-	uint16_t cnt; /* SLP_EN is write-only and never stored */
-	uint64_t tmr_epoch; /* ticks >> 23 when TMR_STS was last brought up to date */
-	int sci_level;
+	struct acpi_pm_state s;
 };
 
 static uint64_t acpi_pm_ticks(const struct acpi_pm *pm)
@@ -55,28 +65,28 @@ uint32_t acpi_pm_timer_value(const struct acpi_pm *pm)
 static void acpi_pm_sync_tmr_sts(struct acpi_pm *pm)
 {
 	uint64_t epoch = acpi_pm_ticks(pm) >> (ACPI_PM_TIMER_BITS - 1);
-	if (epoch != pm->tmr_epoch) {
-		pm->tmr_epoch = epoch;
-		pm->sts |= ACPI_PM1_TMR_STS;
+	if (epoch != pm->s.tmr_epoch) {
+		pm->s.tmr_epoch = epoch;
+		pm->s.sts |= ACPI_PM1_TMR_STS;
 	}
 }
 
 static void acpi_pm_update_sci(struct acpi_pm *pm)
 {
-	int level = (pm->cnt & ACPI_PM1_SCI_EN) && (pm->sts & pm->en & ACPI_PM1_SCI_EVENTS);
-	if (level != pm->sci_level) {
-		pm->sci_level = level;
+	int level = (pm->s.cnt & ACPI_PM1_SCI_EN) && (pm->s.sts & pm->s.en & ACPI_PM1_SCI_EVENTS);
+	if (level != pm->s.sci_level) {
+		pm->s.sci_level = level;
 		irq_set_level(&pm->sci, level);
 	}
 }
 
 static void acpi_pm_arm_overflow(struct acpi_pm *pm)
 {
-	if (!(pm->en & ACPI_PM1_TMR_EN)) {
+	if (!(pm->s.en & ACPI_PM1_TMR_EN)) {
 		vtimer_cancel(&pm->overflow_timer);
 		return;
 	}
-	uint64_t next = (pm->tmr_epoch + 1) << (ACPI_PM_TIMER_BITS - 1);
+	uint64_t next = (pm->s.tmr_epoch + 1) << (ACPI_PM_TIMER_BITS - 1);
 	/* Round up so the timer fires at or after the flip, never before it. */
 	unsigned __int128 ns = ((unsigned __int128)next * NS_PER_SEC + ACPI_PM_TIMER_HZ - 1) /
 			       ACPI_PM_TIMER_HZ;
@@ -95,13 +105,13 @@ static void acpi_pm_overflow_fire(void *opaque)
 
 void acpi_pm_power_button(struct acpi_pm *pm)
 {
-	pm->sts |= ACPI_PM1_PWRBTN_STS;
+	pm->s.sts |= ACPI_PM1_PWRBTN_STS;
 	acpi_pm_update_sci(pm);
 }
 
 static void acpi_pm_write_cnt(struct acpi_pm *pm, uint16_t v)
 {
-	pm->cnt = v & ACPI_PM1_CNT_MASK;
+	pm->s.cnt = v & ACPI_PM1_CNT_MASK;
 	acpi_pm_update_sci(pm);
 	if (!(v & ACPI_PM1_SLP_EN))
 		return;
@@ -138,12 +148,12 @@ static uint64_t acpi_pm_read(void *opaque, uint64_t offset, unsigned size)
 	struct acpi_pm *pm = opaque;
 	uint8_t bytes[ACPI_PM_REGION_SIZE] = { 0 };
 	acpi_pm_sync_tmr_sts(pm);
-	bytes[ACPI_PM1_STS] = (uint8_t)pm->sts;
-	bytes[ACPI_PM1_STS + 1] = (uint8_t)(pm->sts >> 8);
-	bytes[ACPI_PM1_EN] = (uint8_t)pm->en;
-	bytes[ACPI_PM1_EN + 1] = (uint8_t)(pm->en >> 8);
-	bytes[ACPI_PM1_CNT] = (uint8_t)pm->cnt;
-	bytes[ACPI_PM1_CNT + 1] = (uint8_t)(pm->cnt >> 8);
+	bytes[ACPI_PM1_STS] = (uint8_t)pm->s.sts;
+	bytes[ACPI_PM1_STS + 1] = (uint8_t)(pm->s.sts >> 8);
+	bytes[ACPI_PM1_EN] = (uint8_t)pm->s.en;
+	bytes[ACPI_PM1_EN + 1] = (uint8_t)(pm->s.en >> 8);
+	bytes[ACPI_PM1_CNT] = (uint8_t)pm->s.cnt;
+	bytes[ACPI_PM1_CNT + 1] = (uint8_t)(pm->s.cnt >> 8);
 	uint32_t tmr = acpi_pm_timer_value(pm); /* sampled once: a 32-bit read is atomic */
 	for (unsigned i = 0; i < 4; i++)
 		bytes[ACPI_PM_TMR + i] = (uint8_t)(tmr >> (8 * i));
@@ -163,18 +173,18 @@ static void acpi_pm_write(void *opaque, uint64_t offset, uint64_t value, unsigne
 	if (lanes) {
 		/* Write-1-to-clear; bring TMR_STS up to date first so a clear is not undone. */
 		acpi_pm_sync_tmr_sts(pm);
-		pm->sts &= (uint16_t)~(v & ACPI_PM1_STS_MASK);
+		pm->s.sts &= (uint16_t)~(v & ACPI_PM1_STS_MASK);
 	}
-	v = acpi_pm_merge(pm->en, ACPI_PM1_EN, offset, value, size, &lanes);
+	v = acpi_pm_merge(pm->s.en, ACPI_PM1_EN, offset, value, size, &lanes);
 	if (lanes) {
-		bool tmr_was = pm->en & ACPI_PM1_TMR_EN;
-		pm->en = v & ACPI_PM1_EN_MASK;
-		if (tmr_was != !!(pm->en & ACPI_PM1_TMR_EN)) {
+		bool tmr_was = pm->s.en & ACPI_PM1_TMR_EN;
+		pm->s.en = v & ACPI_PM1_EN_MASK;
+		if (tmr_was != !!(pm->s.en & ACPI_PM1_TMR_EN)) {
 			acpi_pm_sync_tmr_sts(pm);
 			acpi_pm_arm_overflow(pm);
 		}
 	}
-	v = acpi_pm_merge(pm->cnt, ACPI_PM1_CNT, offset, value, size, &lanes);
+	v = acpi_pm_merge(pm->s.cnt, ACPI_PM1_CNT, offset, value, size, &lanes);
 	if (lanes) {
 		acpi_pm_write_cnt(pm, v);
 		return;
@@ -193,13 +203,81 @@ const struct bus_ops acpi_pm_bus_ops = {
 
 void acpi_pm_reset(struct acpi_pm *pm)
 {
-	pm->sts = 0;
-	pm->en = 0;
+	pm->s.sts = 0;
+	pm->s.en = 0;
 	/* No SMI_CMD in the FADT: the platform comes up in ACPI mode. */
-	pm->cnt = ACPI_PM1_SCI_EN;
-	pm->tmr_epoch = acpi_pm_ticks(pm) >> (ACPI_PM_TIMER_BITS - 1);
+	pm->s.cnt = ACPI_PM1_SCI_EN;
+	pm->s.tmr_epoch = acpi_pm_ticks(pm) >> (ACPI_PM_TIMER_BITS - 1);
 	vtimer_cancel(&pm->overflow_timer);
 	acpi_pm_update_sci(pm);
+}
+
+static const struct device_field acpi_pm_fields[] = {
+	DEVICE_FIELD(struct acpi_pm_state, sts),
+	DEVICE_FIELD(struct acpi_pm_state, en),
+	DEVICE_FIELD(struct acpi_pm_state, cnt),
+	DEVICE_FIELD(struct acpi_pm_state, tmr_epoch),
+	DEVICE_FIELD(struct acpi_pm_state, sci_level),
+	DEVICE_FIELD(struct acpi_pm_state, overflow_deadline),
+};
+
+static int acpi_pm_pre_save(struct device *dev)
+{
+	struct acpi_pm *pm = container_of(dev, struct acpi_pm, dev);
+	pm->s.overflow_deadline = vtimer_deadline(&pm->overflow_timer);
+	return 0;
+}
+
+static int acpi_pm_post_load(struct device *dev, char *why, size_t why_len)
+{
+	struct acpi_pm *pm = container_of(dev, struct acpi_pm, dev);
+	const struct acpi_pm_state *s = &pm->s;
+	/* The epoch of virtual time INT64_MAX is below 2^32: anything past it
+	 * is no epoch the timer reaches. */
+	uint64_t max_epoch = (uint64_t)((unsigned __int128)INT64_MAX * ACPI_PM_TIMER_HZ / NS_PER_SEC) >>
+			     (ACPI_PM_TIMER_BITS - 1);
+	if ((s->sts & ~ACPI_PM1_STS_MASK) || (s->en & ~ACPI_PM1_EN_MASK) || (s->cnt & ~ACPI_PM1_CNT_MASK) ||
+	    (s->sci_level != 0 && s->sci_level != 1) || s->tmr_epoch > max_epoch) {
+		snprintf(why, why_len, "%s: register or SCI level out of range", dev->name);
+		return -EINVAL;
+	}
+	/* Armed only while TMR_EN, for a time of virtual time. */
+	if (s->overflow_deadline != VCLOCK_NEVER &&
+	    (!(s->en & ACPI_PM1_TMR_EN) || s->overflow_deadline < 0)) {
+		snprintf(why, why_len, "%s: overflow timer out of range", dev->name);
+		return -EINVAL;
+	}
+	if (vtimer_set_deadline(&pm->overflow_timer, s->overflow_deadline) < 0) {
+		snprintf(why, why_len, "%s: out of memory", dev->name);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void acpi_pm_device_reset(struct device *dev)
+{
+	acpi_pm_reset(container_of(dev, struct acpi_pm, dev));
+}
+
+static void acpi_pm_device_destroy(struct device *dev)
+{
+	acpi_pm_destroy(container_of(dev, struct acpi_pm, dev));
+}
+
+static const struct device_class acpi_pm_class = {
+	.type = "acpi-pm",
+	.version = 1,
+	.fields = acpi_pm_fields,
+	.nfields = ARRAY_SIZE(acpi_pm_fields),
+	.reset = acpi_pm_device_reset,
+	.pre_save = acpi_pm_pre_save,
+	.post_load = acpi_pm_post_load,
+	.destroy = acpi_pm_device_destroy,
+};
+
+struct device *acpi_pm_device(struct acpi_pm *pm)
+{
+	return &pm->dev;
 }
 
 struct acpi_pm *acpi_pm_create(struct vclock *clock, const struct irq_line *sci,
@@ -214,6 +292,7 @@ struct acpi_pm *acpi_pm_create(struct vclock *clock, const struct irq_line *sci,
 	pm->poweroff = poweroff;
 	pm->opaque = opaque;
 	vtimer_init(&pm->overflow_timer, clock, acpi_pm_overflow_fire, pm);
+	device_init(&pm->dev, &acpi_pm_class, "acpi-pm", &pm->s);
 	acpi_pm_reset(pm);
 	return pm;
 }

@@ -66,6 +66,7 @@
 #define ACPI_PM1_SLP_EN 0x2000
 
 struct acpi_pm;
+struct device;
 
 /*
  * Creates the block in its reset state. clock must outlive it; *sci is copied
@@ -77,6 +78,8 @@ struct acpi_pm *acpi_pm_create(struct vclock *clock, const struct irq_line *sci,
 void acpi_pm_reset(struct acpi_pm *pm);
 /* Cancels its timer and frees. NULL is ignored. */
 void acpi_pm_destroy(struct acpi_pm *pm);
+/* The block as a device object (reset, snapshots), named "acpi-pm". */
+struct device *acpi_pm_device(struct acpi_pm *pm);
 
 /* Host side: the power button was pressed (sets PWRBTN_STS; SCI if enabled). */
 void acpi_pm_power_button(struct acpi_pm *pm);

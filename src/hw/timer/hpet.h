@@ -55,6 +55,7 @@
 #define HPET_TN_ROUTE_SHIFT 9
 #define HPET_TN_ROUTE_MASK (0x1fu << HPET_TN_ROUTE_SHIFT)
 
+struct device;
 struct hpet;
 
 struct hpet_wiring {
@@ -75,6 +76,10 @@ struct hpet *hpet_create(struct vclock *clock, const struct hpet_wiring *wiring)
 void hpet_reset(struct hpet *h);
 /* Cancels its timers and frees. NULL is ignored. */
 void hpet_destroy(struct hpet *h);
+/* The HPET as a device object (reset, snapshots), named "hpet". Loading a
+ * snapshot with legacy replacement mode on calls legacy_changed(opaque, true)
+ * (the reset before it calls it with false if it was on). */
+struct device *hpet_device(struct hpet *h);
 /* Bits 31:0 of GCAP_ID: what the ACPI HPET table's Event Timer Block ID says. */
 uint32_t hpet_block_id(void);
 /* Whether legacy replacement mode is on. */

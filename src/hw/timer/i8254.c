@@ -20,10 +20,13 @@
  * speaker itself, and port 0x61's IOCHK/SERR status (bits 6, 7 read 0).
  * Counts of 1 in mode 2 and 3 (illegal per datasheet) leave OUT constant.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
+#include "hw/device.h"
 #include "hw/timer/i8254.h"
 
 #define PIT_CHANNELS 3
@@ -63,13 +66,21 @@ struct pit_channel {
 	int64_t load_edge; /* NULL COUNT is 1 until this edge */
 };
 
-struct i8254 {
-	struct vclock *clock;
-	struct irq_line irq0;
-	struct vtimer timer;
-	int64_t irq_edge; /* the edge the timer is armed for, or PIT_NEVER */
+/* What the guest sees and a snapshot keeps (pit_fields). Every edge is a
+ * count of CLK edges since virtual time 0, so the state keeps its meaning on
+ * a clock set back to the same virtual time. */
+struct pit_state {
 	struct pit_channel ch[PIT_CHANNELS];
 	uint8_t port61; /* bits 0..3 */
+	int64_t irq_edge; /* the edge the timer is armed for, or PIT_NEVER */
+};
+
+struct i8254 {
+	struct device dev;
+	struct vclock *clock;
+	struct irq_line irq0;
+	struct vtimer timer; /* armed for irq_edge (snapshots recompute it) */
+	struct pit_state s;
 };
 
 static int64_t pit_edge_at(int64_t ns)
@@ -385,13 +396,13 @@ static void pit_control(struct i8254 *pit, uint8_t v, int64_t e)
 			if (!(v & (PIT_RB_CNT0 << i)))
 				continue;
 			if (!(v & PIT_RB_NCOUNT))
-				pit_latch_count(&pit->ch[i], e);
+				pit_latch_count(&pit->s.ch[i], e);
 			if (!(v & PIT_RB_NSTATUS))
-				pit_latch_status(&pit->ch[i], e);
+				pit_latch_status(&pit->s.ch[i], e);
 		}
 		return;
 	}
-	struct pit_channel *c = &pit->ch[sc];
+	struct pit_channel *c = &pit->s.ch[sc];
 	if (rw == PIT_RW_LATCH) {
 		pit_latch_count(c, e);
 		return;
@@ -469,8 +480,8 @@ static void pit_counter_write(struct pit_channel *c, uint8_t v, int64_t e)
 /* Arms the timer for channel 0's next OUT rising edge after edge e. */
 static void pit_arm(struct i8254 *pit, int64_t e)
 {
-	int64_t r = pit_next_rise(&pit->ch[0], e);
-	pit->irq_edge = r;
+	int64_t r = pit_next_rise(&pit->s.ch[0], e);
+	pit->s.irq_edge = r;
 	int64_t t = r == PIT_NEVER ? VCLOCK_NEVER : pit_edge_time(r);
 	if (t == VCLOCK_NEVER) {
 		vtimer_cancel(&pit->timer);
@@ -478,7 +489,7 @@ static void pit_arm(struct i8254 *pit, int64_t e)
 	}
 	if (vtimer_arm(&pit->timer, t) < 0) {
 		log_warn("pit: cannot arm the channel 0 timer; IRQ 0 stops");
-		pit->irq_edge = PIT_NEVER;
+		pit->s.irq_edge = PIT_NEVER;
 	}
 }
 
@@ -486,7 +497,7 @@ static void pit_timer_fire(void *opaque)
 {
 	struct i8254 *pit = opaque;
 	int64_t e = pit_now(pit);
-	pit_settle(&pit->ch[0], e);
+	pit_settle(&pit->s.ch[0], e);
 	irq_pulse(&pit->irq0);
 	pit_arm(pit, e);
 }
@@ -498,7 +509,7 @@ static uint64_t pit_read(void *opaque, uint64_t offset, unsigned size)
 	if (offset >= PIT_CONTROL)
 		return 0xff; /* the control register is write-only: the bus floats */
 	int64_t e = pit_now(pit);
-	struct pit_channel *c = &pit->ch[offset];
+	struct pit_channel *c = &pit->s.ch[offset];
 	pit_settle(c, e);
 	return pit_counter_read(c, e);
 }
@@ -511,17 +522,17 @@ static void pit_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
 		return;
 	int64_t e = pit_now(pit);
 	for (unsigned i = 0; i < PIT_CHANNELS; i++)
-		pit_settle(&pit->ch[i], e);
-	bool out0 = pit_out_at(&pit->ch[0], e);
+		pit_settle(&pit->s.ch[i], e);
+	bool out0 = pit_out_at(&pit->s.ch[0], e);
 	/* A rising edge whose timer has not run yet must not be lost to the re-arm. */
-	bool due = pit->irq_edge <= e;
+	bool due = pit->s.irq_edge <= e;
 	if (offset == PIT_CONTROL)
 		pit_control(pit, (uint8_t)value, e);
 	else
-		pit_counter_write(&pit->ch[offset], (uint8_t)value, e);
+		pit_counter_write(&pit->s.ch[offset], (uint8_t)value, e);
 	/* A write that takes OUT from low to high (a control word ending mode 0,
 	 * say) is an edge the PIC sees, as on real hardware. */
-	if (due || (!out0 && pit_out_at(&pit->ch[0], e)))
+	if (due || (!out0 && pit_out_at(&pit->s.ch[0], e)))
 		irq_pulse(&pit->irq0);
 	pit_arm(pit, e);
 }
@@ -532,9 +543,9 @@ static uint64_t pit_port61_read(void *opaque, uint64_t offset, unsigned size)
 	(void)offset;
 	(void)size;
 	int64_t e = pit_now(pit);
-	struct pit_channel *c = &pit->ch[2];
+	struct pit_channel *c = &pit->s.ch[2];
 	pit_settle(c, e);
-	uint8_t v = pit->port61 & PIT_P61_RW_MASK;
+	uint8_t v = pit->s.port61 & PIT_P61_RW_MASK;
 	if ((e / PIT_REFRESH_CLOCKS) & 1)
 		v |= PIT_P61_REFRESH;
 	if (pit_out_at(c, e))
@@ -548,9 +559,9 @@ static void pit_port61_write(void *opaque, uint64_t offset, uint64_t value, unsi
 	(void)offset;
 	(void)size;
 	int64_t e = pit_now(pit);
-	struct pit_channel *c = &pit->ch[2];
+	struct pit_channel *c = &pit->s.ch[2];
 	pit_settle(c, e);
-	pit->port61 = value & PIT_P61_RW_MASK;
+	pit->s.port61 = value & PIT_P61_RW_MASK;
 	pit_set_gate(c, value & PIT_P61_GATE2, e);
 }
 
@@ -571,10 +582,10 @@ const struct bus_ops pit_port61_ops = {
 void pit_reset(struct i8254 *pit)
 {
 	vtimer_cancel(&pit->timer);
-	pit->irq_edge = PIT_NEVER;
-	pit->port61 = 0;
+	pit->s.irq_edge = PIT_NEVER;
+	pit->s.port61 = 0;
 	for (unsigned i = 0; i < PIT_CHANNELS; i++) {
-		struct pit_channel *c = &pit->ch[i];
+		struct pit_channel *c = &pit->s.ch[i];
 		memset(c, 0, sizeof(*c));
 		c->mode_bits = 3;
 		c->mode = 3;
@@ -583,6 +594,128 @@ void pit_reset(struct i8254 *pit)
 		c->gate = i != 2; /* channel 2's GATE is port 0x61 bit 0 */
 		c->load_edge = PIT_NEVER;
 	}
+}
+
+#define PIT_CHANNEL_FIELDS(i)                                    \
+	DEVICE_FIELD(struct pit_state, ch[i].mode_bits),         \
+	DEVICE_FIELD(struct pit_state, ch[i].mode),              \
+	DEVICE_FIELD(struct pit_state, ch[i].access),            \
+	DEVICE_BOOL(struct pit_state, ch[i].bcd),                \
+	DEVICE_BOOL(struct pit_state, ch[i].gate),               \
+	DEVICE_FIELD(struct pit_state, ch[i].cr),                \
+	DEVICE_BOOL(struct pit_state, ch[i].cr_valid),           \
+	DEVICE_BOOL(struct pit_state, ch[i].write_msb),          \
+	DEVICE_FIELD(struct pit_state, ch[i].write_lsb),         \
+	DEVICE_BOOL(struct pit_state, ch[i].read_msb),           \
+	DEVICE_BOOL(struct pit_state, ch[i].count_latched),      \
+	DEVICE_BOOL(struct pit_state, ch[i].latch_msb),          \
+	DEVICE_FIELD(struct pit_state, ch[i].latch),             \
+	DEVICE_BOOL(struct pit_state, ch[i].status_latched),     \
+	DEVICE_FIELD(struct pit_state, ch[i].status),            \
+	DEVICE_BOOL(struct pit_state, ch[i].running),            \
+	DEVICE_FIELD(struct pit_state, ch[i].phase_edge),        \
+	DEVICE_FIELD(struct pit_state, ch[i].phase_count),       \
+	DEVICE_FIELD(struct pit_state, ch[i].phase_offset),      \
+	DEVICE_BOOL(struct pit_state, ch[i].tc_done),            \
+	DEVICE_FIELD(struct pit_state, ch[i].hold_value),        \
+	DEVICE_BOOL(struct pit_state, ch[i].hold_out),           \
+	DEVICE_BOOL(struct pit_state, ch[i].pending),            \
+	DEVICE_FIELD(struct pit_state, ch[i].pending_edge),      \
+	DEVICE_FIELD(struct pit_state, ch[i].pending_count),     \
+	DEVICE_FIELD(struct pit_state, ch[i].pending_offset),    \
+	DEVICE_FIELD(struct pit_state, ch[i].load_edge)
+
+static const struct device_field pit_fields[] = {
+	PIT_CHANNEL_FIELDS(0),
+	PIT_CHANNEL_FIELDS(1),
+	PIT_CHANNEL_FIELDS(2),
+	DEVICE_FIELD(struct pit_state, port61),
+	DEVICE_FIELD(struct pit_state, irq_edge),
+};
+
+/* Edges beyond any virtual time (pit_edge_at(INT64_MAX) is about 2^53) yet
+ * far enough from INT64_MAX that edge + count arithmetic cannot overflow. */
+#define PIT_EDGE_LIMIT (1LL << 60)
+
+static bool pit_edge_ok(int64_t e)
+{
+	return e >= 0 && e < PIT_EDGE_LIMIT;
+}
+
+/* What pit_value_at and friends divide by and add up: the counts of a phase
+ * within 1..65536 (BCD counts with invalid digits exceed 9999), offsets
+ * within the period, edges in range, a pending phase only after the current
+ * one in modes 2 and 3. */
+static bool pit_channel_ok(const struct pit_channel *c)
+{
+	uint8_t mode = c->mode_bits >= 6 ? c->mode_bits - 4 : c->mode_bits;
+	if (c->mode_bits > 7 || c->mode != mode || c->access < PIT_RW_LSB || c->access > PIT_RW_LSB_MSB)
+		return false;
+	if (c->hold_value > 0xffff || c->phase_count > 65536 || c->phase_offset > c->phase_count ||
+	    !pit_edge_ok(c->phase_edge) || (c->running && c->phase_count == 0))
+		return false;
+	if (c->load_edge != PIT_NEVER && !pit_edge_ok(c->load_edge))
+		return false;
+	if (!c->pending)
+		return true;
+	return c->running && (c->mode == 2 || c->mode == 3) && c->pending_count >= 1 &&
+	       c->pending_count <= 65536 && c->pending_offset <= c->pending_count &&
+	       pit_edge_ok(c->pending_edge) && c->pending_edge > c->phase_edge;
+}
+
+static int pit_post_load(struct device *dev, char *why, size_t why_len)
+{
+	struct i8254 *pit = container_of(dev, struct i8254, dev);
+	const struct pit_state *s = &pit->s;
+	for (unsigned i = 0; i < PIT_CHANNELS; i++) {
+		if (!pit_channel_ok(&s->ch[i])) {
+			snprintf(why, why_len, "%s: channel %u state out of range", dev->name, i);
+			return -EINVAL;
+		}
+	}
+	/* GATE 0 and 1 are tied high; GATE 2 is port 0x61 bit 0. */
+	if (s->port61 > PIT_P61_RW_MASK || !s->ch[0].gate || !s->ch[1].gate ||
+	    s->ch[2].gate != (s->port61 & PIT_P61_GATE2)) {
+		snprintf(why, why_len, "%s: port 0x61 or GATE inconsistent", dev->name);
+		return -EINVAL;
+	}
+	if (s->irq_edge != PIT_NEVER && !pit_edge_ok(s->irq_edge)) {
+		snprintf(why, why_len, "%s: IRQ 0 edge out of range", dev->name);
+		return -EINVAL;
+	}
+	/* The timer is armed for irq_edge's time, as pit_arm left it; an edge
+	 * already due fires at once, as it would have without the snapshot. */
+	int64_t t = s->irq_edge == PIT_NEVER ? VCLOCK_NEVER : pit_edge_time(s->irq_edge);
+	if (vtimer_set_deadline(&pit->timer, t) < 0) {
+		snprintf(why, why_len, "%s: out of memory", dev->name);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void pit_device_reset(struct device *dev)
+{
+	pit_reset(container_of(dev, struct i8254, dev));
+}
+
+static void pit_device_destroy(struct device *dev)
+{
+	pit_destroy(container_of(dev, struct i8254, dev));
+}
+
+static const struct device_class pit_class = {
+	.type = "i8254",
+	.version = 1,
+	.fields = pit_fields,
+	.nfields = ARRAY_SIZE(pit_fields),
+	.reset = pit_device_reset,
+	.post_load = pit_post_load,
+	.destroy = pit_device_destroy,
+};
+
+struct device *pit_device(struct i8254 *pit)
+{
+	return &pit->dev;
 }
 
 struct i8254 *pit_create(struct vclock *clock, const struct irq_line *irq0)
@@ -594,6 +727,7 @@ struct i8254 *pit_create(struct vclock *clock, const struct irq_line *irq0)
 	if (irq0)
 		pit->irq0 = *irq0;
 	vtimer_init(&pit->timer, clock, pit_timer_fire, pit);
+	device_init(&pit->dev, &pit_class, "pit", &pit->s);
 	pit_reset(pit);
 	return pit;
 }

@@ -26,6 +26,7 @@
 #include "hw/irq.h"
 #include "mem/bus.h"
 
+struct device;
 struct i8254;
 
 #define PIT_BASE 0x40
@@ -91,6 +92,9 @@ struct i8254 *pit_create(struct vclock *clock, const struct irq_line *irq0) MUST
 void pit_reset(struct i8254 *pit);
 /* Cancels the timer and frees pit. NULL is ignored. */
 void pit_destroy(struct i8254 *pit);
+/* The PIT as a device object (reset, snapshots), named "pit"; port 0x61's
+ * bits are part of its state. */
+struct device *pit_device(struct i8254 *pit);
 
 /* PIT_REGION_SIZE ports at PIT_BASE and PIT_PORT61_SIZE at PIT_PORT61; byte
  * accesses; opaque is the struct i8254 for both. */

@@ -23,10 +23,13 @@
  * Periodic interrupts the host was too late to deliver are coalesced.
  * The CMOS checksum at 0x2e/0x2f is the board's business.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
+#include "hw/device.h"
 #include "hw/timer/mc146818.h"
 
 #define NS_PER_SEC 1000000000LL
@@ -37,13 +40,15 @@
 
 /* 1970-01-01 .. 9999-12-31 23:59:59 */
 #define RTC_BASE_MAX 253402300799LL
+/* Bounds a snapshot's times must keep (the calendar arithmetic stays far
+ * from overflow within them): seconds beyond any time the registers can
+ * hold (year 16665 with BCD digits of 15, 25755 in binary), virtual times
+ * of about 146 years. */
+#define RTC_SEC_LIMIT (1LL << 40)
+#define RTC_NS_LIMIT (1LL << 62)
 
-struct mc146818 {
-	struct vclock *clock;
-	struct irq_line irq;
-	struct vtimer periodic_timer;
-	struct vtimer update_timer; /* next update-ended or alarm event */
-
+/* What the guest sees and a snapshot keeps (rtc_fields). */
+struct rtc_state {
 	uint8_t cmos[RTC_CMOS_SIZE]; /* time registers: as last latched or written */
 	uint8_t index;
 	bool nmi_masked;
@@ -52,8 +57,21 @@ struct mc146818 {
 	int64_t base_sec; /* the time, in seconds, at base_ns */
 	int64_t base_ns; /* virtual time of an update: the divider chain's phase */
 	int64_t synced_ns; /* flags account for everything up to here */
-	unsigned wday_offset; /* the guest's day of week minus the calendar's, mod 7 */
-	int irq_level;
+	uint32_t wday_offset; /* the guest's day of week minus the calendar's, mod 7 */
+	int32_t irq_level;
+	int64_t periodic_deadline; /* the timers' (snapshots) */
+	int64_t update_deadline;
+};
+
+struct mc146818 {
+	struct device dev;
+	struct vclock *clock;
+	struct irq_line irq;
+	struct vtimer periodic_timer;
+	struct vtimer update_timer; /* next update-ended or alarm event */
+	int64_t power_on_sec; /* what rtc_create showed at power_on_ns */
+	int64_t power_on_ns;
+	struct rtc_state s;
 };
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -99,7 +117,7 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 
 static bool rtc_binary(const struct mc146818 *rtc)
 {
-	return rtc->cmos[RTC_REG_B] & RTC_REG_B_DM;
+	return rtc->s.cmos[RTC_REG_B] & RTC_REG_B_DM;
 }
 
 static unsigned rtc_from_reg(const struct mc146818 *rtc, uint8_t v)
@@ -116,7 +134,7 @@ static uint8_t rtc_to_reg(const struct mc146818 *rtc, unsigned v)
 
 static uint8_t rtc_encode_hour(const struct mc146818 *rtc, unsigned h)
 {
-	if (rtc->cmos[RTC_REG_B] & RTC_REG_B_24H)
+	if (rtc->s.cmos[RTC_REG_B] & RTC_REG_B_24H)
 		return rtc_to_reg(rtc, h);
 	/* 12-hour mode: 0 is 12 AM, 12 is 12 PM. */
 	unsigned h12 = h % 12 ? h % 12 : 12;
@@ -125,7 +143,7 @@ static uint8_t rtc_encode_hour(const struct mc146818 *rtc, unsigned h)
 
 static unsigned rtc_decode_hour(const struct mc146818 *rtc, uint8_t v)
 {
-	if (rtc->cmos[RTC_REG_B] & RTC_REG_B_24H)
+	if (rtc->s.cmos[RTC_REG_B] & RTC_REG_B_24H)
 		return rtc_from_reg(rtc, v);
 	unsigned h = rtc_from_reg(rtc, v & ~RTC_HOURS_PM) % 12;
 	return (v & RTC_HOURS_PM) ? h + 12 : h;
@@ -133,24 +151,24 @@ static unsigned rtc_decode_hour(const struct mc146818 *rtc, uint8_t v)
 
 static bool rtc_divider_running(const struct mc146818 *rtc)
 {
-	return (rtc->cmos[RTC_REG_A] & RTC_REG_A_DV_MASK) <= RTC_REG_A_DV_32KHZ;
+	return (rtc->s.cmos[RTC_REG_A] & RTC_REG_A_DV_MASK) <= RTC_REG_A_DV_32KHZ;
 }
 
 /* The time advances and update cycles happen. */
 static bool rtc_updating(const struct mc146818 *rtc)
 {
-	return rtc_divider_running(rtc) && !(rtc->cmos[RTC_REG_B] & RTC_REG_B_SET);
+	return rtc_divider_running(rtc) && !(rtc->s.cmos[RTC_REG_B] & RTC_REG_B_SET);
 }
 
 static int64_t rtc_sec_at(const struct mc146818 *rtc, int64_t t)
 {
-	return rtc->base_sec + floor_div(t - rtc->base_ns, NS_PER_SEC);
+	return rtc->s.base_sec + floor_div(t - rtc->s.base_ns, NS_PER_SEC);
 }
 
 /* 32.768 kHz divider ticks from the phase origin to t. */
 static int64_t rtc_ticks_at(const struct mc146818 *rtc, int64_t t)
 {
-	int64_t d = t - rtc->base_ns;
+	int64_t d = t - rtc->s.base_ns;
 	return floor_div(d, NS_PER_SEC) * RTC_TIMEBASE_HZ +
 	       floor_mod(d, NS_PER_SEC) * RTC_TIMEBASE_HZ / NS_PER_SEC;
 }
@@ -159,7 +177,7 @@ static int64_t rtc_ticks_at(const struct mc146818 *rtc, int64_t t)
 static int64_t rtc_ticks_to_ns(const struct mc146818 *rtc, int64_t ticks)
 {
 	int64_t frac = floor_mod(ticks, RTC_TIMEBASE_HZ);
-	return rtc->base_ns + floor_div(ticks, RTC_TIMEBASE_HZ) * NS_PER_SEC +
+	return rtc->s.base_ns + floor_div(ticks, RTC_TIMEBASE_HZ) * NS_PER_SEC +
 	       (frac * NS_PER_SEC + RTC_TIMEBASE_HZ - 1) / RTC_TIMEBASE_HZ;
 }
 
@@ -167,7 +185,7 @@ static int64_t rtc_ticks_to_ns(const struct mc146818 *rtc, int64_t ticks)
  * Table 5, 32.768 kHz column: rates 1 and 2 repeat rates 8 and 9). */
 static int64_t rtc_period_ticks(const struct mc146818 *rtc)
 {
-	unsigned rs = rtc->cmos[RTC_REG_A] & RTC_REG_A_RS_MASK;
+	unsigned rs = rtc->s.cmos[RTC_REG_A] & RTC_REG_A_RS_MASK;
 	if (rs == 0)
 		return 0;
 	return rs <= 2 ? 1LL << (rs + 6) : 1LL << (rs - 1);
@@ -185,13 +203,13 @@ static bool rtc_next_alarm(const struct mc146818 *rtc, int64_t after, int64_t *o
 	bool sec_ok[60], min_ok[60], hour_ok[24];
 	bool any_sec = false, any_min = false, any_hour = false;
 	for (unsigned i = 0; i < 60; i++) {
-		sec_ok[i] = rtc_alarm_matches(rtc->cmos[RTC_SECONDS_ALARM], rtc_to_reg(rtc, i));
-		min_ok[i] = rtc_alarm_matches(rtc->cmos[RTC_MINUTES_ALARM], rtc_to_reg(rtc, i));
+		sec_ok[i] = rtc_alarm_matches(rtc->s.cmos[RTC_SECONDS_ALARM], rtc_to_reg(rtc, i));
+		min_ok[i] = rtc_alarm_matches(rtc->s.cmos[RTC_MINUTES_ALARM], rtc_to_reg(rtc, i));
 		any_sec |= sec_ok[i];
 		any_min |= min_ok[i];
 	}
 	for (unsigned i = 0; i < 24; i++) {
-		hour_ok[i] = rtc_alarm_matches(rtc->cmos[RTC_HOURS_ALARM], rtc_encode_hour(rtc, i));
+		hour_ok[i] = rtc_alarm_matches(rtc->s.cmos[RTC_HOURS_ALARM], rtc_encode_hour(rtc, i));
 		any_hour |= hour_ok[i];
 	}
 	if (!any_sec || !any_min || !any_hour)
@@ -223,39 +241,39 @@ static bool rtc_next_alarm(const struct mc146818 *rtc, int64_t after, int64_t *o
 static int64_t rtc_now(const struct mc146818 *rtc)
 {
 	int64_t now = vclock_now(rtc->clock);
-	return now < rtc->synced_ns ? rtc->synced_ns : now;
+	return now < rtc->s.synced_ns ? rtc->s.synced_ns : now;
 }
 
 /* Sets PF, UF and AF for the events in (synced_ns, now]. */
 static void rtc_sync(struct mc146818 *rtc, int64_t now)
 {
-	int64_t from = rtc->synced_ns;
+	int64_t from = rtc->s.synced_ns;
 	if (now <= from)
 		return;
-	rtc->synced_ns = now;
+	rtc->s.synced_ns = now;
 	if (!rtc_divider_running(rtc))
 		return;
 	int64_t period = rtc_period_ticks(rtc);
 	if (period && floor_div(rtc_ticks_at(rtc, from), period) !=
 			      floor_div(rtc_ticks_at(rtc, now), period))
-		rtc->flags |= RTC_REG_C_PF;
-	if (rtc->cmos[RTC_REG_B] & RTC_REG_B_SET)
+		rtc->s.flags |= RTC_REG_C_PF;
+	if (rtc->s.cmos[RTC_REG_B] & RTC_REG_B_SET)
 		return;
 	int64_t s0 = rtc_sec_at(rtc, from), s1 = rtc_sec_at(rtc, now);
 	if (s1 > s0) {
-		rtc->flags |= RTC_REG_C_UF;
+		rtc->s.flags |= RTC_REG_C_UF;
 		int64_t alarm;
-		if (!(rtc->flags & RTC_REG_C_AF) && rtc_next_alarm(rtc, s0, &alarm) && alarm <= s1)
-			rtc->flags |= RTC_REG_C_AF;
+		if (!(rtc->s.flags & RTC_REG_C_AF) && rtc_next_alarm(rtc, s0, &alarm) && alarm <= s1)
+			rtc->s.flags |= RTC_REG_C_AF;
 	}
 }
 
 static void rtc_update_irq(struct mc146818 *rtc)
 {
-	int level = (rtc->flags & rtc->cmos[RTC_REG_B] &
+	int level = (rtc->s.flags & rtc->s.cmos[RTC_REG_B] &
 		     (RTC_REG_C_PF | RTC_REG_C_AF | RTC_REG_C_UF)) != 0;
-	if (level != rtc->irq_level) {
-		rtc->irq_level = level;
+	if (level != rtc->s.irq_level) {
+		rtc->s.irq_level = level;
 		irq_set_level(&rtc->irq, level);
 	}
 }
@@ -274,20 +292,20 @@ static void rtc_arm(struct vtimer *t, int64_t deadline)
  * flag set the line is already high and nothing would change. */
 static void rtc_rearm(struct mc146818 *rtc, int64_t now)
 {
-	uint8_t b = rtc->cmos[RTC_REG_B];
+	uint8_t b = rtc->s.cmos[RTC_REG_B];
 	int64_t periodic = VCLOCK_NEVER, update = VCLOCK_NEVER;
 	int64_t period = rtc_period_ticks(rtc);
 	if (rtc_divider_running(rtc) && (b & RTC_REG_B_PIE) && period &&
-	    !(rtc->flags & RTC_REG_C_PF))
+	    !(rtc->s.flags & RTC_REG_C_PF))
 		periodic = rtc_ticks_to_ns(rtc, (floor_div(rtc_ticks_at(rtc, now), period) + 1) * period);
 	if (rtc_updating(rtc)) {
 		int64_t sec = rtc_sec_at(rtc, now);
-		if ((b & RTC_REG_B_UIE) && !(rtc->flags & RTC_REG_C_UF))
-			update = rtc->base_ns + (sec + 1 - rtc->base_sec) * NS_PER_SEC;
+		if ((b & RTC_REG_B_UIE) && !(rtc->s.flags & RTC_REG_C_UF))
+			update = rtc->s.base_ns + (sec + 1 - rtc->s.base_sec) * NS_PER_SEC;
 		int64_t alarm;
-		if ((b & RTC_REG_B_AIE) && !(rtc->flags & RTC_REG_C_AF) &&
+		if ((b & RTC_REG_B_AIE) && !(rtc->s.flags & RTC_REG_C_AF) &&
 		    rtc_next_alarm(rtc, sec, &alarm)) {
-			int64_t at = rtc->base_ns + (alarm - rtc->base_sec) * NS_PER_SEC;
+			int64_t at = rtc->s.base_ns + (alarm - rtc->s.base_sec) * NS_PER_SEC;
 			if (at < update)
 				update = at;
 		}
@@ -329,36 +347,36 @@ static void rtc_latch(struct mc146818 *rtc, int64_t now)
 	unsigned month, date;
 	civil_from_days(days, &year, &month, &date);
 	unsigned wday = (unsigned)floor_mod(days + 4, 7); /* 1970-01-01 was a Thursday */
-	rtc->cmos[RTC_SECONDS] = rtc_to_reg(rtc, (unsigned)(tod % 60));
-	rtc->cmos[RTC_MINUTES] = rtc_to_reg(rtc, (unsigned)(tod / 60 % 60));
-	rtc->cmos[RTC_HOURS] = rtc_encode_hour(rtc, (unsigned)(tod / 3600));
-	rtc->cmos[RTC_DAY_OF_WEEK] = rtc_to_reg(rtc, (wday + rtc->wday_offset) % 7 + 1);
-	rtc->cmos[RTC_DATE_OF_MONTH] = rtc_to_reg(rtc, date);
-	rtc->cmos[RTC_MONTH] = rtc_to_reg(rtc, month);
-	rtc->cmos[RTC_YEAR] = rtc_to_reg(rtc, (unsigned)floor_mod(year, 100));
-	rtc->cmos[RTC_CENTURY] = rtc_to_reg(rtc, (unsigned)floor_mod(floor_div(year, 100), 100));
+	rtc->s.cmos[RTC_SECONDS] = rtc_to_reg(rtc, (unsigned)(tod % 60));
+	rtc->s.cmos[RTC_MINUTES] = rtc_to_reg(rtc, (unsigned)(tod / 60 % 60));
+	rtc->s.cmos[RTC_HOURS] = rtc_encode_hour(rtc, (unsigned)(tod / 3600));
+	rtc->s.cmos[RTC_DAY_OF_WEEK] = rtc_to_reg(rtc, (wday + rtc->s.wday_offset) % 7 + 1);
+	rtc->s.cmos[RTC_DATE_OF_MONTH] = rtc_to_reg(rtc, date);
+	rtc->s.cmos[RTC_MONTH] = rtc_to_reg(rtc, month);
+	rtc->s.cmos[RTC_YEAR] = rtc_to_reg(rtc, (unsigned)floor_mod(year, 100));
+	rtc->s.cmos[RTC_CENTURY] = rtc_to_reg(rtc, (unsigned)floor_mod(floor_div(year, 100), 100));
 }
 
 /* Takes the time from the registers, as the chip does when SET drops. */
 static void rtc_load_time(struct mc146818 *rtc)
 {
-	int64_t year = (int64_t)rtc_from_reg(rtc, rtc->cmos[RTC_CENTURY]) * 100 +
-		       rtc_from_reg(rtc, rtc->cmos[RTC_YEAR]);
-	int64_t days = days_from_civil(year, rtc_from_reg(rtc, rtc->cmos[RTC_MONTH]),
-				       rtc_from_reg(rtc, rtc->cmos[RTC_DATE_OF_MONTH]));
-	rtc->base_sec = days * SECS_PER_DAY + rtc_decode_hour(rtc, rtc->cmos[RTC_HOURS]) * 3600LL +
-			rtc_from_reg(rtc, rtc->cmos[RTC_MINUTES]) * 60LL +
-			rtc_from_reg(rtc, rtc->cmos[RTC_SECONDS]);
+	int64_t year = (int64_t)rtc_from_reg(rtc, rtc->s.cmos[RTC_CENTURY]) * 100 +
+		       rtc_from_reg(rtc, rtc->s.cmos[RTC_YEAR]);
+	int64_t days = days_from_civil(year, rtc_from_reg(rtc, rtc->s.cmos[RTC_MONTH]),
+				       rtc_from_reg(rtc, rtc->s.cmos[RTC_DATE_OF_MONTH]));
+	rtc->s.base_sec = days * SECS_PER_DAY + rtc_decode_hour(rtc, rtc->s.cmos[RTC_HOURS]) * 3600LL +
+			rtc_from_reg(rtc, rtc->s.cmos[RTC_MINUTES]) * 60LL +
+			rtc_from_reg(rtc, rtc->s.cmos[RTC_SECONDS]);
 	/* The chip counts the day of week on its own; keep the guest's. */
-	int64_t calendar = floor_mod(floor_div(rtc->base_sec, SECS_PER_DAY) + 4, 7);
-	int64_t guest = (int64_t)rtc_from_reg(rtc, rtc->cmos[RTC_DAY_OF_WEEK]) - 1;
-	rtc->wday_offset = (unsigned)floor_mod(guest - calendar, 7);
+	int64_t calendar = floor_mod(floor_div(rtc->s.base_sec, SECS_PER_DAY) + 4, 7);
+	int64_t guest = (int64_t)rtc_from_reg(rtc, rtc->s.cmos[RTC_DAY_OF_WEEK]) - 1;
+	rtc->s.wday_offset = (unsigned)floor_mod(guest - calendar, 7);
 }
 
 /* The registers hold a new time from now on; the divider keeps its phase. */
 static void rtc_restart_keep_phase(struct mc146818 *rtc, int64_t now)
 {
-	rtc->base_ns += floor_div(now - rtc->base_ns, NS_PER_SEC) * NS_PER_SEC;
+	rtc->s.base_ns += floor_div(now - rtc->s.base_ns, NS_PER_SEC) * NS_PER_SEC;
 	rtc_load_time(rtc);
 }
 
@@ -385,10 +403,10 @@ static void rtc_write_reg_a(struct mc146818 *rtc, uint8_t value, int64_t now)
 	bool was_updating = rtc_updating(rtc);
 	if (was_updating)
 		rtc_latch(rtc, now);
-	rtc->cmos[RTC_REG_A] = value & ~RTC_REG_A_UIP;
+	rtc->s.cmos[RTC_REG_A] = value & ~RTC_REG_A_UIP;
 	if (!was_running && rtc_divider_running(rtc)) {
 		/* Leaving divider reset: the first update comes half a second later. */
-		rtc->base_ns = now - (NS_PER_SEC - RTC_FIRST_UPDATE_NS);
+		rtc->s.base_ns = now - (NS_PER_SEC - RTC_FIRST_UPDATE_NS);
 		if (rtc_updating(rtc))
 			rtc_load_time(rtc);
 	}
@@ -396,14 +414,14 @@ static void rtc_write_reg_a(struct mc146818 *rtc, uint8_t value, int64_t now)
 
 static void rtc_write_reg_b(struct mc146818 *rtc, uint8_t value, int64_t now)
 {
-	uint8_t old = rtc->cmos[RTC_REG_B];
+	uint8_t old = rtc->s.cmos[RTC_REG_B];
 	if (value & RTC_REG_B_SET) {
 		if (rtc_updating(rtc))
 			rtc_latch(rtc, now);
 		/* Datasheet: SET clears UIE (and, being stopped, UIP). */
 		value &= ~RTC_REG_B_UIE;
 	}
-	rtc->cmos[RTC_REG_B] = value;
+	rtc->s.cmos[RTC_REG_B] = value;
 	if ((old & RTC_REG_B_SET) && !(value & RTC_REG_B_SET) && rtc_divider_running(rtc))
 		rtc_restart_keep_phase(rtc, now);
 }
@@ -429,10 +447,10 @@ static void rtc_write_reg(struct mc146818 *rtc, unsigned index, uint8_t value)
 			/* A write while running sets the time at once (as QEMU does);
 			 * the other registers must hold the current time first. */
 			rtc_latch(rtc, now);
-			rtc->cmos[index] = value;
+			rtc->s.cmos[index] = value;
 			rtc_restart_keep_phase(rtc, now);
 		} else {
-			rtc->cmos[index] = value;
+			rtc->s.cmos[index] = value;
 		}
 		break;
 	}
@@ -445,18 +463,18 @@ static uint8_t rtc_read_reg(struct mc146818 *rtc, unsigned index)
 	int64_t now = rtc_now(rtc);
 	switch (index) {
 	case RTC_REG_A: {
-		uint8_t a = rtc->cmos[RTC_REG_A];
-		if (rtc_updating(rtc) && floor_mod(now - rtc->base_ns, NS_PER_SEC) >= NS_PER_SEC - RTC_UIP_NS)
+		uint8_t a = rtc->s.cmos[RTC_REG_A];
+		if (rtc_updating(rtc) && floor_mod(now - rtc->s.base_ns, NS_PER_SEC) >= NS_PER_SEC - RTC_UIP_NS)
 			a |= RTC_REG_A_UIP;
 		return a;
 	}
 	case RTC_REG_C: {
 		rtc_sync(rtc, now);
-		uint8_t c = rtc->flags;
-		if (c & rtc->cmos[RTC_REG_B] & (RTC_REG_C_PF | RTC_REG_C_AF | RTC_REG_C_UF))
+		uint8_t c = rtc->s.flags;
+		if (c & rtc->s.cmos[RTC_REG_B] & (RTC_REG_C_PF | RTC_REG_C_AF | RTC_REG_C_UF))
 			c |= RTC_REG_C_IRQF;
 		/* Reading C clears every flag and releases IRQ. */
-		rtc->flags = 0;
+		rtc->s.flags = 0;
 		rtc_update_irq(rtc);
 		rtc_rearm(rtc, now);
 		return c;
@@ -466,7 +484,7 @@ static uint8_t rtc_read_reg(struct mc146818 *rtc, unsigned index)
 	default:
 		if (rtc_is_time_reg(index) && rtc_updating(rtc))
 			rtc_latch(rtc, now);
-		return rtc->cmos[index];
+		return rtc->s.cmos[index];
 	}
 }
 
@@ -477,7 +495,7 @@ static uint64_t rtc_read(void *opaque, uint64_t offset, unsigned size)
 	/* The index port is write-only on the PC. */
 	if (offset != 1)
 		return 0xff;
-	return rtc_read_reg(rtc, rtc->index);
+	return rtc_read_reg(rtc, rtc->s.index);
 }
 
 static void rtc_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
@@ -485,10 +503,10 @@ static void rtc_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
 	struct mc146818 *rtc = opaque;
 	(void)size;
 	if (offset == 0) {
-		rtc->index = value & (RTC_CMOS_SIZE - 1);
-		rtc->nmi_masked = value & RTC_INDEX_NMI_DISABLE;
+		rtc->s.index = value & (RTC_CMOS_SIZE - 1);
+		rtc->s.nmi_masked = value & RTC_INDEX_NMI_DISABLE;
 	} else if (offset == 1) {
-		rtc_write_reg(rtc, rtc->index, (uint8_t)value);
+		rtc_write_reg(rtc, rtc->s.index, (uint8_t)value);
 	}
 }
 
@@ -537,17 +555,155 @@ void rtc_set_memory_size(struct mc146818 *rtc, uint64_t low_ram_bytes, uint64_t 
 
 bool rtc_nmi_masked(const struct mc146818 *rtc)
 {
-	return rtc->nmi_masked;
+	return rtc->s.nmi_masked;
+}
+
+void rtc_advance_wall_clock(struct mc146818 *rtc, int64_t seconds)
+{
+	int64_t now = rtc_now(rtc);
+	rtc_sync(rtc, now);
+	/* Stopped (SET, divider held), the registers hold the time and the
+	 * guest restarts it from them. */
+	if (rtc_updating(rtc)) {
+		int64_t sec = rtc->s.base_sec;
+		if (seconds > RTC_SEC_LIMIT - sec)
+			sec = RTC_SEC_LIMIT;
+		else if (seconds < -RTC_SEC_LIMIT - sec)
+			sec = -RTC_SEC_LIMIT;
+		else
+			sec += seconds;
+		rtc->s.base_sec = sec;
+	}
+	rtc_update_irq(rtc);
+	rtc_rearm(rtc, now);
 }
 
 void rtc_reset(struct mc146818 *rtc)
 {
 	int64_t now = rtc_now(rtc);
 	rtc_sync(rtc, now);
-	rtc->cmos[RTC_REG_B] &= ~(RTC_REG_B_PIE | RTC_REG_B_AIE | RTC_REG_B_UIE | RTC_REG_B_SQWE);
-	rtc->flags = 0;
+	rtc->s.cmos[RTC_REG_B] &= ~(RTC_REG_B_PIE | RTC_REG_B_AIE | RTC_REG_B_UIE | RTC_REG_B_SQWE);
+	rtc->s.flags = 0;
 	rtc_update_irq(rtc);
 	rtc_rearm(rtc, now);
+}
+
+/* The state of rtc_create(): CMOS RAM zero, registers A and B at their
+ * power-on values, the time of power_on_sec at power_on_ns. */
+static void rtc_power_on(struct mc146818 *rtc)
+{
+	memset(&rtc->s, 0, sizeof(rtc->s));
+	rtc->s.base_sec = rtc->power_on_sec;
+	rtc->s.base_ns = rtc->power_on_ns;
+	rtc->s.synced_ns = rtc->power_on_ns;
+	rtc->s.cmos[RTC_REG_A] = RTC_REG_A_DV_32KHZ | 0x06;
+	rtc->s.cmos[RTC_REG_B] = RTC_REG_B_24H;
+	rtc->s.periodic_deadline = VCLOCK_NEVER;
+	rtc->s.update_deadline = VCLOCK_NEVER;
+	rtc_latch(rtc, rtc->s.base_ns);
+}
+
+static const struct device_field rtc_fields[] = {
+	DEVICE_FIELD(struct rtc_state, cmos),
+	DEVICE_FIELD(struct rtc_state, index),
+	DEVICE_BOOL(struct rtc_state, nmi_masked),
+	DEVICE_FIELD(struct rtc_state, flags),
+	DEVICE_FIELD(struct rtc_state, base_sec),
+	DEVICE_FIELD(struct rtc_state, base_ns),
+	DEVICE_FIELD(struct rtc_state, synced_ns),
+	DEVICE_FIELD(struct rtc_state, wday_offset),
+	DEVICE_FIELD(struct rtc_state, irq_level),
+	DEVICE_FIELD(struct rtc_state, periodic_deadline),
+	DEVICE_FIELD(struct rtc_state, update_deadline),
+};
+
+static int rtc_pre_save(struct device *dev)
+{
+	struct mc146818 *rtc = container_of(dev, struct mc146818, dev);
+	rtc->s.periodic_deadline = vtimer_deadline(&rtc->periodic_timer);
+	rtc->s.update_deadline = vtimer_deadline(&rtc->update_timer);
+	return 0;
+}
+
+static bool rtc_deadline_ok(int64_t t)
+{
+	return t == VCLOCK_NEVER || t >= -NS_PER_SEC;
+}
+
+/* The invariants the RTC relies on: the index within the CMOS RAM, flags
+ * and levels as the code sets them, registers C and D never stored, times
+ * within the bounds that keep the calendar arithmetic exact. NULL if they
+ * hold, else what breaks. */
+static const char *rtc_check(const struct mc146818 *rtc)
+{
+	const struct rtc_state *s = &rtc->s;
+	uint8_t nmi;
+	/* A refused record may have left any byte in the bool. */
+	memcpy(&nmi, &s->nmi_masked, 1);
+	if (s->index >= RTC_CMOS_SIZE || nmi > 1)
+		return "index out of range";
+	if ((s->flags & ~(RTC_REG_C_PF | RTC_REG_C_AF | RTC_REG_C_UF)) ||
+	    (s->irq_level != 0 && s->irq_level != 1))
+		return "register C flags or IRQ level out of range";
+	if ((s->cmos[RTC_REG_A] & RTC_REG_A_UIP) || s->cmos[RTC_REG_C] || s->cmos[RTC_REG_D])
+		return "registers A, C or D hold what they never store";
+	if (s->wday_offset >= 7 || s->base_sec < -RTC_SEC_LIMIT || s->base_sec > RTC_SEC_LIMIT ||
+	    s->base_ns < -NS_PER_SEC || s->base_ns > RTC_NS_LIMIT || s->synced_ns < 0 ||
+	    s->synced_ns > RTC_NS_LIMIT)
+		return "time out of range";
+	if (!rtc_deadline_ok(s->periodic_deadline) || !rtc_deadline_ok(s->update_deadline))
+		return "timer deadline out of range";
+	return NULL;
+}
+
+static int rtc_post_load(struct device *dev, char *why, size_t why_len)
+{
+	struct mc146818 *rtc = container_of(dev, struct mc146818, dev);
+	const char *bad = rtc_check(rtc);
+	if (bad) {
+		snprintf(why, why_len, "%s: %s", dev->name, bad);
+		return -EINVAL;
+	}
+	if (vtimer_set_deadline(&rtc->periodic_timer, rtc->s.periodic_deadline) < 0 ||
+	    vtimer_set_deadline(&rtc->update_timer, rtc->s.update_deadline) < 0) {
+		snprintf(why, why_len, "%s: out of memory", dev->name);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void rtc_device_reset(struct device *dev)
+{
+	struct mc146818 *rtc = container_of(dev, struct mc146818, dev);
+	/* The RESET pin keeps the time and the CMOS RAM, so a record the load
+	 * refused could leave a state that breaks the invariants: the RTC then
+	 * starts over as at power-on, and the line is driven afresh. */
+	if (rtc_check(rtc)) {
+		rtc_power_on(rtc);
+		rtc->s.irq_level = -1;
+	}
+	rtc_reset(rtc);
+}
+
+static void rtc_device_destroy(struct device *dev)
+{
+	rtc_destroy(container_of(dev, struct mc146818, dev));
+}
+
+static const struct device_class rtc_class = {
+	.type = "mc146818",
+	.version = 1,
+	.fields = rtc_fields,
+	.nfields = ARRAY_SIZE(rtc_fields),
+	.reset = rtc_device_reset,
+	.pre_save = rtc_pre_save,
+	.post_load = rtc_post_load,
+	.destroy = rtc_device_destroy,
+};
+
+struct device *rtc_device(struct mc146818 *rtc)
+{
+	return &rtc->dev;
 }
 
 struct mc146818 *rtc_create(struct vclock *clock, const struct irq_line *irq, time_t base)
@@ -560,17 +716,15 @@ struct mc146818 *rtc_create(struct vclock *clock, const struct irq_line *irq, ti
 		rtc->irq = *irq;
 	vtimer_init(&rtc->periodic_timer, clock, rtc_periodic_fire, rtc);
 	vtimer_init(&rtc->update_timer, clock, rtc_update_fire, rtc);
+	device_init(&rtc->dev, &rtc_class, "rtc", &rtc->s);
 	int64_t sec = (int64_t)base;
 	if (sec < 0)
 		sec = 0;
 	if (sec > RTC_BASE_MAX)
 		sec = RTC_BASE_MAX;
-	rtc->base_sec = sec;
-	rtc->base_ns = vclock_now(clock);
-	rtc->synced_ns = rtc->base_ns;
-	rtc->cmos[RTC_REG_A] = RTC_REG_A_DV_32KHZ | 0x06;
-	rtc->cmos[RTC_REG_B] = RTC_REG_B_24H;
-	rtc_latch(rtc, rtc->base_ns);
+	rtc->power_on_sec = sec;
+	rtc->power_on_ns = vclock_now(clock);
+	rtc_power_on(rtc);
 	return rtc;
 }
 

@@ -7,7 +7,8 @@
  * Time: the clock shows the caller's base time (seconds since 1970-01-01
  * 00:00, read as the RTC's own calendar, so UTC or local time is the
  * caller's choice) at the virtual time of rtc_create() and then advances
- * with the virtual clock only; the host clock is never read.
+ * with the virtual clock only (and rtc_advance_wall_clock's steps); the host
+ * clock is never read.
  *
  * Locking: every function here is called with the machine lock held (device
  * accesses, timer callbacks and board calls all hold it).
@@ -24,6 +25,7 @@
 #include "hw/irq.h"
 #include "mem/bus.h"
 
+struct device;
 struct mc146818;
 
 #define RTC_REGION_SIZE 2 /* index (offset 0, port 0x70) and data (offset 1, port 0x71) */
@@ -90,6 +92,22 @@ struct mc146818 *rtc_create(struct vclock *clock, const struct irq_line *irq,
 void rtc_reset(struct mc146818 *rtc);
 /* Cancels the timers and frees rtc. NULL is ignored. */
 void rtc_destroy(struct mc146818 *rtc);
+/*
+ * The RTC as a device object (snapshots; its reset is rtc_reset), named
+ * "rtc". A snapshot keeps the time as it relates to the virtual clock, so a
+ * restored guest sees the time it saw when saved; see rtc_advance_wall_clock.
+ * A record the load refuses leaves the RTC as rtc_create() made it (its base
+ * time then shown as advanced since) and reset.
+ */
+struct device *rtc_device(struct mc146818 *rtc);
+/*
+ * Moves the running clock's time by seconds (after a snapshot restore: the
+ * time the snapshot sat on disk), keeping the divider's phase, as if the
+ * guest had written the time registers: no update-ended or alarm flags for
+ * the seconds skipped; the alarm and update timers are re-armed. A clock
+ * the guest stopped (SET, divider reset) keeps the time in its registers.
+ */
+void rtc_advance_wall_clock(struct mc146818 *rtc, int64_t seconds);
 
 /* Port region of RTC_REGION_SIZE bytes, byte accesses only; opaque is the struct mc146818. */
 extern const struct bus_ops rtc_bus_ops;

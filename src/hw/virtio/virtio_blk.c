@@ -7,11 +7,21 @@
  * Requests the device cannot even parse (no header, no status byte) break
  * the queue (DEVICE_NEEDS_RESET, as QEMU does); requests it can parse but
  * not serve get VIRTIO_BLK_S_IOERR or _UNSUPP.
+ *
+ * Snapshots: pre_save drains the disk (block_drain: it waits for the
+ * workers, which never take the machine lock, and runs the completions
+ * right there instead of on the event loop), so the queue holds no request
+ * in flight; post_load expects none. The interrupt those completions call
+ * for is sent only after the state is captured, and the snapshot records
+ * it as owed: the interrupt controllers may have been saved already, so
+ * the restored device sends it again (on the kick after the load), as the
+ * driver's wishes in the restored rings decide.
  */
 #include <errno.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,12 +33,23 @@
 #define MAX_DISCARD_SECTORS 0x400000u /* 2 GiB per request */
 #define PCI_CLASS_STORAGE_SCSI 0x010000
 
+/* What a snapshot keeps (blk_fields). */
+struct virtio_blk_state {
+	struct virtio_pci_state vp;
+	uint64_t capacity; /* sectors: the disk must be as large as the guest was told */
+	bool interrupt_owed; /* requests returned while saving: virtio_pci_queue_done due */
+};
+
 struct virtio_blk {
+	struct device dev;
+	struct virtio_blk_state s;
 	struct virtio_pci *vp;
 	struct block_backend *disk;
 	struct virtio_blk_config config;
 	char serial[VIRTIO_BLK_ID_BYTES];
 	bool resetting; /* finished requests are dropped, not returned */
+	bool saving; /* finished requests are returned, their interrupt left owed */
+	bool interrupt_owed;
 };
 
 struct blk_req {
@@ -78,7 +99,10 @@ static void io_done(void *opaque, struct block_request *io)
 		return;
 	}
 	finish(req, io->result == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR);
-	virtio_pci_queue_done(blk->vp, 0);
+	if (blk->saving)
+		blk->interrupt_owed = true;
+	else
+		virtio_pci_queue_done(blk->vp, 0);
 }
 
 /* Whether [sector, sector + bytes / 512) lies on the disk. */
@@ -158,6 +182,7 @@ static void notify(void *opaque, unsigned q)
 {
 	struct virtio_blk *blk = opaque;
 	struct virtq *vq = virtio_pci_queue(blk->vp, q);
+	bool pushed = false;
 	for (;;) {
 		struct blk_req *req = malloc(sizeof(*req));
 		if (!req)
@@ -175,12 +200,18 @@ static void notify(void *opaque, unsigned q)
 			break;
 		}
 		uint8_t status = start(req);
-		if (status == 0xff)
+		if (status == 0xff) {
 			block_submit(blk->disk, &req->io);
-		else
+		} else {
 			finish(req, status);
+			pushed = true;
+		}
 	}
-	virtio_pci_queue_done(blk->vp, q);
+	/* A kick that found nothing interrupts nobody, unless a snapshot load left an interrupt owed. */
+	if (pushed || vq->broken || blk->interrupt_owed) {
+		blk->interrupt_owed = false;
+		virtio_pci_queue_done(blk->vp, q);
+	}
 }
 
 static void device_reset(void *opaque)
@@ -189,9 +220,86 @@ static void device_reset(void *opaque)
 	blk->resetting = true;
 	block_drain(blk->disk); /* no DMA into buffers the driver takes back */
 	blk->resetting = false;
+	blk->interrupt_owed = false;
 }
 
 static const struct virtio_dev_ops blk_ops = { .notify = notify, .reset = device_reset };
+
+/* ---- the device object ---- */
+
+static const struct device_field blk_fields[] = {
+	VIRTIO_PCI_FIELDS(struct virtio_blk_state, vp),
+	DEVICE_FIELD(struct virtio_blk_state, capacity),
+	DEVICE_BOOL(struct virtio_blk_state, interrupt_owed),
+};
+
+static void capture(struct virtio_blk *blk)
+{
+	virtio_pci_save(blk->vp, &blk->s.vp);
+	blk->s.capacity = blk->config.capacity;
+	blk->s.interrupt_owed = blk->interrupt_owed;
+}
+
+static void blk_device_reset(struct device *dev)
+{
+	struct virtio_blk *blk = container_of(dev, struct virtio_blk, dev);
+	virtio_blk_reset(blk);
+	capture(blk); /* a record without some field loads its reset value */
+}
+
+static int blk_pre_save(struct device *dev)
+{
+	struct virtio_blk *blk = container_of(dev, struct virtio_blk, dev);
+	blk->saving = true;
+	block_drain(blk->disk); /* every request done and pushed to the used ring */
+	blk->saving = false;
+	capture(blk);
+	if (blk->interrupt_owed) { /* this machine goes on: its interrupt now */
+		blk->interrupt_owed = false;
+		virtio_pci_queue_done(blk->vp, 0);
+	}
+	return 0;
+}
+
+static int blk_post_load(struct device *dev, char *why, size_t why_len)
+{
+	struct virtio_blk *blk = container_of(dev, struct virtio_blk, dev);
+	if (blk->s.capacity != blk->config.capacity) {
+		snprintf(why, why_len, "%s: the disk has %llu sectors, the snapshot's had %llu", dev->name,
+			 (unsigned long long)blk->config.capacity, (unsigned long long)blk->s.capacity);
+		return -EINVAL;
+	}
+	/* pre_save drained the disk (a chain taken without an answer broke the queue). */
+	if (virtio_pci_state_in_flight(&blk->s.vp, 0)) {
+		snprintf(why, why_len, "%s: requests in flight", dev->name);
+		return -EINVAL;
+	}
+	int r = virtio_pci_load(blk->vp, &blk->s.vp, why, why_len);
+	if (r == 0)
+		blk->interrupt_owed = blk->s.interrupt_owed; /* sent on the kick after the load */
+	return r;
+}
+
+static void blk_device_destroy(struct device *dev)
+{
+	virtio_blk_destroy(container_of(dev, struct virtio_blk, dev));
+}
+
+static const struct device_class blk_class = {
+	.type = "virtio-blk",
+	.version = 1,
+	.fields = blk_fields,
+	.nfields = ARRAY_SIZE(blk_fields),
+	.reset = blk_device_reset,
+	.pre_save = blk_pre_save,
+	.post_load = blk_post_load,
+	.destroy = blk_device_destroy,
+};
+
+struct device *virtio_blk_device(struct virtio_blk *blk)
+{
+	return &blk->dev;
+}
 
 int virtio_blk_create(struct pci_bus *bus, unsigned devfn, const struct guest_ram *ram, struct event_loop *loop,
 		      const struct virtio_kick_host *kicks, struct block_backend *disk, const char *serial,
@@ -240,6 +348,8 @@ int virtio_blk_create(struct pci_bus *bus, unsigned devfn, const struct guest_ra
 		free(blk);
 		return r;
 	}
+	virtio_pci_device_init(blk->vp, &blk->dev, &blk_class, &blk->s);
+	capture(blk);
 	*out = blk;
 	return 0;
 }

@@ -5,6 +5,10 @@
  * backend (hw/block) whose worker does the I/O. A request's data moves
  * straight between the image and the guest's buffers; its status comes
  * back through the event loop.
+ *
+ * Snapshots: before its state is saved the device waits for the disk's
+ * requests in flight and returns them to the driver (with the interrupts
+ * they call for), so a snapshot never holds a request half done.
  */
 #ifndef X86V_HW_VIRTIO_VIRTIO_BLK_H
 #define X86V_HW_VIRTIO_VIRTIO_BLK_H
@@ -16,6 +20,7 @@
 #include "hw/virtio/virtio_pci.h"
 #include "mem/guest_ram.h"
 
+struct device;
 struct virtio_blk;
 
 /* A disk at devfn on bus, backed by disk (which the device now owns; it is
@@ -27,5 +32,7 @@ int virtio_blk_create(struct pci_bus *bus, unsigned devfn, const struct guest_ra
 /* Machine reset: waits for the disk's in-flight requests, then the device is as new. */
 void virtio_blk_reset(struct virtio_blk *blk);
 void virtio_blk_destroy(struct virtio_blk *blk);
+/* The disk as a device object, "virtio-blk@SS.F" (reset: virtio_blk_reset; destroy: virtio_blk_destroy). */
+struct device *virtio_blk_device(struct virtio_blk *blk);
 
 #endif

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <linux/virtio_ids.h>
 #include <linux/virtio_net.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,7 +29,16 @@
 #define MAX_MERGED 64 /* chains one received frame may spread over */
 #define PCI_CLASS_NETWORK_ETHERNET 0x020000
 
+/* What a snapshot keeps (net_fields). */
+struct virtio_net_state {
+	struct virtio_pci_state vp;
+	uint8_t mac[6]; /* the configuration the guest read */
+	uint16_t net_status;
+};
+
 struct virtio_net {
+	struct device dev;
+	struct virtio_net_state s;
 	struct virtio_pci *vp;
 	struct net_backend *nb;
 	struct virtio_net_config config;
@@ -155,6 +165,77 @@ static void device_reset(void *opaque)
 
 static const struct virtio_dev_ops net_ops = { .notify = notify, .reset = device_reset };
 
+/* ---- the device object ---- */
+
+static const struct device_field net_fields[] = {
+	VIRTIO_PCI_FIELDS(struct virtio_net_state, vp),
+	DEVICE_FIELD(struct virtio_net_state, mac),
+	DEVICE_FIELD(struct virtio_net_state, net_status),
+};
+
+static void capture(struct virtio_net *n)
+{
+	virtio_pci_save(n->vp, &n->s.vp);
+	memcpy(n->s.mac, n->config.mac, sizeof(n->s.mac));
+	n->s.net_status = n->config.status;
+}
+
+static void net_device_reset(struct device *dev)
+{
+	struct virtio_net *n = container_of(dev, struct virtio_net, dev);
+	virtio_net_reset(n);
+	capture(n); /* a record without some field loads its reset value */
+}
+
+/* Nothing is in flight between calls: transmitted chains are returned at
+ * once, received frames wait in the backend until they are delivered whole. */
+static int net_pre_save(struct device *dev)
+{
+	capture(container_of(dev, struct virtio_net, dev));
+	return 0;
+}
+
+static int net_post_load(struct device *dev, char *why, size_t why_len)
+{
+	struct virtio_net *n = container_of(dev, struct virtio_net, dev);
+	if (n->s.net_status & ~VIRTIO_NET_S_LINK_UP) {
+		snprintf(why, why_len, "%s: link status 0x%x", dev->name, n->s.net_status);
+		return -EINVAL;
+	}
+	if (virtio_pci_state_in_flight(&n->s.vp, RX_QUEUE) || virtio_pci_state_in_flight(&n->s.vp, TX_QUEUE)) {
+		snprintf(why, why_len, "%s: frames in flight", dev->name);
+		return -EINVAL;
+	}
+	int r = virtio_pci_load(n->vp, &n->s.vp, why, why_len);
+	if (r < 0)
+		return r;
+	/* The guest knows the NIC by the address it read, whatever the options say now. */
+	memcpy(n->config.mac, n->s.mac, sizeof(n->config.mac));
+	n->config.status = n->s.net_status;
+	return 0;
+}
+
+static void net_device_destroy(struct device *dev)
+{
+	virtio_net_destroy(container_of(dev, struct virtio_net, dev));
+}
+
+static const struct device_class net_class = {
+	.type = "virtio-net",
+	.version = 1,
+	.fields = net_fields,
+	.nfields = ARRAY_SIZE(net_fields),
+	.reset = net_device_reset,
+	.pre_save = net_pre_save,
+	.post_load = net_post_load,
+	.destroy = net_device_destroy,
+};
+
+struct device *virtio_net_device(struct virtio_net *n)
+{
+	return &n->dev;
+}
+
 int virtio_net_create(struct pci_bus *bus, unsigned devfn, const struct guest_ram *ram, struct event_loop *loop,
 		      const struct virtio_kick_host *kicks, struct net_backend *nb, const uint8_t mac[6],
 		      struct virtio_net **out)
@@ -188,6 +269,8 @@ int virtio_net_create(struct pci_bus *bus, unsigned devfn, const struct guest_ra
 		free(n);
 		return r;
 	}
+	virtio_pci_device_init(n->vp, &n->dev, &net_class, &n->s);
+	capture(n);
 	*out = n;
 	return 0;
 }

@@ -5,6 +5,10 @@
  * buffers; no offloads (every frame is a plain Ethernet frame of up to the
  * backend's MTU). Frames go to and come from a network backend (hw/net)
  * whose thread does the host I/O.
+ *
+ * Snapshots keep the device and its configuration (MAC, link status), not
+ * the frames waiting in the backend: those are dropped with it, as a real
+ * network may; the receive buffers the driver offered stay in the ring.
  */
 #ifndef X86V_HW_VIRTIO_VIRTIO_NET_H
 #define X86V_HW_VIRTIO_VIRTIO_NET_H
@@ -16,6 +20,7 @@
 #include "hw/virtio/virtio_pci.h"
 #include "mem/guest_ram.h"
 
+struct device;
 struct virtio_net;
 
 /* A NIC at devfn on bus with the given MAC, on backend nb (which the device
@@ -26,5 +31,7 @@ int virtio_net_create(struct pci_bus *bus, unsigned devfn, const struct guest_ra
 /* Machine reset: frames waiting for the guest are dropped, the device is as new. */
 void virtio_net_reset(struct virtio_net *n);
 void virtio_net_destroy(struct virtio_net *n);
+/* The NIC as a device object, "virtio-net@SS.F" (reset: virtio_net_reset; destroy: virtio_net_destroy). */
+struct device *virtio_net_device(struct virtio_net *n);
 
 #endif

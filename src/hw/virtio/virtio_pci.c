@@ -7,9 +7,10 @@
  *   0x1000 ISR status              0x4000 MSI-X table
  *   0x2000 device configuration    0x5000 MSI-X pending bits
  * Capabilities: MSI-X at 0x40, then common, ISR, device (if the device has a
- * configuration) and notify.
+ * configuration) and notify. Snapshots at the end (see virtio_pci.h).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -43,6 +44,11 @@
 #define CAP_DEVICE (CAP_ISR + 16)
 #define CAP_NOTIFY (CAP_DEVICE + 16)
 
+/* The status bits of virtio 1.2 §2.1; the others are reserved and not kept. */
+#define STATUS_BITS                                                                                    \
+	(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_DRIVER_OK |            \
+	 VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_NEEDS_RESET | VIRTIO_CONFIG_S_FAILED)
+
 /* What the transport offers on its own: the ring layout and event features. */
 #define TRANSPORT_FEATURES \
 	((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | (1ULL << VIRTIO_RING_F_EVENT_IDX))
@@ -70,6 +76,8 @@ struct virtio_pci {
 	struct virtq vq[VIRTIO_PCI_MAX_QUEUES];
 	const struct guest_ram *ram;
 	struct msix msix;
+	struct vtimer resume; /* after a snapshot load: kicks the queues (no clock: never armed) */
+	char name[32]; /* the device object's, for messages */
 };
 
 /* ---- interrupts ---- */
@@ -133,8 +141,10 @@ static void device_reset(struct virtio_pci *vp)
 
 void virtio_pci_reset(struct virtio_pci *vp)
 {
+	vtimer_cancel(&vp->resume);
 	device_reset(vp);
 	msix_reset(&vp->msix);
+	pci_device_reset(&vp->pci);
 }
 
 /* ---- common configuration ---- */
@@ -190,6 +200,7 @@ static void write_status(struct virtio_pci *vp, uint8_t v)
 		device_reset(vp);
 		return;
 	}
+	v &= STATUS_BITS;
 	if ((v & VIRTIO_CONFIG_S_FEATURES_OK) && !(vp->status & VIRTIO_CONFIG_S_FEATURES_OK)) {
 		if (!features_acceptable(vp))
 			v &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK; /* the driver reads it back and gives up */
@@ -409,6 +420,20 @@ static void kicks_destroy(struct virtio_pci *vp)
 	}
 }
 
+/* ---- snapshots ---- */
+
+/* The first run after a load: a kick on every live queue, so that what the
+ * driver kicked for before the snapshot (a request the device held, a
+ * frame waiting for room) moves on without another kick from it. A kick
+ * finding nothing to do is harmless. */
+static void resume_fire(void *opaque)
+{
+	struct virtio_pci *vp = opaque;
+	for (unsigned q = 0; q < vp->info.num_queues; q++)
+		if (vp->vq[q].enabled && virtio_pci_running(vp))
+			vp->info.ops->notify(vp->info.opaque, q);
+}
+
 /* ---- PCI ---- */
 
 static void config_written(struct pci_device *dev, unsigned offset, uint32_t value, unsigned size)
@@ -445,6 +470,8 @@ int virtio_pci_create(struct pci_bus *bus, unsigned devfn, const struct guest_ra
 		return -ENOMEM;
 	vp->info = *info;
 	vp->ram = ram;
+	vtimer_init(&vp->resume, kicks && kicks->loop ? kicks->loop->clock : NULL, resume_fire, vp);
+	snprintf(vp->name, sizeof(vp->name), "virtio %02x.%x", PCI_SLOT(devfn), PCI_FUNC(devfn));
 	vp->features = info->features | TRANSPORT_FEATURES;
 	struct pci_device *dev = &vp->pci;
 	/* Revision 1: a modern-only device (virtio 1.2 §4.1.2.1). */
@@ -484,6 +511,7 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 {
 	if (!vp)
 		return;
+	vtimer_cancel(&vp->resume);
 	vp->info.ops->reset(vp->info.opaque);
 	if (vp->pci.bus)
 		pci_bus_remove_device(vp->pci.bus, &vp->pci);
@@ -504,4 +532,140 @@ uint64_t virtio_pci_features(const struct virtio_pci *vp)
 bool virtio_pci_running(const struct virtio_pci *vp)
 {
 	return (vp->status & VIRTIO_CONFIG_S_DRIVER_OK) && !(vp->status & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
+void virtio_pci_device_init(struct virtio_pci *vp, struct device *dev, const struct device_class *cls,
+			    void *state)
+{
+	char name[sizeof(dev->name)];
+	snprintf(name, sizeof(name), "%s@%02x.%x", cls->type, PCI_SLOT(vp->pci.devfn), PCI_FUNC(vp->pci.devfn));
+	device_init(dev, cls, name, state);
+	snprintf(vp->name, sizeof(vp->name), "%s", name);
+}
+
+void virtio_pci_save(const struct virtio_pci *vp, struct virtio_pci_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	pci_device_save_config(&vp->pci, s->pci_config);
+	s->status = vp->status;
+	s->config_generation = vp->config_generation;
+	s->isr = vp->isr;
+	s->driver_features = vp->driver_features;
+	s->dfselect = vp->dfselect;
+	s->gfselect = vp->gfselect;
+	s->queue_select = vp->queue_select;
+	s->config_vector = vp->config_vector;
+	for (unsigned q = 0; q < VIRTIO_PCI_MAX_QUEUES; q++) {
+		s->queue_vector[q] = VIRTIO_MSI_NO_VECTOR;
+		if (q >= vp->info.num_queues)
+			continue;
+		const struct virtq *vq = &vp->vq[q];
+		s->queue_vector[q] = vp->queue_vector[q];
+		s->queue_size[q] = vq->size;
+		s->queue_enabled[q] = vq->enabled;
+		s->queue_desc[q] = vq->desc;
+		s->queue_avail[q] = vq->avail;
+		s->queue_used[q] = vq->used;
+		s->last_avail[q] = vq->last_avail;
+		s->used_idx[q] = vq->used_idx;
+		s->signalled_used[q] = vq->signalled_used;
+		s->signalled_valid[q] = vq->signalled_valid;
+		s->event_idx[q] = vq->event_idx;
+		s->queue_broken[q] = vq->broken;
+	}
+	msix_save(&vp->msix, s->msix_table, &s->msix_pending);
+}
+
+static bool vector_ok(const struct virtio_pci *vp, uint16_t v)
+{
+	return v == VIRTIO_MSI_NO_VECTOR || v < vp->msix.nvec;
+}
+
+/* What is wrong with queue q's saved state, or NULL. */
+static const char *queue_check(const struct virtio_pci *vp, const struct virtio_pci_state *s, unsigned q)
+{
+	if (q >= vp->info.num_queues) {
+		if (s->queue_vector[q] != VIRTIO_MSI_NO_VECTOR || s->queue_size[q] || s->queue_enabled[q] ||
+		    s->queue_desc[q] || s->queue_avail[q] || s->queue_used[q] || s->last_avail[q] || s->used_idx[q] ||
+		    s->signalled_used[q] || s->signalled_valid[q] || s->event_idx[q] || s->queue_broken[q])
+			return "state for a queue the device does not have";
+		return NULL;
+	}
+	uint16_t size = s->queue_size[q];
+	if (!size || (size & (size - 1)) || size > vp->info.queue_size)
+		return "a queue size the driver cannot set";
+	if (!vector_ok(vp, s->queue_vector[q]))
+		return "a queue vector past the MSI-X table";
+	if (s->queue_broken[q] && !s->queue_enabled[q])
+		return "a broken queue that was never enabled";
+	if (!s->queue_enabled[q] && (s->last_avail[q] || s->used_idx[q] || s->signalled_used[q] || s->signalled_valid[q]))
+		return "ring indexes on a queue that was never enabled";
+	if ((uint16_t)(s->last_avail[q] - s->used_idx[q]) > size)
+		return "more requests taken than the queue holds";
+	/* As when the driver enabled it; a broken queue is never touched again. */
+	struct virtq t = { .size = size, .desc = s->queue_desc[q], .avail = s->queue_avail[q],
+			   .used = s->queue_used[q], .ram = vp->ram };
+	if (s->queue_enabled[q] && !s->queue_broken[q] && !virtq_rings_valid(&t))
+		return "rings outside guest RAM";
+	return NULL;
+}
+
+int virtio_pci_load(struct virtio_pci *vp, const struct virtio_pci_state *s, char *why, size_t why_len)
+{
+	const char *bad = NULL;
+	if (s->status & ~STATUS_BITS)
+		bad = "reserved status bits";
+	/* Until FEATURES_OK the driver's bits are only a register (write_status
+	 * refuses FEATURES_OK for bits not offered); from then on they are the
+	 * device's behaviour. */
+	else if ((s->status & VIRTIO_CONFIG_S_FEATURES_OK) && (s->driver_features & ~vp->features))
+		bad = "features the device does not offer";
+	else if ((s->status & VIRTIO_CONFIG_S_FEATURES_OK) && !(s->driver_features >> VIRTIO_F_VERSION_1 & 1))
+		bad = "FEATURES_OK without VERSION_1";
+	else if (s->isr & ~(1 | VIRTIO_PCI_ISR_CONFIG))
+		bad = "reserved ISR bits";
+	else if (!s->isr != !(s->pci_config[PCI_STATUS] & PCI_STATUS_INTERRUPT))
+		bad = "an INTx level that is not the ISR's";
+	else if (!vector_ok(vp, s->config_vector))
+		bad = "a configuration vector past the MSI-X table";
+	for (unsigned q = 0; q < VIRTIO_PCI_MAX_QUEUES && !bad; q++)
+		bad = queue_check(vp, s, q);
+	if (bad) {
+		snprintf(why, why_len, "%s: %s", vp->name, bad);
+		return -EINVAL;
+	}
+	int r = pci_device_load_config(&vp->pci, s->pci_config, why, why_len);
+	if (r == 0)
+		r = msix_load(&vp->msix, s->msix_table, s->msix_pending, why, why_len);
+	if (r < 0)
+		return r;
+	vp->status = s->status;
+	vp->config_generation = s->config_generation;
+	vp->isr = s->isr;
+	vp->driver_features = s->driver_features;
+	vp->dfselect = s->dfselect;
+	vp->gfselect = s->gfselect;
+	vp->queue_select = s->queue_select;
+	vp->config_vector = s->config_vector;
+	for (unsigned q = 0; q < vp->info.num_queues; q++) {
+		struct virtq *vq = &vp->vq[q];
+		vp->queue_vector[q] = s->queue_vector[q];
+		vq->size = s->queue_size[q];
+		vq->enabled = s->queue_enabled[q];
+		vq->desc = s->queue_desc[q];
+		vq->avail = s->queue_avail[q];
+		vq->used = s->queue_used[q];
+		vq->last_avail = s->last_avail[q];
+		vq->used_idx = s->used_idx[q];
+		vq->signalled_used = s->signalled_used[q];
+		vq->signalled_valid = s->signalled_valid[q];
+		vq->event_idx = s->event_idx[q];
+		vq->broken = s->queue_broken[q];
+	}
+	if (vp->resume.clock && virtio_pci_running(vp) &&
+	    vtimer_arm(&vp->resume, vclock_now(vp->resume.clock)) < 0) {
+		snprintf(why, why_len, "%s: out of memory", vp->name);
+		return -ENOMEM;
+	}
+	return 0;
 }

@@ -20,15 +20,27 @@
  * vCPU never leaves the guest for it. Other engines, and writes of another
  * width, come through the BAR as usual.
  *
+ * Snapshots: each device (virtio_blk.c, ...) is a device object of its own,
+ * named after its kind and slot ("virtio-blk@03.0"), whose state starts
+ * with the transport's (struct virtio_pci_state, VIRTIO_PCI_FIELDS). The
+ * live state is spread over the PCI function, the MSI-X table and the
+ * queues, which the data path uses as they are: virtio_pci_save gathers it,
+ * virtio_pci_load checks all of it against what the transport can reach and
+ * puts it back. The device must be quiescent when saved (no request
+ * between virtq_pop and virtq_push, unless it keeps that itself).
+ *
  * Locking: every call with the machine lock held.
  */
 #ifndef X86V_HW_VIRTIO_VIRTIO_PCI_H
 #define X86V_HW_VIRTIO_VIRTIO_PCI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/event_loop.h"
+#include "hw/device.h"
+#include "hw/pci/msix.h"
 #include "hw/pci/pci.h"
 #include "hw/virtio/virtqueue.h"
 #include "mem/guest_ram.h"
@@ -60,6 +72,8 @@ struct virtio_pci_info {
 
 /* What the machine offers for kicks without an exit (may be absent: NULL). */
 struct virtio_kick_host {
+	/* Also where a restored device is kicked once it runs again (without a
+	 * loop it waits for the driver's next kick). */
 	struct event_loop *loop;
 	/* Binds (assign) or unbinds a guest write of len bytes at addr to fd; 0 or -errno. */
 	int (*ioeventfd)(void *opaque, uint64_t addr, unsigned len, int fd, bool assign);
@@ -88,5 +102,69 @@ bool virtio_pci_running(const struct virtio_pci *vp);
 void virtio_pci_queue_done(struct virtio_pci *vp, unsigned q);
 /* The device configuration changed: bumps config_generation and interrupts. */
 void virtio_pci_config_changed(struct virtio_pci *vp);
+
+/* ---- snapshots ---- */
+
+/* The transport's part of a device's snapshot state. */
+struct virtio_pci_state {
+	uint8_t pci_config[PCI_CONFIG_SPACE_SIZE]; /* with MSI-X enable and function mask */
+	uint8_t status, config_generation, isr;
+	uint64_t driver_features; /* with FEATURES_OK: a subset of the offer */
+	uint32_t dfselect, gfselect;
+	uint16_t queue_select, config_vector;
+	/* Per queue; the slots past the device's queues stay zero (vectors: none). */
+	uint16_t queue_vector[VIRTIO_PCI_MAX_QUEUES];
+	uint16_t queue_size[VIRTIO_PCI_MAX_QUEUES];
+	bool queue_enabled[VIRTIO_PCI_MAX_QUEUES];
+	uint64_t queue_desc[VIRTIO_PCI_MAX_QUEUES], queue_avail[VIRTIO_PCI_MAX_QUEUES],
+		queue_used[VIRTIO_PCI_MAX_QUEUES];
+	uint16_t last_avail[VIRTIO_PCI_MAX_QUEUES], used_idx[VIRTIO_PCI_MAX_QUEUES],
+		signalled_used[VIRTIO_PCI_MAX_QUEUES];
+	bool signalled_valid[VIRTIO_PCI_MAX_QUEUES], event_idx[VIRTIO_PCI_MAX_QUEUES],
+		queue_broken[VIRTIO_PCI_MAX_QUEUES];
+	uint32_t msix_table[MSIX_MAX_VECTORS][4];
+	uint64_t msix_pending;
+};
+
+/* Field table entries for a struct virtio_pci_state member m of a device's state type. */
+#define VIRTIO_PCI_FIELD(type, m, f) { #f, offsetof(type, m.f), sizeof(((type *)0)->m.f), 1, false }
+#define VIRTIO_PCI_BOOL(type, m, f) { #f, offsetof(type, m.f), sizeof(((type *)0)->m.f), 1, true }
+#define VIRTIO_PCI_FIELDS(type, m) \
+	VIRTIO_PCI_FIELD(type, m, pci_config), VIRTIO_PCI_FIELD(type, m, status), \
+	VIRTIO_PCI_FIELD(type, m, config_generation), VIRTIO_PCI_FIELD(type, m, isr), \
+	VIRTIO_PCI_FIELD(type, m, driver_features), VIRTIO_PCI_FIELD(type, m, dfselect), \
+	VIRTIO_PCI_FIELD(type, m, gfselect), VIRTIO_PCI_FIELD(type, m, queue_select), \
+	VIRTIO_PCI_FIELD(type, m, config_vector), VIRTIO_PCI_FIELD(type, m, queue_vector), \
+	VIRTIO_PCI_FIELD(type, m, queue_size), VIRTIO_PCI_BOOL(type, m, queue_enabled), \
+	VIRTIO_PCI_FIELD(type, m, queue_desc), VIRTIO_PCI_FIELD(type, m, queue_avail), \
+	VIRTIO_PCI_FIELD(type, m, queue_used), VIRTIO_PCI_FIELD(type, m, last_avail), \
+	VIRTIO_PCI_FIELD(type, m, used_idx), VIRTIO_PCI_FIELD(type, m, signalled_used), \
+	VIRTIO_PCI_BOOL(type, m, signalled_valid), VIRTIO_PCI_BOOL(type, m, event_idx), \
+	VIRTIO_PCI_BOOL(type, m, queue_broken), VIRTIO_PCI_FIELD(type, m, msix_table), \
+	VIRTIO_PCI_FIELD(type, m, msix_pending)
+
+/* Names dev "<cls->type>@<slot>.<function>" (the transport's messages say it too) and points it at state. */
+void virtio_pci_device_init(struct virtio_pci *vp, struct device *dev, const struct device_class *cls,
+			    void *state);
+/* Gathers the transport's state (the device quiescent). */
+void virtio_pci_save(const struct virtio_pci *vp, struct virtio_pci_state *s);
+/*
+ * The device's post_load, transport part, over a device just reset: checks
+ * everything s holds (the configuration space is this function's, a status
+ * the transport can be in, accepted features from the offer, queue sizes and ring
+ * addresses as the driver could set them, vectors within the MSI-X table,
+ * the INTx level matching the ISR) and puts it back, mapping the BAR and
+ * binding the kick eventfds again. Drives no interrupt; once the machine
+ * runs again (the loop's clock), a running device gets one kick on every
+ * enabled queue, so that work a driver kicked for before the snapshot
+ * resumes. 0, or -EINVAL / -ENOMEM with why filled (device_load then resets
+ * the device).
+ */
+int virtio_pci_load(struct virtio_pci *vp, const struct virtio_pci_state *s, char *why, size_t why_len) MUST_CHECK;
+/* The chains a saved queue had taken and not returned (broken queues aside, what a device held). */
+static inline unsigned virtio_pci_state_in_flight(const struct virtio_pci_state *s, unsigned q)
+{
+	return s->queue_broken[q] ? 0 : (uint16_t)(s->last_avail[q] - s->used_idx[q]);
+}
 
 #endif

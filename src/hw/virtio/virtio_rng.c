@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <linux/virtio_ids.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/random.h>
 
@@ -17,7 +18,14 @@
 #define MAX_PER_REQUEST 65536
 #define PCI_CLASS_OTHERS 0xff0000
 
+/* What a snapshot keeps (rng_fields). */
+struct virtio_rng_state {
+	struct virtio_pci_state vp;
+};
+
 struct virtio_rng {
+	struct device dev;
+	struct virtio_rng_state s;
 	struct virtio_pci *vp;
 	struct virtq_elem elem;
 };
@@ -47,9 +55,14 @@ static void notify(void *opaque, unsigned q)
 {
 	struct virtio_rng *rng = opaque;
 	struct virtq *vq = virtio_pci_queue(rng->vp, q);
-	while (virtq_pop(vq, &rng->elem) == 1)
+	bool pushed = false;
+	while (virtq_pop(vq, &rng->elem) == 1) {
 		virtq_push(vq, &rng->elem, fill(&rng->elem));
-	virtio_pci_queue_done(rng->vp, q);
+		pushed = true;
+	}
+	/* A kick that found nothing (the one after a snapshot load) interrupts nobody. */
+	if (pushed || vq->broken)
+		virtio_pci_queue_done(rng->vp, q);
 }
 
 static void device_reset(void *opaque)
@@ -58,6 +71,57 @@ static void device_reset(void *opaque)
 }
 
 static const struct virtio_dev_ops rng_ops = { .notify = notify, .reset = device_reset };
+
+/* ---- the device object ---- */
+
+static const struct device_field rng_fields[] = {
+	VIRTIO_PCI_FIELDS(struct virtio_rng_state, vp),
+};
+
+static void rng_device_reset(struct device *dev)
+{
+	struct virtio_rng *rng = container_of(dev, struct virtio_rng, dev);
+	virtio_rng_reset(rng);
+	virtio_pci_save(rng->vp, &rng->s.vp); /* a record without some field loads its reset value */
+}
+
+static int rng_pre_save(struct device *dev)
+{
+	struct virtio_rng *rng = container_of(dev, struct virtio_rng, dev);
+	virtio_pci_save(rng->vp, &rng->s.vp);
+	return 0;
+}
+
+static int rng_post_load(struct device *dev, char *why, size_t why_len)
+{
+	struct virtio_rng *rng = container_of(dev, struct virtio_rng, dev);
+	if (virtio_pci_state_in_flight(&rng->s.vp, 0)) {
+		snprintf(why, why_len, "%s: requests in flight", dev->name);
+		return -EINVAL;
+	}
+	return virtio_pci_load(rng->vp, &rng->s.vp, why, why_len);
+}
+
+static void rng_device_destroy(struct device *dev)
+{
+	virtio_rng_destroy(container_of(dev, struct virtio_rng, dev));
+}
+
+static const struct device_class rng_class = {
+	.type = "virtio-rng",
+	.version = 1,
+	.fields = rng_fields,
+	.nfields = ARRAY_SIZE(rng_fields),
+	.reset = rng_device_reset,
+	.pre_save = rng_pre_save,
+	.post_load = rng_post_load,
+	.destroy = rng_device_destroy,
+};
+
+struct device *virtio_rng_device(struct virtio_rng *rng)
+{
+	return &rng->dev;
+}
 
 int virtio_rng_create(struct pci_bus *bus, unsigned devfn, const struct guest_ram *ram,
 		      const struct virtio_kick_host *kicks, struct virtio_rng **out)
@@ -78,6 +142,8 @@ int virtio_rng_create(struct pci_bus *bus, unsigned devfn, const struct guest_ra
 		free(rng);
 		return r;
 	}
+	virtio_pci_device_init(rng->vp, &rng->dev, &rng_class, &rng->s);
+	virtio_pci_save(rng->vp, &rng->s.vp);
 	*out = rng;
 	return 0;
 }

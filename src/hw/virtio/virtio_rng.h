@@ -12,6 +12,7 @@
 #include "hw/virtio/virtio_pci.h"
 #include "mem/guest_ram.h"
 
+struct device;
 struct virtio_rng;
 
 /* The device at devfn on bus. 0 or -errno. */
@@ -19,5 +20,7 @@ int virtio_rng_create(struct pci_bus *bus, unsigned devfn, const struct guest_ra
 		      const struct virtio_kick_host *kicks, struct virtio_rng **out) MUST_CHECK;
 void virtio_rng_reset(struct virtio_rng *rng);
 void virtio_rng_destroy(struct virtio_rng *rng);
+/* The device object, "virtio-rng@SS.F": the transport's state only (nothing is ever in flight). */
+struct device *virtio_rng_device(struct virtio_rng *rng);
 
 #endif

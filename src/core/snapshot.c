@@ -1,0 +1,551 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Snapshot files (snapshot.h). The state file:
+ *
+ *   "X86VSNAP", format (u32), CRC-32C of the payload (u32), payload length (u64)
+ *   payload: sections, each a 4-byte tag, a length (u32) and the body:
+ *     "INFO"  x86v version, engine (names); RAM and ROM sizes, snapshot id,
+ *             host wall-clock and virtual ns at the save (u64); memory file (name)
+ *     "CPU0"  the vCPU's state as a device record (type "x86-cpu")
+ *     "DEVS"  the board's device records (hw/pc/board.c)
+ *
+ * The memory file: a 4 KiB header ("X86VMEM", the id, the sizes), RAM from
+ * offset 4096, then the ROM. Integers are little-endian.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/sandbox.h"
+#include "core/snapshot.h"
+#include "core/statebuf.h"
+#include "core/vm.h"
+#include "hw/device.h"
+#include "hw/pc/board.h"
+
+#define SNAP_MAGIC "X86VSNAP"
+#define SNAP_FORMAT 1
+#define SNAP_HEADER_SIZE 24
+#define SNAP_MAX_SIZE (64 * MiB) /* a state file is small: anything larger is not one */
+#define MEM_MAGIC "X86VMEM"
+#define MEM_HEADER_SIZE 4096
+#define PAGE 4096
+
+/* ---- the vCPU's state as a record ---- */
+
+#define CPU_FIELD(m) DEVICE_FIELD(struct x86_cpu_state, m)
+#define CPU_BOOL(m) DEVICE_BOOL(struct x86_cpu_state, m)
+static const struct device_field cpu_fields[] = {
+	CPU_FIELD(gpr), CPU_FIELD(rip), CPU_FIELD(rflags), CPU_FIELD(seg), CPU_FIELD(ldtr), CPU_FIELD(tr),
+	CPU_FIELD(gdtr), CPU_FIELD(idtr), CPU_FIELD(cr0), CPU_FIELD(cr2), CPU_FIELD(cr3), CPU_FIELD(cr4),
+	CPU_FIELD(cr8), CPU_FIELD(efer), CPU_FIELD(dr), CPU_FIELD(dr6), CPU_FIELD(dr7), CPU_FIELD(apic_base),
+	CPU_FIELD(msr), CPU_FIELD(fpu), CPU_BOOL(events.interrupt_shadow), CPU_BOOL(events.nmi_pending),
+	CPU_BOOL(events.nmi_masked), CPU_BOOL(events.halted), CPU_FIELD(events.injected),
+	CPU_FIELD(events.injected_vector), CPU_BOOL(events.injected_has_error), CPU_FIELD(events.injected_error),
+};
+
+static void cpu_reset(struct device *dev)
+{
+	x86_state_reset(dev->state);
+}
+
+static int cpu_post_load(struct device *dev, char *why, size_t why_len)
+{
+	const struct x86_cpu_state *s = dev->state;
+	if (s->events.injected > X86_EVENT_EXCEPTION) {
+		snprintf(why, why_len, "%s: an injected event of unknown kind %u", dev->name, s->events.injected);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void cpu_destroy(struct device *dev)
+{
+	(void)dev;
+}
+
+static const struct device_class cpu_class = {
+	.type = "x86-cpu",
+	.version = 1,
+	.fields = cpu_fields,
+	.nfields = ARRAY_SIZE(cpu_fields),
+	.reset = cpu_reset,
+	.post_load = cpu_post_load,
+	.destroy = cpu_destroy,
+};
+
+/* ---- files ---- */
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+int snapshot_prepare(struct vm *vm, const char *path, char *why, size_t why_len)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	const char *dir = dirname(copy);
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int err = errno;
+	if (fd < 0)
+		snprintf(why, why_len, "%s: cannot open its directory %s: %s", path, dir, strerror(err));
+	free(copy);
+	if (fd < 0)
+		return -err;
+	if (!base_name(path)[0] || strlen(base_name(path)) > 200) {
+		close(fd);
+		snprintf(why, why_len, "%s: not a file name", path);
+		return -EINVAL;
+	}
+	if (vm->snapshot_dir >= 0)
+		close(vm->snapshot_dir);
+	vm->snapshot_dir = fd;
+	sandbox_allow_files_in(fd);
+	return 0;
+}
+
+static int write_all(int fd, const void *buf, size_t len, off_t at)
+{
+	const uint8_t *p = buf;
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, at);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+		at += n;
+	}
+	return 0;
+}
+
+static bool all_zero(const uint8_t *p, size_t len)
+{
+	const uint64_t *w = (const uint64_t *)(const void *)p;
+	for (size_t i = 0; i < len / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+/* RAM from MEM_HEADER_SIZE, pages of zeros left as holes; then the ROM. */
+static int write_memory(int fd, const struct guest_ram *ram, uint64_t id)
+{
+	uint8_t header[MEM_HEADER_SIZE] = { 0 };
+	struct statebuf sb;
+	sb_init(&sb);
+	sb_put(&sb, MEM_MAGIC, 8);
+	sb_put_u64(&sb, id);
+	sb_put_u64(&sb, ram->size);
+	sb_put_u64(&sb, ram->rom ? ram->rom_size : 0);
+	if (sb.failed)
+		return -ENOMEM;
+	memcpy(header, sb.data, sb.len);
+	sb_free(&sb);
+	uint64_t end = MEM_HEADER_SIZE + ram->size + (ram->rom ? ram->rom_size : 0);
+	int r = write_all(fd, header, sizeof(header), 0);
+	if (r == 0 && ftruncate(fd, (off_t)end) < 0)
+		r = -errno;
+	/* Runs of non-zero pages go out in one write each. */
+	for (uint64_t at = 0; r == 0 && at < ram->size;) {
+		if (all_zero(ram->host + at, PAGE)) {
+			at += PAGE;
+			continue;
+		}
+		uint64_t run = at + PAGE;
+		while (run < ram->size && run - at < 64 * MiB && !all_zero(ram->host + run, PAGE))
+			run += PAGE;
+		r = write_all(fd, ram->host + at, run - at, (off_t)(MEM_HEADER_SIZE + at));
+		at = run;
+	}
+	if (r == 0 && ram->rom)
+		r = write_all(fd, ram->rom, ram->rom_size, (off_t)(MEM_HEADER_SIZE + ram->size));
+	if (r == 0 && fdatasync(fd) < 0)
+		r = -errno;
+	return r;
+}
+
+static void put_section(struct statebuf *sb, const char *tag, const struct statebuf *body)
+{
+	sb_put(sb, tag, 4);
+	sb_put_u32(sb, (uint32_t)body->len);
+	sb_put(sb, body->data, body->len);
+}
+
+/* The state file's bytes. */
+static int build_state(struct vm *vm, const struct x86_cpu_state *cpu, uint64_t id, const char *mem_name,
+		       int64_t virt_ns, struct statebuf *out)
+{
+	struct statebuf payload, sec;
+	sb_init(&payload);
+	sb_init(&sec);
+	struct timespec wall;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	sb_put_name(&sec, X86V_VERSION);
+	sb_put_name(&sec, vm->eng_ops->name);
+	sb_put_u64(&sec, vm->ram.size);
+	sb_put_u64(&sec, vm->ram.rom ? vm->ram.rom_size : 0);
+	sb_put_u64(&sec, id);
+	sb_put_u64(&sec, (uint64_t)wall.tv_sec * 1000000000ULL + (uint64_t)wall.tv_nsec);
+	sb_put_u64(&sec, (uint64_t)virt_ns);
+	sb_put_name(&sec, mem_name);
+	put_section(&payload, "INFO", &sec);
+
+	struct x86_cpu_state state = *cpu;
+	struct device cpu_dev;
+	device_init(&cpu_dev, &cpu_class, "cpu0", &state);
+	sec.len = 0;
+	int r = device_save(&cpu_dev, &sec);
+	put_section(&payload, "CPU0", &sec);
+
+	sec.len = 0;
+	if (r == 0)
+		r = board_save(vm->board, &sec);
+	put_section(&payload, "DEVS", &sec);
+	sb_free(&sec);
+	if (r == 0 && payload.failed)
+		r = -ENOMEM;
+	if (r == 0) {
+		sb_put(out, SNAP_MAGIC, 8);
+		sb_put_u32(out, SNAP_FORMAT);
+		sb_put_u32(out, crc32c(0, payload.data, payload.len));
+		sb_put_u64(out, payload.len);
+		sb_put(out, payload.data, payload.len);
+		r = out->failed ? -ENOMEM : 0;
+	}
+	sb_free(&payload);
+	return r;
+}
+
+/* The memory file the snapshot now at name names, or "" (none, or not ours). */
+static void current_mem_name(int dir, const char *name, char out[256])
+{
+	out[0] = '\0';
+	int fd = openat(dir, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	uint8_t buf[512];
+	ssize_t n = pread(fd, buf, sizeof(buf), 0);
+	close(fd);
+	if (n < SNAP_HEADER_SIZE + 8 || memcmp(buf, SNAP_MAGIC, 8) != 0)
+		return;
+	struct state_reader sr;
+	sr_init(&sr, buf + SNAP_HEADER_SIZE, (size_t)n - SNAP_HEADER_SIZE);
+	char tag[4];
+	sr_get(&sr, tag, 4);
+	sr_get_u32(&sr);
+	char skip[256];
+	sr_get_name(&sr, skip);
+	sr_get_name(&sr, skip);
+	for (int i = 0; i < 5; i++)
+		sr_get_u64(&sr);
+	sr_get_name(&sr, out);
+	/* Only a file of the same snapshot family may be removed. */
+	if (!sr_ok(&sr) || memcmp(tag, "INFO", 4) != 0 || strncmp(out, name, strlen(name)) != 0 ||
+	    strncmp(out + strlen(name), ".mem-", 5) != 0 || strchr(out, '/'))
+		out[0] = '\0';
+}
+
+int snapshot_save(struct vm *vm, const char *path, char *why, size_t why_len)
+{
+	const char *name = base_name(path);
+	int dir = vm->snapshot_dir;
+	uint64_t id;
+	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+		id = (uint64_t)vclock_now(&vm->clock) ^ ((uint64_t)getpid() << 32);
+	/* Names stay short: snapshot_prepare allows at most 200 bytes of name. */
+	char mem_name[240], mem_tmp[256], state_tmp[256], old_mem[256];
+	snprintf(mem_name, sizeof(mem_name), "%s.mem-%08" PRIx32, name, (uint32_t)id);
+	snprintf(mem_tmp, sizeof(mem_tmp), "%s.tmp", mem_name);
+	snprintf(state_tmp, sizeof(state_tmp), "%s.tmp-%08" PRIx32, name, (uint32_t)id);
+	current_mem_name(dir, name, old_mem);
+
+	struct x86_cpu_state cpu;
+	memset(&cpu, 0, sizeof(cpu));
+	int r = vm->eng_ops->get_state(vm->vcpu, &cpu);
+	if (r < 0) {
+		snprintf(why, why_len, "snapshot: cannot read the vCPU's state: %s", strerror(-r));
+		return r;
+	}
+	struct statebuf state;
+	sb_init(&state);
+	/* The guest stands still meanwhile: its clock too, so no time passes for it. */
+	pthread_mutex_lock(&vm->lock);
+	vclock_pause(&vm->clock);
+	r = build_state(vm, &cpu, id, mem_name, vclock_now(&vm->clock), &state);
+	const char *what = "cannot save the devices' state";
+	int mem_fd = -1, state_fd = -1;
+	if (r == 0) {
+		what = "cannot write the memory file";
+		mem_fd = openat(dir, mem_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		r = mem_fd < 0 ? -errno : write_memory(mem_fd, &vm->ram, id);
+	}
+	vclock_resume(&vm->clock);
+	pthread_mutex_unlock(&vm->lock);
+	if (r == 0) {
+		what = "cannot write the state file";
+		state_fd = openat(dir, state_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		r = state_fd < 0 ? -errno : write_all(state_fd, state.data, state.len, 0);
+		if (r == 0 && fdatasync(state_fd) < 0)
+			r = -errno;
+	}
+	if (mem_fd >= 0)
+		close(mem_fd);
+	if (state_fd >= 0)
+		close(state_fd);
+	sb_free(&state);
+	/* The memory file first, under its final name no snapshot uses yet; the
+	 * state file's rename is the commit. */
+	if (r == 0 && renameat(dir, mem_tmp, dir, mem_name) < 0) {
+		what = "cannot rename the memory file";
+		r = -errno;
+	}
+	if (r == 0 && renameat(dir, state_tmp, dir, name) < 0) {
+		what = "cannot rename the state file";
+		r = -errno;
+	}
+	if (r < 0) {
+		unlinkat(dir, mem_tmp, 0);
+		unlinkat(dir, state_tmp, 0);
+		if (strcmp(what, "cannot rename the state file") == 0)
+			unlinkat(dir, mem_name, 0);
+		snprintf(why, why_len, "snapshot %s: %s: %s", path, what, strerror(-r));
+		return r;
+	}
+	int dir_fd = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* the renames, on disk */
+	if (dir_fd < 0 || fsync(dir_fd) < 0)
+		log_warn("snapshot %s: cannot sync its directory: %s", path, strerror(errno));
+	if (dir_fd >= 0)
+		close(dir_fd);
+	if (old_mem[0] && strcmp(old_mem, mem_name) != 0)
+		unlinkat(dir, old_mem, 0);
+	return 0;
+}
+
+/* ---- restoring ---- */
+
+static int fail(char *why, size_t why_len, int err, const char *path, const char *fmt, ...) PRINTF_LIKE(5, 6);
+static int fail(char *why, size_t why_len, int err, const char *path, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(why, why_len, "--restore %s: %s", path, msg);
+	return err;
+}
+
+static int read_file(int dir, const char *name, size_t max, uint8_t **out, size_t *len)
+{
+	int fd = openat(dir, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	int r = 0;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode))
+		r = -EINVAL;
+	else if ((uint64_t)st.st_size > max)
+		r = -EFBIG;
+	uint8_t *buf = r == 0 ? malloc((size_t)st.st_size + 1) : NULL;
+	if (r == 0 && !buf)
+		r = -ENOMEM;
+	size_t got = 0;
+	while (r == 0 && got < (size_t)st.st_size) {
+		ssize_t n = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
+		if (n <= 0)
+			r = n < 0 ? -errno : -EIO;
+		else
+			got += (size_t)n;
+	}
+	close(fd);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	*out = buf;
+	*len = got;
+	return 0;
+}
+
+struct snap_info {
+	char version[256], engine[256], mem_name[256];
+	uint64_t ram_size, rom_size, id, wall_ns, virt_ns;
+};
+
+/* The next section, which must carry tag. */
+static bool section(struct state_reader *sr, const char *tag, struct state_reader *body)
+{
+	char t[4];
+	sr_get(sr, t, 4);
+	uint32_t len = sr_get_u32(sr);
+	*body = sr_sub(sr, len);
+	return sr_ok(sr) && memcmp(t, tag, 4) == 0;
+}
+
+/* Maps the memory file over RAM (private: pages load on first touch) and
+ * copies the ROM out of it. */
+static int map_memory(struct vm *vm, int dir, const struct snap_info *info, const char *path, char *why,
+		      size_t why_len)
+{
+	if (strchr(info->mem_name, '/') || !info->mem_name[0] || info->mem_name[0] == '.')
+		return fail(why, why_len, -EINVAL, path, "the memory file name \"%s\" is not a plain file name",
+			    info->mem_name);
+	int fd = openat(dir, info->mem_name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(why, why_len, -errno, path, "memory file %s: %s", info->mem_name, strerror(errno));
+	uint8_t header[32];
+	struct stat st;
+	int r = 0;
+	if (fstat(fd, &st) < 0 || pread(fd, header, sizeof(header), 0) != (ssize_t)sizeof(header)) {
+		r = fail(why, why_len, -EINVAL, path, "memory file %s: cannot read its header", info->mem_name);
+		goto out;
+	}
+	struct state_reader sr;
+	sr_init(&sr, header, sizeof(header));
+	char magic[8];
+	sr_get(&sr, magic, 8);
+	uint64_t id = sr_get_u64(&sr), ram_size = sr_get_u64(&sr), rom_size = sr_get_u64(&sr);
+	if (memcmp(magic, MEM_MAGIC, 8) != 0 || id != info->id || ram_size != info->ram_size ||
+	    rom_size != info->rom_size) {
+		r = fail(why, why_len, -EINVAL, path, "memory file %s does not belong to this snapshot", info->mem_name);
+		goto out;
+	}
+	uint64_t need = MEM_HEADER_SIZE + ram_size + rom_size;
+	if ((uint64_t)st.st_size < need) {
+		r = fail(why, why_len, -EINVAL, path, "memory file %s holds %llu bytes, the snapshot needs %llu",
+			 info->mem_name, (unsigned long long)st.st_size, (unsigned long long)need);
+		goto out;
+	}
+	if (mmap(vm->ram.host, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd,
+		 MEM_HEADER_SIZE) == MAP_FAILED) {
+		r = fail(why, why_len, -errno, path, "cannot map memory file %s: %s", info->mem_name, strerror(errno));
+		goto out;
+	}
+	if (rom_size) {
+		uint8_t *rom = malloc(rom_size);
+		r = rom ? 0 : -ENOMEM;
+		if (r == 0 && pread(fd, rom, rom_size, (off_t)(MEM_HEADER_SIZE + ram_size)) != (ssize_t)rom_size)
+			r = -EIO;
+		if (r == 0)
+			r = ram_set_rom(&vm->ram, rom, rom_size);
+		free(rom);
+		if (r < 0)
+			r = fail(why, why_len, r, path, "the firmware ROM: %s", strerror(-r));
+	}
+out:
+	close(fd);
+	return r;
+}
+
+int snapshot_restore(struct vm *vm, const char *path, char *why, size_t why_len)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return -ENOMEM;
+	int dir = open(dirname(copy), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	free(copy);
+	if (dir < 0)
+		return fail(why, why_len, -errno, path, "%s", strerror(errno));
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r = read_file(dir, base_name(path), SNAP_MAX_SIZE, &buf, &len);
+	if (r < 0) {
+		close(dir);
+		return fail(why, why_len, r, path, "%s", r == -EFBIG ? "too large for a state file" : strerror(-r));
+	}
+	struct state_reader sr;
+	sr_init(&sr, buf, len);
+	char magic[8];
+	sr_get(&sr, magic, 8);
+	uint32_t format = sr_get_u32(&sr), crc = sr_get_u32(&sr);
+	uint64_t payload_len = sr_get_u64(&sr);
+	struct snap_info info;
+	struct state_reader body;
+	if (!sr_ok(&sr) || memcmp(magic, SNAP_MAGIC, 8) != 0) {
+		r = fail(why, why_len, -EINVAL, path, "not an x86v snapshot");
+	} else if (format != SNAP_FORMAT) {
+		r = fail(why, why_len, -EINVAL, path, "snapshot format %u, this x86v reads format %u", format,
+			 SNAP_FORMAT);
+	} else if (payload_len != sr.left) {
+		r = fail(why, why_len, -EINVAL, path, "truncated (%zu of %llu bytes)", sr.left,
+			 (unsigned long long)payload_len);
+	} else if (crc32c(0, sr.p, sr.left) != crc) {
+		r = fail(why, why_len, -EINVAL, path, "checksum mismatch: the file is damaged");
+	} else if (!section(&sr, "INFO", &body)) {
+		r = fail(why, why_len, -EINVAL, path, "no machine description");
+	}
+	if (r == 0) {
+		sr_get_name(&body, info.version);
+		sr_get_name(&body, info.engine);
+		info.ram_size = sr_get_u64(&body);
+		info.rom_size = sr_get_u64(&body);
+		info.id = sr_get_u64(&body);
+		info.wall_ns = sr_get_u64(&body);
+		info.virt_ns = sr_get_u64(&body);
+		sr_get_name(&body, info.mem_name);
+		if (!sr_ok(&body) || info.virt_ns > (uint64_t)INT64_MAX / 2 || info.rom_size > 16 * MiB)
+			r = fail(why, why_len, -EINVAL, path, "a malformed machine description");
+		else if (info.ram_size != vm->ram.size)
+			r = fail(why, why_len, -EINVAL, path, "taken with -m %llu MiB; this machine has %llu MiB",
+				 (unsigned long long)(info.ram_size / MiB), (unsigned long long)(vm->ram.size / MiB));
+	}
+	struct x86_cpu_state cpu;
+	if (r == 0 && !section(&sr, "CPU0", &body))
+		r = fail(why, why_len, -EINVAL, path, "no vCPU state");
+	if (r == 0) {
+		struct device cpu_dev;
+		device_init(&cpu_dev, &cpu_class, "cpu0", &cpu);
+		char what[200];
+		if (device_load(&cpu_dev, &body, what, sizeof(what)) < 0 || body.left)
+			r = fail(why, why_len, -EINVAL, path, "%s", body.left ? "cpu0: trailing bytes" : what);
+	}
+	if (r == 0 && !section(&sr, "DEVS", &body))
+		r = fail(why, why_len, -EINVAL, path, "no device state");
+	if (r == 0 && sr.left)
+		r = fail(why, why_len, -EINVAL, path, "trailing bytes after the last section");
+	if (r == 0)
+		r = map_memory(vm, dir, &info, path, why, why_len);
+	if (r == 0) {
+		/* Devices' timers are armed against the virtual clock: it continues
+		 * from where the snapshot left it before they load. */
+		char what[200];
+		pthread_mutex_lock(&vm->lock);
+		vclock_set_now(&vm->clock, (int64_t)info.virt_ns);
+		r = board_load(vm->board, &body, what, sizeof(what));
+		if (r == 0) {
+			struct timespec wall;
+			clock_gettime(CLOCK_REALTIME, &wall);
+			int64_t now = (int64_t)wall.tv_sec * 1000000000LL + wall.tv_nsec;
+			if (now > (int64_t)info.wall_ns)
+				board_advance_wall_clock(vm->board, (now - (int64_t)info.wall_ns) / 1000000000LL);
+		}
+		pthread_mutex_unlock(&vm->lock);
+		if (r < 0)
+			r = fail(why, why_len, r, path, "%s", what);
+	}
+	if (r == 0) {
+		vm->boot_state = cpu;
+		log_info("restored %s: taken by x86v %s on the %s engine", path, info.version, info.engine);
+	}
+	free(buf);
+	close(dir);
+	return r;
+}

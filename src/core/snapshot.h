@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Snapshots of a whole machine: a small state file (format version, machine
+ * description, the vCPU's architectural state, every device's record, all
+ * under a CRC-32C) beside a memory file holding guest RAM and the firmware
+ * ROM, written sparsely (pages of zeros stay holes).
+ *
+ * Taking one is atomic: the memory file gets a name of its own
+ * (PATH.mem-ID, ID random per snapshot), both files are written under
+ * temporary names and synced, and renaming the state file onto PATH
+ * commits; only then is the memory file of the previous snapshot at PATH
+ * removed. A crash at any point leaves the previous snapshot usable.
+ *
+ * Restoring maps the memory file privately over guest RAM, so pages load on
+ * first touch and nothing is copied. The engine's state is engine-neutral
+ * (cpu/x86_state.h), so a snapshot taken on one engine restores on the
+ * other. The virtual clock continues from the snapshot's time; the RTC's
+ * wall clock moves on by the time the snapshot sat on disk.
+ *
+ * A state file is untrusted input: every length, name and field is checked,
+ * and a file that is wrong in any way is refused with a one-line reason.
+ */
+#ifndef X86V_CORE_SNAPSHOT_H
+#define X86V_CORE_SNAPSHOT_H
+
+#include <stddef.h>
+
+#include "core/compiler.h"
+
+struct vm;
+
+/* Opens the directory that will hold snapshots written to path (before the
+ * sandbox: files are then created relative to it). 0 or -errno with why. */
+int snapshot_prepare(struct vm *vm, const char *path, char *why, size_t why_len) MUST_CHECK;
+/* Writes a snapshot of the machine to path (the directory snapshot_prepare
+ * opened). On the vCPU thread with the vCPU out of the guest; takes the
+ * machine lock itself. 0, or -errno with a one-line reason in why. */
+int snapshot_save(struct vm *vm, const char *path, char *why, size_t why_len) MUST_CHECK;
+/* Restores the snapshot at path into a machine built from the same options:
+ * RAM, devices and the clock now, the vCPU's state into vm->boot_state.
+ * Called by vm_create after the board exists and before the engine does.
+ * 0, or -errno with a one-line reason in why. */
+int snapshot_restore(struct vm *vm, const char *path, char *why, size_t why_len) MUST_CHECK;
+
+#endif
