@@ -17,6 +17,11 @@ cannot run here is listed with the reason.
               card on user-mode networking (x86v and QEMU alike): dd write and
               read of 1 GiB with O_DIRECT, 20,000 random 4 KiB O_DIRECT reads
               (bench/randread.c), 128 MiB over TCP to a sink on the host
+  snapshot    the same guest with 512 MiB of RAM mid-workload (soft engine):
+              time to write a snapshot, and from the start of a new x86v
+              process to the restored guest running (x86v's own figures)
+              and to its next line of output (the host's), beside
+              Firecracker's published figures
 """
 import argparse
 import os
@@ -34,7 +39,7 @@ sys.path.insert(0, os.path.join(SRC, "tests", "linux"))
 from linux_driver import newc_script  # noqa: E402
 
 LOOP_INSNS = 120_000_000
-SECTIONS = ("rom-boot", "int-loop", "linux", "linux-io")
+SECTIONS = ("rom-boot", "int-loop", "linux", "linux-io", "snapshot")
 QEMU_DEV = ["-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot", "-serial", "stdio",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
 
@@ -173,6 +178,8 @@ def main():
         linux_workload(x86v, qemu, no_qemu, args.build)
     if want("linux-io"):
         linux_io(x86v, qemu, no_qemu, args.build)
+    if want("snapshot"):
+        snapshot_bench(x86v, args.runs)
 
 
 def guest_images(section):
@@ -333,6 +340,57 @@ def linux_io(x86v, qemu, no_qemu, build):
     if not qemu:
         print(f"  qemu tcg: {no_qemu}")
     print("  (CPU/wall: the VMM process's CPU time over the run's wall time, all threads; 1.0 = one core busy)")
+
+
+# Firecracker's CI baseline for a full snapshot of a 2-vCPU, 512 MiB microVM on
+# x86_64 (tests/integration_tests/performance/test_snapshot_perf.py, 2020).
+FIRECRACKER_CREATE_512M_MS = 280
+
+
+def snapshot_bench(x86v, runs):
+    """Snapshot creation and restore of a 512 MiB Linux guest mid-workload."""
+    import re
+    sys.path.insert(0, os.path.join(SRC, "tests", "snapshot"))
+    import linux_driver
+    import snapshot_driver
+    if guest_images("snapshot") is None:
+        return
+    with tempfile.TemporaryDirectory(prefix="x86v-bench-snap-", dir="/dev/shm") as tmp:
+        argv = linux_driver.guest_command([x86v, "run", "--accel", "soft"], "cloud", "tests/linux/snapshot.sh",
+                                          "", tmp)
+        snap = os.path.join(tmp, "snap")
+        rc, _, err = snapshot_driver.run_until(argv + ["--snapshot-on-exit", snap], "step 5 ")
+        m = re.search(r"snapshot written to \S+ in ([0-9.]+) ms", err)
+        if rc != 0 or not m:
+            print(f"\nsnapshot: failed (status {rc}): {err.strip()[-200:]}")
+            return
+        create_ms = float(m.group(1))
+        mem = [f for f in os.listdir(tmp) if f.startswith("snap.mem-")][0]
+        used = os.stat(os.path.join(tmp, mem)).st_blocks * 512 / 2**20
+        ready, first = [], []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            p = subprocess.Popen(argv + ["--restore", snap, "--verbose"], stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for line in iter(p.stdout.readline, b""):
+                if line.startswith(b"step "):
+                    first.append((time.perf_counter() - t0) * 1000)
+                    break
+            p.kill()
+            _, err = p.communicate()
+            m = re.search(r"the guest runs ([0-9.]+) ms after", err.decode(errors="replace"))
+            if m:
+                ready.append(float(m.group(1)))
+    print(f"\nsnapshot: Debian's kernel, 512 MiB, mid-workload, files on tmpfs (soft engine)")
+    print(f"  memory file: {used:.0f} MiB on disk of 512 MiB (sparse)")
+    print(f"  {'':<44} {'ms':>8} {'Firecracker':>12} {'x86v / FC':>10}")
+    print(f"  {'create (pause, write, sync)':<44} {create_ms:>8.1f} {FIRECRACKER_CREATE_512M_MS:>12} "
+          f"{create_ms / FIRECRACKER_CREATE_512M_MS:>10.2f}")
+    if ready:
+        print(f"  {'restore: machine set-up to guest running':<44} {statistics.median(ready):>8.1f} "
+              f"{'(goal 5)':>12}")
+    if first:
+        print(f"  {'restore: exec to the next guest output line':<44} {statistics.median(first):>8.1f}")
 
 
 if __name__ == "__main__":

@@ -85,6 +85,26 @@ static const struct device_class cpu_class = {
 	.destroy = cpu_destroy,
 };
 
+int snapshot_save_cpu_record(const struct x86_cpu_state *cpu, struct statebuf *out)
+{
+	struct x86_cpu_state state = *cpu;
+	struct device cpu_dev;
+	device_init(&cpu_dev, &cpu_class, "cpu0", &state);
+	return device_save(&cpu_dev, out);
+}
+
+int snapshot_load_cpu_record(struct state_reader *in, struct x86_cpu_state *out, char *why, size_t why_len)
+{
+	struct device cpu_dev;
+	device_init(&cpu_dev, &cpu_class, "cpu0", out);
+	int r = device_load(&cpu_dev, in, why, why_len);
+	if (r == 0 && in->left) {
+		snprintf(why, why_len, "cpu0: trailing bytes");
+		r = -EINVAL;
+	}
+	return r;
+}
+
 /* ---- files ---- */
 
 static const char *base_name(const char *path)
@@ -161,8 +181,22 @@ static int write_memory(int fd, const struct guest_ram *ram, uint64_t id)
 	int r = write_all(fd, header, sizeof(header), 0);
 	if (r == 0 && ftruncate(fd, (off_t)end) < 0)
 		r = -errno;
-	/* Runs of non-zero pages go out in one write each. */
+	/* Runs of non-zero pages go out in one write each. Where the memfd still
+	 * backs RAM, its holes (pages the guest never touched) are skipped
+	 * without reading them. */
+	bool holes = ram->fd >= 0 && !ram->remapped;
+	uint64_t extent_end = 0; /* the data extent at is in ends here */
 	for (uint64_t at = 0; r == 0 && at < ram->size;) {
+		if (holes && at >= extent_end) {
+			off_t data = lseek(ram->fd, (off_t)at, SEEK_DATA);
+			if (data < 0)
+				break; /* ENXIO: nothing but holes from here on */
+			at = (uint64_t)data & ~(uint64_t)(PAGE - 1);
+			off_t hole = lseek(ram->fd, (off_t)at, SEEK_HOLE);
+			extent_end = hole < 0 ? ram->size : (uint64_t)hole;
+			if (at >= ram->size)
+				break;
+		}
 		if (all_zero(ram->host + at, PAGE)) {
 			at += PAGE;
 			continue;
@@ -206,11 +240,8 @@ static int build_state(struct vm *vm, const struct x86_cpu_state *cpu, uint64_t 
 	sb_put_name(&sec, mem_name);
 	put_section(&payload, "INFO", &sec);
 
-	struct x86_cpu_state state = *cpu;
-	struct device cpu_dev;
-	device_init(&cpu_dev, &cpu_class, "cpu0", &state);
 	sec.len = 0;
-	int r = device_save(&cpu_dev, &sec);
+	int r = snapshot_save_cpu_record(cpu, &sec);
 	put_section(&payload, "CPU0", &sec);
 
 	sec.len = 0;
@@ -315,6 +346,10 @@ int snapshot_save(struct vm *vm, const char *path, char *why, size_t why_len)
 		what = "cannot rename the memory file";
 		r = -errno;
 	}
+	/* The tests' way to show that a crash here leaves the previous snapshot whole. */
+	const char *test = getenv("X86V_SNAPSHOT_TEST");
+	if (r == 0 && test && !strcmp(test, "crash-before-commit"))
+		_exit(X86V_EXIT_HOST_ERROR);
 	if (r == 0 && renameat(dir, state_tmp, dir, name) < 0) {
 		what = "cannot rename the state file";
 		r = -errno;
@@ -439,6 +474,7 @@ static int map_memory(struct vm *vm, int dir, const struct snap_info *info, cons
 		r = fail(why, why_len, -errno, path, "cannot map memory file %s: %s", info->mem_name, strerror(errno));
 		goto out;
 	}
+	vm->ram.remapped = true;
 	if (rom_size) {
 		uint8_t *rom = malloc(rom_size);
 		r = rom ? 0 : -ENOMEM;
@@ -511,11 +547,9 @@ int snapshot_restore(struct vm *vm, const char *path, char *why, size_t why_len)
 	if (r == 0 && !section(&sr, "CPU0", &body))
 		r = fail(why, why_len, -EINVAL, path, "no vCPU state");
 	if (r == 0) {
-		struct device cpu_dev;
-		device_init(&cpu_dev, &cpu_class, "cpu0", &cpu);
 		char what[200];
-		if (device_load(&cpu_dev, &body, what, sizeof(what)) < 0 || body.left)
-			r = fail(why, why_len, -EINVAL, path, "%s", body.left ? "cpu0: trailing bytes" : what);
+		if (snapshot_load_cpu_record(&body, &cpu, what, sizeof(what)) < 0)
+			r = fail(why, why_len, -EINVAL, path, "%s", what);
 	}
 	if (r == 0 && !section(&sr, "DEVS", &body))
 		r = fail(why, why_len, -EINVAL, path, "no device state");

@@ -28,6 +28,9 @@
 #include "core/compiler.h"
 
 struct vm;
+struct statebuf;
+struct state_reader;
+struct x86_cpu_state;
 
 /* Opens the directory that will hold snapshots written to path (before the
  * sandbox: files are then created relative to it). 0 or -errno with why. */
@@ -41,5 +44,13 @@ int snapshot_save(struct vm *vm, const char *path, char *why, size_t why_len) MU
  * Called by vm_create after the board exists and before the engine does.
  * 0, or -errno with a one-line reason in why. */
 int snapshot_restore(struct vm *vm, const char *path, char *why, size_t why_len) MUST_CHECK;
+
+/* The CPU0 section's record (a device record of type "x86-cpu"), as the two
+ * functions above write and read it; also for tests/fuzz/fuzz_snapshot.c.
+ * Saving: 0 or -errno. Loading reads the whole of in (trailing bytes are
+ * refused): 0, or -EINVAL with a one-line reason in why. */
+int snapshot_save_cpu_record(const struct x86_cpu_state *cpu, struct statebuf *out) MUST_CHECK;
+int snapshot_load_cpu_record(struct state_reader *in, struct x86_cpu_state *out, char *why,
+			     size_t why_len) MUST_CHECK;
 
 #endif

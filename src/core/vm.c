@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysinfo.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "boot/bios.h"
@@ -30,6 +31,13 @@
 #include "core/vm_debug.h"
 #include "hw/block/block.h"
 #include "hw/pc/board.h"
+
+static int64_t host_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* --- accesses from vCPUs --- */
 
@@ -252,10 +260,12 @@ static void vm_write_snapshot(struct vm *vm)
 	char why[320];
 	const char *path = vm_snapshot_path(vm);
 	bool tty = isatty(STDERR_FILENO);
+	int64_t t0 = host_now_ns();
 	if (snapshot_save(vm, path, why, sizeof(why)) < 0)
 		fprintf(stderr, "x86v: %s%s", why, tty ? "\r\n" : "\n");
 	else
-		fprintf(stderr, "x86v: snapshot written to %s%s", path, tty ? "\r\n" : "\n");
+		fprintf(stderr, "x86v: snapshot written to %s in %.1f ms%s", path, (double)(host_now_ns() - t0) / 1e6,
+			tty ? "\r\n" : "\n");
 }
 
 /* Ctrl-A r: the registers, now, on the console's stderr (raw tty: \n needs \r). */
@@ -468,6 +478,9 @@ static void *vm_vcpu_thread(void *opaque)
 	}
 	vm_debug_vcpu_start(vm);
 	sandbox_enter(SANDBOX_VCPU);
+	if (vm->cfg.restore)
+		log_info("restored %s: the guest runs %.1f ms after x86v started", vm->cfg.restore,
+			 (double)(host_now_ns() - vm->started_ns) / 1e6);
 
 	while (!stop) {
 		struct vcpu_exit ex;
@@ -572,6 +585,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	int r;
 
 	memset(vm, 0, sizeof(*vm));
+	vm->started_ns = host_now_ns();
 	vm->cfg = *cfg;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->vcpu_wake, NULL);

@@ -131,6 +131,7 @@ struct vm {
 	bool snapshot_requested; /* Ctrl-A s: the vCPU thread writes a snapshot (lock held) */
 	bool guest_ended; /* the guest powered off or exited: nothing to snapshot on exit */
 	int snapshot_dir; /* the snapshots' directory (core/snapshot.c), or -1 */
+	int64_t started_ns; /* CLOCK_MONOTONIC when vm_create began (--restore's figure) */
 	bool dump_on_exit; /* capture the registers when the vCPU stops */
 	char exit_reason[320]; /* one line, printed after the terminal is restored */
 	char *exit_dump; /* register dump for an abnormal end, or NULL */

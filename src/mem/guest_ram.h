@@ -36,6 +36,7 @@ struct mem_slot {
 
 struct guest_ram {
 	int fd; /* memfd backing RAM (not ROM) */
+	bool remapped; /* RAM is now a private mapping of a snapshot's memory file, not fd */
 	uint8_t *host; /* mapping of the whole memfd */
 	uint64_t size; /* bytes of RAM */
 	uint64_t low_size; /* bytes of RAM at gpa 0 */
