@@ -5,7 +5,8 @@
 ; ticks the guest prints the round number and advances state that lives only
 ; in the CPU: general registers (RBX counts, R12 carries a running hash, R13
 ; and R14 a sum and a product) and an SSE register (XMM1 += XMM2 as four
-; dwords, in snapshot-sse-rom only). After 15 rounds (3 s of virtual time) it
+; dwords, in snapshot-sse-rom only; YMM1 += YMM2 as four doubles, whose upper
+; halves only XSAVE state holds, in snapshot-avx-rom only). After 15 rounds (3 s of virtual time) it
 ; checks them against what 15 rounds give and exits. kvm_pvm, whose emulator
 ; of CPL-0 code has neither x87 nor SSE and fails IRETD, runs this one (no
 ; SSE, IRETQ); the SSE variant runs where KVM has VT-x/AMD-V.
@@ -54,6 +55,27 @@ entry16:
 	movd xmm2, eax
 	pshufd xmm2, xmm2, 0            ; the same dword in every lane
 %endif
+%ifdef SNAPSHOT_AVX
+	; AVX (CPUID.1:ECX bits 28, 26) on: CR4.OSFXSR and OSXSAVE, XCR0 = x87 | SSE | AVX.
+	mov eax, 1
+	cpuid
+	and ecx, (1 << 28) | (1 << 26)
+	cmp ecx, (1 << 28) | (1 << 26)
+	jne no_avx
+	mov rax, cr0
+	and eax, ~(1 << 2)              ; EM off
+	or eax, 1 << 1                  ; MP on
+	mov cr0, rax
+	mov rax, cr4
+	or eax, (1 << 9) | (1 << 18)
+	mov cr4, rax
+	xor ecx, ecx
+	xor edx, edx
+	mov eax, 7
+	xsetbv
+	vxorpd ymm1, ymm1, ymm1
+	vmovupd ymm2, [avx_step]        ; 1.0, 2.0, 3.0, 4.0
+%endif
 	xor ebx, ebx
 	mov r12, 7
 	xor r13, r13
@@ -97,6 +119,9 @@ entry16:
 %ifdef SNAPSHOT_SSE
 	paddd xmm1, xmm2
 %endif
+%ifdef SNAPSHOT_AVX
+	vaddpd ymm1, ymm1, ymm2
+%endif
 	imul r12, r12, 31               ; r12 = r12 * 31 + round
 	add r12, rbx
 	add r13, rbx                    ; r13 = 1 + 2 + ... + round
@@ -118,6 +143,23 @@ entry16:
 	pshufd xmm3, xmm1, 0x39
 	movd eax, xmm3
 	cmp eax, ROUNDS * 0x01020304
+	jne fail
+%endif
+%ifdef SNAPSHOT_AVX
+	; 15 rounds: YMM1 = 15.0, 30.0, 45.0, 60.0; the upper two are in the upper half.
+	vmovq rax, xmm1
+	mov rdx, __?float64?__(15.0)
+	cmp rax, rdx
+	jne fail
+	vextractf128 xmm3, ymm1, 1
+	vmovq rax, xmm3
+	mov rdx, __?float64?__(45.0)
+	cmp rax, rdx
+	jne fail
+	vpermilpd xmm3, xmm3, 1
+	vmovq rax, xmm3
+	mov rdx, __?float64?__(60.0)
+	cmp rax, rdx
 	jne fail
 %endif
 	mov rax, HASH
@@ -145,6 +187,16 @@ irq0_handler:
 
 exc_handler:
 	jmp exc_unexpected64
+
+%ifdef SNAPSHOT_AVX
+no_avx:
+	PRINT "x86v snapshot: this CPU has no AVX", 10
+	EXIT EXIT_FAIL
+
+	align 8
+avx_step:
+	dq 1.0, 2.0, 3.0, 4.0
+%endif
 
 	UART_ROUTINES 64
 	IDT_ROUTINES64

@@ -33,7 +33,8 @@ static const struct option_spec run_options[] = {
 	{ "jit-check", false, true }, { "jit-perf-map", false, false },
 	{ "drive", true, true },   { "hda", true, true },	      { "rng", false, false },
 	{ "console", false, true }, { "net", true, true },	      { "nic", true, true },
-	{ "restore", false, true }, { "snapshot-on-exit", false, true },
+	{ "restore", false, true }, { "snapshot-on-exit", false, true }, { "api-sock", false, true },
+	{ "config-file", false, true },
 	/* debugging (docs/debugging.md) */
 	{ "gdb", true, true },	   { "gdb-listen-any", false, false }, { "s", true, false },
 	{ "S", true, false },	   { "trace", false, true },	     { "trace-range", false, true },
@@ -74,6 +75,9 @@ void cmdline_usage(FILE *out)
 	      "                       --timeout), write a snapshot to PATH (+ PATH.mem-ID); Ctrl-A s too\n"
 	      "  --restore PATH       start from a snapshot instead of booting; give the same -m and\n"
 	      "                       devices as when it was taken (either engine)\n"
+	      "  --api-sock PATH      a Firecracker-compatible control API on a new Unix socket: the machine\n"
+	      "                       is configured and started through it (docs/api.md)\n"
+	      "  --config-file FILE   the machine from a Firecracker configuration file (JSON), started at once\n"
 	      "  --stats              at the end print the guest instructions run and MIPS (soft engine)\n"
 	      "  --verbose            also print notes about what the guest does and which engine auto chose\n"
 	      "  --overcommit         allow more guest RAM than the host's RAM and swap\n"
@@ -531,6 +535,10 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 			cfg->console_virtio = !strcmp(v, "virtio");
 		} else if (!strcmp(n, "no-reboot")) {
 			cfg->no_reboot = true;
+		} else if (!strcmp(n, "api-sock")) {
+			cfg->api_sock = v;
+		} else if (!strcmp(n, "config-file")) {
+			cfg->config_file = v;
 		} else if (!strcmp(n, "restore")) {
 			cfg->restore = v;
 		} else if (!strcmp(n, "snapshot-on-exit")) {
@@ -541,7 +549,7 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 				return r;
 		}
 	}
-	if (!cfg->bios && !cfg->kernel && !cfg->restore)
+	if (!cfg->bios && !cfg->kernel && !cfg->restore && !cfg->api_sock && !cfg->config_file)
 		return fail(why, why_len, "nothing to run: give --bios FILE, --kernel FILE or --restore SNAPSHOT");
 	if (cfg->bios && cfg->kernel)
 		return fail(why, why_len, "--bios and --kernel together are not supported yet");

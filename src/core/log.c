@@ -33,12 +33,23 @@ static void log_line(const char *prefix, const char *fmt, va_list ap)
 	(void)r;
 }
 
+static char last_error[320];
+
 void log_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
+	va_list copy;
+	va_copy(copy, ap);
+	vsnprintf(last_error, sizeof(last_error), fmt, copy);
+	va_end(copy);
 	log_line("", fmt, ap);
 	va_end(ap);
+}
+
+const char *log_last_error(void)
+{
+	return last_error;
 }
 
 void log_warn(const char *fmt, ...)

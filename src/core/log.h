@@ -12,6 +12,8 @@
 #include "core/compiler.h"
 
 void log_error(const char *fmt, ...) PRINTF_LIKE(1, 2);
+/* The text of the last log_error line (the control API reports it as a fault message). */
+const char *log_last_error(void);
 void log_warn(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void log_info(const char *fmt, ...) PRINTF_LIKE(1, 2);
 

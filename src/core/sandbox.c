@@ -111,9 +111,18 @@ static const int net_calls[] = {
 
 /* The terminal's writer: writes and its eventfd (common calls only). */
 
+/* The control API: its socket's connections (libmicrohttpd), and putting a
+ * snapshot directory's descriptor where the vCPU thread expects it. */
+static const int api_calls[] = {
+	SCMP_SYS(accept), SCMP_SYS(accept4), SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(recvmsg),
+	SCMP_SYS(sendmsg), SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(getsockname),
+	SCMP_SYS(getpeername), SCMP_SYS(shutdown), SCMP_SYS(fcntl), SCMP_SYS(epoll_wait), SCMP_SYS(epoll_ctl),
+	SCMP_SYS(epoll_pwait), SCMP_SYS(dup3), SCMP_SYS(ioctl), SCMP_SYS(sendfile),
+};
+
 static const char *const kind_names[] = {
 	[SANDBOX_MAIN] = "main", [SANDBOX_VCPU] = "vCPU", [SANDBOX_DISK] = "disk I/O",
-	[SANDBOX_NET] = "network", [SANDBOX_CONSOLE] = "console",
+	[SANDBOX_NET] = "network", [SANDBOX_CONSOLE] = "console", [SANDBOX_API] = "control API",
 };
 
 static void on_sigsys(int sig, siginfo_t *si, void *uc)
@@ -177,6 +186,13 @@ static int allow_restricted(scmp_filter_ctx ctx, bool open_read, int files_in)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, TCGETS));
 	if (files_in >= 0)
 		return r ? r : allow_files_in(ctx, files_in);
+	if (files_in == -2) { /* the API thread: directories by O_PATH only, which grants no access */
+		if (r == 0)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+					     SCMP_A2(SCMP_CMP_MASKED_EQ, O_PATH, O_PATH));
+		return r ? r : seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 1,
+						SCMP_A2(SCMP_CMP_MASKED_EQ, O_PATH, 0));
+	}
 	if (!open_read)
 		return r ? r : seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
 	/* Allowed when (flags & (O_ACCMODE | O_CREAT)) == O_RDONLY; each other case refused. */
@@ -229,7 +245,8 @@ static int enter(enum sandbox_thread kind)
 		return -ENOMEM;
 	int r = allow_all(ctx, common_calls, ARRAY_SIZE(common_calls));
 	if (r == 0)
-		r = allow_restricted(ctx, kind == SANDBOX_NET, kind == SANDBOX_VCPU ? files_dir : -1);
+		r = allow_restricted(ctx, kind == SANDBOX_NET,
+				     kind == SANDBOX_VCPU ? files_dir : kind == SANDBOX_API ? -2 : -1);
 	if (r == 0) {
 		switch (kind) {
 		case SANDBOX_MAIN: r = allow_all(ctx, main_calls, ARRAY_SIZE(main_calls)); break;
@@ -237,6 +254,7 @@ static int enter(enum sandbox_thread kind)
 		case SANDBOX_DISK: r = allow_all(ctx, disk_calls, ARRAY_SIZE(disk_calls)); break;
 		case SANDBOX_NET: r = allow_all(ctx, net_calls, ARRAY_SIZE(net_calls)); break;
 		case SANDBOX_CONSOLE: break;
+		case SANDBOX_API: r = allow_all(ctx, api_calls, ARRAY_SIZE(api_calls)); break;
 		}
 	}
 	if (r == 0)

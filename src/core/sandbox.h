@@ -26,6 +26,7 @@ enum sandbox_thread {
 	SANDBOX_DISK, /* a disk's I/O worker (files, NBD sockets) */
 	SANDBOX_NET, /* a network card's thread (TAP, libslirp's sockets) */
 	SANDBOX_CONSOLE, /* the terminal's writer */
+	SANDBOX_API, /* the control API's HTTP server (core/api.c) */
 };
 
 /* Whether threads install filters (set once, before any thread starts). */

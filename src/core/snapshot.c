@@ -7,6 +7,9 @@
  *     "INFO"  x86v version, engine (names); RAM and ROM sizes, snapshot id,
  *             host wall-clock and virtual ns at the save (u64); memory file (name)
  *     "CPU0"  the vCPU's state as a device record (type "x86-cpu")
+ *     "PLAT"  (optional, before DEVS) the engine's own state: engine (name),
+ *             flags (u32: 1 = taken with --irqchip kernel), the engine's
+ *             record (engine_ops.save_platform; kvm: engine/kvm/kvm_platform.c)
  *     "DEVS"  the board's device records (hw/pc/board.c)
  *
  * The memory file: a 4 KiB header ("X86VMEM", the id, the sizes), RAM from
@@ -31,6 +34,7 @@
 #include "core/snapshot.h"
 #include "core/statebuf.h"
 #include "core/vm.h"
+#include "core/vm_json.h"
 #include "hw/device.h"
 #include "hw/pc/board.h"
 
@@ -131,8 +135,14 @@ int snapshot_prepare(struct vm *vm, const char *path, char *why, size_t why_len)
 		snprintf(why, why_len, "%s: not a file name", path);
 		return -EINVAL;
 	}
-	if (vm->snapshot_dir >= 0)
-		close(vm->snapshot_dir);
+	if (vm->snapshot_dir >= 0) {
+		/* The same descriptor number: the vCPU thread's sandbox names it. */
+		int r = dup3(fd, vm->snapshot_dir, O_CLOEXEC) < 0 ? -errno : 0;
+		close(fd);
+		if (r < 0)
+			snprintf(why, why_len, "%s: %s", path, strerror(-r));
+		return r;
+	}
 	vm->snapshot_dir = fd;
 	sandbox_allow_files_in(fd);
 	return 0;
@@ -221,6 +231,32 @@ static void put_section(struct statebuf *sb, const char *tag, const struct state
 	sb_put(sb, body->data, body->len);
 }
 
+#define PLAT_IRQCHIP_KERNEL 1u /* PLAT flags: taken with --irqchip kernel */
+
+/* The PLAT section's body: the engine's name, flags (u32), then the engine's
+ * own record (engine_ops.save_platform); nothing when the engine has nothing
+ * beyond the neutral state. 0 or -errno. */
+static int save_platform(struct vm *vm, struct statebuf *sec)
+{
+	bool kernel_irqchip = vm->cfg.irqchip_kernel;
+	if (!vm->eng_ops->save_platform)
+		return kernel_irqchip ? -ENOTSUP : 0;
+	struct statebuf rec;
+	sb_init(&rec);
+	int r = vm->eng_ops->save_platform(vm->vcpu, &rec);
+	if (r == 0 && rec.failed)
+		r = -ENOMEM;
+	if (r == 0 && kernel_irqchip && !rec.len)
+		r = -ENOTSUP; /* the interrupt controllers must travel */
+	if (r == 0 && rec.len) {
+		sb_put_name(sec, vm->eng_ops->name);
+		sb_put_u32(sec, kernel_irqchip ? PLAT_IRQCHIP_KERNEL : 0);
+		sb_put(sec, rec.data, rec.len);
+	}
+	sb_free(&rec);
+	return r;
+}
+
 /* The state file's bytes. */
 static int build_state(struct vm *vm, const struct x86_cpu_state *cpu, uint64_t id, const char *mem_name,
 		       int64_t virt_ns, struct statebuf *out)
@@ -243,6 +279,23 @@ static int build_state(struct vm *vm, const struct x86_cpu_state *cpu, uint64_t 
 	sec.len = 0;
 	int r = snapshot_save_cpu_record(cpu, &sec);
 	put_section(&payload, "CPU0", &sec);
+
+	/* The machine's configuration, for the control API's snapshot load. */
+	struct vmj_state conf = { .cfg = &vm->cfg };
+	json_object *json = vmj_to_json(&conf);
+	const char *text = json_object_to_json_string_ext(json, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	sec.len = 0;
+	sb_put(&sec, text, strlen(text));
+	put_section(&payload, "CONF", &sec);
+	json_object_put(json);
+
+	/* The engine's own state: KVM's in-kernel interrupt controllers, XSAVE
+	 * components beyond what x86_cpu_state holds. */
+	sec.len = 0;
+	if (r == 0)
+		r = save_platform(vm, &sec);
+	if (sec.len)
+		put_section(&payload, "PLAT", &sec);
 
 	sec.len = 0;
 	if (r == 0)
@@ -294,6 +347,11 @@ static void current_mem_name(int dir, const char *name, char out[256])
 
 int snapshot_save(struct vm *vm, const char *path, char *why, size_t why_len)
 {
+	return snapshot_save_named(vm, path, NULL, why, why_len);
+}
+
+int snapshot_save_named(struct vm *vm, const char *path, const char *mem, char *why, size_t why_len)
+{
 	const char *name = base_name(path);
 	int dir = vm->snapshot_dir;
 	uint64_t id;
@@ -301,7 +359,15 @@ int snapshot_save(struct vm *vm, const char *path, char *why, size_t why_len)
 		id = (uint64_t)vclock_now(&vm->clock) ^ ((uint64_t)getpid() << 32);
 	/* Names stay short: snapshot_prepare allows at most 200 bytes of name. */
 	char mem_name[240], mem_tmp[256], state_tmp[256], old_mem[256];
-	snprintf(mem_name, sizeof(mem_name), "%s.mem-%08" PRIx32, name, (uint32_t)id);
+	if (mem && (strchr(mem, '/') || !mem[0] || mem[0] == '.' || strlen(mem) >= sizeof(mem_name) - 8 ||
+		    !strcmp(mem, name))) {
+		snprintf(why, why_len, "the memory file %s must be a plain file name beside the state file", mem);
+		return -EINVAL;
+	}
+	if (mem)
+		snprintf(mem_name, sizeof(mem_name), "%s", mem);
+	else
+		snprintf(mem_name, sizeof(mem_name), "%s.mem-%08" PRIx32, name, (uint32_t)id);
 	snprintf(mem_tmp, sizeof(mem_tmp), "%s.tmp", mem_name);
 	snprintf(state_tmp, sizeof(state_tmp), "%s.tmp-%08" PRIx32, name, (uint32_t)id);
 	current_mem_name(dir, name, old_mem);
@@ -317,6 +383,7 @@ int snapshot_save(struct vm *vm, const char *path, char *why, size_t why_len)
 	sb_init(&state);
 	/* The guest stands still meanwhile: its clock too, so no time passes for it. */
 	pthread_mutex_lock(&vm->lock);
+	bool was_paused = vm->clock.paused_at >= 0; /* by the control API */
 	vclock_pause(&vm->clock);
 	r = build_state(vm, &cpu, id, mem_name, vclock_now(&vm->clock), &state);
 	const char *what = "cannot save the devices' state";
@@ -326,7 +393,8 @@ int snapshot_save(struct vm *vm, const char *path, char *why, size_t why_len)
 		mem_fd = openat(dir, mem_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		r = mem_fd < 0 ? -errno : write_memory(mem_fd, &vm->ram, id);
 	}
-	vclock_resume(&vm->clock);
+	if (!was_paused)
+		vclock_resume(&vm->clock);
 	pthread_mutex_unlock(&vm->lock);
 	if (r == 0) {
 		what = "cannot write the state file";
@@ -491,58 +559,144 @@ out:
 	return r;
 }
 
-int snapshot_restore(struct vm *vm, const char *path, char *why, size_t why_len)
+/* Reads the state file at path and checks its header, checksum and machine
+ * description: *sr is left at the section after INFO. The caller frees *buf
+ * and closes *dir (also on failure, when set). 0 or -errno with why. */
+static int open_state(const char *path, int *dir, uint8_t **buf, struct state_reader *sr, struct snap_info *info,
+		      char *why, size_t why_len)
 {
+	*buf = NULL;
 	char *copy = strdup(path);
 	if (!copy)
 		return -ENOMEM;
-	int dir = open(dirname(copy), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	*dir = open(dirname(copy), O_PATH | O_DIRECTORY | O_CLOEXEC);
 	free(copy);
-	if (dir < 0)
+	if (*dir < 0)
 		return fail(why, why_len, -errno, path, "%s", strerror(errno));
-	uint8_t *buf = NULL;
 	size_t len = 0;
-	int r = read_file(dir, base_name(path), SNAP_MAX_SIZE, &buf, &len);
-	if (r < 0) {
-		close(dir);
+	int r = read_file(*dir, base_name(path), SNAP_MAX_SIZE, buf, &len);
+	if (r < 0)
 		return fail(why, why_len, r, path, "%s", r == -EFBIG ? "too large for a state file" : strerror(-r));
-	}
-	struct state_reader sr;
-	sr_init(&sr, buf, len);
+	sr_init(sr, *buf, len);
 	char magic[8];
-	sr_get(&sr, magic, 8);
-	uint32_t format = sr_get_u32(&sr), crc = sr_get_u32(&sr);
-	uint64_t payload_len = sr_get_u64(&sr);
-	struct snap_info info;
+	sr_get(sr, magic, 8);
+	uint32_t format = sr_get_u32(sr), crc = sr_get_u32(sr);
+	uint64_t payload_len = sr_get_u64(sr);
 	struct state_reader body;
-	if (!sr_ok(&sr) || memcmp(magic, SNAP_MAGIC, 8) != 0) {
-		r = fail(why, why_len, -EINVAL, path, "not an x86v snapshot");
-	} else if (format != SNAP_FORMAT) {
-		r = fail(why, why_len, -EINVAL, path, "snapshot format %u, this x86v reads format %u", format,
-			 SNAP_FORMAT);
-	} else if (payload_len != sr.left) {
-		r = fail(why, why_len, -EINVAL, path, "truncated (%zu of %llu bytes)", sr.left,
-			 (unsigned long long)payload_len);
-	} else if (crc32c(0, sr.p, sr.left) != crc) {
-		r = fail(why, why_len, -EINVAL, path, "checksum mismatch: the file is damaged");
-	} else if (!section(&sr, "INFO", &body)) {
-		r = fail(why, why_len, -EINVAL, path, "no machine description");
-	}
+	if (!sr_ok(sr) || memcmp(magic, SNAP_MAGIC, 8) != 0)
+		return fail(why, why_len, -EINVAL, path, "not an x86v snapshot");
+	if (format != SNAP_FORMAT)
+		return fail(why, why_len, -EINVAL, path, "snapshot format %u, this x86v reads format %u", format,
+			    SNAP_FORMAT);
+	if (payload_len != sr->left)
+		return fail(why, why_len, -EINVAL, path, "truncated (%zu of %llu bytes)", sr->left,
+			    (unsigned long long)payload_len);
+	if (crc32c(0, sr->p, sr->left) != crc)
+		return fail(why, why_len, -EINVAL, path, "checksum mismatch: the file is damaged");
+	if (!section(sr, "INFO", &body))
+		return fail(why, why_len, -EINVAL, path, "no machine description");
+	sr_get_name(&body, info->version);
+	sr_get_name(&body, info->engine);
+	info->ram_size = sr_get_u64(&body);
+	info->rom_size = sr_get_u64(&body);
+	info->id = sr_get_u64(&body);
+	info->wall_ns = sr_get_u64(&body);
+	info->virt_ns = sr_get_u64(&body);
+	sr_get_name(&body, info->mem_name);
+	if (!sr_ok(&body) || info->virt_ns > (uint64_t)INT64_MAX / 2 || info->rom_size > 16 * MiB)
+		return fail(why, why_len, -EINVAL, path, "a malformed machine description");
+	return 0;
+}
+
+int snapshot_read_config(const char *path, char **json, char **mem_name, char *why, size_t why_len)
+{
+	int dir = -1;
+	uint8_t *buf;
+	struct state_reader sr, body;
+	struct snap_info info;
+	int r = open_state(path, &dir, &buf, &sr, &info, why, why_len);
+	if (r == 0 && (!section(&sr, "CPU0", &body) || !section(&sr, "CONF", &body)))
+		r = fail(why, why_len, -EINVAL, path, "no machine configuration");
 	if (r == 0) {
-		sr_get_name(&body, info.version);
-		sr_get_name(&body, info.engine);
-		info.ram_size = sr_get_u64(&body);
-		info.rom_size = sr_get_u64(&body);
-		info.id = sr_get_u64(&body);
-		info.wall_ns = sr_get_u64(&body);
-		info.virt_ns = sr_get_u64(&body);
-		sr_get_name(&body, info.mem_name);
-		if (!sr_ok(&body) || info.virt_ns > (uint64_t)INT64_MAX / 2 || info.rom_size > 16 * MiB)
-			r = fail(why, why_len, -EINVAL, path, "a malformed machine description");
-		else if (info.ram_size != vm->ram.size)
-			r = fail(why, why_len, -EINVAL, path, "taken with -m %llu MiB; this machine has %llu MiB",
-				 (unsigned long long)(info.ram_size / MiB), (unsigned long long)(vm->ram.size / MiB));
+		*json = strndup((const char *)body.p, body.left);
+		*mem_name = strdup(info.mem_name);
+		if (!*json || !*mem_name) {
+			free(*json);
+			free(*mem_name);
+			r = -ENOMEM;
+		}
 	}
+	free(buf);
+	if (dir >= 0)
+		close(dir);
+	return r;
+}
+
+/* The optional PLAT section at sr: checked against the machine (engine, --irqchip)
+ * and its engine record kept in vm->boot_platform for snapshot_restore_platform. */
+static int restore_platform_section(struct vm *vm, struct state_reader *sr, const char *path, char *why,
+				    size_t why_len)
+{
+	struct state_reader peek = *sr, body;
+	bool have = section(&peek, "PLAT", &body);
+	char engine[256] = "";
+	uint32_t flags = 0;
+	if (have) {
+		*sr = peek;
+		sr_get_name(&body, engine);
+		flags = sr_get_u32(&body);
+		if (!sr_ok(&body) || !body.left || (flags & ~PLAT_IRQCHIP_KERNEL))
+			return fail(why, why_len, -EINVAL, path, "a malformed engine state section");
+	}
+	bool same_engine = have && strcmp(engine, vm->eng_ops->name) == 0 && vm->eng_ops->load_platform;
+	if ((flags & PLAT_IRQCHIP_KERNEL) && !(same_engine && vm->cfg.irqchip_kernel))
+		return fail(why, why_len, -EINVAL, path, "taken with --irqchip kernel: restore it with --accel %s "
+			    "--irqchip kernel", engine);
+	if (!(flags & PLAT_IRQCHIP_KERNEL) && vm->cfg.irqchip_kernel)
+		return fail(why, why_len, -EINVAL, path, "taken without --irqchip kernel: restore it without "
+			    "--irqchip kernel");
+	if (have && !same_engine)
+		return fail(why, why_len, -EINVAL, path, "the guest's state includes what only the %s engine holds "
+			    "(XSAVE components beyond AVX, such as AVX-512): restore it with --accel %s", engine, engine);
+	free(vm->boot_platform);
+	vm->boot_platform = NULL;
+	vm->boot_platform_len = 0;
+	if (have) {
+		vm->boot_platform = malloc(body.left);
+		if (!vm->boot_platform)
+			return -ENOMEM;
+		memcpy(vm->boot_platform, body.p, body.left);
+		vm->boot_platform_len = body.left;
+	}
+	return 0;
+}
+
+int snapshot_restore_platform(struct vm *vm, char *why, size_t why_len)
+{
+	if (!vm->boot_platform)
+		return 0;
+	struct state_reader sr;
+	sr_init(&sr, vm->boot_platform, vm->boot_platform_len);
+	char what[200];
+	int r = vm->eng_ops->load_platform(vm->vcpu, &sr, what, sizeof(what));
+	if (r < 0)
+		snprintf(why, why_len, "--restore %s: %s", vm->cfg.restore ? vm->cfg.restore : "", what);
+	free(vm->boot_platform);
+	vm->boot_platform = NULL;
+	vm->boot_platform_len = 0;
+	return r;
+}
+
+int snapshot_restore(struct vm *vm, const char *path, char *why, size_t why_len)
+{
+	int dir = -1;
+	uint8_t *buf;
+	struct state_reader sr, body;
+	struct snap_info info;
+	int r = open_state(path, &dir, &buf, &sr, &info, why, why_len);
+	if (r == 0 && info.ram_size != vm->ram.size)
+		r = fail(why, why_len, -EINVAL, path, "taken with -m %llu MiB; this machine has %llu MiB",
+			 (unsigned long long)(info.ram_size / MiB), (unsigned long long)(vm->ram.size / MiB));
 	struct x86_cpu_state cpu;
 	if (r == 0 && !section(&sr, "CPU0", &body))
 		r = fail(why, why_len, -EINVAL, path, "no vCPU state");
@@ -551,6 +705,12 @@ int snapshot_restore(struct vm *vm, const char *path, char *why, size_t why_len)
 		if (snapshot_load_cpu_record(&body, &cpu, what, sizeof(what)) < 0)
 			r = fail(why, why_len, -EINVAL, path, "%s", what);
 	}
+	struct state_reader peek = sr;
+	struct state_reader conf;
+	if (r == 0 && section(&peek, "CONF", &conf))
+		sr = peek; /* the configuration: --restore takes the command line's */
+	if (r == 0)
+		r = restore_platform_section(vm, &sr, path, why, why_len);
 	if (r == 0 && !section(&sr, "DEVS", &body))
 		r = fail(why, why_len, -EINVAL, path, "no device state");
 	if (r == 0 && sr.left)
@@ -580,6 +740,7 @@ int snapshot_restore(struct vm *vm, const char *path, char *why, size_t why_len)
 		log_info("restored %s: taken by x86v %s on the %s engine", path, info.version, info.engine);
 	}
 	free(buf);
-	close(dir);
+	if (dir >= 0)
+		close(dir);
 	return r;
 }

@@ -39,11 +39,23 @@ int snapshot_prepare(struct vm *vm, const char *path, char *why, size_t why_len)
  * opened). On the vCPU thread with the vCPU out of the guest; takes the
  * machine lock itself. 0, or -errno with a one-line reason in why. */
 int snapshot_save(struct vm *vm, const char *path, char *why, size_t why_len) MUST_CHECK;
+/* The same with the memory file named mem (a plain name in path's directory,
+ * replaced as it is written: the control API's choice), or NULL. */
+int snapshot_save_named(struct vm *vm, const char *path, const char *mem, char *why, size_t why_len) MUST_CHECK;
 /* Restores the snapshot at path into a machine built from the same options:
  * RAM, devices and the clock now, the vCPU's state into vm->boot_state.
  * Called by vm_create after the board exists and before the engine does.
  * 0, or -errno with a one-line reason in why. */
 int snapshot_restore(struct vm *vm, const char *path, char *why, size_t why_len) MUST_CHECK;
+/* After --restore, on the vCPU thread once set_state has given the vCPU
+ * vm->boot_state: applies the engine's own state the snapshot held (section
+ * PLAT: KVM's in-kernel interrupt controllers, XSAVE components beyond AVX)
+ * and drops it. 0 (also when there is none), or -errno with a one-line
+ * reason in why. */
+int snapshot_restore_platform(struct vm *vm, char *why, size_t why_len) MUST_CHECK;
+/* The machine configuration a snapshot records (Firecracker's JSON, core/vm_json.h)
+ * and the name of its memory file, both malloc'd. 0 or -errno with why. */
+int snapshot_read_config(const char *path, char **json, char **mem_name, char *why, size_t why_len) MUST_CHECK;
 
 /* The CPU0 section's record (a device record of type "x86-cpu"), as the two
  * functions above write and read it; also for tests/fuzz/fuzz_snapshot.c.

@@ -430,7 +430,8 @@ static bool vm_vcpu_halt(struct vm *vm)
 	pthread_mutex_lock(&vm->lock);
 	/* An NMI raised since the last halt (maybe just before this one) wakes it:
 	 * at worst the vCPU finds it already taken and halts again. */
-	while (!vm->exit_requested && !vm->intr_level && !vm->nmi_wake && !vm_debug_stop_pending(vm)) {
+	while (!vm->exit_requested && !vm->intr_level && !vm->nmi_wake && !vm_debug_stop_pending(vm) &&
+	       !vm->pause_requested) {
 		if (vm->dump_requested) {
 			vm->dump_requested = false;
 			pthread_mutex_unlock(&vm->lock);
@@ -471,9 +472,21 @@ static void *vm_vcpu_thread(void *opaque)
 		vm->eng_ops->set_intr(vcpu, vm->intr_level);
 	pthread_mutex_unlock(&vm->lock);
 	r = vm->eng_ops->set_state(vcpu, &vm->boot_state);
+	if (r < 0 && vm->cfg.restore) {
+		/* The engine refuses a state it cannot run: XSAVE components (AVX)
+		 * a kvm guest enabled that the soft CPU lacks, say. */
+		snprintf(why, sizeof(why), "--restore %s: the %s engine cannot take the snapshot's CPU state (%s)",
+			 vm->cfg.restore, vm->eng_ops->name, strerror(-r));
+		vm_vcpu_fail(vm, X86V_EXIT_USAGE, "%s", why);
+		return NULL;
+	}
 	if (r < 0) {
 		snprintf(why, sizeof(why), "cannot load the boot CPU state: %s", strerror(-r));
 		vm_vcpu_fail(vm, X86V_EXIT_HOST_ERROR, "%s", why);
+		return NULL;
+	}
+	if (snapshot_restore_platform(vm, why, sizeof(why)) < 0) { /* --restore: the engine's own part */
+		vm_vcpu_fail(vm, X86V_EXIT_USAGE, "%s", why);
 		return NULL;
 	}
 	vm_debug_vcpu_start(vm);
@@ -481,6 +494,7 @@ static void *vm_vcpu_thread(void *opaque)
 	if (vm->cfg.restore)
 		log_info("restored %s: the guest runs %.1f ms after x86v started", vm->cfg.restore,
 			 (double)(host_now_ns() - vm->started_ns) / 1e6);
+	vm_pause_point(vm); /* a snapshot loaded through the API without resume_vm */
 
 	while (!stop) {
 		struct vcpu_exit ex;
@@ -545,6 +559,8 @@ static void *vm_vcpu_thread(void *opaque)
 			vm_print_state(vm);
 		if (snapshot && !stop)
 			vm_write_snapshot(vm);
+		if (!stop)
+			vm_pause_point(vm);
 	}
 	/* --snapshot-on-exit: the user ended a guest that was still running
 	 * (Ctrl-A x, --timeout, a signal); not one that powered off or failed. */
@@ -589,6 +605,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	vm->cfg = *cfg;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_cond_init(&vm->vcpu_wake, NULL);
+	pthread_cond_init(&vm->api_cond, NULL);
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 	vclock_init(&vm->clock);
@@ -699,11 +716,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		log_error("%s", why);
 		return X86V_EXIT_USAGE;
 	}
-	if (cfg->irqchip_kernel && cfg->snapshot_on_exit) {
-		log_error("--snapshot-on-exit: snapshots with --irqchip kernel are not supported yet");
-		return X86V_EXIT_USAGE;
-	}
-	if (!cfg->irqchip_kernel && snapshot_prepare(vm, vm_snapshot_path(vm), why, sizeof(why)) < 0) {
+	if (snapshot_prepare(vm, vm_snapshot_path(vm), why, sizeof(why)) < 0) {
 		log_error("--snapshot-on-exit %s", why);
 		return X86V_EXIT_USAGE;
 	}
@@ -850,5 +863,6 @@ void vm_destroy(struct vm *vm)
 		close(vm->snapshot_dir);
 	vm->snapshot_dir = -1;
 	pthread_cond_destroy(&vm->vcpu_wake);
+	pthread_cond_destroy(&vm->api_cond);
 	pthread_mutex_destroy(&vm->lock);
 }

@@ -81,6 +81,8 @@ struct vm_config {
 	bool console_virtio; /* --console virtio: the terminal's input goes to hvc0 */
 	const char *restore; /* --restore: start from this snapshot instead of booting */
 	const char *snapshot_on_exit; /* --snapshot-on-exit: where snapshots go (also Ctrl-A s) */
+	const char *api_sock; /* --api-sock: the control API's Unix socket (core/api.h) */
+	const char *config_file; /* --config-file: the machine in Firecracker's JSON */
 	struct debug_opts debug; /* --gdb, -S, --trace... (docs/debugging.md) */
 };
 
@@ -111,6 +113,10 @@ struct vm {
 	pthread_t vcpu_thread;
 	bool vcpu_started;
 	struct x86_cpu_state boot_state; /* what loaders built; reset restores it */
+	/* --restore: the engine's own state from the snapshot (core/snapshot.c),
+	 * given to the vCPU once, after boot_state; NULL when none. */
+	uint8_t *boot_platform;
+	size_t boot_platform_len;
 
 	struct vtimer timeout_timer;
 	pthread_cond_t vcpu_wake; /* a halted vCPU waits here */
@@ -132,6 +138,17 @@ struct vm {
 	bool guest_ended; /* the guest powered off or exited: nothing to snapshot on exit */
 	int snapshot_dir; /* the snapshots' directory (core/snapshot.c), or -1 */
 	int64_t started_ns; /* CLOCK_MONOTONIC when vm_create began (--restore's figure) */
+	/* The control API's pause (core/vm_control.c; lock held): the vCPU thread
+	 * parks at its next exit, the clock stands still, and a snapshot asked
+	 * for meanwhile is written by the parked vCPU thread. */
+	bool pause_requested;
+	bool vcpu_paused;
+	const char *api_snapshot; /* state file to write while paused, or NULL */
+	const char *api_snapshot_mem; /* its memory file's name (NULL: PATH.mem-ID) */
+	bool api_snapshot_done;
+	int api_snapshot_result;
+	char api_snapshot_why[320];
+	pthread_cond_t api_cond; /* the API thread waits here for the vCPU thread */
 	bool dump_on_exit; /* capture the registers when the vCPU stops */
 	char exit_reason[320]; /* one line, printed after the terminal is restored */
 	char *exit_dump; /* register dump for an abnormal end, or NULL */
@@ -149,5 +166,17 @@ void vm_destroy(struct vm *vm);
 
 /* Ends the run with status (first request wins). Lock held. */
 void vm_request_exit(struct vm *vm, int status);
+
+/* The control API (core/vm_control.c), from any thread but the vCPU's, lock
+ * not held. vm_pause returns once the vCPU is parked, vm_resume once it runs. */
+void vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+/* While paused: the vCPU thread writes a snapshot to path (memory file mem,
+ * a plain name in path's directory, or NULL). 0 or -errno with why. */
+int vm_snapshot_paused(struct vm *vm, const char *path, const char *mem, char *why, size_t why_len) MUST_CHECK;
+/* Presses Ctrl+Alt+Del on the keyboard. 0 or -errno. */
+int vm_ctrl_alt_del(struct vm *vm) MUST_CHECK;
+/* The vCPU thread, between runs: parks while a pause is asked for. */
+void vm_pause_point(struct vm *vm);
 
 #endif

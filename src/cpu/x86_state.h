@@ -135,7 +135,7 @@ struct x86_msrs {
 	uint64_t tsc, tsc_aux, pat, misc_enable;
 };
 
-/* x87/SSE state in FXSAVE terms. */
+/* x87/SSE state in FXSAVE terms, with the AVX upper halves and PKRU of XSAVE. */
 struct x86_fpu_state {
 	uint16_t fcw, fsw;
 	uint8_t ftw; /* abridged tag word, as FXSAVE stores it */
@@ -143,6 +143,9 @@ struct x86_fpu_state {
 	uint64_t fip, fdp;
 	uint8_t st[8][16]; /* 80-bit registers, physical order, padded to 16 bytes */
 	uint8_t xmm[16][16];
+	/* Bits 255:128 of YMM0-15 (XSAVE component 2, AVX): meaningful while xcr0
+	 * enables AVX (kvm); zero otherwise (the soft CPU has no AVX). */
+	uint8_t ymm_hi[16][16];
 	uint32_t mxcsr;
 	uint64_t xcr0;
 	uint32_t pkru; /* protection-key rights for user pages (XSAVE component 9) */

@@ -122,6 +122,8 @@ struct engine_branch {
 
 struct engine;
 struct vcpu;
+struct statebuf; /* core/statebuf.h */
+struct state_reader;
 
 struct engine_ops {
 	const char *name;
@@ -152,6 +154,19 @@ struct engine_ops {
 	/* Machine reset: the platform parts the engine emulates (in-kernel interrupt
 	 * controllers and PIT) back to their power-on state. vCPU thread. NULL: none. */
 	int (*platform_reset)(struct vcpu *vcpu);
+	/* Snapshots (core/snapshot.c): state the engine keeps of its own beyond the
+	 * engine-neutral x86_cpu_state, as one versioned record of the engine's
+	 * format: kvm's in-kernel PIC pair, IOAPIC, PIT and local APIC (with the
+	 * vCPU's MP state and TSC deadline) under --irqchip kernel, and XSAVE
+	 * components the neutral state lacks (AVX-512...). save_platform appends
+	 * the record to out, or nothing when there is nothing of the kind (0 or
+	 * -errno). load_platform applies one to a vCPU that has just been given its
+	 * state with set_state; the record is untrusted input: one of another
+	 * version or size, or one the engine cannot apply, is refused with one line
+	 * in why (-EINVAL; other -errno: a host failure, also with why). vCPU
+	 * thread, between runs. NULL: the engine has nothing of its own. */
+	int (*save_platform)(struct vcpu *vcpu, struct statebuf *out);
+	int (*load_platform)(struct vcpu *vcpu, struct state_reader *in, char *why, size_t why_len);
 	/* The level of the vCPU's INTR input (a maskable interrupt is waiting in the
 	 * user-space controllers). Any thread; a running vCPU notices soon. */
 	void (*set_intr)(struct vcpu *vcpu, bool level);

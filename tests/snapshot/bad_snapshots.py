@@ -11,7 +11,10 @@ damaged byte (checksum), another format version, another -m or another set of
 devices, a memory file that is short, missing, of another snapshot or named
 outside the directory, a state file that is too large, and records that pass
 the checksum but hold what this x86v must refuse (a device state that breaks
-an invariant, a newer device version, an unknown CPU event). Then: a crash
+an invariant, a newer device version, an unknown CPU event). Where /dev/kvm
+is usable, a snapshot taken with --irqchip kernel (its PLAT section: KVM's
+in-kernel interrupt controllers) restored without it or on soft, a snapshot
+without one restored with it, and a PLAT part of another size. Then: a crash
 while a new snapshot is written over the good one leaves the good one whole
 (X86V_SNAPSHOT_TEST=crash-before-commit), Ctrl-A s writes a snapshot of a
 running guest, which goes on, and a last restore of the good snapshot succeeds. Prints one line per case; exits 0 when all hold.
@@ -71,7 +74,7 @@ def main():
         subprocess.run(base + ["--timeout", "0.2", "--snapshot-on-exit", other], capture_output=True)
         other_mem = os.path.join(tmp, next(f for f in os.listdir(tmp) if f.startswith("other.mem-")))
 
-        def case(name, want, state_bytes=None, mem_bytes=None, mem_from=None, args=(), path=None):
+        def case(name, want, state_bytes=None, mem_bytes=None, mem_from=None, args=(), path=None, accel="soft"):
             nonlocal failures
             d = os.path.join(tmp, name)
             os.mkdir(d)
@@ -84,7 +87,7 @@ def main():
                     f.write(mem_bytes)
             elif mem_from:
                 shutil.copy(mem_from, os.path.join(d, mem_name))
-            r = subprocess.run(base[:4] + list(args) + base[6:] + ["--timeout", "5", "--restore", target],
+            r = subprocess.run(base[:3] + [accel] + list(args) + base[6:] + ["--timeout", "5", "--restore", target],
                                capture_output=True, text=True)
             lines = r.stderr.splitlines()
             ok = r.returncode == 2 and len(lines) == 1 and want in lines[0]
@@ -127,6 +130,33 @@ def main():
         event = bytearray(state)
         event[field_offset(state, "cpu0", "events.injected")] = 7
         case("cpu-event", "cpu0: an injected event of unknown kind 7", reseal(bytes(event)), mem_from=mem, args=m16)
+
+        if os.access("/dev/kvm", os.R_OK | os.W_OK):
+            kirq = os.path.join(tmp, "kirq")
+            kvm_args = ["--accel", "kvm", "--irqchip", "kernel"] + base[4:]
+            r = subprocess.run([x86v, "run"] + kvm_args + ["--timeout", "0.3", "--snapshot-on-exit", kirq],
+                               capture_output=True, text=True)
+            ok = r.returncode == 12 and os.path.exists(kirq)
+            print(f"{'ok' if ok else 'FAIL'} a snapshot with --irqchip kernel: status {r.returncode}")
+            failures += not ok
+            if ok:
+                taken_with = "taken with --irqchip kernel: restore it with --accel kvm --irqchip kernel"
+                case("kirq-without-irqchip", taken_with, args=m16, path=kirq, accel="kvm")
+                case("kirq-on-soft", taken_with, args=m16, path=kirq)
+                case("irqchip-without-kirq", "taken without --irqchip kernel: restore it without --irqchip kernel",
+                     args=m16 + ["--irqchip", "kernel"], path=good, accel="kvm")
+                resized = bytearray(open(kirq, "rb").read())
+                at = resized.index(b"\x05lapic") + 6
+                size = struct.unpack("<I", resized[at:at + 4])[0]
+                resized[at:at + 4] = struct.pack("<I", size - 1)
+                del resized[at + 4]
+                plat = resized.index(b"PLAT")
+                resized[plat + 4:plat + 8] = struct.pack("<I", struct.unpack("<I", resized[plat + 4:plat + 8])[0] - 1)
+                case("kirq-part-size", f"kvm-platform: part lapic has {size - 1} bytes, this x86v's KVM has {size}",
+                     reseal(bytes(resized)), args=m16 + ["--irqchip", "kernel"], path=os.path.join(tmp, "kirq-resized"),
+                     accel="kvm")
+        else:
+            print("skip the --irqchip kernel cases: /dev/kvm is unusable here")
 
         before = open(good, "rb").read()
         r = subprocess.run(base + ["--timeout", "0.5", "--snapshot-on-exit", good], capture_output=True, text=True,

@@ -28,6 +28,14 @@ struct engine {
 	bool has_xcrs;
 	bool has_debugregs;
 	bool has_vcpu_events;
+	/* XSAVE (kvm_regsync.c): KVM_CAP_XSAVE, and KVM_CAP_XSAVE2 with the area's
+	 * size (4096 without it); the XCR0 components the guest's CPUID offers and
+	 * where AVX's and PKRU's parts lie in the standard-format area (leaf 0xd). */
+	bool has_xsave;
+	bool has_xsave2;
+	uint32_t xsave_size;
+	uint64_t xcr0_supported;
+	uint32_t xsave_avx_offset, xsave_pkru_offset;
 	struct kvm_cpuid2 *cpuid; /* what the guest is shown */
 	uint32_t *msr_list; /* MSRs KVM can save/restore */
 	uint32_t msr_count;
@@ -49,6 +57,7 @@ struct vcpu {
 	int kicked; /* atomic: kick() happened, run() must return */
 	int intr_line; /* atomic: INTR from the user-space interrupt controllers */
 	struct kvm_lapic_state lapic_reset; /* --irqchip kernel: the LAPIC as created */
+	struct kvm_xsave *xsave; /* eng->xsave_size bytes for KVM_GET/SET_XSAVE, allocated on first use */
 	/* Guest debugging (kvm_debug.c): the INT3 bytes written over guest code
 	 * for software breakpoints, with the bytes they replaced. */
 	struct engine_debug dbg;
@@ -78,8 +87,25 @@ int kvmeng_irqchip_reset(struct vcpu *vcpu) MUST_CHECK;
 /* kvm_regsync.c: engine-neutral state <-> KVM's register structs. 0 or -errno. */
 int kvmeng_get_state(struct vcpu *vcpu, struct x86_cpu_state *s);
 int kvmeng_set_state(struct vcpu *vcpu, const struct x86_cpu_state *s);
+/* XCR0 components x86_fpu_state holds (x87, SSE, AVX, PKRU); kvm_platform.c
+ * carries the rest of the XSAVE area. */
+#define KVMENG_XCR0_X87 (1ULL << 0)
+#define KVMENG_XCR0_SSE (1ULL << 1)
+#define KVMENG_XCR0_AVX (1ULL << 2)
+#define KVMENG_XCR0_PKRU (1ULL << 9)
+#define KVMENG_XCR0_NEUTRAL (KVMENG_XCR0_X87 | KVMENG_XCR0_SSE | KVMENG_XCR0_AVX | KVMENG_XCR0_PKRU)
+/* Fills the XSAVE fields of eng from KVM's capabilities and eng->cpuid. 0 or -errno. */
+int kvmeng_xsave_init(struct engine *eng);
+/* The vCPU's XSAVE area into vcpu->xsave (allocated on first use). 0 or -errno. */
+int kvmeng_xsave_get(struct vcpu *vcpu);
+/* The guest's XCR0 (1 without KVM_CAP_XCRS). 0 or -errno. */
+int kvmeng_get_xcr0(struct vcpu *vcpu, uint64_t *xcr0);
 /* Whether KVM can save/restore msr (from KVM_GET_MSR_INDEX_LIST). */
 bool kvmeng_msr_supported(const struct engine *eng, uint32_t msr);
+
+/* kvm_platform.c: engine_ops.save_platform / load_platform. */
+int kvmeng_save_platform(struct vcpu *vcpu, struct statebuf *out);
+int kvmeng_load_platform(struct vcpu *vcpu, struct state_reader *in, char *why, size_t why_len);
 
 /* kvm_vcpu.c */
 int kvmeng_vcpu_create(struct engine *eng, unsigned index, struct vcpu **out, char *why, size_t why_len);

@@ -1,13 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Moves the architectural state between cpu/x86_state.h and KVM's register
- * structs (kvm_regs, kvm_sregs, kvm_fpu, MSRs, XCRs, debug registers, vCPU
- * events), in the order api.rst requires: special registers before MSRs so
- * EFER and CR bits are in place when MSR writes are checked.
+ * structs (kvm_regs, kvm_sregs, the XSAVE area or kvm_fpu, MSRs, XCRs, debug
+ * registers, vCPU events), in the order api.rst requires: special registers
+ * before MSRs so EFER and CR bits are in place when MSR writes are checked.
+ *
+ * x87/SSE/AVX/PKRU state goes through KVM_GET/SET_XSAVE (standard format:
+ * the FXSAVE image in bytes 0..511, the XSAVE header at 512, each further
+ * component at the offset CPUID.(EAX=0DH,ECX=i).EBX gives) when KVM has
+ * KVM_CAP_XSAVE, else KVM_GET/SET_FPU (x87/SSE only). set_state leaves the
+ * other components as KVM has them; kvm_platform.c carries those (AVX-512 and
+ * the like) in snapshots.
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "engine/kvm/kvm_internal.h"
 
@@ -97,6 +106,160 @@ static unsigned msr_prepare(const struct engine *eng, struct msr_buf *buf, const
 	return n;
 }
 
+/* ---- the XSAVE area ---- */
+
+#define XSAVE_FXSAVE_ST 32
+#define XSAVE_FXSAVE_XMM 160
+#define XSAVE_HEADER 512 /* XSTATE_BV (u64), XCOMP_BV (u64), reserved */
+#define XSAVE_AVX_SIZE 256
+#define XSAVE_PKRU_SIZE 4
+
+static uint16_t get16(const uint8_t *p)
+{
+	uint16_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+int kvmeng_xsave_init(struct engine *eng)
+{
+	eng->has_xsave = ioctl(eng->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0;
+	/* Asked of the VM: the size covers the components this VM may use. */
+	int size = ioctl(eng->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+	eng->has_xsave2 = size > 0;
+	eng->xsave_size = size > (int)sizeof(struct kvm_xsave) ? (uint32_t)size : (uint32_t)sizeof(struct kvm_xsave);
+	eng->xcr0_supported = KVMENG_XCR0_X87 | KVMENG_XCR0_SSE;
+	eng->xsave_avx_offset = eng->xsave_pkru_offset = 0;
+	for (unsigned i = 0; i < eng->cpuid->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &eng->cpuid->entries[i];
+		if (e->function != 0xd)
+			continue;
+		if (e->index == 0)
+			eng->xcr0_supported = e->eax | (uint64_t)e->edx << 32;
+		else if (e->index == 2)
+			eng->xsave_avx_offset = e->ebx;
+		else if (e->index == 9)
+			eng->xsave_pkru_offset = e->ebx;
+	}
+	/* A component whose part would not fit the area is left alone (never seen). */
+	if (eng->xsave_avx_offset < XSAVE_HEADER + 64 || eng->xsave_avx_offset + XSAVE_AVX_SIZE > eng->xsave_size)
+		eng->xcr0_supported &= ~KVMENG_XCR0_AVX;
+	if (eng->xsave_pkru_offset < XSAVE_HEADER + 64 || eng->xsave_pkru_offset + XSAVE_PKRU_SIZE > eng->xsave_size)
+		eng->xcr0_supported &= ~KVMENG_XCR0_PKRU;
+	return 0;
+}
+
+int kvmeng_xsave_get(struct vcpu *vcpu)
+{
+	const struct engine *eng = vcpu->eng;
+	if (!vcpu->xsave && !(vcpu->xsave = calloc(1, eng->xsave_size)))
+		return -ENOMEM;
+	int r = kvmeng_ioctl(vcpu->fd, eng->has_xsave2 ? KVM_GET_XSAVE2 : KVM_GET_XSAVE, vcpu->xsave);
+	return r < 0 ? r : 0;
+}
+
+int kvmeng_get_xcr0(struct vcpu *vcpu, uint64_t *xcr0)
+{
+	*xcr0 = 1;
+	if (!vcpu->eng->has_xcrs)
+		return 0;
+	struct kvm_xcrs xcrs;
+	int r = kvmeng_ioctl(vcpu->fd, KVM_GET_XCRS, &xcrs);
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < xcrs.nr_xcrs && i < KVM_MAX_XCRS; i++)
+		if (xcrs.xcrs[i].xcr == 0)
+			*xcr0 = xcrs.xcrs[i].value;
+	return 0;
+}
+
+/* The x87/SSE/AVX/PKRU parts of a standard-format XSAVE area; a component
+ * XSTATE_BV marks as in its initial state reads as that. */
+static void fpu_from_xsave(const struct engine *eng, const uint8_t *x, struct x86_fpu_state *f)
+{
+	uint64_t bv = get64(x + XSAVE_HEADER);
+	if (bv & KVMENG_XCR0_X87) {
+		f->fcw = get16(x);
+		f->fsw = get16(x + 2);
+		f->ftw = x[4];
+		f->fop = get16(x + 6);
+		f->fip = get64(x + 8);
+		f->fdp = get64(x + 16);
+		/* Stack order (ST0 first); x86_state keeps physical registers. */
+		unsigned top = (f->fsw >> 11) & 7;
+		for (unsigned i = 0; i < 8; i++)
+			memcpy(f->st[(top + i) & 7], x + XSAVE_FXSAVE_ST + 16 * i, 16);
+	} else {
+		f->fcw = 0x37f;
+	}
+	f->mxcsr = get32(x + 24);
+	if (bv & KVMENG_XCR0_SSE)
+		memcpy(f->xmm, x + XSAVE_FXSAVE_XMM, sizeof(f->xmm));
+	if ((eng->xcr0_supported & KVMENG_XCR0_AVX) && (bv & KVMENG_XCR0_AVX))
+		memcpy(f->ymm_hi, x + eng->xsave_avx_offset, sizeof(f->ymm_hi));
+	if ((eng->xcr0_supported & KVMENG_XCR0_PKRU) && (bv & KVMENG_XCR0_PKRU))
+		f->pkru = get32(x + eng->xsave_pkru_offset);
+}
+
+/* Writes f over the area KVM returned; the components f does not hold stay as
+ * they are (a debugger's register write must not wipe a guest's AVX-512
+ * registers; a snapshot's carry them in kvm_platform.c's record). */
+static void fpu_to_xsave(const struct engine *eng, const struct x86_fpu_state *f, uint8_t *x)
+{
+	put16(x, f->fcw);
+	put16(x + 2, f->fsw);
+	x[4] = f->ftw;
+	x[5] = 0;
+	put16(x + 6, f->fop);
+	put64(x + 8, f->fip);
+	put64(x + 16, f->fdp);
+	put32(x + 24, f->mxcsr); /* MXCSR_MASK at 28 stays as KVM gave it */
+	unsigned top = (f->fsw >> 11) & 7;
+	for (unsigned i = 0; i < 8; i++)
+		memcpy(x + XSAVE_FXSAVE_ST + 16 * i, f->st[(top + i) & 7], 16);
+	memcpy(x + XSAVE_FXSAVE_XMM, f->xmm, sizeof(f->xmm));
+	uint64_t bv = (get64(x + XSAVE_HEADER) & ~KVMENG_XCR0_NEUTRAL) | KVMENG_XCR0_X87 | KVMENG_XCR0_SSE;
+	if (eng->xcr0_supported & KVMENG_XCR0_AVX) {
+		memcpy(x + eng->xsave_avx_offset, f->ymm_hi, sizeof(f->ymm_hi));
+		bv |= KVMENG_XCR0_AVX;
+	}
+	if (eng->xcr0_supported & KVMENG_XCR0_PKRU) {
+		put32(x + eng->xsave_pkru_offset, f->pkru);
+		bv |= KVMENG_XCR0_PKRU;
+	}
+	memset(x + XSAVE_HEADER, 0, 64); /* standard format: XCOMP_BV 0, reserved bytes 0 */
+	put64(x + XSAVE_HEADER, bv & (eng->xcr0_supported | KVMENG_XCR0_X87 | KVMENG_XCR0_SSE));
+}
+
 int kvmeng_get_state(struct vcpu *vcpu, struct x86_cpu_state *s)
 {
 	const struct engine *eng = vcpu->eng;
@@ -107,8 +270,7 @@ int kvmeng_get_state(struct vcpu *vcpu, struct x86_cpu_state *s)
 
 	memset(s, 0, sizeof(*s));
 	if ((r = kvmeng_ioctl(vcpu->fd, KVM_GET_REGS, &regs)) < 0 ||
-	    (r = kvmeng_ioctl(vcpu->fd, KVM_GET_SREGS, &sregs)) < 0 ||
-	    (r = kvmeng_ioctl(vcpu->fd, KVM_GET_FPU, &fpu)) < 0)
+	    (r = kvmeng_ioctl(vcpu->fd, KVM_GET_SREGS, &sregs)) < 0)
 		return r;
 
 	uint64_t gpr[X86_NR_GPRS] = { regs.rax, regs.rcx, regs.rdx, regs.rbx, regs.rsp, regs.rbp,
@@ -132,20 +294,27 @@ int kvmeng_get_state(struct vcpu *vcpu, struct x86_cpu_state *s)
 	s->efer = sregs.efer;
 	s->apic_base = sregs.apic_base;
 
-	s->fpu.fcw = fpu.fcw;
-	s->fpu.fsw = fpu.fsw;
-	s->fpu.ftw = fpu.ftwx;
-	s->fpu.fop = fpu.last_opcode;
-	s->fpu.fip = fpu.last_ip;
-	s->fpu.fdp = fpu.last_dp;
-	/* KVM's fpr[] is in stack order (ST0 first, as FXSAVE stores it);
-	 * x86_state keeps physical registers: ST(i) is physical (TOP + i) mod 8. */
-	unsigned top = (fpu.fsw >> 11) & 7;
-	for (unsigned i = 0; i < 8; i++)
-		memcpy(s->fpu.st[(top + i) & 7], fpu.fpr[i], 16);
-	memcpy(s->fpu.xmm, fpu.xmm, sizeof(s->fpu.xmm));
-	s->fpu.mxcsr = fpu.mxcsr;
-	s->fpu.xcr0 = 1;
+	if (eng->has_xsave) {
+		if ((r = kvmeng_xsave_get(vcpu)) < 0)
+			return r;
+		fpu_from_xsave(eng, (const uint8_t *)vcpu->xsave->region, &s->fpu);
+	} else {
+		if ((r = kvmeng_ioctl(vcpu->fd, KVM_GET_FPU, &fpu)) < 0)
+			return r;
+		s->fpu.fcw = fpu.fcw;
+		s->fpu.fsw = fpu.fsw;
+		s->fpu.ftw = fpu.ftwx;
+		s->fpu.fop = fpu.last_opcode;
+		s->fpu.fip = fpu.last_ip;
+		s->fpu.fdp = fpu.last_dp;
+		/* KVM's fpr[] is in stack order (ST0 first, as FXSAVE stores it);
+		 * x86_state keeps physical registers: ST(i) is physical (TOP + i) mod 8. */
+		unsigned top = (fpu.fsw >> 11) & 7;
+		for (unsigned i = 0; i < 8; i++)
+			memcpy(s->fpu.st[(top + i) & 7], fpu.fpr[i], 16);
+		memcpy(s->fpu.xmm, fpu.xmm, sizeof(s->fpu.xmm));
+		s->fpu.mxcsr = fpu.mxcsr;
+	}
 
 	struct msr_buf mb;
 	const struct msr_field *map[NR_MSR_FIELDS];
@@ -156,14 +325,10 @@ int kvmeng_get_state(struct vcpu *vcpu, struct x86_cpu_state *s)
 	for (unsigned i = 0; i < (unsigned)r && i < n; i++)
 		memcpy((uint8_t *)&s->msr + map[i]->offset, &mb.entries[i].data, 8);
 
-	if (eng->has_xcrs) {
-		struct kvm_xcrs xcrs;
-		if ((r = kvmeng_ioctl(vcpu->fd, KVM_GET_XCRS, &xcrs)) < 0)
-			return r;
-		for (unsigned i = 0; i < xcrs.nr_xcrs && i < KVM_MAX_XCRS; i++)
-			if (xcrs.xcrs[i].xcr == 0)
-				s->fpu.xcr0 = xcrs.xcrs[i].value;
-	}
+	if ((r = kvmeng_get_xcr0(vcpu, &s->fpu.xcr0)) < 0)
+		return r;
+	if (!(s->fpu.xcr0 & KVMENG_XCR0_AVX)) /* no AVX for the guest: nothing to carry */
+		memset(s->fpu.ymm_hi, 0, sizeof(s->fpu.ymm_hi));
 	if (eng->has_debugregs) {
 		struct kvm_debugregs dr;
 		if ((r = kvmeng_ioctl(vcpu->fd, KVM_GET_DEBUGREGS, &dr)) < 0)
@@ -244,20 +409,28 @@ int kvmeng_set_state(struct vcpu *vcpu, const struct x86_cpu_state *s)
 	if ((r = kvmeng_ioctl(vcpu->fd, KVM_SET_REGS, &regs)) < 0)
 		return r;
 
-	memset(&fpu, 0, sizeof(fpu));
-	fpu.fcw = s->fpu.fcw;
-	fpu.fsw = s->fpu.fsw;
-	fpu.ftwx = s->fpu.ftw;
-	fpu.last_opcode = s->fpu.fop;
-	fpu.last_ip = s->fpu.fip;
-	fpu.last_dp = s->fpu.fdp;
-	unsigned top = (s->fpu.fsw >> 11) & 7;
-	for (unsigned i = 0; i < 8; i++)
-		memcpy(fpu.fpr[i], s->fpu.st[(top + i) & 7], 16);
-	memcpy(fpu.xmm, s->fpu.xmm, sizeof(fpu.xmm));
-	fpu.mxcsr = s->fpu.mxcsr;
-	if ((r = kvmeng_ioctl(vcpu->fd, KVM_SET_FPU, &fpu)) < 0)
-		return r;
+	if (eng->has_xsave) {
+		if ((r = kvmeng_xsave_get(vcpu)) < 0)
+			return r;
+		fpu_to_xsave(eng, &s->fpu, (uint8_t *)vcpu->xsave->region);
+		if ((r = kvmeng_ioctl(vcpu->fd, KVM_SET_XSAVE, vcpu->xsave)) < 0)
+			return r;
+	} else {
+		memset(&fpu, 0, sizeof(fpu));
+		fpu.fcw = s->fpu.fcw;
+		fpu.fsw = s->fpu.fsw;
+		fpu.ftwx = s->fpu.ftw;
+		fpu.last_opcode = s->fpu.fop;
+		fpu.last_ip = s->fpu.fip;
+		fpu.last_dp = s->fpu.fdp;
+		unsigned top = (s->fpu.fsw >> 11) & 7;
+		for (unsigned i = 0; i < 8; i++)
+			memcpy(fpu.fpr[i], s->fpu.st[(top + i) & 7], 16);
+		memcpy(fpu.xmm, s->fpu.xmm, sizeof(fpu.xmm));
+		fpu.mxcsr = s->fpu.mxcsr;
+		if ((r = kvmeng_ioctl(vcpu->fd, KVM_SET_FPU, &fpu)) < 0)
+			return r;
+	}
 
 	if (eng->has_xcrs) {
 		struct kvm_xcrs xcrs = { .nr_xcrs = 1 };

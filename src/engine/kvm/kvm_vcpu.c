@@ -96,6 +96,7 @@ void kvmeng_vcpu_destroy(struct vcpu *v)
 	}
 	munmap(v->run, (size_t)v->eng->vcpu_mmap_size);
 	close(v->fd);
+	free(v->xsave);
 	free(v);
 }
 

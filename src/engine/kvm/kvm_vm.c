@@ -194,6 +194,11 @@ static int kvmeng_create(const struct engine_host *host, struct engine **out, ch
 	r = kvmeng_cpuid_init(eng, why, why_len);
 	if (r < 0)
 		goto fail;
+	r = kvmeng_xsave_init(eng);
+	if (r < 0) {
+		snprintf(why, why_len, "XSAVE state: %s", strerror(-r));
+		goto fail;
+	}
 	*out = eng;
 	return 0;
 fail:
@@ -250,6 +255,8 @@ const struct engine_ops kvm_engine_ops = {
 	.ioeventfd = kvmeng_ioeventfd,
 	.has_irqchip = kvmeng_has_irqchip,
 	.platform_reset = kvmeng_platform_reset,
+	.save_platform = kvmeng_save_platform,
+	.load_platform = kvmeng_load_platform,
 	.set_intr = kvmeng_set_intr,
 	.inject_nmi = kvmeng_inject_nmi,
 	.set_debug = kvmeng_set_debug,

@@ -498,10 +498,6 @@ static int board_load_records(struct board *b, struct state_reader *in, char *wh
 
 int board_load(struct board *b, struct state_reader *in, char *why, size_t why_len)
 {
-	if (b->env.kernel_irqchip) {
-		snprintf(why, why_len, "snapshots with --irqchip kernel are not supported yet");
-		return -ENOTSUP;
-	}
 	b->loading = true;
 	int r = board_load_records(b, in, why, why_len);
 	if (r < 0)
@@ -509,6 +505,19 @@ int board_load(struct board *b, struct state_reader *in, char *why, size_t why_l
 	b->loading = false;
 	update_cpu_intr(b);
 	return r;
+}
+
+int board_ctrl_alt_del(struct board *b)
+{
+	/* Scan code set 1, which the guest reads through the controller's
+	 * translation: Ctrl, Alt, Delete (E0 53) pressed, then released. */
+	static const uint8_t keys[] = { 0x1d, 0x38, 0xe0, 0x53, 0xe0, 0xd3, 0xb8, 0x9d };
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		int r = i8042_key(b->i8042, keys[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 void board_advance_wall_clock(struct board *b, int64_t seconds)

@@ -96,6 +96,9 @@ int board_save(struct board *b, struct statebuf *out) MUST_CHECK;
  * options; interrupt lines are left alone meanwhile, then the CPU's INTR is
  * recomputed. 0, or -EINVAL / -ENOTSUP with why filled, every device reset. */
 int board_load(struct board *b, struct state_reader *in, char *why, size_t why_len) MUST_CHECK;
+/* Ctrl+Alt+Del on the keyboard (lock held). 0, or -EAGAIN / -ENOSPC when the
+ * keyboard takes no keys now. */
+int board_ctrl_alt_del(struct board *b) MUST_CHECK;
 /* After a restore: the RTC's wall clock moves on by the time that passed on the host. */
 void board_advance_wall_clock(struct board *b, int64_t seconds);
 
