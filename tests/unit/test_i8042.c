@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "snapshot_check.h"
 #include "core/statebuf.h"
 #include "hw/device.h"
 #include "hw/input/i8042.h"
@@ -463,139 +464,6 @@ static void test_unconnected(void)
 	CHECK_EQ(i8042_data_bus_ops.read(k, 0, 1), 0x1c);
 	i8042_destroy(k);
 	i8042_destroy(NULL);
-}
-
-/* ---- snapshot helpers: a record's fields found and rewritten by name ---- */
-
-static void snap_save(struct device *dev, struct statebuf *sb)
-{
-	sb_init(sb);
-	CHECK_EQ(device_save(dev, sb), 0);
-}
-
-static int snap_load(struct device *dev, const struct statebuf *sb, char *why, size_t why_len)
-{
-	struct state_reader sr;
-	sr_init(&sr, sb->data, sb->len);
-	why[0] = '\0';
-	int r = device_load(dev, &sr, why, why_len);
-	if (r == 0)
-		CHECK_EQ(sr.left, 0);
-	return r;
-}
-
-/* The bytes of field name in the record sb holds (device.c's layout), or NULL. */
-static uint8_t *snap_field(struct statebuf *sb, const char *name, uint32_t *size)
-{
-	struct state_reader sr;
-	char s[256];
-	sr_init(&sr, sb->data, sb->len);
-	sr_get_name(&sr, s);
-	sr_get_name(&sr, s);
-	(void)sr_get_u32(&sr);
-	uint32_t n = sr_get_u32(&sr);
-	for (uint32_t i = 0; i < n && sr_ok(&sr); i++) {
-		sr_get_name(&sr, s);
-		uint32_t len = sr_get_u32(&sr);
-		if (!sr_ok(&sr) || len > sr.left)
-			break;
-		uint8_t *at = sb->data + (sr.p - sb->data);
-		if (strcmp(s, name) == 0) {
-			*size = len;
-			return at;
-		}
-		(void)sr_sub(&sr, len);
-	}
-	return NULL;
-}
-
-/* Stores v little-endian in field name (truncated to its size). */
-static void snap_poke(struct statebuf *sb, const char *name, uint64_t v)
-{
-	uint32_t size = 0;
-	uint8_t *at = snap_field(sb, name, &size);
-	CHECK(at != NULL);
-	for (uint32_t i = 0; at && i < size; i++)
-		at[i] = (uint8_t)(i < 8 ? v >> (8 * i) : 0);
-}
-
-/* A copy of good with field name set to v must be refused with -EINVAL
- * and why naming the device; the device is left reset. */
-static void snap_refused(struct device *dev, const struct statebuf *good, const char *name, uint64_t v)
-{
-	struct statebuf bad;
-	sb_init(&bad);
-	sb_put(&bad, good->data, good->len);
-	snap_poke(&bad, name, v);
-	char why[256];
-	int r = snap_load(dev, &bad, why, sizeof(why));
-	if (r != -EINVAL)
-		printf("# field %s = 0x%llx: load returned %d\n", name, (unsigned long long)v, r);
-	CHECK_EQ(r, -EINVAL);
-	CHECK(strstr(why, dev->name) != NULL);
-	sb_free(&bad);
-}
-
-static uint64_t snap_rand(uint64_t *x)
-{
-	/* xorshift64 */
-	*x ^= *x << 13;
-	*x ^= *x >> 7;
-	*x ^= *x << 17;
-	return *x;
-}
-
-static bool snap_is_bool(const struct device *dev, const char *name)
-{
-	for (size_t i = 0; i < dev->cls->nfields; i++)
-		if (strcmp(dev->cls->fields[i].name, name) == 0)
-			return dev->cls->fields[i].is_bool;
-	return false;
-}
-
-/* Rewrites the fields of the record: random bytes, a small number or one
- * bit flipped. Some rounds rewrite every field, others one in 2..64, so that
- * some records pass the loader's and post_load's checks and reach the
- * device. Booleans get 0 or 1 (now and then 2, which the loader refuses). */
-static void snap_scramble(const struct device *dev, struct statebuf *sb, uint64_t *rng)
-{
-	struct state_reader sr;
-	char s[256];
-	uint64_t rate = 1ull << (snap_rand(rng) % 7);
-	sr_init(&sr, sb->data, sb->len);
-	sr_get_name(&sr, s);
-	sr_get_name(&sr, s);
-	(void)sr_get_u32(&sr);
-	uint32_t n = sr_get_u32(&sr);
-	for (uint32_t i = 0; i < n && sr_ok(&sr); i++) {
-		sr_get_name(&sr, s);
-		uint32_t len = sr_get_u32(&sr);
-		if (!sr_ok(&sr) || len > sr.left)
-			break;
-		uint8_t *at = sb->data + (sr.p - sb->data);
-		(void)sr_sub(&sr, len);
-		uint64_t r = snap_rand(rng);
-		if (snap_rand(rng) % rate != 0)
-			continue;
-		if (snap_is_bool(dev, s)) {
-			for (uint32_t k = 0; k < len; k++)
-				at[k] = (snap_rand(rng) % 512 == 0) ? 2 : (uint8_t)(snap_rand(rng) & 1);
-			continue;
-		}
-		switch (r % 3) {
-		case 0:
-			for (uint32_t k = 0; k < len; k++)
-				at[k] = (uint8_t)snap_rand(rng);
-			break;
-		case 1:
-			memset(at, 0, len);
-			at[0] = (uint8_t)(snap_rand(rng) % 20);
-			break;
-		default:
-			at[(r >> 8) % len] ^= (uint8_t)(1u << ((r >> 40) % 8));
-			break;
-		}
-	}
 }
 
 /* Keys and controller replies queued, a keyboard command waiting for its
