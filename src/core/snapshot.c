@@ -89,9 +89,45 @@ static const struct device_class cpu_class = {
 	.destroy = cpu_destroy,
 };
 
+/* The record is written from a copy whose padding (in the descriptor caches
+ * and the FPU state) is zero: a struct copy may keep whatever bytes were
+ * there, and they would go into the file. */
+static void segment_copy(struct x86_segment *to, const struct x86_segment *from)
+{
+	memset(to, 0, sizeof(*to));
+	to->selector = from->selector;
+	to->base = from->base;
+	to->limit = from->limit;
+	to->attr = from->attr;
+}
+
 int snapshot_save_cpu_record(const struct x86_cpu_state *cpu, struct statebuf *out)
 {
 	struct x86_cpu_state state = *cpu;
+	for (unsigned i = 0; i < X86_NR_SREGS; i++)
+		segment_copy(&state.seg[i], &cpu->seg[i]);
+	segment_copy(&state.ldtr, &cpu->ldtr);
+	segment_copy(&state.tr, &cpu->tr);
+	memset(&state.gdtr, 0, sizeof(state.gdtr));
+	memset(&state.idtr, 0, sizeof(state.idtr));
+	state.gdtr.base = cpu->gdtr.base;
+	state.gdtr.limit = cpu->gdtr.limit;
+	state.idtr.base = cpu->idtr.base;
+	state.idtr.limit = cpu->idtr.limit;
+	struct x86_fpu_state *f = &state.fpu;
+	memset(f, 0, sizeof(*f));
+	f->fcw = cpu->fpu.fcw;
+	f->fsw = cpu->fpu.fsw;
+	f->ftw = cpu->fpu.ftw;
+	f->fop = cpu->fpu.fop;
+	f->fip = cpu->fpu.fip;
+	f->fdp = cpu->fpu.fdp;
+	memcpy(f->st, cpu->fpu.st, sizeof(f->st));
+	memcpy(f->xmm, cpu->fpu.xmm, sizeof(f->xmm));
+	memcpy(f->ymm_hi, cpu->fpu.ymm_hi, sizeof(f->ymm_hi));
+	f->mxcsr = cpu->fpu.mxcsr;
+	f->xcr0 = cpu->fpu.xcr0;
+	f->pkru = cpu->fpu.pkru;
 	struct device cpu_dev;
 	device_init(&cpu_dev, &cpu_class, "cpu0", &state);
 	return device_save(&cpu_dev, out);
@@ -603,7 +639,8 @@ static int open_state(const char *path, int *dir, uint8_t **buf, struct state_re
 	info->wall_ns = sr_get_u64(&body);
 	info->virt_ns = sr_get_u64(&body);
 	sr_get_name(&body, info->mem_name);
-	if (!sr_ok(&body) || info->virt_ns > (uint64_t)INT64_MAX / 2 || info->rom_size > 16 * MiB)
+	/* 2^61 ns (73 years) of guest time: room for the devices' own limits (2^62). */
+	if (!sr_ok(&body) || info->virt_ns > (1ULL << 61) || info->rom_size > 16 * MiB)
 		return fail(why, why_len, -EINVAL, path, "a malformed machine description");
 	return 0;
 }
@@ -727,9 +764,9 @@ int snapshot_restore(struct vm *vm, const char *path, char *why, size_t why_len)
 		if (r == 0) {
 			struct timespec wall;
 			clock_gettime(CLOCK_REALTIME, &wall);
-			int64_t now = (int64_t)wall.tv_sec * 1000000000LL + wall.tv_nsec;
-			if (now > (int64_t)info.wall_ns)
-				board_advance_wall_clock(vm->board, (now - (int64_t)info.wall_ns) / 1000000000LL);
+			uint64_t now = (uint64_t)wall.tv_sec * 1000000000ULL + (uint64_t)wall.tv_nsec;
+			if (now > info.wall_ns) /* unsigned: the file's value is anything */
+				board_advance_wall_clock(vm->board, (int64_t)((now - info.wall_ns) / 1000000000ULL));
 		}
 		pthread_mutex_unlock(&vm->lock);
 		if (r < 0)

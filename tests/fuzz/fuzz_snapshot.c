@@ -17,19 +17,22 @@
  * fields taken from the other saves, field sizes changed, fields dropped
  * (what an older x86v's record lacks), records cut, their lengths changed,
  * records duplicated, removed, swapped, the device count changed, bytes
- * of the whole section changed. The load must either succeed or refuse
- * with a one-line reason; a state it accepts must then be safe to run:
- * every register of every device is read, the input's remaining bytes are
+ * of the whole section changed, the virtual time it loads at and the time
+ * it sat on disk changed. The load must either succeed or refuse with a
+ * one-line reason; a state it accepts must then be safe to run: every
+ * register of every device is read, the input's remaining bytes are
  * register writes and reads, clock advances and interrupt acknowledgements,
  * the virtual clock moves on (timers fire, virtio queues resume) and the
- * interrupts are taken. Nothing may crash, hang or touch memory it does not
- * own (ASan and UBSan watch in make check); the board is reset and guest
- * RAM put back after each input, so no machine is built per input.
+ * interrupts are taken; what it has become must then save, and that save
+ * load again. Nothing may crash, hang or touch memory it does not own (ASan
+ * and UBSan watch in make check); the board is reset and guest RAM put back
+ * after each input, so no machine is built per input.
  *
  * Also a libFuzzer target (LLVMFuzzerTestOneInput, with -DFUZZ_NO_MAIN);
  * make check runs test_fuzz_snapshot, a fixed-seed stream of random inputs.
+ * FUZZ_SNAPSHOT_WHY=1 prints why each refused section was refused (to see
+ * which checks the mutations reach).
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1174,7 +1177,10 @@ int fuzz_snapshot_one(const uint8_t *data, size_t size)
 			resave();
 	} else {
 		m.refused++;
-		if (getenv("FUZZ_WHY"))
+		static int verbose = -1;
+		if (verbose < 0)
+			verbose = getenv("FUZZ_SNAPSHOT_WHY") != NULL;
+		if (verbose)
 			fprintf(stderr, "%s\n", why);
 		if (!why[0] || strchr(why, '\n')) {
 			fprintf(stderr, "fuzz_snapshot: refused without a one-line reason: \"%s\"\n", why);
