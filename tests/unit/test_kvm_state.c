@@ -301,4 +301,50 @@ static void test_xsave_record(void)
 	machine_destroy(&b);
 }
 
-CHECK_MAIN(TEST_CASE(test_fpu_round_trip), TEST_CASE(test_irqchip_record), TEST_CASE(test_xsave_record))
+/* A guest on KVM's paravirtual clock: the system-time MSR and the VM's
+ * kvmclock go to the new machine, whose clock reads on from the old one's. */
+static void test_kvmclock_record(void)
+{
+	if (!kvm_usable())
+		SKIP("/dev/kvm unusable");
+	struct machine a, b;
+	if (machine_create(&a, false) < 0) {
+		CHECK(!"a KVM machine");
+		return;
+	}
+	CHECK_EQ(machine_create(&b, false), 0);
+	if (!kvmeng_msr_supported(a.eng, 0x4b564d01)) {
+		machine_destroy(&a);
+		machine_destroy(&b);
+		SKIP("this KVM has no kvmclock MSRs");
+	}
+	struct x86_cpu_state s;
+	x86_state_reset(&s);
+	CHECK_EQ(kvm_engine_ops.set_state(a.vcpu, &s), 0);
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = { .hdr.nmsrs = 1, .e = { .index = 0x4b564d01, .data = 0x10000 | 1 } }; /* pvclock page, enabled */
+	CHECK_EQ(kvmeng_ioctl(a.vcpu->fd, KVM_SET_MSRS, &m), 1);
+	struct kvm_clock_data clock = { .clock = 5000000000ULL };
+	CHECK_EQ(kvmeng_ioctl(a.eng->vm_fd, KVM_SET_CLOCK, &clock), 0);
+	char why[256] = "";
+	struct statebuf rec;
+	sb_init(&rec);
+	int r = carry(&a, &b, &s, &rec, why, sizeof(why));
+	if (r < 0)
+		printf("# %s\n", why);
+	CHECK_EQ(r, 0);
+	CHECK(memmem(rec.data, rec.len, "\x08kvmclock", 9) != NULL);
+	m.e.data = 0;
+	CHECK_EQ(kvmeng_ioctl(b.vcpu->fd, KVM_GET_MSRS, &m), 1);
+	CHECK_EQ(m.e.data, 0x10001);
+	CHECK_EQ(kvmeng_ioctl(b.eng->vm_fd, KVM_GET_CLOCK, &clock), 0);
+	CHECK(clock.clock >= 5000000000ULL && clock.clock < 65000000000ULL); /* on from 5 s, not from 0 */
+	sb_free(&rec);
+	machine_destroy(&a);
+	machine_destroy(&b);
+}
+
+CHECK_MAIN(TEST_CASE(test_fpu_round_trip), TEST_CASE(test_irqchip_record), TEST_CASE(test_xsave_record),
+	   TEST_CASE(test_kvmclock_record))

@@ -4,6 +4,11 @@
  * load_platform): what KVM keeps that the engine-neutral x86_cpu_state does
  * not hold, as one record of this file's format:
  *
+ * Parts: the XSAVE area beyond x87/SSE/AVX/PKRU; with --irqchip kernel the
+ * in-kernel chips, the LAPIC, the MP state and the TSC deadline; for a guest
+ * on KVM's paravirtual clock, the VM's kvmclock and the PV MSRs (so a Linux
+ * guest's clock and steal time go on where they were).
+ *
  *   "kvm-platform" (a name), version (u32), part count (u32),
  *   then per part: name, size (u32), bytes
  *
@@ -69,11 +74,32 @@ enum part {
 	PART_LAPIC,
 	PART_MP_STATE,
 	PART_TSC_DEADLINE,
+	PART_KVMCLOCK, /* the VM's kvmclock (KVM_GET_CLOCK) */
+	PART_PV_MSRS, /* KVM's paravirtual MSRs: kvmclock pages, async PF, steal time, PV EOI */
 	NR_PARTS
 };
 
 static const char *const part_names[NR_PARTS] = {
-	"xsave", "pic-master", "pic-slave", "ioapic", "pit", "lapic", "mp-state", "tsc-deadline",
+	"xsave", "pic-master", "pic-slave", "ioapic", "pit", "lapic", "mp-state", "tsc-deadline", "kvmclock", "pv-msrs",
+};
+
+/* KVM's paravirtual MSRs (Documentation/virt/kvm/x86/msr.rst): the guest
+ * sees them because KVM_GET_SUPPORTED_CPUID offers the KVM leaves. */
+static const uint32_t pv_msr_index[] = {
+	0x4b564d00, /* MSR_KVM_WALL_CLOCK_NEW */
+	0x4b564d01, /* MSR_KVM_SYSTEM_TIME_NEW */
+	0x4b564d02, /* MSR_KVM_ASYNC_PF_EN */
+	0x4b564d03, /* MSR_KVM_STEAL_TIME */
+	0x4b564d04, /* MSR_KVM_PV_EOI_EN */
+	0x4b564d05, /* MSR_KVM_POLL_CONTROL */
+	0x11, /* MSR_KVM_WALL_CLOCK (the old numbers) */
+	0x12, /* MSR_KVM_SYSTEM_TIME */
+};
+#define NR_PV_MSRS (sizeof(pv_msr_index) / sizeof(pv_msr_index[0]))
+
+struct pv_msrs {
+	uint64_t present; /* bit i: pv_msr_index[i] is known to this KVM and saved */
+	uint64_t value[NR_PV_MSRS];
 };
 
 static const unsigned chip_ids[3] = { KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE, KVM_IRQCHIP_IOAPIC };
@@ -86,6 +112,8 @@ struct platform {
 	struct kvm_lapic_state lapic;
 	struct kvm_mp_state mp;
 	uint64_t tsc_deadline;
+	struct kvm_clock_data clock;
+	struct pv_msrs pv;
 	/* xsave: vcpu->xsave */
 };
 
@@ -99,6 +127,8 @@ static void *part_data(struct vcpu *vcpu, struct platform *p, enum part i)
 	case PART_PIT: return &p->pit;
 	case PART_LAPIC: return &p->lapic;
 	case PART_MP_STATE: return &p->mp;
+	case PART_KVMCLOCK: return &p->clock;
+	case PART_PV_MSRS: return &p->pv;
 	default: return &p->tsc_deadline;
 	}
 }
@@ -113,12 +143,14 @@ static size_t part_size(const struct engine *eng, enum part i)
 	case PART_PIT: return sizeof(struct kvm_pit_state2);
 	case PART_LAPIC: return sizeof(struct kvm_lapic_state);
 	case PART_MP_STATE: return sizeof(struct kvm_mp_state);
+	case PART_KVMCLOCK: return sizeof(struct kvm_clock_data);
+	case PART_PV_MSRS: return sizeof(struct pv_msrs);
 	default: return sizeof(uint64_t);
 	}
 }
 
-/* IA32_TSC_DEADLINE through KVM_GET/SET_MSRS. 0 or -errno. */
-static int tsc_deadline_msr(struct vcpu *vcpu, uint64_t *value, bool set)
+/* One MSR through KVM_GET/SET_MSRS. 0 or -errno. */
+static int msr_rw(struct vcpu *vcpu, uint32_t index, uint64_t *value, bool set)
 {
 	struct {
 		struct kvm_msrs hdr;
@@ -126,7 +158,7 @@ static int tsc_deadline_msr(struct vcpu *vcpu, uint64_t *value, bool set)
 	} m;
 	memset(&m, 0, sizeof(m));
 	m.hdr.nmsrs = 1;
-	m.entry.index = MSR_IA32_TSC_DEADLINE;
+	m.entry.index = index;
 	m.entry.data = *value;
 	int r = kvmeng_ioctl(vcpu->fd, set ? KVM_SET_MSRS : KVM_GET_MSRS, &m);
 	if (r < 0)
@@ -166,10 +198,29 @@ int kvmeng_save_platform(struct vcpu *vcpu, struct statebuf *out)
 		for (enum part i = PART_PIC_MASTER; i <= PART_MP_STATE; i++)
 			p.have[i] = true;
 		if (kvmeng_msr_supported(eng, MSR_IA32_TSC_DEADLINE)) {
-			if ((r = tsc_deadline_msr(vcpu, &p.tsc_deadline, false)) < 0)
+			if ((r = msr_rw(vcpu, MSR_IA32_TSC_DEADLINE, &p.tsc_deadline, false)) < 0)
 				return r;
 			p.have[PART_TSC_DEADLINE] = true;
 		}
+	}
+	/* A guest on KVM's paravirtual clock: its pages and the VM's clock go
+	 * with it (a guest that never enabled them needs neither). */
+	bool pv_used = false;
+	for (unsigned i = 0; i < NR_PV_MSRS; i++) {
+		if (!kvmeng_msr_supported(eng, pv_msr_index[i]))
+			continue;
+		if ((r = msr_rw(vcpu, pv_msr_index[i], &p.pv.value[i], false)) < 0)
+			return r;
+		p.pv.present |= 1ULL << i;
+		/* Poll control is 1 from reset: only what a guest turns on counts. */
+		pv_used |= p.pv.value[i] != 0 && pv_msr_index[i] != 0x4b564d05;
+	}
+	if (pv_used) {
+		if ((r = kvmeng_ioctl(eng->vm_fd, KVM_GET_CLOCK, &p.clock)) < 0)
+			return r;
+		p.clock.flags = 0; /* restore the guest's clock as it was, not the host's time */
+		memset(p.clock.pad, 0, sizeof(p.clock.pad));
+		p.have[PART_KVMCLOCK] = p.have[PART_PV_MSRS] = true;
 	}
 	uint32_t n = 0;
 	for (enum part i = 0; i < NR_PARTS; i++)
@@ -258,6 +309,21 @@ static int parse(struct vcpu *vcpu, struct state_reader *in, struct platform *p,
 				 p->chip[c].chip_id);
 			return -EINVAL;
 		}
+	if (p->have[PART_KVMCLOCK] != p->have[PART_PV_MSRS]) {
+		snprintf(why, why_len, PLATFORM_NAME ": the paravirtual clock's state is incomplete");
+		return -EINVAL;
+	}
+	for (unsigned i = 0; p->have[PART_PV_MSRS] && i < NR_PV_MSRS; i++)
+		if ((p->pv.present >> i & 1) && !kvmeng_msr_supported(eng, pv_msr_index[i])) {
+			snprintf(why, why_len, PLATFORM_NAME ": paravirtual MSR %#x, which this host's KVM lacks",
+				 pv_msr_index[i]);
+			return -EINVAL;
+		}
+	if (p->have[PART_PV_MSRS] && (p->pv.present >> NR_PV_MSRS)) {
+		snprintf(why, why_len, PLATFORM_NAME ": unknown paravirtual MSRs");
+		return -EINVAL;
+	}
+	p->clock.flags = 0;
 	if (chips && p->mp.mp_state != KVM_MP_STATE_RUNNABLE && p->mp.mp_state != KVM_MP_STATE_HALTED) {
 		snprintf(why, why_len, PLATFORM_NAME ": MP state %u (one vCPU is runnable or halted)", p->mp.mp_state);
 		return -EINVAL;
@@ -276,6 +342,14 @@ int kvmeng_load_platform(struct vcpu *vcpu, struct state_reader *in, char *why, 
 	const char *what = "KVM_SET_XSAVE";
 	if (p.have[PART_XSAVE] && (r = kvmeng_ioctl(vcpu->fd, KVM_SET_XSAVE, vcpu->xsave)) < 0)
 		goto refused;
+	/* The VM's clock before the MSRs that point the guest at it. */
+	what = "KVM_SET_CLOCK";
+	if (p.have[PART_KVMCLOCK] && (r = kvmeng_ioctl(eng->vm_fd, KVM_SET_CLOCK, &p.clock)) < 0)
+		goto refused;
+	what = "KVM's paravirtual MSRs (KVM_SET_MSRS)";
+	for (unsigned i = 0; p.have[PART_PV_MSRS] && i < NR_PV_MSRS; i++)
+		if ((p.pv.present >> i & 1) && (r = msr_rw(vcpu, pv_msr_index[i], &p.pv.value[i], true)) < 0)
+			goto refused;
 	if (!p.have[PART_PIC_MASTER])
 		return 0;
 	what = "KVM_SET_IRQCHIP";
@@ -301,7 +375,7 @@ int kvmeng_load_platform(struct vcpu *vcpu, struct state_reader *in, char *why, 
 	if ((r = kvmeng_ioctl(vcpu->fd, KVM_SET_MP_STATE, &p.mp)) < 0)
 		goto refused;
 	what = "the TSC deadline (KVM_SET_MSRS)";
-	if (p.have[PART_TSC_DEADLINE] && (r = tsc_deadline_msr(vcpu, &p.tsc_deadline, true)) < 0)
+	if (p.have[PART_TSC_DEADLINE] && (r = msr_rw(vcpu, MSR_IA32_TSC_DEADLINE, &p.tsc_deadline, true)) < 0)
 		goto refused;
 	return 0;
 refused:
