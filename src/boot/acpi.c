@@ -11,8 +11,6 @@
 #include <string.h>
 
 #include "boot/acpi.h"
-#include "hw/pci/pci.h"
-#include "hw/timer/acpi_pm.h"
 
 #define ACPI_OEM_ID "X86V  "
 #define ACPI_OEM_TABLE_ID "X86V    "
@@ -73,33 +71,6 @@ static void acpi_fix_checksum(uint8_t *p, size_t len, size_t at)
 {
 	p[at] = 0;
 	p[at] = (uint8_t)-acpi_checksum(p, len);
-}
-
-void acpi_config_pc_defaults(struct acpi_config *cfg, unsigned ncpus)
-{
-	static const uint8_t level_irqs[] = { 5, 9, 10, 11 };
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->ncpus = ncpus;
-	cfg->lapic_addr = 0xFEE00000;
-	cfg->ioapic_addr = 0xFEC00000;
-	cfg->ioapic_id = 0;
-	cfg->ioapic_gsi_base = 0;
-	cfg->isos[cfg->niso++] = (struct acpi_iso){ 0, 2, 0 };
-	for (size_t i = 0; i < ARRAY_SIZE(level_irqs); i++)
-		cfg->isos[cfg->niso++] = (struct acpi_iso){
-			level_irqs[i], level_irqs[i],
-			ACPI_MADT_POLARITY_ACTIVE_HIGH | ACPI_MADT_TRIGGER_LEVEL
-		};
-	cfg->sci_irq = ACPI_PM_SCI_IRQ;
-	cfg->pm1a_evt_blk = ACPI_PM1A_EVT_BLK;
-	cfg->pm1a_cnt_blk = ACPI_PM1A_CNT_BLK;
-	cfg->pm_tmr_blk = ACPI_PM_TMR_BLK;
-	cfg->s5_slp_typ = ACPI_PM_SLP_TYP_S5;
-	cfg->reset_port = 0xCF9;
-	cfg->reset_value = 0x06;
-	cfg->rtc_century = 0x32;
-	cfg->pci_mmio_start = (uint32_t)PCI_MMIO_WINDOW_START;
-	cfg->pci_mmio_end = (uint32_t)PCI_MMIO_WINDOW_END;
 }
 
 struct acpi_builder {

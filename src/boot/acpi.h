@@ -135,16 +135,6 @@ struct acpi_tables {
 };
 
 /*
- * The PC defaults x86v uses: LAPIC 0xFEE00000, IOAPIC 0xFEC00000 with ID 0
- * (the caller may change it) and GSI base 0, overrides IRQ0→GSI2 (edge,
- * conforming), IRQ 5/9/10/11 level active-high (as QEMU's pc machine reports,
- * matching the PIIX3 PIRQ routing and the SCI), SCI 9, PM blocks from
- * acpi_pm.h, S5 SLP_TYP 0, reset register 0xCF9 ← 0x06, century index 0x32,
- * PCI window PCI_MMIO_WINDOW_START..END, no HPET (the board adds its own).
- */
-void acpi_config_pc_defaults(struct acpi_config *cfg, unsigned ncpus);
-
-/*
  * Builds the tables. 0; -EINVAL for a config it cannot describe (ncpus 0 or
  * above ACPI_MAX_CPUS, too many overrides, hpet set, empty PCI window);
  * -ENOMEM. On success out owns a blob for acpi_tables_free.

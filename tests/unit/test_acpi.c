@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "boot/acpi.h"
+#include "hw/pc/board.h"
 #include "check.h"
 #include "core/vclock.h"
 #include "hw/timer/acpi_pm.h"
@@ -36,7 +37,7 @@ static const uint8_t *table(const struct acpi_tables *t, const char *sig)
 static void build(struct acpi_tables *t, unsigned ncpus)
 {
 	struct acpi_config cfg;
-	acpi_config_pc_defaults(&cfg, ncpus);
+	board_acpi_description(&cfg, ncpus);
 	if (acpi_build(&cfg, t) < 0)
 		abort();
 }
@@ -151,9 +152,9 @@ static void test_madt_per_cpu_count(void)
 	}
 	struct acpi_config cfg;
 	struct acpi_tables t;
-	acpi_config_pc_defaults(&cfg, 0);
+	board_acpi_description(&cfg, 0);
 	CHECK_EQ(acpi_build(&cfg, &t), -EINVAL);
-	acpi_config_pc_defaults(&cfg, 256);
+	board_acpi_description(&cfg, 256);
 	CHECK_EQ(acpi_build(&cfg, &t), -EINVAL);
 }
 
@@ -162,7 +163,7 @@ static void test_hpet_table(void)
 {
 	struct acpi_config cfg;
 	struct acpi_tables t;
-	acpi_config_pc_defaults(&cfg, 1);
+	board_acpi_description(&cfg, 1);
 	CHECK_EQ(acpi_build(&cfg, &t), 0);
 	CHECK(table(&t, "HPET") == NULL);
 	acpi_tables_free(&t);
@@ -285,7 +286,7 @@ static void test_aml_encodings(void)
 	struct acpi_config cfg;
 	uint8_t *aml;
 	size_t len;
-	acpi_config_pc_defaults(&cfg, 2);
+	board_acpi_description(&cfg, 2);
 	CHECK_EQ(acpi_build_dsdt_aml(&cfg, &aml, &len), 0);
 	/* Name (\_S5_, Package (4) { 0, 0, 0, 0 }) */
 	static const uint8_t s5[] = { 0x08, '\\', '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0, 0, 0, 0 };

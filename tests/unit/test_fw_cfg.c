@@ -14,6 +14,7 @@
 #include "core/statebuf.h"
 #include "hw/device.h"
 #include "hw/fw_cfg.h"
+#include "hw/pc/board.h"
 
 struct rig {
 	struct guest_ram ram;
@@ -165,7 +166,7 @@ static void test_machine_items(void)
 
 	struct acpi_config cfg;
 	struct acpi_tables t;
-	acpi_config_pc_defaults(&cfg, 2);
+	board_acpi_description(&cfg, 2);
 	CHECK_EQ(acpi_build(&cfg, &t), 0);
 	CHECK_EQ(fw_cfg_add_acpi(r.fc, &t), 0);
 	CHECK(fw_cfg_file_key(r.fc, ACPI_FILE_TABLES) >= 0);

@@ -323,9 +323,38 @@ static int map(struct board *b, struct bus *bus, uint64_t base, uint64_t size, c
 	return r;
 }
 
+/* The PC's ACPI description: where the board put the APICs, the PM block,
+ * the reset register and the PCI window; boot/acpi.c only encodes it. */
+void board_acpi_description(struct acpi_config *cfg, unsigned ncpus)
+{
+	static const uint8_t level_irqs[] = { 5, 9, 10, 11 };
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ncpus = ncpus;
+	cfg->lapic_addr = 0xFEE00000;
+	cfg->ioapic_addr = 0xFEC00000;
+	cfg->ioapic_id = 0;
+	cfg->ioapic_gsi_base = 0;
+	cfg->isos[cfg->niso++] = (struct acpi_iso){ 0, 2, 0 };
+	for (size_t i = 0; i < ARRAY_SIZE(level_irqs); i++)
+		cfg->isos[cfg->niso++] = (struct acpi_iso){
+			level_irqs[i], level_irqs[i],
+			ACPI_MADT_POLARITY_ACTIVE_HIGH | ACPI_MADT_TRIGGER_LEVEL
+		};
+	cfg->sci_irq = ACPI_PM_SCI_IRQ;
+	cfg->pm1a_evt_blk = ACPI_PM1A_EVT_BLK;
+	cfg->pm1a_cnt_blk = ACPI_PM1A_CNT_BLK;
+	cfg->pm_tmr_blk = ACPI_PM_TMR_BLK;
+	cfg->s5_slp_typ = ACPI_PM_SLP_TYP_S5;
+	cfg->reset_port = 0xCF9;
+	cfg->reset_value = 0x06;
+	cfg->rtc_century = 0x32;
+	cfg->pci_mmio_start = (uint32_t)PCI_MMIO_WINDOW_START;
+	cfg->pci_mmio_end = (uint32_t)PCI_MMIO_WINDOW_END;
+}
+
 static void board_acpi_config(const struct board *b, struct acpi_config *cfg)
 {
-	acpi_config_pc_defaults(cfg, 1);
+	board_acpi_description(cfg, 1);
 	cfg->hpet = b->hpet != NULL;
 	cfg->hpet_addr = HPET_BASE;
 	cfg->hpet_block_id = hpet_block_id();

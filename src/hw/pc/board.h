@@ -90,6 +90,15 @@ int board_msr_read(struct board *b, unsigned cpu, uint32_t index, uint64_t *valu
 int board_msr_write(struct board *b, unsigned cpu, uint32_t index, uint64_t value);
 void board_destroy(struct board *b);
 
+/* The PC's ACPI description for ncpus processors, which boot/acpi.c encodes:
+ * LAPIC 0xFEE00000, IOAPIC 0xFEC00000 with ID 0 and GSI base 0, overrides
+ * IRQ0->GSI2 (edge, conforming) and IRQ 5/9/10/11 level active-high (QEMU's pc
+ * machine does the same, matching the PIIX3 PIRQ routing and the SCI), SCI 9,
+ * the ACPI PM blocks, S5 SLP_TYP 0, reset register 0xCF9 <- 0x06, century
+ * index 0x32, the PCI window, no HPET (board_create adds its own). */
+struct acpi_config;
+void board_acpi_description(struct acpi_config *cfg, unsigned ncpus);
+
 /* Snapshots (lock held, vCPUs stopped): every device's record. 0 or -errno. */
 int board_save(struct board *b, struct statebuf *out) MUST_CHECK;
 /* Loads the records board_save wrote over a board built from the same
