@@ -7,7 +7,8 @@ guide drives Firecracker, with curl --unix-socket.
 
 1. x86v --api-sock S: the socket is owner-only; GET / says "Not started";
    bad requests get 400 and a fault_message (malformed JSON, an unknown
-   field, an unknown path, two vCPUs, PATCH /vm before the start, a snapshot
+   field, an unknown path, malformed HTTP (the server answers 4xx or
+   closes, and goes on serving), two vCPUs, PATCH /vm before the start, a snapshot
    load after configuring); then PUT /boot-source (Debian's kernel and an
    initramfs whose workload is tests/linux/api.sh), PUT /machine-config,
    PUT /drives/data (a raw image the guest reads), PUT /actions InstanceStart.
@@ -23,6 +24,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -51,6 +53,22 @@ def expect(sock, method, path, body, status, contains=""):
     if code != status or contains not in text or (status == 400 and "fault_message" not in text):
         failures.append(f"{method} {path}: {code} {text!r}, expected {status} with {contains!r}")
     return text
+
+
+def raw(sock, data):
+    """Sends data as it is (malformed HTTP); what comes back before the close."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(sock)
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        reply = b""
+        try:
+            while chunk := s.recv(4096):
+                reply += chunk
+        except OSError:
+            pass
+    return reply
 
 
 def wait_socket(path, proc):
@@ -99,6 +117,13 @@ def main():
         expect(sock, "PUT", "/boot-source", "{not json", 400, "not valid JSON")
         expect(sock, "PUT", "/boot-source", {"kernel_image_path": "k", "colour": 1}, 400, "unknown field `colour`")
         expect(sock, "PUT", "/nowhere", {}, 400, "Invalid request method and/or path")
+        for junk in (b"GARBAGE\r\n\r\n", b"PUT /actions HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+                     b"PUT /actions HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n" + b"{" * 100000,
+                     b"\x00\xff" * 64):
+            reply = raw(sock, junk)
+            if reply and not reply.startswith(b"HTTP/1.1 4"):
+                failures.append(f"malformed HTTP {junk[:20]!r}: {reply[:60]!r}")
+        expect(sock, "GET", "/", None, 200, '"state":"Not started"')
         expect(sock, "PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 256}, 400, "vcpu_count 2")
         expect(sock, "PATCH", "/vm", {"state": "Paused"}, 400, "not running")
         expect(sock, "PUT", "/drives/data", {"drive_id": "other", "path_on_host": disk, "is_root_device": False},
