@@ -352,6 +352,35 @@ static int build_state(struct vm *vm, const struct x86_cpu_state *cpu, uint64_t 
 	return r;
 }
 
+struct snap_info {
+	char version[256], engine[256], mem_name[256];
+	uint64_t ram_size, rom_size, id, wall_ns, virt_ns;
+};
+
+/* The next section, which must carry tag. */
+static bool section(struct state_reader *sr, const char *tag, struct state_reader *body)
+{
+	char t[4];
+	sr_get(sr, t, 4);
+	uint32_t len = sr_get_u32(sr);
+	*body = sr_sub(sr, len);
+	return sr_ok(sr) && memcmp(t, tag, 4) == 0;
+}
+
+/* The INFO section's body: the machine description. False when it is cut short. */
+static bool parse_info(struct state_reader *body, struct snap_info *info)
+{
+	sr_get_name(body, info->version);
+	sr_get_name(body, info->engine);
+	info->ram_size = sr_get_u64(body);
+	info->rom_size = sr_get_u64(body);
+	info->id = sr_get_u64(body);
+	info->wall_ns = sr_get_u64(body);
+	info->virt_ns = sr_get_u64(body);
+	sr_get_name(body, info->mem_name);
+	return sr_ok(body);
+}
+
 /* The memory file the snapshot now at name names, or "" (none, or not ours). */
 static void current_mem_name(int dir, const char *name, char out[256])
 {
@@ -359,26 +388,20 @@ static void current_mem_name(int dir, const char *name, char out[256])
 	int fd = openat(dir, name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	uint8_t buf[512];
+	uint8_t buf[1024]; /* the header and INFO, which holds three names at most */
 	ssize_t n = pread(fd, buf, sizeof(buf), 0);
 	close(fd);
 	if (n < SNAP_HEADER_SIZE + 8 || memcmp(buf, SNAP_MAGIC, 8) != 0)
 		return;
-	struct state_reader sr;
+	struct state_reader sr, body;
 	sr_init(&sr, buf + SNAP_HEADER_SIZE, (size_t)n - SNAP_HEADER_SIZE);
-	char tag[4];
-	sr_get(&sr, tag, 4);
-	sr_get_u32(&sr);
-	char skip[256];
-	sr_get_name(&sr, skip);
-	sr_get_name(&sr, skip);
-	for (int i = 0; i < 5; i++)
-		sr_get_u64(&sr);
-	sr_get_name(&sr, out);
+	struct snap_info info;
+	if (!section(&sr, "INFO", &body) || !parse_info(&body, &info))
+		return;
 	/* Only a file of the same snapshot family may be removed. */
-	if (!sr_ok(&sr) || memcmp(tag, "INFO", 4) != 0 || strncmp(out, name, strlen(name)) != 0 ||
-	    strncmp(out + strlen(name), ".mem-", 5) != 0 || strchr(out, '/'))
-		out[0] = '\0';
+	if (strncmp(info.mem_name, name, strlen(name)) == 0 && strncmp(info.mem_name + strlen(name), ".mem-", 5) == 0 &&
+	    !strchr(info.mem_name, '/'))
+		memcpy(out, info.mem_name, sizeof(info.mem_name));
 }
 
 int snapshot_save(struct vm *vm, const char *path, char *why, size_t why_len)
@@ -524,20 +547,7 @@ static int read_file(int dir, const char *name, size_t max, uint8_t **out, size_
 	return 0;
 }
 
-struct snap_info {
-	char version[256], engine[256], mem_name[256];
-	uint64_t ram_size, rom_size, id, wall_ns, virt_ns;
-};
 
-/* The next section, which must carry tag. */
-static bool section(struct state_reader *sr, const char *tag, struct state_reader *body)
-{
-	char t[4];
-	sr_get(sr, t, 4);
-	uint32_t len = sr_get_u32(sr);
-	*body = sr_sub(sr, len);
-	return sr_ok(sr) && memcmp(t, tag, 4) == 0;
-}
 
 /* Maps the memory file over RAM (private: pages load on first touch) and
  * copies the ROM out of it. */
@@ -631,16 +641,8 @@ static int open_state(const char *path, int *dir, uint8_t **buf, struct state_re
 		return fail(why, why_len, -EINVAL, path, "checksum mismatch: the file is damaged");
 	if (!section(sr, "INFO", &body))
 		return fail(why, why_len, -EINVAL, path, "no machine description");
-	sr_get_name(&body, info->version);
-	sr_get_name(&body, info->engine);
-	info->ram_size = sr_get_u64(&body);
-	info->rom_size = sr_get_u64(&body);
-	info->id = sr_get_u64(&body);
-	info->wall_ns = sr_get_u64(&body);
-	info->virt_ns = sr_get_u64(&body);
-	sr_get_name(&body, info->mem_name);
 	/* 2^61 ns (73 years) of guest time: room for the devices' own limits (2^62). */
-	if (!sr_ok(&body) || info->virt_ns > (1ULL << 61) || info->rom_size > 16 * MiB)
+	if (!parse_info(&body, info) || info->virt_ns > (1ULL << 61) || info->rom_size > 16 * MiB)
 		return fail(why, why_len, -EINVAL, path, "a malformed machine description");
 	return 0;
 }

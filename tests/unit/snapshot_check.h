@@ -151,4 +151,50 @@ static UNUSED void snap_scramble(const struct device *dev, struct statebuf *sb, 
 	}
 }
 
+/* Where each field of a record lies (device.c: name, type, version, count,
+ * then name, size, bytes per field). */
+struct rec_field {
+	char name[256];
+	size_t at;
+	uint32_t size;
+	bool is_bool;
+};
+
+static UNUSED unsigned rec_fields(const struct statebuf *sb, const struct device *dev, struct rec_field *out,
+			   unsigned max)
+{
+	struct state_reader sr;
+	char buf[256];
+	sr_init(&sr, sb->data, sb->len);
+	sr_get_name(&sr, buf);
+	sr_get_name(&sr, buf);
+	(void)sr_get_u32(&sr);
+	uint32_t n = sr_get_u32(&sr);
+	unsigned k = 0;
+	for (uint32_t i = 0; i < n && k < max; i++) {
+		struct rec_field *f = &out[k++];
+		sr_get_name(&sr, f->name);
+		f->size = sr_get_u32(&sr);
+		f->at = sb->len - sr.left;
+		f->is_bool = false;
+		for (size_t j = 0; j < dev->cls->nfields; j++)
+			if (strcmp(dev->cls->fields[j].name, f->name) == 0)
+				f->is_bool = dev->cls->fields[j].is_bool;
+		(void)sr_sub(&sr, f->size);
+	}
+	CHECK(sr_ok(&sr));
+	CHECK_EQ(sr.left, 0);
+	return k;
+}
+
+/* The bytes of field name in the record the list fs describes. */
+static UNUSED uint8_t *rec_find(struct statebuf *sb, const struct rec_field *fs, unsigned n, const char *name)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(fs[i].name, name) == 0)
+			return sb->data + fs[i].at;
+	CHECK_STR(name, "(a field of the record)");
+	return NULL;
+}
+
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "snapshot_check.h"
 #include "core/statebuf.h"
 #include "hw/device.h"
 #include "hw/intc/ioapic.h"
@@ -438,45 +439,6 @@ static int save_load(struct rig *from, struct rig *to, struct statebuf *sb, char
 	return rc;
 }
 
-/* Where each field of a record lies (device.c: name, type, version, count,
- * then name, size, bytes per field). */
-struct rec_field {
-	char name[256];
-	size_t at;
-	uint32_t size;
-};
-
-static unsigned rec_fields(const struct statebuf *sb, struct rec_field *out, unsigned max)
-{
-	struct state_reader sr;
-	char buf[256];
-	sr_init(&sr, sb->data, sb->len);
-	sr_get_name(&sr, buf);
-	sr_get_name(&sr, buf);
-	(void)sr_get_u32(&sr);
-	uint32_t n = sr_get_u32(&sr);
-	unsigned k = 0;
-	for (uint32_t i = 0; i < n && k < max; i++) {
-		struct rec_field *f = &out[k++];
-		sr_get_name(&sr, f->name);
-		f->size = sr_get_u32(&sr);
-		f->at = sb->len - sr.left;
-		(void)sr_sub(&sr, f->size);
-	}
-	CHECK(sr_ok(&sr));
-	CHECK_EQ(sr.left, 0);
-	return k;
-}
-
-static uint8_t *rec_find(struct statebuf *sb, const struct rec_field *fs, unsigned n, const char *name)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (strcmp(fs[i].name, name) == 0)
-			return sb->data + fs[i].at;
-	CHECK_STR(name, "(a field of the record)");
-	return NULL;
-}
-
 /* The same pin changes, EOIs and unmasking on both sides. */
 static void snapshot_script(struct rig *r)
 {
@@ -570,7 +532,7 @@ static void test_snapshot_hostile(void)
 	char why[256];
 	CHECK_EQ(save_load(&a, &b, &sb, why, sizeof(why)), 0);
 	struct rec_field fs[8];
-	unsigned nf = rec_fields(&sb, fs, ARRAY_SIZE(fs));
+	unsigned nf = rec_fields(&sb, ioapic_device(a.io), fs, ARRAY_SIZE(fs));
 	CHECK_EQ(nf, 4);
 
 	static const struct {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "snapshot_check.h"
 #include "core/statebuf.h"
 #include "core/vclock.h"
 #include "hw/device.h"
@@ -1262,42 +1263,6 @@ static int save_load(struct rig *from, struct rig *to, struct statebuf *sb, char
 	if (rc == 0)
 		CHECK_EQ(sr.left, 0);
 	return rc;
-}
-
-/* Where each field of a record lies (device.c: name, type, version, count,
- * then name, size, bytes per field). */
-struct rec_field {
-	char name[256];
-	size_t at;
-	uint32_t size;
-	bool is_bool;
-};
-
-static unsigned rec_fields(const struct statebuf *sb, const struct device *dev, struct rec_field *out,
-			   unsigned max)
-{
-	struct state_reader sr;
-	char buf[256];
-	sr_init(&sr, sb->data, sb->len);
-	sr_get_name(&sr, buf);
-	sr_get_name(&sr, buf);
-	(void)sr_get_u32(&sr);
-	uint32_t n = sr_get_u32(&sr);
-	unsigned k = 0;
-	for (uint32_t i = 0; i < n && k < max; i++) {
-		struct rec_field *f = &out[k++];
-		sr_get_name(&sr, f->name);
-		f->size = sr_get_u32(&sr);
-		f->at = sb->len - sr.left;
-		f->is_bool = false;
-		for (size_t j = 0; j < dev->cls->nfields; j++)
-			if (strcmp(dev->cls->fields[j].name, f->name) == 0)
-				f->is_bool = dev->cls->fields[j].is_bool;
-		(void)sr_sub(&sr, f->size);
-	}
-	CHECK(sr_ok(&sr));
-	CHECK_EQ(sr.left, 0);
-	return k;
 }
 
 /* Writes len bytes at byte offset off of field name (native byte order, as saved). */
