@@ -23,7 +23,7 @@ struct option_spec {
 };
 
 static const struct option_spec run_options[] = {
-	{ "accel", true, true },   { "m", true, true },	      { "memory", false, true },
+	{ "accel", true, true },   { "m", true, true },	      { "memory", false, true }, { "smp", true, true },
 	{ "bios", true, true },	   { "kernel", true, true },  { "initrd", true, true },
 	{ "append", true, true },  { "serial", true, true },  { "no-reboot", true, false },
 	{ "timeout", false, true }, { "help", false, false }, { "h", true, false },
@@ -62,6 +62,7 @@ void cmdline_usage(FILE *out)
 	      "  --accel auto|kvm|soft  execution engine (default auto: kvm where it runs guest code\n"
 	      "                       natively, soft without /dev/kvm or on a software-nested one)\n"
 	      "  -m, --memory SIZE    guest RAM, e.g. 512M, 2G; a bare number is MiB (default 128M)\n"
+	      "  --smp N              N virtual CPUs, 1..64 (default 1; also cpus=N), each on a host thread\n"
 	      "  --bios FILE          firmware ROM (64 KiB..16 MiB, multiple of 4 KiB), started at F000:FFF0\n"
 	      "  --kernel FILE        Linux bzImage (boot protocol 2.10+) or Multiboot (v1) ELF kernel\n"
 	      "  --kernel-entry 64|32 bzImage entry point: 64-bit long mode or 32-bit (default: 64-bit\n"
@@ -453,6 +454,15 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 			    cfg->ram_size % (4 * KiB))
 				return fail(why, why_len,
 					    "-m %s: RAM must be 2 MiB..1 TiB and a multiple of 4 KiB", v);
+		} else if (!strcmp(n, "smp")) {
+			/* QEMU's "-smp cpus=4" too; topologies beyond one CPU per socket are not offered. */
+			const char *num = !strncmp(v, "cpus=", 5) ? v + 5 : v;
+			char *end;
+			errno = 0;
+			unsigned long ncpus = strtoul(num, &end, 10);
+			if (errno || end == num || *end || ncpus < 1 || ncpus > ENGINE_MAX_VCPUS)
+				return fail(why, why_len, "--smp %s: expected a number of CPUs 1..%u", v, ENGINE_MAX_VCPUS);
+			cfg->ncpus = (unsigned)ncpus;
 		} else if (!strcmp(n, "bios")) {
 			cfg->bios = v;
 		} else if (!strcmp(n, "kernel")) {
@@ -566,6 +576,12 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 	if (cfg->irqchip_kernel && strcmp(cfg->accel, "kvm"))
 		return fail(why, why_len, "--irqchip kernel needs --accel kvm (the %s engine uses x86v's own "
 					  "interrupt controllers)", cfg->accel);
+	if (cfg->ncpus > 1 && (cfg->restore || cfg->snapshot_on_exit))
+		return fail(why, why_len, "--smp %u: snapshots of a machine with several vCPUs are not supported yet",
+			    cfg->ncpus);
+	if (cfg->ncpus > 1 && cfg->debug.gdb)
+		return fail(why, why_len, "--smp %u: the GDB stub debugs one vCPU; use --smp 1 with --gdb",
+			    cfg->ncpus);
 	return check_debug_options(cfg, why, why_len);
 }
 
@@ -573,6 +589,7 @@ int cmdline_parse(int argc, char **argv, struct cmdline *out, char *why, size_t 
 {
 	memset(out, 0, sizeof(*out));
 	out->cfg.ram_size = CMDLINE_DEFAULT_RAM;
+	out->cfg.ncpus = 1;
 	out->cfg.accel = "auto";
 	out->cfg.serial = "stdio";
 	out->cfg.debug.trace_cpl = -1;

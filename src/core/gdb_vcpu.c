@@ -22,9 +22,9 @@ static void park(struct gdb_stub *g, const struct vcpu_exit *ex)
 	/* The debugger must see guest memory without our INT3 bytes in it. */
 	if (ops->set_debug) {
 		struct engine_debug off = { .enabled = false };
-		(void)ops->set_debug(vm->vcpu, &off);
+		(void)ops->set_debug(vm->cpus[0].vcpu, &off);
 	}
-	int r = ops->get_state(vm->vcpu, &s);
+	int r = ops->get_state(vm->cpus[0].vcpu, &s);
 
 	pthread_mutex_lock(&vm->lock);
 	if (r < 0 || vm->exit_requested) {
@@ -55,7 +55,7 @@ static void park(struct gdb_stub *g, const struct vcpu_exit *ex)
 	pthread_cond_broadcast(&g->parked_cond);
 
 	while (g->parked && !vm->exit_requested)
-		pthread_cond_wait(&vm->vcpu_wake, &vm->lock);
+		pthread_cond_wait(&vm->cpus[0].wake, &vm->lock);
 	g->parked = false;
 
 	bool dirty = g->state_dirty;
@@ -70,9 +70,9 @@ static void park(struct gdb_stub *g, const struct vcpu_exit *ex)
 	if (quit)
 		return;
 
-	if (dirty && (r = ops->set_state(vm->vcpu, &s)) < 0)
+	if (dirty && (r = ops->set_state(vm->cpus[0].vcpu, &s)) < 0)
 		log_warn("gdb: cannot load the registers the debugger wrote: %s", strerror(-r));
-	if (ops->set_debug && (r = ops->set_debug(vm->vcpu, &dbg)) < 0)
+	if (ops->set_debug && (r = ops->set_debug(vm->cpus[0].vcpu, &dbg)) < 0)
 		log_warn("gdb: the engine refused the breakpoints: %s", strerror(-r));
 }
 

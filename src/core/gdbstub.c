@@ -190,9 +190,7 @@ bool gdb_ensure_parked(struct gdb_stub *g)
 	if (g->vcpu_gone || vm->exit_requested)
 		return false;
 	g->stop_requested = true;
-	pthread_cond_broadcast(&vm->vcpu_wake);
-	if (vm->vcpu)
-		vm->eng_ops->kick(vm->vcpu);
+	vm_kick_all(vm);
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += GDB_PARK_TIMEOUT_S;
@@ -207,7 +205,7 @@ void gdb_release(struct gdb_stub *g, enum gdb_resume how)
 {
 	g->resume = how;
 	g->parked = false;
-	pthread_cond_broadcast(&g->vm->vcpu_wake);
+	pthread_cond_broadcast(&g->vm->cpus[0].wake);
 }
 
 /* ---- input ---- */
@@ -235,9 +233,7 @@ static void interrupt(struct gdb_stub *g)
 		return;
 	g->ctrl_c = true;
 	g->stop_requested = true;
-	pthread_cond_broadcast(&g->vm->vcpu_wake);
-	if (g->vm->vcpu)
-		g->vm->eng_ops->kick(g->vm->vcpu);
+	vm_kick_all(g->vm);
 }
 
 static void feed(struct gdb_stub *g, const char *data, size_t len)

@@ -11,7 +11,7 @@
  * breakpoint, a step, a watchpoint, Ctrl-C, -S, a debugger connecting) the
  * vCPU thread "parks" in gdb_vcpu_*(): it saves the engine's state into the
  * stub, takes software breakpoints out of guest memory, and sleeps on the
- * machine's vcpu_wake condition. While it is parked the main thread answers
+ * BSP's wake condition (vm_cpu.wake). While it is parked the main thread answers
  * register and memory packets from that saved copy and guest RAM. A resume
  * packet (c, s, vCont, D) sets what to do and wakes the vCPU thread, which
  * loads changed registers (set_state) and the breakpoint set (set_debug) on

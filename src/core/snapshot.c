@@ -279,7 +279,7 @@ static int save_platform(struct vm *vm, struct statebuf *sec)
 		return kernel_irqchip ? -ENOTSUP : 0;
 	struct statebuf rec;
 	sb_init(&rec);
-	int r = vm->eng_ops->save_platform(vm->vcpu, &rec);
+	int r = vm->eng_ops->save_platform(vm->cpus[0].vcpu, &rec);
 	if (r == 0 && rec.failed)
 		r = -ENOMEM;
 	if (r == 0 && kernel_irqchip && !rec.len)
@@ -414,6 +414,10 @@ int snapshot_save_named(struct vm *vm, const char *path, const char *mem, char *
 	const char *name = base_name(path);
 	int dir = vm->snapshot_dir;
 	uint64_t id;
+	if (vm->ncpus > 1) {
+		snprintf(why, why_len, "snapshot: machines with more than one vCPU (--smp) cannot be saved yet");
+		return -ENOTSUP;
+	}
 	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
 		id = (uint64_t)vclock_now(&vm->clock) ^ ((uint64_t)getpid() << 32);
 	/* Names stay short: snapshot_prepare allows at most 200 bytes of name. */
@@ -433,7 +437,7 @@ int snapshot_save_named(struct vm *vm, const char *path, const char *mem, char *
 
 	struct x86_cpu_state cpu;
 	memset(&cpu, 0, sizeof(cpu));
-	int r = vm->eng_ops->get_state(vm->vcpu, &cpu);
+	int r = vm->eng_ops->get_state(vm->cpus[0].vcpu, &cpu);
 	if (r < 0) {
 		snprintf(why, why_len, "snapshot: cannot read the vCPU's state: %s", strerror(-r));
 		return r;
@@ -717,7 +721,7 @@ int snapshot_restore_platform(struct vm *vm, char *why, size_t why_len)
 	struct state_reader sr;
 	sr_init(&sr, vm->boot_platform, vm->boot_platform_len);
 	char what[200];
-	int r = vm->eng_ops->load_platform(vm->vcpu, &sr, what, sizeof(what));
+	int r = vm->eng_ops->load_platform(vm->cpus[0].vcpu, &sr, what, sizeof(what));
 	if (r < 0)
 		snprintf(why, why_len, "--restore %s: %s", vm->cfg.restore ? vm->cfg.restore : "", what);
 	free(vm->boot_platform);
@@ -732,6 +736,11 @@ int snapshot_restore(struct vm *vm, const char *path, char *why, size_t why_len)
 	uint8_t *buf;
 	struct state_reader sr, body;
 	struct snap_info info;
+	if (vm->ncpus > 1) {
+		snprintf(why, why_len, "--restore %s: machines with more than one vCPU (--smp) cannot be restored yet",
+			 path);
+		return -ENOTSUP;
+	}
 	int r = open_state(path, &dir, &buf, &sr, &info, why, why_len);
 	if (r == 0 && info.ram_size != vm->ram.size)
 		r = fail(why, why_len, -EINVAL, path, "taken with -m %llu MiB; this machine has %llu MiB",

@@ -1,13 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Machine lifecycle: build (RAM, buses, clock, event loop, board, images,
- * engine), run (event loop on the main thread, one vCPU thread), and the
- * handling of every way a run ends.
- *
- * KVM wants vCPU ioctls from the thread that created the vCPU, so the vCPU
- * thread creates its vCPU, loads the boot state, and is the only thread that
- * touches it afterwards; other threads ask it for things (stop, dump) with a
- * flag plus a kick.
+ * engine), run (event loop on the main thread, a thread per vCPU in
+ * core/vm_cpu.c), the callbacks through which engines and devices reach the
+ * machine, and the handling of every way a run ends.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,10 +25,11 @@
 #include "core/snapshot.h"
 #include "core/vm.h"
 #include "core/vm_debug.h"
+#include "core/vm_internal.h"
 #include "hw/block/block.h"
 #include "hw/pc/board.h"
 
-static int64_t host_now_ns(void)
+int64_t vm_host_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -108,14 +105,16 @@ static int64_t vm_clock_ns(void *opaque)
 static void vm_set_cpu_intr(void *opaque, unsigned cpu, int level)
 {
 	struct vm *vm = opaque;
-	(void)cpu;
-	vm->intr_level = level != 0;
-	if (vm->vcpu && vm->eng_ops->set_intr)
-		vm->eng_ops->set_intr(vm->vcpu, vm->intr_level);
+	if (cpu >= vm->ncpus)
+		return;
+	struct vm_cpu *c = &vm->cpus[cpu];
+	c->intr_level = level != 0;
+	if (c->vcpu && vm->eng_ops->set_intr)
+		vm->eng_ops->set_intr(c->vcpu, c->intr_level);
 	if (level) {
-		pthread_cond_broadcast(&vm->vcpu_wake);
-		if (vm->vcpu && !vm->eng_ops->intr_polled)
-			vm->eng_ops->kick(vm->vcpu);
+		pthread_cond_broadcast(&c->wake);
+		if (c->vcpu && !vm->eng_ops->intr_polled)
+			vm->eng_ops->kick(c->vcpu);
 	}
 }
 
@@ -124,14 +123,35 @@ static void vm_set_cpu_intr(void *opaque, unsigned cpu, int level)
 static void vm_raise_nmi(void *opaque, unsigned cpu)
 {
 	struct vm *vm = opaque;
-	(void)cpu;
-	vm->nmi_wake = true;
-	pthread_cond_broadcast(&vm->vcpu_wake);
-	if (!vm->vcpu || !vm->eng_ops->inject_nmi)
+	if (cpu >= vm->ncpus)
 		return;
-	vm->eng_ops->kick(vm->vcpu);
-	if (vm->eng_ops->inject_nmi(vm->vcpu) < 0)
+	struct vm_cpu *c = &vm->cpus[cpu];
+	c->nmi_wake = true;
+	pthread_cond_broadcast(&c->wake);
+	if (!c->vcpu || !vm->eng_ops->inject_nmi)
+		return;
+	vm->eng_ops->kick(c->vcpu);
+	if (vm->eng_ops->inject_nmi(c->vcpu) < 0)
 		log_warn("an NMI could not be injected");
+}
+
+/* An INIT or start-up IPI for a vCPU (lock held): its thread takes it. */
+static void vm_init_sipi(void *opaque, unsigned cpu)
+{
+	struct vm *vm = opaque;
+	if (cpu >= vm->ncpus)
+		return;
+	struct vm_cpu *c = &vm->cpus[cpu];
+	c->init_sipi = true;
+	pthread_cond_broadcast(&c->wake);
+	if (c->vcpu)
+		vm->eng_ops->kick(c->vcpu);
+}
+
+static unsigned vm_board_current_cpu(void *opaque)
+{
+	(void)opaque;
+	return vm_current_cpu();
 }
 
 /* An interrupt line for the engine's own controllers (--irqchip kernel; lock
@@ -195,9 +215,7 @@ void vm_request_exit(struct vm *vm, int status)
 	vm->exit_requested = true;
 	vm->exit_status = status;
 	evloop_stop(&vm->loop);
-	pthread_cond_broadcast(&vm->vcpu_wake);
-	if (vm->vcpu)
-		vm->eng_ops->kick(vm->vcpu);
+	vm_kick_all(vm);
 }
 
 static void vm_guest_exit(void *opaque, int status)
@@ -220,8 +238,7 @@ static void vm_guest_reset(void *opaque)
 {
 	struct vm *vm = opaque;
 	vm->reset_requested = true;
-	if (vm->vcpu)
-		vm->eng_ops->kick(vm->vcpu);
+	vm_kick_all(vm);
 }
 
 static void vm_console_quit(void *opaque)
@@ -232,60 +249,16 @@ static void vm_console_quit(void *opaque)
 static void vm_console_dump(void *opaque)
 {
 	struct vm *vm = opaque;
-	vm->dump_requested = true;
-	pthread_cond_broadcast(&vm->vcpu_wake);
-	if (vm->vcpu)
-		vm->eng_ops->kick(vm->vcpu);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		vm->cpus[i].dump_requested = true;
+	vm_kick_all(vm);
 }
 
 static void vm_console_snapshot(void *opaque)
 {
 	struct vm *vm = opaque;
 	vm->snapshot_requested = true;
-	pthread_cond_broadcast(&vm->vcpu_wake);
-	if (vm->vcpu)
-		vm->eng_ops->kick(vm->vcpu);
-}
-
-/* Where --snapshot-on-exit and Ctrl-A s write. */
-static const char *vm_snapshot_path(const struct vm *vm)
-{
-	return vm->cfg.snapshot_on_exit ? vm->cfg.snapshot_on_exit : "x86v.snap";
-}
-
-/* On the vCPU thread, the vCPU out of the guest. A failure is reported and
- * the guest goes on (Ctrl-A s) or the run ends as it would have. */
-static void vm_write_snapshot(struct vm *vm)
-{
-	char why[320];
-	const char *path = vm_snapshot_path(vm);
-	bool tty = isatty(STDERR_FILENO);
-	int64_t t0 = host_now_ns();
-	if (snapshot_save(vm, path, why, sizeof(why)) < 0)
-		fprintf(stderr, "x86v: %s%s", why, tty ? "\r\n" : "\n");
-	else
-		fprintf(stderr, "x86v: snapshot written to %s in %.1f ms%s", path, (double)(host_now_ns() - t0) / 1e6,
-			tty ? "\r\n" : "\n");
-}
-
-/* Ctrl-A r: the registers, now, on the console's stderr (raw tty: \n needs \r). */
-static void vm_print_state(struct vm *vm)
-{
-	struct x86_cpu_state s;
-	char *text = NULL;
-	size_t len = 0;
-	if (vm->eng_ops->get_state(vm->vcpu, &s) < 0)
-		return;
-	FILE *f = open_memstream(&text, &len);
-	if (!f)
-		return;
-	x86_state_dump(&s, f);
-	vm_debug_dump_extra(vm, &s, f);
-	fclose(f);
-	bool tty = isatty(STDERR_FILENO);
-	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
-		fprintf(stderr, "%s%s", line, tty ? "\r\n" : "\n");
-	free(text);
+	vm_kick_all(vm);
 }
 
 static void vm_timeout(void *opaque)
@@ -297,26 +270,6 @@ static void vm_timeout(void *opaque)
 		 vm->cfg.timeout);
 	vm->dump_on_exit = true;
 	vm_request_exit(vm, X86V_EXIT_TIMEOUT);
-}
-
-/* The register dump, taken on the vCPU thread; printed by vm_report_exit. */
-static void vm_capture_state(struct vm *vm)
-{
-	struct x86_cpu_state s;
-	free(vm->exit_dump);
-	vm->exit_dump = NULL;
-	int r = vm->eng_ops->get_state(vm->vcpu, &s);
-	size_t len = 0;
-	FILE *f = open_memstream(&vm->exit_dump, &len);
-	if (!f)
-		return;
-	if (r < 0)
-		fprintf(f, "(registers unavailable: %s)\n", strerror(-r));
-	else {
-		x86_state_dump(&s, f);
-		vm_debug_dump_extra(vm, &s, f);
-	}
-	fclose(f);
 }
 
 static void vm_report_exit(const struct vm *vm)
@@ -348,7 +301,7 @@ static enum kernel_kind kernel_kind(const char *path)
 	return head[0x1fe] == 0x55 && head[0x1ff] == 0xaa ? KERNEL_BOOT_SECTOR : KERNEL_MULTIBOOT;
 }
 
-static int vm_load_images(struct vm *vm, char *why, size_t why_len)
+int vm_load_images(struct vm *vm, char *why, size_t why_len)
 {
 	const char *append = vm->cfg.append ? vm->cfg.append : "";
 	if (!vm->cfg.bios && !vm->cfg.kernel) {
@@ -376,201 +329,6 @@ static int vm_load_images(struct vm *vm, char *why, size_t why_len)
 	}
 	return linux_load_file(&vm->ram, vm->cfg.kernel, vm->cfg.initrd, append, &opts, &vm->boot_state, why,
 			       why_len);
-}
-
-/* Power-cycle: devices to reset state, images reloaded, the vCPU at the boot state. */
-static int vm_reset(struct vm *vm)
-{
-	char why[256];
-	pthread_mutex_lock(&vm->lock);
-	board_reset(vm->board);
-	int r = vm_load_images(vm, why, sizeof(why));
-	pthread_mutex_unlock(&vm->lock);
-	if (r < 0) {
-		snprintf(vm->exit_reason, sizeof(vm->exit_reason), "reset: %s", why);
-		return r;
-	}
-	/* The controllers the engine emulates (--irqchip kernel) reset with the board. */
-	if (vm->eng_ops->platform_reset && (r = vm->eng_ops->platform_reset(vm->vcpu)) < 0) {
-		snprintf(vm->exit_reason, sizeof(vm->exit_reason), "reset: interrupt controllers: %s", strerror(-r));
-		return r;
-	}
-	return vm->eng_ops->set_state(vm->vcpu, &vm->boot_state);
-}
-
-/* --- the vCPU thread --- */
-
-static void vm_vcpu_fail(struct vm *vm, int status, const char *fmt, const char *detail)
-{
-	pthread_mutex_lock(&vm->lock);
-	if (!vm->exit_requested) {
-		snprintf(vm->exit_reason, sizeof(vm->exit_reason), fmt, detail);
-		vm_request_exit(vm, status);
-	}
-	pthread_mutex_unlock(&vm->lock);
-}
-
-/* An exit that ends the run: reason line, register dump, status. */
-static void vm_vcpu_abnormal(struct vm *vm, int status, const char *detail)
-{
-	vm_capture_state(vm);
-	vm_vcpu_fail(vm, status, "%s", detail);
-}
-
-/* HLT: with interrupts disabled only an NMI could wake the vCPU, and that is
- * taken as a guest that stopped (status 16); otherwise wait until the
- * controllers raise INTR, an NMI arrives or the run ends. */
-static bool vm_vcpu_halt(struct vm *vm)
-{
-	struct x86_cpu_state s;
-	if (vm->eng_ops->get_state(vm->vcpu, &s) == 0 && !(s.rflags & RFLAGS_IF)) {
-		vm_vcpu_abnormal(vm, X86V_EXIT_HALTED, "the guest halted with interrupts disabled");
-		return false;
-	}
-	pthread_mutex_lock(&vm->lock);
-	/* An NMI raised since the last halt (maybe just before this one) wakes it:
-	 * at worst the vCPU finds it already taken and halts again. */
-	while (!vm->exit_requested && !vm->intr_level && !vm->nmi_wake && !vm_debug_stop_pending(vm) &&
-	       !vm->pause_requested) {
-		if (vm->dump_requested) {
-			vm->dump_requested = false;
-			pthread_mutex_unlock(&vm->lock);
-			vm_print_state(vm);
-			pthread_mutex_lock(&vm->lock);
-			continue;
-		}
-		if (vm->snapshot_requested) {
-			vm->snapshot_requested = false;
-			pthread_mutex_unlock(&vm->lock);
-			vm_write_snapshot(vm);
-			pthread_mutex_lock(&vm->lock);
-			continue;
-		}
-		pthread_cond_wait(&vm->vcpu_wake, &vm->lock);
-	}
-	vm->nmi_wake = false;
-	pthread_mutex_unlock(&vm->lock);
-	vm_debug_vcpu_poll(vm); /* the debugger stopped the halted vCPU */
-	return true;
-}
-
-static void *vm_vcpu_thread(void *opaque)
-{
-	struct vm *vm = opaque;
-	char why[256];
-	struct vcpu *vcpu;
-
-	int r = vm->eng_ops->vcpu_create(vm->engine, 0, &vcpu, why, sizeof(why));
-	if (r < 0) {
-		vm_vcpu_fail(vm, X86V_EXIT_USAGE, "%s", why);
-		return NULL;
-	}
-	pthread_mutex_lock(&vm->lock);
-	vm->vcpu = vcpu;
-	bool stop = vm->exit_requested;
-	if (vm->eng_ops->set_intr)
-		vm->eng_ops->set_intr(vcpu, vm->intr_level);
-	pthread_mutex_unlock(&vm->lock);
-	r = vm->eng_ops->set_state(vcpu, &vm->boot_state);
-	if (r < 0 && vm->cfg.restore) {
-		/* The engine refuses a state it cannot run: XSAVE components (AVX)
-		 * a kvm guest enabled that the soft CPU lacks, say. */
-		snprintf(why, sizeof(why), "--restore %s: the %s engine cannot take the snapshot's CPU state (%s)",
-			 vm->cfg.restore, vm->eng_ops->name, strerror(-r));
-		vm_vcpu_fail(vm, X86V_EXIT_USAGE, "%s", why);
-		return NULL;
-	}
-	if (r < 0) {
-		snprintf(why, sizeof(why), "cannot load the boot CPU state: %s", strerror(-r));
-		vm_vcpu_fail(vm, X86V_EXIT_HOST_ERROR, "%s", why);
-		return NULL;
-	}
-	if (snapshot_restore_platform(vm, why, sizeof(why)) < 0) { /* --restore: the engine's own part */
-		vm_vcpu_fail(vm, X86V_EXIT_USAGE, "%s", why);
-		return NULL;
-	}
-	vm_debug_vcpu_start(vm);
-	sandbox_enter(SANDBOX_VCPU);
-	if (vm->cfg.restore)
-		log_info("restored %s: the guest runs %.1f ms after x86v started", vm->cfg.restore,
-			 (double)(host_now_ns() - vm->started_ns) / 1e6);
-	vm_pause_point(vm); /* a snapshot loaded through the API without resume_vm */
-
-	while (!stop) {
-		struct vcpu_exit ex;
-		r = vm->eng_ops->run(vcpu, &ex);
-		if (r < 0) {
-			vm_vcpu_abnormal(vm, X86V_EXIT_HOST_ERROR, ex.detail[0] ? ex.detail : strerror(-r));
-			break;
-		}
-		switch (ex.reason) {
-		case VCPU_EXIT_KICK:
-			vm_debug_vcpu_poll(vm);
-			break;
-		case VCPU_EXIT_DEBUG:
-			vm_debug_vcpu_exit(vm, &ex);
-			break;
-		case VCPU_EXIT_HALT:
-			if (!vm_vcpu_halt(vm))
-				stop = true;
-			break;
-		case VCPU_EXIT_SHUTDOWN:
-			if (vm->cfg.no_reboot) {
-				vm_vcpu_abnormal(vm, X86V_EXIT_SHUTDOWN, "guest shutdown: triple fault (--no-reboot)");
-				stop = true;
-			} else if (vm_reset(vm) < 0) {
-				vm_vcpu_fail(vm, X86V_EXIT_HOST_ERROR, "%s",
-					     vm->exit_reason[0] ? vm->exit_reason : "reset failed");
-				stop = true;
-			}
-			break;
-		case VCPU_EXIT_INTERNAL_ERROR:
-			vm_vcpu_abnormal(vm, X86V_EXIT_INTERNAL_ERROR, ex.detail);
-			stop = true;
-			break;
-		case VCPU_EXIT_FAIL_ENTRY:
-			vm_vcpu_abnormal(vm, X86V_EXIT_FAIL_ENTRY, ex.detail);
-			stop = true;
-			break;
-		case VCPU_EXIT_UNKNOWN:
-			vm_vcpu_abnormal(vm, X86V_EXIT_UNKNOWN_EXIT, ex.detail);
-			stop = true;
-			break;
-		}
-		pthread_mutex_lock(&vm->lock);
-		bool reset = vm->reset_requested && !vm->exit_requested;
-		vm->reset_requested = false;
-		pthread_mutex_unlock(&vm->lock);
-		if (reset && vm->cfg.no_reboot) {
-			vm_vcpu_fail(vm, X86V_EXIT_RESET, "%s", "the guest reset the machine (--no-reboot)");
-		} else if (reset && vm_reset(vm) < 0) {
-			vm_vcpu_fail(vm, X86V_EXIT_HOST_ERROR, "%s", vm->exit_reason[0] ? vm->exit_reason : "reset failed");
-		}
-		pthread_mutex_lock(&vm->lock);
-		bool dump = vm->dump_requested || (vm->exit_requested && vm->dump_on_exit);
-		vm->dump_requested = false;
-		bool snapshot = vm->snapshot_requested;
-		vm->snapshot_requested = false;
-		stop = stop || vm->exit_requested;
-		pthread_mutex_unlock(&vm->lock);
-		if (dump && stop)
-			vm_capture_state(vm);
-		else if (dump)
-			vm_print_state(vm);
-		if (snapshot && !stop)
-			vm_write_snapshot(vm);
-		if (!stop)
-			vm_pause_point(vm);
-	}
-	/* --snapshot-on-exit: the user ended a guest that was still running
-	 * (Ctrl-A x, --timeout, a signal); not one that powered off or failed. */
-	pthread_mutex_lock(&vm->lock);
-	bool save = vm->cfg.snapshot_on_exit && !vm->guest_ended &&
-		    (vm->exit_status == X86V_EXIT_OK || vm->exit_status == X86V_EXIT_TIMEOUT);
-	pthread_mutex_unlock(&vm->lock);
-	if (save)
-		vm_write_snapshot(vm);
-	return NULL;
 }
 
 /* --- build, run, destroy --- */
@@ -601,11 +359,16 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	int r;
 
 	memset(vm, 0, sizeof(*vm));
-	vm->started_ns = host_now_ns();
+	vm->started_ns = vm_host_now_ns();
 	vm->cfg = *cfg;
+	vm->ncpus = cfg->ncpus ? cfg->ncpus : 1;
 	pthread_mutex_init(&vm->lock, NULL);
-	pthread_cond_init(&vm->vcpu_wake, NULL);
 	pthread_cond_init(&vm->api_cond, NULL);
+	pthread_cond_init(&vm->stop_cond, NULL);
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		vm->cpus[i] = (struct vm_cpu){ .vm = vm, .index = i };
+		pthread_cond_init(&vm->cpus[i].wake, NULL);
+	}
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 	vclock_init(&vm->clock);
@@ -680,6 +443,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	}
 
 	struct board_env env = {
+		.ncpus = vm->ncpus,
 		.pio = &vm->pio,
 		.mmio = &vm->mmio,
 		.clock = &vm->clock,
@@ -688,6 +452,8 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		.ram = &vm->ram,
 		.set_cpu_intr = vm_set_cpu_intr,
 		.raise_nmi = vm_raise_nmi,
+		.init_sipi = vm_init_sipi,
+		.current_cpu = vm_board_current_cpu,
 		.kernel_irqchip = cfg->irqchip_kernel,
 		.set_gsi = vm_set_gsi,
 		.send_msi = vm_send_msi,
@@ -777,21 +543,28 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 	return 0;
 }
 
-/* --stats: how much the guest ran, for benchmarks (soft engine: instruction count). */
+/* --stats: how much the guest ran, for benchmarks (soft engine: instruction
+ * count, over every vCPU, then a line of engine figures per vCPU). */
 static void vm_print_stats(struct vm *vm)
 {
 	double secs = (double)vclock_now(&vm->clock) / 1e9;
-	if (vm->vcpu && vm->eng_ops->insn_count) {
-		uint64_t n = vm->eng_ops->insn_count(vm->vcpu);
+	uint64_t n = 0;
+	for (unsigned i = 0; i < vm->ncpus && vm->eng_ops->insn_count; i++)
+		n += vm->cpus[i].vcpu ? vm->eng_ops->insn_count(vm->cpus[i].vcpu) : 0;
+	if (vm->eng_ops->insn_count)
 		log_error("stats: %llu guest instructions in %.3f s: %.1f MIPS", (unsigned long long)n, secs,
 			  secs > 0 ? (double)n / secs / 1e6 : 0.0);
-	} else {
+	else
 		log_error("stats: %.3f s (the %s engine does not count instructions)", secs, vm->eng_ops->name);
-	}
-	if (vm->vcpu && vm->eng_ops->stats) {
+	for (unsigned i = 0; i < vm->ncpus && vm->eng_ops->stats; i++) {
 		char line[512];
-		vm->eng_ops->stats(vm->vcpu, line, sizeof(line));
-		log_error("stats: %s", line);
+		if (!vm->cpus[i].vcpu)
+			continue;
+		vm->eng_ops->stats(vm->cpus[i].vcpu, line, sizeof(line));
+		if (vm->ncpus > 1)
+			log_error("stats: vCPU %u: %s", i, line);
+		else
+			log_error("stats: %s", line);
 	}
 }
 
@@ -818,17 +591,27 @@ int vm_run(struct vm *vm)
 	int status = vm_drop_privileges(vm);
 	if (status)
 		return status;
-	int r = pthread_create(&vm->vcpu_thread, NULL, vm_vcpu_thread, vm);
-	if (r != 0) {
-		log_error("cannot start the vCPU thread: %s", strerror(r));
-		return X86V_EXIT_HOST_ERROR;
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vm_cpu *c = &vm->cpus[i];
+		int r = pthread_create(&c->thread, NULL, vm_cpu_thread, c);
+		if (r != 0) {
+			log_error("cannot start the thread of vCPU %u: %s", i, strerror(r));
+			pthread_mutex_lock(&vm->lock);
+			vm_request_exit(vm, X86V_EXIT_HOST_ERROR);
+			pthread_mutex_unlock(&vm->lock);
+			break;
+		}
+		c->thread_started = true;
 	}
-	vm->vcpu_started = true;
 	sandbox_enter(SANDBOX_MAIN); /* last: threads created after it would inherit it */
 	sandbox_selftest();
-	evloop_run(&vm->loop);
-	pthread_join(vm->vcpu_thread, NULL);
-	vm->vcpu_started = false;
+	if (!vm->exit_requested)
+		evloop_run(&vm->loop);
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		if (vm->cpus[i].thread_started)
+			pthread_join(vm->cpus[i].thread, NULL);
+		vm->cpus[i].thread_started = false;
+	}
 	vm_debug_finish(vm);
 	if (vm->cfg.stats)
 		vm_print_stats(vm);
@@ -837,9 +620,11 @@ int vm_run(struct vm *vm)
 
 void vm_destroy(struct vm *vm)
 {
-	if (vm->vcpu)
-		vm->eng_ops->vcpu_destroy(vm->vcpu);
-	vm->vcpu = NULL;
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		if (vm->cpus[i].vcpu)
+			vm->eng_ops->vcpu_destroy(vm->cpus[i].vcpu);
+		vm->cpus[i].vcpu = NULL;
+	}
 	if (vm->engine)
 		vm->eng_ops->destroy(vm->engine);
 	vm->engine = NULL;
@@ -862,7 +647,9 @@ void vm_destroy(struct vm *vm)
 	if (vm->snapshot_dir >= 0)
 		close(vm->snapshot_dir);
 	vm->snapshot_dir = -1;
-	pthread_cond_destroy(&vm->vcpu_wake);
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		pthread_cond_destroy(&vm->cpus[i].wake);
 	pthread_cond_destroy(&vm->api_cond);
+	pthread_cond_destroy(&vm->stop_cond);
 	pthread_mutex_destroy(&vm->lock);
 }

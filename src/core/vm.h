@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A virtual machine: its configuration, memory, buses, clock, event loop,
- * devices (through the board) and the engine running its vCPU. One lock, the
- * machine lock, serialises every device access, timer callback and event-loop
- * callback; vCPU threads take it only around exits.
+ * devices (through the board) and the engine running its vCPUs, each on a
+ * thread of its own (core/vm_cpu.c). One lock, the machine lock, serialises
+ * every device access, timer callback and event-loop callback; vCPU threads
+ * take it only around exits.
  */
 #ifndef X86V_CORE_VM_H
 #define X86V_CORE_VM_H
@@ -50,6 +51,7 @@ struct vm_drive {
 
 struct vm_config {
 	uint64_t ram_size;
+	unsigned ncpus; /* --smp: 1..ENGINE_MAX_VCPUS */
 	const char *accel; /* "kvm" or "soft" ("auto" until main() resolves it) */
 	const char *bios;
 	const char *kernel;
@@ -94,6 +96,27 @@ struct chardev;
 struct board;
 struct gdb_stub;
 struct trace;
+struct vm;
+
+/* One vCPU as the machine sees it. (lock): changed with the machine lock held. */
+struct vm_cpu {
+	struct vm *vm;
+	unsigned index; /* also its initial APIC ID; 0 is the bootstrap processor */
+	struct vcpu *vcpu; /* the engine's vCPU, once its thread made it (lock) */
+	pthread_t thread;
+	bool thread_started;
+	bool running; /* its thread is in its run loop (lock) */
+	pthread_cond_t wake; /* it waits here: halted, waiting for a SIPI, parked */
+	bool intr_level; /* the controllers' INTR output to it (lock) */
+	bool nmi_wake; /* an NMI was raised since it last woke from a halt (lock) */
+	bool init_sipi; /* an INIT or start-up IPI waits in its local APIC (lock) */
+	bool dump_requested; /* Ctrl-A r: print its registers and go on (lock) */
+	bool parked; /* stopped at its pause point (lock) */
+	/* An application processor after INIT (and from power-on): it runs
+	 * nothing until a start-up IPI. Its own thread's. */
+	bool wait_sipi;
+	unsigned reset_gen; /* the machine reset its state last followed (lock) */
+};
 
 struct vm {
 	struct vm_config cfg;
@@ -109,19 +132,15 @@ struct vm {
 
 	const struct engine_ops *eng_ops;
 	struct engine *engine;
-	struct vcpu *vcpu;
-	pthread_t vcpu_thread;
-	bool vcpu_started;
-	struct x86_cpu_state boot_state; /* what loaders built; reset restores it */
+	unsigned ncpus;
+	struct vm_cpu cpus[ENGINE_MAX_VCPUS];
+	struct x86_cpu_state boot_state; /* the BSP's, as loaders built it; reset restores it */
 	/* --restore: the engine's own state from the snapshot (core/snapshot.c),
 	 * given to the vCPU once, after boot_state; NULL when none. */
 	uint8_t *boot_platform;
 	size_t boot_platform_len;
 
 	struct vtimer timeout_timer;
-	pthread_cond_t vcpu_wake; /* a halted vCPU waits here */
-	bool intr_level; /* the controllers' INTR output to the vCPU (lock held) */
-	bool nmi_wake; /* an NMI was raised since the vCPU last woke from a halt (lock held) */
 	bool gsi_level[VM_GSI_COUNT]; /* --irqchip kernel: the lines' levels (lock held) */
 	/* MMIO writes bound to eventfds (virtio kicks): kept so that bindings made
 	 * before the engine existed reach it (lock held). */
@@ -131,18 +150,24 @@ struct vm {
 		int fd; /* -1: a free slot */
 	} ioeventfds[VM_MAX_IOEVENTFDS];
 	bool reset_requested; /* a device asked for a system reset (lock held) */
+	unsigned reset_gen; /* machine resets so far (lock held) */
 	bool exit_requested; /* lock held to change */
 	int exit_status;
-	bool dump_requested; /* Ctrl-A r: print the registers and go on */
 	bool snapshot_requested; /* Ctrl-A s: the vCPU thread writes a snapshot (lock held) */
 	bool guest_ended; /* the guest powered off or exited: nothing to snapshot on exit */
 	int snapshot_dir; /* the snapshots' directory (core/snapshot.c), or -1 */
 	int64_t started_ns; /* CLOCK_MONOTONIC when vm_create began (--restore's figure) */
-	/* The control API's pause (core/vm_control.c; lock held): the vCPU thread
-	 * parks at its next exit, the clock stands still, and a snapshot asked
-	 * for meanwhile is written by the parked vCPU thread. */
+	/* Stopping the vCPUs (lock held). The control API's pause
+	 * (core/vm_control.c): every vCPU thread parks at its next exit, the
+	 * clock stands still, and a snapshot asked for meanwhile is written by
+	 * the parked BSP thread. A vCPU thread that needs the others stopped (a
+	 * machine reset) is the stopper while it works. */
 	bool pause_requested;
-	bool vcpu_paused;
+	unsigned nrunning; /* vCPU threads in their run loops */
+	unsigned nparked; /* of those, parked */
+	unsigned nstuck; /* of those, waiting for what only an NMI, INIT or SIPI ends */
+	struct vm_cpu *stopper;
+	pthread_cond_t stop_cond; /* waiters for nparked to change */
 	const char *api_snapshot; /* state file to write while paused, or NULL */
 	const char *api_snapshot_mem; /* its memory file's name (NULL: PATH.mem-ID) */
 	bool api_snapshot_done;
@@ -166,6 +191,11 @@ void vm_destroy(struct vm *vm);
 
 /* Ends the run with status (first request wins). Lock held. */
 void vm_request_exit(struct vm *vm, int status);
+/* Wakes every waiting vCPU thread and kicks every vCPU out of the guest, so
+ * that each looks at the machine's requests (lock held). */
+void vm_kick_all(struct vm *vm);
+/* The vCPU whose thread calls (its index), or 0 on any other thread. */
+unsigned vm_current_cpu(void);
 
 /* The control API (core/vm_control.c), from any thread but the vCPU's, lock
  * not held. vm_pause returns once the vCPU is parked, vm_resume once it runs. */
@@ -176,7 +206,18 @@ void vm_resume(struct vm *vm);
 int vm_snapshot_paused(struct vm *vm, const char *path, const char *mem, char *why, size_t why_len) MUST_CHECK;
 /* Presses Ctrl+Alt+Del on the keyboard. 0 or -errno. */
 int vm_ctrl_alt_del(struct vm *vm) MUST_CHECK;
-/* The vCPU thread, between runs: parks while a pause is asked for. */
-void vm_pause_point(struct vm *vm);
+/* A vCPU thread, between runs: parks while a pause is asked for or another
+ * vCPU has the machine stopped. Lock held. */
+void vm_pause_point(struct vm_cpu *c);
+/* A vCPU thread: stops every other vCPU at its pause point (they park), and
+ * lets them go again. Lock held throughout; two vCPUs asking at once take
+ * turns. */
+void vm_stop_others(struct vm_cpu *c);
+void vm_start_others(struct vm_cpu *c);
+
+/* The vCPU thread (core/vm_cpu.c). */
+void *vm_cpu_thread(void *opaque);
+/* Ctrl-A r's and --timeout's dumps: the vCPU's registers into a string (free it). */
+char *vm_cpu_dump(struct vm_cpu *c);
 
 #endif

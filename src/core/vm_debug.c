@@ -44,7 +44,7 @@ void vm_debug_vcpu_start(struct vm *vm)
 	if (vm->trace) {
 		struct engine_trace hook;
 		trace_hook(vm->trace, &hook);
-		int r = vm->eng_ops->set_trace(vm->vcpu, &hook);
+		int r = vm->eng_ops->set_trace(vm->cpus[0].vcpu, &hook);
 		if (r < 0)
 			log_warn("--trace: %s", strerror(-r));
 	}
@@ -61,7 +61,7 @@ void vm_debug_vcpu_exit(struct vm *vm, const struct vcpu_exit *ex)
 	/* Nobody asked for debug exits; turn them off and go on. */
 	if (vm->eng_ops->set_debug) {
 		struct engine_debug off = { .enabled = false };
-		(void)vm->eng_ops->set_debug(vm->vcpu, &off);
+		(void)vm->eng_ops->set_debug(vm->cpus[0].vcpu, &off);
 	}
 }
 
@@ -76,13 +76,13 @@ bool vm_debug_stop_pending(const struct vm *vm)
 	return vm->gdb && gdb_stop_pending(vm->gdb);
 }
 
-void vm_debug_dump_extra(struct vm *vm, const struct x86_cpu_state *s, FILE *out)
+void vm_debug_dump_extra(struct vm *vm, struct vm_cpu *c, const struct x86_cpu_state *s, FILE *out)
 {
 	x86_dump_current_insn(s, &vm->ram, out);
-	if (!vm->eng_ops->branch_history || !vm->vcpu)
+	if (!vm->eng_ops->branch_history || !c->vcpu)
 		return;
 	struct engine_branch b[ENGINE_BRANCH_HISTORY];
-	unsigned n = vm->eng_ops->branch_history(vm->vcpu, b);
+	unsigned n = vm->eng_ops->branch_history(c->vcpu, b);
 	if (!n)
 		return;
 	fprintf(out, "last %u branches (from -> to, oldest first):\n", n);

@@ -24,9 +24,9 @@ void vm_debug_vcpu_exit(struct vm *vm, const struct vcpu_exit *ex);
 void vm_debug_vcpu_poll(struct vm *vm);
 /* Lock held: the debugger wants the vCPU (a halted vCPU must stop waiting). */
 bool vm_debug_stop_pending(const struct vm *vm);
-/* vCPU thread: what follows x86_state_dump in every dump: the current
+/* vCPU c's thread: what follows x86_state_dump in every dump: the current
  * instruction disassembled and the engine's branch history. */
-void vm_debug_dump_extra(struct vm *vm, const struct x86_cpu_state *s, FILE *out);
+void vm_debug_dump_extra(struct vm *vm, struct vm_cpu *c, const struct x86_cpu_state *s, FILE *out);
 /* Main thread after the vCPU thread ended: the debugger hears the exit status. */
 void vm_debug_finish(struct vm *vm);
 /* Frees what vm_debug_create made. */

@@ -129,9 +129,9 @@ int vmj_machine_config(struct vmj_state *st, json_object *obj, char *why, size_t
 		r = get_string(obj, "cpu_template", &tmpl, why, why_len);
 	if (r < 0)
 		return r;
-	if (vcpus != 1)
-		return fault(why, why_len, "vcpu_count %llu: x86v runs one vCPU (several are not implemented yet)",
-			     (unsigned long long)vcpus);
+	if (vcpus < 1 || vcpus > ENGINE_MAX_VCPUS)
+		return fault(why, why_len, "vcpu_count %llu: between 1 and %u", (unsigned long long)vcpus,
+			     ENGINE_MAX_VCPUS);
 	if (smt)
 		return fault(why, why_len, "smt: x86v has no simultaneous multithreading");
 	if (tmpl && strcmp(tmpl, "None"))
@@ -142,6 +142,7 @@ int vmj_machine_config(struct vmj_state *st, json_object *obj, char *why, size_t
 	if (engine && strcmp(engine, "auto") && strcmp(engine, "kvm") && strcmp(engine, "soft"))
 		return fault(why, why_len, "x86v_engine %s: expected auto, kvm or soft", engine);
 	st->cfg->ram_size = mib * MiB;
+	st->cfg->ncpus = (unsigned)vcpus;
 	if (engine)
 		st->cfg->accel = keep(&st->accel, engine);
 	return 0;
@@ -354,7 +355,7 @@ json_object *vmj_to_json(const struct vmj_state *st)
 		json_object_object_add(boot, "initrd_path", json_object_new_string(cfg->initrd));
 	json_object_object_add(root, "boot-source", boot);
 	json_object *mc = json_object_new_object();
-	json_object_object_add(mc, "vcpu_count", json_object_new_int(1));
+	json_object_object_add(mc, "vcpu_count", json_object_new_int((int)(cfg->ncpus ? cfg->ncpus : 1)));
 	json_object_object_add(mc, "mem_size_mib", json_object_new_int64((int64_t)(cfg->ram_size / MiB)));
 	json_object_object_add(mc, "smt", json_object_new_boolean(false));
 	json_object_object_add(mc, "track_dirty_pages", json_object_new_boolean(false));

@@ -5,9 +5,11 @@
  * vCPUs until something only the machine can handle, and loads/saves the
  * full architectural state in engine-neutral form (cpu/x86_state.h).
  *
- * Threading: run() is called on the vCPU's own thread. kick() may be called
+ * Threading: each vCPU runs on its own host thread, several at once; run()
+ * and the other per-vCPU calls come from that thread. kick() may be called
  * from any thread (and from a signal handler); it makes run() return
- * VCPU_EXIT_KICK soon. The access callbacks take the machine lock themselves.
+ * VCPU_EXIT_KICK soon. The access callbacks take the machine lock
+ * themselves; callbacks that name a cpu get the vCPU's index (vcpu_create).
  */
 #ifndef X86V_ENGINE_ENGINE_H
 #define X86V_ENGINE_ENGINE_H
@@ -18,6 +20,9 @@
 #include "core/compiler.h"
 #include "cpu/x86_state.h"
 #include "mem/guest_ram.h"
+
+/* vCPUs per machine (indices 0..ENGINE_MAX_VCPUS-1; index = initial APIC ID). */
+#define ENGINE_MAX_VCPUS 64
 
 struct engine_host {
 	struct guest_ram *ram;
@@ -130,6 +135,8 @@ struct engine_ops {
 	/* Creates the VM-wide part. On failure fills why (one line) and returns -errno. */
 	int (*create)(const struct engine_host *host, struct engine **out, char *why, size_t why_len);
 	void (*destroy)(struct engine *eng);
+	/* vCPU index (< ENGINE_MAX_VCPUS, each at most once), on the thread that
+	 * will run it. Its CPUID reports index as its initial APIC ID. */
 	int (*vcpu_create)(struct engine *eng, unsigned index, struct vcpu **out, char *why, size_t why_len);
 	void (*vcpu_destroy)(struct vcpu *vcpu);
 	/* Runs until an exit the machine must handle. 0 with *exit filled, or -errno (host failure). */
@@ -151,8 +158,10 @@ struct engine_ops {
 	/* Whether the engine runs its own interrupt controllers (engine_host.irqchip_kernel
 	 * was granted). NULL: never. */
 	bool (*has_irqchip)(const struct engine *eng);
-	/* Machine reset: the platform parts the engine emulates (in-kernel interrupt
-	 * controllers and PIT) back to their power-on state. vCPU thread. NULL: none. */
+	/* Machine reset: the platform parts the engine emulates back to their
+	 * power-on state: the in-kernel PIC, IOAPIC and PIT with vCPU 0, each
+	 * vCPU's local APIC, an application processor waiting for a start-up IPI
+	 * again. Called on every vCPU's thread while all are stopped. NULL: none. */
 	int (*platform_reset)(struct vcpu *vcpu);
 	/* Snapshots (core/snapshot.c): state the engine keeps of its own beyond the
 	 * engine-neutral x86_cpu_state, as one versioned record of the engine's

@@ -124,7 +124,7 @@ def main():
             if reply and not reply.startswith(b"HTTP/1.1 4"):
                 failures.append(f"malformed HTTP {junk[:20]!r}: {reply[:60]!r}")
         expect(sock, "GET", "/", None, 200, '"state":"Not started"')
-        expect(sock, "PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 256}, 400, "vcpu_count 2")
+        expect(sock, "PUT", "/machine-config", {"vcpu_count": 0, "mem_size_mib": 256}, 400, "vcpu_count 0")
         expect(sock, "PATCH", "/vm", {"state": "Paused"}, 400, "not running")
         expect(sock, "PUT", "/drives/data", {"drive_id": "other", "path_on_host": disk, "is_root_device": False},
                400, "does not match")

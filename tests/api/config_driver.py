@@ -47,8 +47,8 @@ def main():
         case("unknown-field", dict(good, colour=1), 2, "configuration: unknown field `colour`")
         case("no-kernel", dict(good, **{"boot-source": {"boot_args": "x"}}), 2,
              "missing field `kernel_image_path`")
-        case("two-vcpus", dict(good, **{"machine-config": {"vcpu_count": 2, "mem_size_mib": 64}}), 2,
-             "vcpu_count 2")
+        case("too-many-vcpus", dict(good, **{"machine-config": {"vcpu_count": 65, "mem_size_mib": 64}}), 2,
+             "vcpu_count 65: between 1 and 64")
         case("drive-without-id", dict(good, drives=[{"path_on_host": "x", "is_root_device": False}]), 2,
              "drives[0]: missing field `drive_id`")
         case("missing-file", None, 2, "--config-file")

@@ -156,21 +156,23 @@ int kvmeng_irqchip_vcpu_init(struct vcpu *v)
 int kvmeng_irqchip_reset(struct vcpu *v)
 {
 	struct engine *eng = v->eng;
-	for (unsigned i = 0; i < ARRAY_SIZE(eng->chip_reset); i++) {
+	/* The machine-wide chips once, with the BSP; every vCPU its local APIC. */
+	for (unsigned i = 0; v->index == 0 && i < ARRAY_SIZE(eng->chip_reset); i++) {
 		struct kvm_irqchip chip = eng->chip_reset[i];
 		int r = kvmeng_ioctl(eng->vm_fd, KVM_SET_IRQCHIP, &chip);
 		if (r < 0)
 			return r;
 	}
 	struct kvm_pit_state2 pit = eng->pit_reset;
-	int r = kvmeng_ioctl(eng->vm_fd, KVM_SET_PIT2, &pit);
+	int r = v->index == 0 ? kvmeng_ioctl(eng->vm_fd, KVM_SET_PIT2, &pit) : 0;
 	if (r < 0)
 		return r;
 	struct kvm_lapic_state lapic = v->lapic_reset;
 	if ((r = kvmeng_ioctl(v->fd, KVM_SET_LAPIC, &lapic)) < 0)
 		return r;
-	/* A vCPU that was halted in the kernel starts running again. */
-	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+	/* The BSP runs again (also one halted in the kernel); an application
+	 * processor waits for a start-up IPI (api.rst: KVM_MP_STATE_INIT_RECEIVED). */
+	struct kvm_mp_state mp = { .mp_state = v->index == 0 ? KVM_MP_STATE_RUNNABLE : KVM_MP_STATE_INIT_RECEIVED };
 	r = kvmeng_ioctl(v->fd, KVM_SET_MP_STATE, &mp);
 	return r < 0 ? r : 0;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * PC board wiring (an i440FX/PIIX3-style machine, one CPU): which device sits
+ * PC board wiring (an i440FX/PIIX3-style machine, 1 to 64 CPUs): which device sits
  * at which port or address, and where each interrupt line goes. No device
  * logic here.
  *
@@ -10,15 +10,17 @@
  *   0x600      ACPI PM1a/PM timer (SCI 9)  0xcf8/cfc PCI config mechanism #1 (+ 0xcf9 reset)
  *   0x60/0x64  i8042 (IRQ 1, 12)           0x70/0x71 MC146818 RTC/CMOS (IRQ 8)
  *   0x92       fast A20 / reset
- *   0xfec00000 IOAPIC                      0xfee00000 local APIC
+ *   0xfec00000 IOAPIC                      0xfee00000 local APIC (each CPU its own)
  *   PCI 00.0 i440FX, 01.0 PIIX3, 02.0 virtio-rng (--rng),
  *       03.0.. virtio-blk (one per disk), 0b.0 virtio-console (--console virtio),
  *       0c.0.. virtio-net (one per --net);
  *       virtio devices use INTA or MSI-X
  *
  * Interrupts: ISA IRQ n goes to 8259 input n and IOAPIC pin n (IRQ 0 to pin 2,
- * as the MADT's override says). The 8259's INT pin reaches the CPU through
- * LINT0 of the local APIC (ExtINT), or directly while the APIC is disabled.
+ * as the MADT's override says). The 8259's INT pin reaches every CPU's LINT0
+ * (only the BSP's comes up unmasked as ExtINT), or the CPU directly while its
+ * APIC is disabled. IPIs, IOAPIC messages and MSIs go to the local APICs their
+ * destination names (board_route).
  *
  * With env->kernel_irqchip the engine (KVM) emulates the 8259 pair with ELCR,
  * the 8254 with port 0x61, the IOAPIC and the local APIC at the same ports and
@@ -77,6 +79,13 @@ struct board_region {
 	uint64_t base;
 };
 
+/* A CPU's socket on the board: its local APIC and where its messages go. */
+struct board_cpu {
+	struct board *b;
+	unsigned index;
+	struct lapic *lapic;
+};
+
 /* The board's own state: the wiring's memory of levels (snapshots). */
 struct board_state {
 	int32_t legacy_timer_level[2]; /* the PIT's and the RTC's outputs */
@@ -94,7 +103,9 @@ struct board {
 	struct irq_line isa_irq[ISA_IRQS];
 	struct i8259 *pic;
 	struct i8254 *pit;
-	struct lapic *lapic;
+	struct board_cpu cpus[BOARD_MAX_CPUS];
+	unsigned ncpus;
+	unsigned lowest_rr; /* lowest-priority arbitration: where the last tie went */
 	struct ioapic *ioapic;
 	struct uart16550 *com1;
 	struct pci_bus *pci;
@@ -123,23 +134,33 @@ struct board {
 
 /* ---- interrupt routing ---- */
 
-/* The CPU's INTR input: the local APIC's output, or the 8259 itself when the
- * APIC is off; and its NMI input, which the local APIC latches. */
-static void update_cpu_intr(struct board *b)
+/* A CPU's INTR input: its local APIC's output, or the 8259 itself when the
+ * APIC is off; its NMI input, which the local APIC latches; and INIT/SIPI,
+ * which the CPU side takes with board_take_init_sipi. */
+static void update_cpu_intr(struct board_cpu *c)
 {
+	struct board *b = c->b;
 	if (b->env.kernel_irqchip || b->loading)
 		return; /* the engine's controllers drive INTR themselves */
-	if (lapic_nmi_pending(b->lapic)) {
-		lapic_ack_nmi(b->lapic);
+	if (lapic_nmi_pending(c->lapic)) {
+		lapic_ack_nmi(c->lapic);
 		if (b->env.raise_nmi)
-			b->env.raise_nmi(b->env.opaque, 0);
+			b->env.raise_nmi(b->env.opaque, c->index);
 	}
+	if ((lapic_init_pending(c->lapic) || lapic_sipi_pending(c->lapic, NULL)) && b->env.init_sipi)
+		b->env.init_sipi(b->env.opaque, c->index);
 	bool level;
-	if (lapic_hw_enabled(b->lapic))
-		level = lapic_has_interrupt(b->lapic) || lapic_extint_pending(b->lapic);
+	if (lapic_hw_enabled(c->lapic))
+		level = lapic_has_interrupt(c->lapic) || lapic_extint_pending(c->lapic);
 	else
 		level = pic_intr_level(b->pic);
-	b->env.set_cpu_intr(b->env.opaque, 0, level);
+	b->env.set_cpu_intr(b->env.opaque, c->index, level);
+}
+
+static void update_all_cpus(struct board *b)
+{
+	for (unsigned i = 0; i < b->ncpus; i++)
+		update_cpu_intr(&b->cpus[i]);
 }
 
 static void board_isa_irq(void *opaque, unsigned irq, int level)
@@ -193,8 +214,10 @@ static void board_pic_intr(void *opaque, int level)
 	struct board *b = opaque;
 	if (b->loading)
 		return;
-	lapic_set_lint(b->lapic, 0, level);
-	update_cpu_intr(b);
+	for (unsigned i = 0; i < b->ncpus; i++) {
+		lapic_set_lint(b->cpus[i].lapic, 0, level);
+		update_cpu_intr(&b->cpus[i]);
+	}
 }
 
 static void board_lapic_intr_changed(void *opaque)
@@ -202,28 +225,64 @@ static void board_lapic_intr_changed(void *opaque)
 	update_cpu_intr(opaque);
 }
 
-/* One CPU: IPIs and IOAPIC messages reach it when it matches the destination. */
+/*
+ * An interrupt message (IPI, IOAPIC redirection, MSI) to the local APICs
+ * that dest names; from is the sending CPU for the shorthands, or NULL.
+ * Lowest priority goes to one of the targets: the lowest PPR, ties taken in
+ * turn (SDM §11.6.2.4 leaves the choice to the chipset; KVM also rotates).
+ * An 8-bit broadcast (0xff) reaches x2APIC-mode targets too.
+ */
+static void board_route(struct board *b, const struct board_cpu *from, uint32_t dest, bool logical,
+			unsigned delivery_mode, uint8_t vector, unsigned shorthand, bool level)
+{
+	bool target[BOARD_MAX_CPUS] = { false };
+	unsigned n = 0;
+	for (unsigned i = 0; i < b->ncpus; i++) {
+		struct board_cpu *c = &b->cpus[i];
+		bool hit;
+		if (shorthand == APIC_SH_ALL)
+			hit = true;
+		else if (shorthand == APIC_SH_OTHERS)
+			hit = c != from;
+		else if (shorthand == APIC_SH_SELF)
+			hit = c == from;
+		else
+			hit = lapic_match_dest(c->lapic, lapic_x2apic_mode(c->lapic) && dest == 0xff ? APIC_BROADCAST : dest,
+					       logical);
+		target[i] = hit;
+		n += hit;
+	}
+	if (delivery_mode == APIC_DM_LOWEST && n > 1) {
+		unsigned best = b->ncpus;
+		for (unsigned k = 1; k <= b->ncpus; k++) {
+			unsigned i = (b->lowest_rr + k) % b->ncpus;
+			if (target[i] && (best == b->ncpus || lapic_get_ppr(b->cpus[i].lapic) <
+								     lapic_get_ppr(b->cpus[best].lapic)))
+				best = i;
+		}
+		b->lowest_rr = best;
+		for (unsigned i = 0; i < b->ncpus; i++)
+			target[i] = i == best;
+	}
+	for (unsigned i = 0; i < b->ncpus; i++)
+		if (target[i])
+			lapic_accept(b->cpus[i].lapic, vector, delivery_mode, level);
+}
+
 static void board_send_ipi(void *opaque, uint32_t dest, unsigned dest_mode, unsigned delivery_mode, uint8_t vector,
 			   unsigned shorthand, bool level)
 {
-	struct board *b = opaque;
-	if (b->loading)
-		return;
-	bool self = shorthand == APIC_SH_SELF || shorthand == APIC_SH_ALL;
-	if (self || (shorthand == APIC_SH_NONE && lapic_match_dest(b->lapic, dest, dest_mode)))
-		lapic_accept(b->lapic, vector, delivery_mode, level);
+	struct board_cpu *c = opaque;
+	if (!c->b->loading)
+		board_route(c->b, c, dest, dest_mode != 0, delivery_mode, vector, shorthand, level);
 }
 
 static void board_ioapic_deliver(void *opaque, uint32_t dest, bool logical, unsigned delivery_mode, uint8_t vector,
 				 bool level)
 {
 	struct board *b = opaque;
-	if (b->loading)
-		return;
-	if (lapic_x2apic_mode(b->lapic) && dest == 0xff)
-		dest = APIC_BROADCAST;
-	if (lapic_match_dest(b->lapic, dest, logical))
-		lapic_accept(b->lapic, vector, delivery_mode, level);
+	if (!b->loading)
+		board_route(b, NULL, dest, logical, delivery_mode, vector, APIC_SH_NONE, level);
 }
 
 /* A PCI device's MSI-X message (Intel SDM Vol. 3A §11.11): address 0xFEExxxxx
@@ -255,48 +314,92 @@ static void board_tx_space(void *opaque)
 
 static void board_eoi_broadcast(void *opaque, uint8_t vector)
 {
-	struct board *b = opaque;
-	if (b->loading)
+	struct board_cpu *c = opaque;
+	if (c->b->loading)
 		return;
-	ioapic_eoi(b->ioapic, vector);
+	ioapic_eoi(c->b->ioapic, vector);
+}
+
+/* The CPU's socket, or NULL for an index the board does not have. */
+static struct board_cpu *board_cpu(struct board *b, unsigned cpu)
+{
+	return !b->env.kernel_irqchip && cpu < b->ncpus ? &b->cpus[cpu] : NULL;
 }
 
 int board_intr_ack(struct board *b, unsigned cpu)
 {
-	(void)cpu;
+	struct board_cpu *c = board_cpu(b, cpu);
 	int vector = -1;
-	if (b->env.kernel_irqchip)
+	if (!c)
 		return -1;
-	if (!lapic_hw_enabled(b->lapic)) {
+	if (!lapic_hw_enabled(c->lapic)) {
 		if (pic_intr_level(b->pic))
 			vector = pic_read_irq(b->pic);
-	} else if (lapic_extint_pending(b->lapic)) {
+	} else if (lapic_extint_pending(c->lapic)) {
 		vector = pic_read_irq(b->pic);
-		lapic_ack_extint(b->lapic);
-	} else if (lapic_has_interrupt(b->lapic)) {
-		vector = lapic_ack(b->lapic);
+		lapic_ack_extint(c->lapic);
+	} else if (lapic_has_interrupt(c->lapic)) {
+		vector = lapic_ack(c->lapic);
 	}
-	update_cpu_intr(b);
+	update_cpu_intr(c);
 	return vector;
+}
+
+int board_take_init_sipi(struct board *b, unsigned cpu, uint8_t *vector)
+{
+	struct board_cpu *c = board_cpu(b, cpu);
+	if (!c)
+		return 0;
+	if (lapic_init_pending(c->lapic)) {
+		lapic_ack_init(c->lapic);
+		lapic_init_reset(c->lapic);
+		update_cpu_intr(c);
+		return BOARD_CPU_INIT;
+	}
+	if (lapic_sipi_pending(c->lapic, vector)) {
+		lapic_ack_sipi(c->lapic);
+		return BOARD_CPU_SIPI;
+	}
+	return 0;
 }
 
 int board_msr_read(struct board *b, unsigned cpu, uint32_t index, uint64_t *value)
 {
-	(void)cpu;
-	if (b->env.kernel_irqchip)
+	struct board_cpu *c = board_cpu(b, cpu);
+	if (!c)
 		return -EINVAL;
-	return lapic_msr_read(b->lapic, index, value) == 0 ? 0 : -EINVAL;
+	return lapic_msr_read(c->lapic, index, value) == 0 ? 0 : -EINVAL;
 }
 
 int board_msr_write(struct board *b, unsigned cpu, uint32_t index, uint64_t value)
 {
-	(void)cpu;
-	if (b->env.kernel_irqchip)
+	struct board_cpu *c = board_cpu(b, cpu);
+	if (!c)
 		return -EINVAL;
-	int r = lapic_msr_write(b->lapic, index, value) == 0 ? 0 : -EINVAL;
-	update_cpu_intr(b);
+	int r = lapic_msr_write(c->lapic, index, value) == 0 ? 0 : -EINVAL;
+	update_cpu_intr(c);
 	return r;
 }
+
+/* The local APIC page: each CPU reaches its own at the same address. */
+static struct lapic *current_lapic(struct board *b)
+{
+	unsigned cpu = b->env.current_cpu ? b->env.current_cpu(b->env.opaque) : 0;
+	return b->cpus[cpu < b->ncpus ? cpu : 0].lapic;
+}
+
+static uint64_t board_lapic_read(void *opaque, uint64_t offset, unsigned size)
+{
+	return lapic_bus_ops.read(current_lapic(opaque), offset, size);
+}
+
+static void board_lapic_write(void *opaque, uint64_t offset, uint64_t value, unsigned size)
+{
+	lapic_bus_ops.write(current_lapic(opaque), offset, value, size);
+}
+
+static const struct bus_ops board_lapic_ops = { .read = board_lapic_read, .write = board_lapic_write,
+						 .min_size = 1, .max_size = 8 };
 
 /* ---- construction ---- */
 
@@ -354,7 +457,7 @@ void board_acpi_description(struct acpi_config *cfg, unsigned ncpus)
 
 static void board_acpi_config(const struct board *b, struct acpi_config *cfg)
 {
-	board_acpi_description(cfg, 1);
+	board_acpi_description(cfg, b->ncpus);
 	cfg->hpet = b->hpet != NULL;
 	cfg->hpet_addr = HPET_BASE;
 	cfg->hpet_block_id = hpet_block_id();
@@ -367,7 +470,7 @@ static int board_fw_cfg_items(struct board *b)
 	unsigned n = e820_build(b->env.ram, map, E820_MAX_ENTRIES);
 	struct acpi_config cfg;
 	struct acpi_tables tables;
-	int r = fw_cfg_add_machine(b->fw_cfg, b->env.ram->size, 1);
+	int r = fw_cfg_add_machine(b->fw_cfg, b->env.ram->size, b->ncpus);
 	if (r == 0)
 		r = fw_cfg_add_e820(b->fw_cfg, map, n < E820_MAX_ENTRIES ? n : E820_MAX_ENTRIES);
 	if (r < 0)
@@ -532,7 +635,7 @@ int board_load(struct board *b, struct state_reader *in, char *why, size_t why_l
 	if (r < 0)
 		device_list_reset(&b->devices); /* nothing half-loaded runs */
 	b->loading = false;
-	update_cpu_intr(b);
+	update_all_cpus(b);
 	return r;
 }
 
@@ -581,18 +684,24 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 		.eoi_broadcast = board_eoi_broadcast,
 		.intr_changed = board_lapic_intr_changed,
 	};
-	struct lapic_config lcfg = { .apic_id = 0, .bsp = true, .phys_addr_bits = 40, .ops = &lapic_ops, .opaque = b };
 	struct ioapic_config iocfg = { .id = 0, .deliver = board_ioapic_deliver, .opaque = b };
 	struct piix_config pcfg = { .set_isa_irq = board_isa_irq, .isa_opaque = b };
 
 	int r = -EINVAL;
 	bool own_chips = !env->kernel_irqchip;
-	if (env->kernel_irqchip && !env->set_gsi)
+	if ((env->kernel_irqchip && !env->set_gsi) || env->ncpus > BOARD_MAX_CPUS)
 		goto fail;
+	b->ncpus = env->ncpus ? env->ncpus : 1;
 	r = adopt(b, &b->dev);
+	for (unsigned i = 0; i < b->ncpus; i++)
+		b->cpus[i] = (struct board_cpu){ b, i, NULL };
+	for (unsigned i = 0; own_chips && i < b->ncpus && r == 0; i++) {
+		struct board_cpu *c = &b->cpus[i];
+		struct lapic_config lcfg = { .apic_id = i, .bsp = i == 0, .phys_addr_bits = 40, .ops = &lapic_ops,
+					     .opaque = c };
+		r = (c->lapic = lapic_create(env->clock, &lcfg)) ? adopt(b, lapic_device(c->lapic)) : -ENOMEM;
+	}
 	if (own_chips) {
-		if (r == 0 && (b->lapic = lapic_create(env->clock, &lcfg)))
-			r = adopt(b, lapic_device(b->lapic));
 		if (r == 0 && (b->ioapic = ioapic_create(&iocfg)))
 			r = adopt(b, ioapic_device(b->ioapic));
 		if (r == 0 && (b->pic = pic_create(board_pic_intr, b)))
@@ -601,7 +710,7 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 			r = adopt(b, pit_device(b->pit));
 		if (r == 0 && (b->hpet = hpet_create(env->clock, &hpet_wiring)))
 			r = adopt(b, hpet_device(b->hpet));
-		if (r == 0 && (!b->lapic || !b->ioapic || !b->pic || !b->pit || !b->hpet))
+		if (r == 0 && (!b->ioapic || !b->pic || !b->pit || !b->hpet))
 			r = -ENOMEM;
 	}
 	if (r == 0 && (b->com1 = uart_create(env->clock, &b->isa_irq[COM1_IRQ], env->serial)))
@@ -693,7 +802,7 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 		{ env->pio, PCI_CONFIG_ADDRESS_PORT, PCI_HOST_REGION_SIZE, &pci_host_addr_bus_ops, b->pci, "pci-addr" },
 		{ env->pio, PCI_CONFIG_DATA_PORT, PCI_HOST_REGION_SIZE, &pci_host_data_bus_ops, b->pci, "pci-data" },
 		{ env->mmio, IOAPIC_DEFAULT_BASE, IOAPIC_REGION_SIZE, &ioapic_bus_ops, b->ioapic, "ioapic", true },
-		{ env->mmio, LAPIC_BASE_DEFAULT, 0x1000, &lapic_bus_ops, b->lapic, "lapic", true },
+		{ env->mmio, LAPIC_BASE_DEFAULT, 0x1000, &board_lapic_ops, b, "lapic", true },
 		{ env->mmio, HPET_BASE, HPET_REGION_SIZE, &hpet_bus_ops, b->hpet, "hpet", true },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(regions); i++) {
@@ -734,7 +843,7 @@ void board_reset(struct board *b)
 {
 	/* With kernel_irqchip the engine resets its own chips (engine_ops.platform_reset). */
 	device_list_reset(&b->devices);
-	update_cpu_intr(b);
+	update_all_cpus(b);
 }
 
 void board_destroy(struct board *b)

@@ -28,7 +28,10 @@ struct board_nic {
 	uint8_t mac[6];
 };
 
+#define BOARD_MAX_CPUS 64
+
 struct board_env {
+	unsigned ncpus; /* 1..BOARD_MAX_CPUS (0 means 1); CPU i has APIC ID i, CPU 0 is the BSP */
 	struct bus *pio;
 	struct bus *mmio;
 	struct vclock *clock;
@@ -39,6 +42,12 @@ struct board_env {
 	void (*set_cpu_intr)(void *opaque, unsigned cpu, int level);
 	/* An NMI for a vCPU (the local APIC accepted one: ICR, LINT1, IOAPIC). */
 	void (*raise_nmi)(void *opaque, unsigned cpu);
+	/* An INIT or start-up IPI waits for vCPU cpu: it takes them with
+	 * board_take_init_sipi. */
+	void (*init_sipi)(void *opaque, unsigned cpu);
+	/* The vCPU whose access is being handled (its local APIC page answers);
+	 * NULL: always 0. */
+	unsigned (*current_cpu)(void *opaque);
 	/* true (--irqchip kernel): the engine emulates the 8259 pair, 8254, IOAPIC and
 	 * local APIC, at their usual ports and addresses. The board builds none of
 	 * them and drives each ISA IRQ n (PCI INTx after PIIX3 routing included) as
@@ -85,6 +94,12 @@ int board_prepare_direct_boot(struct board *b, uint64_t *rsdp) MUST_CHECK;
 /* INTA for vCPU cpu: the vector now in service, or -1 (lock held; always -1
  * with kernel_irqchip). */
 int board_intr_ack(struct board *b, unsigned cpu);
+/* INIT and start-up IPIs for vCPU cpu (lock held), one at a time, INIT
+ * first: BOARD_CPU_INIT (its local APIC is back in its INIT state; the CPU
+ * side resets the CPU), BOARD_CPU_SIPI with the start-up vector in *vector,
+ * or 0 when none waits. */
+enum { BOARD_CPU_INIT = 1, BOARD_CPU_SIPI = 2 };
+int board_take_init_sipi(struct board *b, unsigned cpu, uint8_t *vector);
 /* MSRs the platform owns (local APIC); -EINVAL for the rest (lock held). */
 int board_msr_read(struct board *b, unsigned cpu, uint32_t index, uint64_t *value);
 int board_msr_write(struct board *b, unsigned cpu, uint32_t index, uint64_t value);
