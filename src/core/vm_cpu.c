@@ -215,16 +215,27 @@ static void capture_state(struct vm_cpu *c)
  * Loads s into the vCPU with its time-stamp counter left running: the vCPUs'
  * TSCs start together with their vCPUs and stay in step through INIT, SIPI
  * and resets, as Linux's TSC synchronisation check wants (a TSC set on one
- * CPU a moment after another would be "unstable").
+ * CPU a moment after another would be "unstable"). INIT and SIPI also leave
+ * IA32_APIC_BASE as it is (SDM Vol. 3A §11.4.7.3).
  */
-static int set_state_keep_tsc(struct vm_cpu *c, struct x86_cpu_state *s)
+static int set_state_keep_tsc(struct vm_cpu *c, struct x86_cpu_state *s, bool keep_apic_base)
 {
 	struct x86_cpu_state now;
 	int r = c->vm->eng_ops->get_state(c->vcpu, &now);
 	if (r < 0)
 		return r;
 	s->msr.tsc = now.msr.tsc;
+	if (keep_apic_base)
+		s->apic_base = now.apic_base;
 	return c->vm->eng_ops->set_state(c->vcpu, s);
+}
+
+/* The power-on state; only the BSP has IA32_APIC_BASE.BSP set (SDM §11.4.4). */
+static void reset_state(const struct vm_cpu *c, struct x86_cpu_state *s)
+{
+	x86_state_reset(s);
+	if (!is_bsp(c))
+		s->apic_base &= ~APIC_BASE_BSP;
 }
 
 /* After a machine reset: the BSP at the boot state, an AP waiting for a SIPI. */
@@ -237,9 +248,9 @@ static int cpu_reset(struct vm_cpu *c)
 		return r;
 	struct x86_cpu_state s = vm->boot_state;
 	if (!is_bsp(c))
-		x86_state_reset(&s);
+		reset_state(c, &s);
 	c->wait_sipi = !is_bsp(c) && !vm->cfg.irqchip_kernel;
-	return set_state_keep_tsc(c, &s);
+	return set_state_keep_tsc(c, &s, false);
 }
 
 /* INIT and start-up IPIs its local APIC latched (lock not held). */
@@ -258,7 +269,7 @@ static int take_init_sipi(struct vm_cpu *c)
 			continue; /* only a CPU waiting for one takes a start-up IPI */
 		/* INIT's state (SDM Vol. 3A Table 9-1): the power-on values. */
 		struct x86_cpu_state s;
-		x86_state_reset(&s);
+		reset_state(c, &s);
 		if (event == BOARD_CPU_INIT) {
 			c->wait_sipi = !is_bsp(c); /* the BSP goes to the reset vector */
 		} else {
@@ -268,7 +279,7 @@ static int take_init_sipi(struct vm_cpu *c)
 			s.rip = 0;
 			c->wait_sipi = false;
 		}
-		int r = set_state_keep_tsc(c, &s);
+		int r = set_state_keep_tsc(c, &s, true);
 		if (r < 0)
 			return r;
 	}
@@ -359,7 +370,8 @@ static void wait_for(struct vm_cpu *c, enum wait_kind kind)
 	struct vm *vm = c->vm;
 	pthread_mutex_lock(&vm->lock);
 	bool stuck = kind != WAIT_HALT;
-	if (stuck && ++vm->nstuck == vm->nrunning && !wake_up(c, kind)) {
+	/* Counted once every thread has started: APs wait for a SIPI before the BSP runs. */
+	if (stuck && ++vm->nstuck == vm->nrunning && vm->nrunning == vm->ncpus && !wake_up(c, kind)) {
 		pthread_mutex_unlock(&vm->lock);
 		vcpu_abnormal(c, X86V_EXIT_HALTED,
 			      vm->ncpus > 1 ? "every vCPU halted with interrupts disabled or waits for a start-up IPI"
@@ -409,7 +421,7 @@ static bool cpu_start(struct vm_cpu *c)
 	}
 	struct x86_cpu_state boot = vm->boot_state;
 	/* A restored TSC goes on from the snapshot's value; a booted one from the vCPU's start. */
-	r = vm->cfg.restore ? vm->eng_ops->set_state(vcpu, &boot) : set_state_keep_tsc(c, &boot);
+	r = vm->cfg.restore ? vm->eng_ops->set_state(vcpu, &boot) : set_state_keep_tsc(c, &boot, false);
 	if (r < 0 && vm->cfg.restore) {
 		/* The engine refuses a state it cannot run: XSAVE components (AVX)
 		 * a kvm guest enabled that the soft CPU lacks, say. */
