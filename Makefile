@@ -2,6 +2,9 @@
 # they need (scripts/bootstrap), configure, build and run.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+# The unit tests of the concurrent parts, also run under ThreadSanitizer.
+TSAN_TESTS ?= tests/unit/test_soft_smp
 NINJA ?= ninja
 FLAVOUR ?= cloud
 
@@ -19,14 +22,18 @@ $(BUILD)/build.ninja: | deps
 $(ASAN_BUILD)/build.ninja: | deps
 	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false
 
+$(TSAN_BUILD)/build.ninja: | deps
+	meson setup $(TSAN_BUILD) -Db_sanitize=thread -Db_lundef=false -Dc_args=-Wno-tsan
+
 # The Linux tests need the guest images; if they cannot be built (no access to
 # Debian's archive) those tests report themselves skipped with the reason.
-check: deps $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja
+check: deps $(BUILD)/build.ninja $(ASAN_BUILD)/build.ninja $(TSAN_BUILD)/build.ninja
 	$(NINJA) -C $(BUILD)
 	$(NINJA) -C $(ASAN_BUILD)
+	$(NINJA) -C $(TSAN_BUILD) $(TSAN_TESTS)
 	scripts/mkguest --flavour cloud || echo "make check: guest images not built; the Linux tests will be skipped"
 	scripts/mkrootfs || echo "make check: the Debian disk image not built; its test will be skipped"
-	python3 tests/run.py --build $(BUILD) --asan-build $(ASAN_BUILD)
+	python3 tests/run.py --build $(BUILD) --asan-build $(ASAN_BUILD) --tsan-build $(TSAN_BUILD)
 
 # Boots Debian's kernel to an interactive busybox shell on the soft engine.
 # Ctrl-A x quits; `poweroff` in the guest ends x86v with status 0.
@@ -62,4 +69,4 @@ bench: all
 	python3 bench/run.py --build $(BUILD) $(BENCH_ARGS)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

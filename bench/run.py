@@ -24,6 +24,10 @@ cannot run here is listed with the reason.
               Firecracker's published figures; and the control API: from
               the process's start through the configuration requests and
               InstanceStart to the guest's first line from its /init
+  smp         the same guest running two independent CPU-bound loops
+              (tests/linux/smp_counter.c --bench), timed inside the guest,
+              with one vCPU and with two: the parallel speed-up, beside QEMU
+              TCG's (multi-threaded TCG) with -smp 1 and 2
 """
 import argparse
 import json
@@ -42,7 +46,7 @@ sys.path.insert(0, os.path.join(SRC, "tests", "linux"))
 from linux_driver import newc_script  # noqa: E402
 
 LOOP_INSNS = 120_000_000
-SECTIONS = ("rom-boot", "int-loop", "linux", "linux-io", "snapshot")
+SECTIONS = ("rom-boot", "int-loop", "linux", "linux-io", "snapshot", "smp")
 QEMU_DEV = ["-nodefaults", "-display", "none", "-monitor", "none", "-no-reboot", "-serial", "stdio",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
 
@@ -184,6 +188,8 @@ def main():
     if want("snapshot"):
         snapshot_bench(x86v, args.runs)
         api_bench(x86v, args.runs)
+    if want("smp"):
+        smp_bench(x86v, qemu, no_qemu, args.build)
 
 
 def guest_images(section):
@@ -451,6 +457,59 @@ def api_bench(x86v, runs):
     med = statistics.median(first)
     print(f"  {'InstanceStart to the guest /init first line':<44} {med:>8.1f} {FIRECRACKER_START_TO_INIT_MS:>12} "
           f"{med / FIRECRACKER_START_TO_INIT_MS:>10.2f}  (Firecracker: KVM; here the soft engine)")
+
+
+def smp_bench(x86v, qemu, no_qemu, build):
+    """Two CPU-bound guest loops on one vCPU and on two: the parallel speed-up."""
+    images = guest_images("smp")
+    if not images:
+        return
+    kernel, initrd = images
+    prog = os.path.join(build, "smp-counter")
+    subprocess.run(["cc", "-O2", "-static", "-pthread", "-o", prog,
+                    os.path.join(SRC, "tests", "linux", "smp_counter.c")], check=True)
+    with open(prog, "rb") as f:
+        files = [("smp-counter", f.read(), 0o100755)]
+    combined = bench_initrd(initrd, os.path.join(build, "bench-initrd-smp"), "linux-smp.sh", files)
+    append = "console=ttyS0 quiet loglevel=0 panic=-1"
+
+    def spin_ms(cmd):
+        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=900)
+        for line in p.stdout.decode(errors="replace").splitlines():
+            if line.startswith("bench: spin "):
+                return float(line.split()[2]), None
+        return None, f"exit status {p.returncode}: {p.stderr.decode(errors='replace').strip()[-120:]}"
+
+    rows = []
+    for name in ("x86v soft", "qemu tcg"):
+        times, why = [], None
+        for n in (1, 2):
+            if name == "x86v soft":
+                cmd = [x86v, "run", "--accel", "soft", "--smp", str(n), "-m", "512M", "--kernel", kernel,
+                       "--initrd", combined, "--append", append, "--no-reboot"]
+            elif qemu:
+                cmd = [qemu] + QEMU_DEV + ["-accel", "tcg,thread=multi", "-smp", str(n), "-m", "512M",
+                                           "-kernel", kernel, "-initrd", combined, "-append", append]
+            else:
+                why = no_qemu
+                break
+            t, why = spin_ms(cmd)
+            if t is None:
+                break
+            times.append(t)
+        rows.append((name, times, why))
+    print("\nsmp: two independent CPU-bound loops in the Linux guest, timed inside it (ms); speed-up = one vCPU / two")
+    print(f"  {'':<12} {'--smp 1':>10} {'--smp 2':>10} {'speed-up':>10}")
+    speedups = {}
+    for name, times, why in rows:
+        if len(times) < 2:
+            print(f"  {name:<12} {'-':>10} {'-':>10} {'-':>10}  ({why})")
+            continue
+        speedups[name] = times[0] / times[1]
+        print(f"  {name:<12} {times[0]:>10.0f} {times[1]:>10.0f} {speedups[name]:>10.2f}")
+    if len(speedups) == 2:
+        print(f"  {'x86v/qemu':<12} {'':>10} {'':>10} {speedups['x86v soft'] / speedups['qemu tcg']:>10.2f}")
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@
 
 Runs, in parallel:
   - every unit-test binary BUILD/tests/unit/test_* ("unit/NAME") and the same
-    from the ASan+UBSan build ("asan/NAME"); each case line the binary prints
-    ("ok - X", "not ok - X", "skip - X: why") counts as one test;
+    from the ASan+UBSan build ("asan/NAME") and, for the tests of the
+    concurrent parts that the ThreadSanitizer build holds, from that one
+    ("tsan/NAME"); each case line the binary prints ("ok - X", "not ok - X",
+    "skip - X: why") counts as one test;
   - every tests/guest/*.test spec (format: tests/guest/README.md), once per
     engine it names ("guest/NAME[ENGINE]"), or once ("cli/NAME").
 
@@ -83,6 +85,8 @@ def sanitizer_env(detect_leaks):
     env = dict(os.environ)
     env["ASAN_OPTIONS"] = f"detect_leaks={1 if detect_leaks else 0}:abort_on_error=0"
     env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1"
+    # A data race is a failure: the binary exits nonzero after the report.
+    env["TSAN_OPTIONS"] = "halt_on_error=1:exitcode=66:second_deadlock_stack=1"
     return env
 
 
@@ -142,7 +146,7 @@ class Notes:
 def run_unit(label, binary, notes):
     """One unit-test binary -> a list of Results, one per case line."""
     base = f"{label}/{os.path.basename(binary)}"
-    limit = UNIT_TIMEOUT * (ASAN_SCALE if label == "asan" else 1)
+    limit = UNIT_TIMEOUT * (ASAN_SCALE if label in ("asan", "tsan") else 1)
     rc, out, err = run_process([binary], limit, env=sanitizer_env(True))
     if rc is not None and any(s in err for s in LSAN_BROKEN):
         notes.add("LeakSanitizer cannot run here (ptrace restrictions?): "
@@ -397,6 +401,8 @@ def main():
     ap = argparse.ArgumentParser(description="Run x86v's unit, guest and command-line tests.")
     ap.add_argument("--build", default="build", help="the normal build directory (default: build)")
     ap.add_argument("--asan-build", help="the ASan+UBSan build directory, for asan/ unit tests")
+    ap.add_argument("--tsan-build", help="the ThreadSanitizer build directory: its unit tests that are built "
+                    "(make check builds those of the concurrent parts) run as tsan/ tests")
     ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("patterns", nargs="*",
                     help="run only tests whose name contains (or glob-matches) one of these")
@@ -411,6 +417,8 @@ def main():
     unit_sets = [("unit", build)]
     if opts.asan_build:
         unit_sets.append(("asan", os.path.abspath(opts.asan_build)))
+    if opts.tsan_build:
+        unit_sets.append(("tsan", os.path.abspath(opts.tsan_build)))
     for label, d in unit_sets:
         if not os.path.isdir(d):
             early.append(Result(f"{label}", "FAIL", f"build directory {d} does not exist"))

@@ -579,9 +579,6 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 	if (cfg->ncpus > 1 && (cfg->restore || cfg->snapshot_on_exit))
 		return fail(why, why_len, "--smp %u: snapshots of a machine with several vCPUs are not supported yet",
 			    cfg->ncpus);
-	if (cfg->ncpus > 1 && cfg->debug.gdb)
-		return fail(why, why_len, "--smp %u: the GDB stub debugs one vCPU; use --smp 1 with --gdb",
-			    cfg->ncpus);
 	return check_debug_options(cfg, why, why_len);
 }
 

@@ -3,9 +3,11 @@
  * The GDB stub's packets (GDB manual, Appendix E: "Packets", "General Query
  * Packets", "Stop Reply Packets", "Host I/O" excluded): ? g G p P m M X
  * Z0-Z4 z0-z4 c C s S vCont D k H T, qSupported, qXfer:features:read,
- * QStartNoAckMode, thread queries and qRcmd (monitor commands). Anything
- * else gets the empty reply ("not supported"). Every number a packet
- * carries is parsed with bounds; a malformed packet gets "E22".
+ * QStartNoAckMode, thread queries (qC, qfThreadInfo, qsThreadInfo,
+ * qThreadExtraInfo) and qRcmd (monitor commands). Anything else gets the
+ * empty reply ("not supported"). Every number a packet carries is parsed
+ * with bounds; a malformed packet gets "E22". Threads are vCPUs, id index + 1:
+ * register packets and memory (through the page tables) use the Hg thread.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -59,10 +61,17 @@ static void to_hex(const uint8_t *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
+/* The Hg thread: the vCPU register and memory packets look at. */
+static struct gdb_cpu *cur(struct gdb_stub *g)
+{
+	return &g->cpu[g->cur_g];
+}
+
+/* One layout for every thread, from the state of the thread that stopped. */
 static enum gdb_arch arch_of(struct gdb_stub *g)
 {
 	if (!g->arch_chosen) {
-		g->arch = gdb_arch_for(&g->state);
+		g->arch = gdb_arch_for(&g->cpu[g->report].state);
 		g->arch_chosen = true;
 	}
 	return g->arch;
@@ -71,17 +80,65 @@ static enum gdb_arch arch_of(struct gdb_stub *g)
 void gdb_send_stop_reply(struct gdb_stub *g)
 {
 	char r[96];
-	int n = snprintf(r, sizeof(r), "T%02xthread:01;", g->stop_signal);
-	if (g->stop_watch >= 0 && g->stop_watch < ENGINE_MAX_HW_BP) {
-		enum engine_hw_bp_type t = g->dbg.hw[g->stop_watch].type;
+	const struct gdb_cpu *gc = &g->cpu[g->report];
+	int n = snprintf(r, sizeof(r), "T%02xthread:%02x;", g->stop_signal, g->report + 1);
+	if (!g->report_event) {
+		/* a stop the debugger asked for (-S, Ctrl-C, a packet) */
+	} else if (gc->event == GDB_EV_WATCH && gc->watch >= 0 && gc->watch < ENGINE_MAX_HW_BP) {
+		enum engine_hw_bp_type t = g->dbg.hw[gc->watch].type;
 		snprintf(r + n, sizeof(r) - (size_t)n, "%s:%" PRIx64 ";",
-			 t == ENGINE_HW_READ ? "rwatch" : t == ENGINE_HW_ACCESS ? "awatch" : "watch", g->stop_watch_addr);
-	} else if (g->stop_sw_bp) {
-		snprintf(r + n, sizeof(r) - (size_t)n, "swbreak:;");
-	} else if (g->stop_hw_bp) {
-		snprintf(r + n, sizeof(r) - (size_t)n, "hwbreak:;");
+			 t == ENGINE_HW_READ ? "rwatch" : t == ENGINE_HW_ACCESS ? "awatch" : "watch", gc->watch_addr);
+	} else if (gc->event == GDB_EV_BREAK) {
+		snprintf(r + n, sizeof(r) - (size_t)n, gc->sw_bp ? "swbreak:;" : "hwbreak:;");
 	}
 	gdb_send_str(g, r);
+}
+
+int gdb_parse_thread(const char **p, unsigned nthreads, int *tid)
+{
+	uint64_t v;
+	if ((*p)[0] == '-' && (*p)[1] == '1') {
+		*p += 2;
+		*tid = -1;
+		return 0;
+	}
+	if (!parse_hex(p, &v) || v > nthreads)
+		return -EINVAL;
+	*tid = (int)v;
+	return 0;
+}
+
+int gdb_parse_vcont(const char *p, unsigned nthreads, unsigned any, enum gdb_resume *how)
+{
+	for (unsigned i = 0; i < nthreads; i++)
+		how[i] = GDB_RESUME_NONE;
+	if (*p != ';' || any >= nthreads)
+		return -EINVAL;
+	while (*p == ';') {
+		p++;
+		char a = *p++;
+		uint64_t sig;
+		enum gdb_resume r;
+		if (a == 'c' || a == 'C')
+			r = GDB_RESUME_CONTINUE;
+		else if (a == 's' || a == 'S')
+			r = GDB_RESUME_STEP;
+		else
+			return -EINVAL;
+		if ((a == 'C' || a == 'S') && (!parse_hex(&p, &sig) || sig > 0xff))
+			return -EINVAL; /* a signal: a machine has none to deliver */
+		int tid = -1;
+		if (*p == ':' && (p++, gdb_parse_thread(&p, nthreads, &tid) < 0))
+			return -EINVAL;
+		if (*p && *p != ';')
+			return -EINVAL;
+		for (unsigned i = 0; i < nthreads; i++) {
+			bool named = tid < 0 || (tid == 0 ? i == any : (unsigned)tid == i + 1);
+			if (named && how[i] == GDB_RESUME_NONE)
+				how[i] = r;
+		}
+	}
+	return *p ? -EINVAL : 0;
 }
 
 /* ---- memory: virtual through the parked state's page tables, else physical ---- */
@@ -90,7 +147,7 @@ static void *guest_ptr(struct gdb_stub *g, uint64_t addr, size_t len, bool write
 {
 	struct guest_ram *ram = &g->vm->ram;
 	uint64_t gpa;
-	if (x86_translate(&g->state, ram, addr, &gpa) < 0)
+	if (x86_translate(&cur(g)->state, ram, addr, &gpa) < 0)
 		gpa = addr;
 	return write ? ram_ptr_rw(ram, gpa, len) : ram_ptr(ram, gpa, len);
 }
@@ -113,8 +170,8 @@ static size_t mem_access(struct gdb_stub *g, uint64_t addr, uint8_t *buf, size_t
 			memcpy(buf + done, p, chunk);
 		done += chunk;
 	}
-	if (write && done)
-		g->code_changed = true;
+	for (unsigned i = 0; write && done && i < g->vm->ncpus; i++)
+		g->cpu[i].code_changed = true;
 	return done;
 }
 
@@ -167,7 +224,7 @@ static void cmd_read_regs(struct gdb_stub *g)
 	for (unsigned i = 0; i < gdb_regs_count(a); i++) {
 		uint8_t v[16];
 		unsigned sz = gdb_reg_size(a, i);
-		gdb_reg_read(a, &g->state, i, v);
+		gdb_reg_read(a, &cur(g)->state, i, v);
 		to_hex(v, sz, hex + o);
 		o += 2 * sz;
 	}
@@ -178,7 +235,10 @@ static void cmd_write_regs(struct gdb_stub *g, const char *p, size_t len)
 {
 	enum gdb_arch a = arch_of(g);
 	size_t o = 0;
-	struct x86_cpu_state s = g->state;
+	struct gdb_cpu *gc = cur(g);
+	if (!gc->parked)
+		return gdb_send_str(g, E_BUSY); /* waits for a start-up IPI: nothing to load them into */
+	struct x86_cpu_state s = gc->state;
 	for (unsigned i = 0; i < gdb_regs_count(a) && o < len; i++) {
 		uint8_t v[16];
 		unsigned sz = gdb_reg_size(a, i);
@@ -187,8 +247,8 @@ static void cmd_write_regs(struct gdb_stub *g, const char *p, size_t len)
 		gdb_reg_write(a, &s, i, v);
 		o += 2 * sz;
 	}
-	g->state = s;
-	g->state_dirty = true;
+	gc->state = s;
+	gc->state_dirty = true;
 	gdb_send_str(g, "OK");
 }
 
@@ -202,7 +262,7 @@ static void cmd_read_reg(struct gdb_stub *g, const char *p)
 		return gdb_send_str(g, ""); /* unknown register: unavailable */
 	uint8_t v[16];
 	char hex[33];
-	gdb_reg_read(a, &g->state, (unsigned)n, v);
+	gdb_reg_read(a, &cur(g)->state, (unsigned)n, v);
 	to_hex(v, gdb_reg_size(a, (unsigned)n), hex);
 	gdb_send_str(g, hex);
 }
@@ -217,8 +277,11 @@ static void cmd_write_reg(struct gdb_stub *g, const char *p)
 	unsigned sz = gdb_reg_size(a, (unsigned)n);
 	if (strlen(p) != 2 * sz || gdb_hex_decode(p, 2 * sz, v, sizeof(v)) < 0)
 		return gdb_send_str(g, E_INVAL);
-	gdb_reg_write(a, &g->state, (unsigned)n, v);
-	g->state_dirty = true;
+	struct gdb_cpu *gc = cur(g);
+	if (!gc->parked)
+		return gdb_send_str(g, E_BUSY);
+	gdb_reg_write(a, &gc->state, (unsigned)n, v);
+	gc->state_dirty = true;
 	gdb_send_str(g, "OK");
 }
 
@@ -269,10 +332,13 @@ static void cmd_breakpoint(struct gdb_stub *g, const char *p, bool insert)
 /* ---- resuming ---- */
 
 /* c [addr], s [addr], C sig[;addr], S sig[;addr]: the signal is ignored (a
- * machine has no signals to deliver). */
+ * machine has no signals to deliver). The Hc thread (else the one that
+ * stopped) gets addr and is the one s steps; the others stay stopped during
+ * a step, c lets every vCPU go. */
 static void cmd_resume(struct gdb_stub *g, const char *p, enum gdb_resume how, bool with_signal)
 {
 	uint64_t v;
+	unsigned t = g->cur_c >= 0 ? (unsigned)g->cur_c : g->report;
 	if (with_signal && *p) {
 		if (!parse_hex(&p, &v))
 			return gdb_send_str(g, E_INVAL);
@@ -282,27 +348,51 @@ static void cmd_resume(struct gdb_stub *g, const char *p, enum gdb_resume how, b
 	if (*p) {
 		if (!parse_hex(&p, &v) || *p)
 			return gdb_send_str(g, E_INVAL);
-		g->state.rip = v;
-		g->state_dirty = true;
+		if (!g->cpu[t].parked)
+			return gdb_send_str(g, E_BUSY);
+		g->cpu[t].state.rip = v;
+		g->cpu[t].state_dirty = true;
 	}
-	g->reply_on_stop = true;
-	gdb_release(g, how);
+	enum gdb_resume each[ENGINE_MAX_VCPUS];
+	for (unsigned i = 0; i < g->vm->ncpus; i++)
+		each[i] = how == GDB_RESUME_STEP ? (i == t ? how : GDB_RESUME_NONE) : how;
+	gdb_resume(g, each, true);
 }
 
-/* vCont;ACTION[:thread][;ACTION[:thread]]...: with one thread, the first
- * action that applies to it (all do) decides. */
+/* vCont;ACTION[:thread][;ACTION[:thread]]...: each thread does what the first
+ * action naming it says; a thread no action names stays stopped. */
 static void cmd_vcont(struct gdb_stub *g, const char *p)
 {
 	if (!strcmp(p, "?"))
 		return gdb_send_str(g, "vCont;c;C;s;S");
-	if (*p != ';')
+	enum gdb_resume each[ENGINE_MAX_VCPUS];
+	if (gdb_parse_vcont(p, g->vm->ncpus, g->cur_g, each) < 0)
 		return gdb_send_str(g, E_INVAL);
-	char a = p[1];
-	if (a == 'c' || a == 'C')
-		return cmd_resume(g, "", GDB_RESUME_CONTINUE, false);
-	if (a == 's' || a == 'S')
-		return cmd_resume(g, "", GDB_RESUME_STEP, false);
-	gdb_send_str(g, E_INVAL);
+	gdb_resume(g, each, true);
+}
+
+/* H op thread: Hg picks the thread register and memory packets use, Hc the
+ * one c and s act on (-1: all; 0: any, the one that stopped). */
+static void cmd_set_thread(struct gdb_stub *g, const char *p)
+{
+	char op = *p++;
+	int tid;
+	if ((op != 'g' && op != 'c') || gdb_parse_thread(&p, g->vm->ncpus, &tid) < 0 || *p)
+		return gdb_send_str(g, E_INVAL);
+	if (op == 'g')
+		g->cur_g = tid > 0 ? (unsigned)tid - 1 : g->report;
+	else
+		g->cur_c = tid > 0 ? tid - 1 : -1;
+	gdb_send_str(g, "OK");
+}
+
+/* T thread: is it alive? Every vCPU is, while the machine runs. */
+static void cmd_thread_alive(struct gdb_stub *g, const char *p)
+{
+	int tid;
+	if (gdb_parse_thread(&p, g->vm->ncpus, &tid) < 0 || *p || tid < 1)
+		return gdb_send_str(g, E_INVAL);
+	gdb_send_str(g, "OK");
 }
 
 /* ---- queries ---- */
@@ -358,7 +448,7 @@ static void cmd_monitor(struct gdb_stub *g, const char *hex)
 	FILE *f = open_memstream(&text, &tlen);
 	if (!f)
 		return gdb_send_str(g, E_NOSPC);
-	const struct x86_cpu_state *s = &g->state;
+	const struct x86_cpu_state *s = &cur(g)->state;
 	uint64_t a, n;
 	const char *arg;
 	if (!strcmp(cmd, "help")) {
@@ -432,12 +522,31 @@ static void cmd_query(struct gdb_stub *g, char *pkt)
 				       "vContSupported+");
 	if (!strcmp(pkt, "qAttached"))
 		return gdb_send_str(g, "1");
-	if (!strcmp(pkt, "qC"))
-		return gdb_send_str(g, "QC01");
-	if (!strcmp(pkt, "qfThreadInfo"))
-		return gdb_send_str(g, "m01");
+	if (!strcmp(pkt, "qC")) {
+		char r[16];
+		snprintf(r, sizeof(r), "QC%02x", g->report + 1);
+		return gdb_send_str(g, r);
+	}
+	if (!strcmp(pkt, "qfThreadInfo")) {
+		char r[1 + 4 * ENGINE_MAX_VCPUS];
+		size_t n = 0;
+		for (unsigned i = 0; i < g->vm->ncpus; i++)
+			n += (size_t)snprintf(r + n, sizeof(r) - n, "%c%02x", i ? ',' : 'm', i + 1);
+		return gdb_send_str(g, r);
+	}
 	if (!strcmp(pkt, "qsThreadInfo"))
 		return gdb_send_str(g, "l");
+	if (!strncmp(pkt, "qThreadExtraInfo,", 17)) {
+		const char *p = pkt + 17;
+		int tid;
+		char text[64], hex[2 * sizeof(text) + 1];
+		if (gdb_parse_thread(&p, g->vm->ncpus, &tid) < 0 || *p || tid < 1)
+			return gdb_send_str(g, E_INVAL);
+		int n = snprintf(text, sizeof(text), "vCPU %d%s", tid - 1,
+				 g->cpu[tid - 1].idle ? ", waiting for a start-up IPI" : "");
+		to_hex((const uint8_t *)text, (size_t)n, hex);
+		return gdb_send_str(g, hex);
+	}
 	if (!strncmp(pkt, "qXfer:features:read:", 20)) {
 		if (!gdb_ensure_parked(g))
 			return gdb_send_str(g, E_BUSY);
@@ -467,8 +576,9 @@ void gdb_handle_packet(struct gdb_stub *g, char *pkt, size_t len)
 		}
 		return gdb_send_str(g, "");
 	case 'H':
+		return cmd_set_thread(g, pkt + 1);
 	case 'T':
-		return gdb_send_str(g, "OK");
+		return cmd_thread_alive(g, pkt + 1);
 	case 'k':
 		snprintf(vm->exit_reason, sizeof(vm->exit_reason), "killed by the debugger");
 		vm_request_exit(vm, X86V_EXIT_OK);
@@ -513,7 +623,7 @@ void gdb_handle_packet(struct gdb_stub *g, char *pkt, size_t len)
 	case 'D':
 		memset(&g->dbg, 0, sizeof(g->dbg));
 		gdb_send_str(g, "OK");
-		gdb_release(g, GDB_RESUME_CONTINUE);
+		gdb_release_all(g);
 		return;
 	}
 }

@@ -19,7 +19,38 @@
 #define GDB_OUT_MAX (64 * 1024)
 
 enum gdb_in_state { GDB_IN_IDLE, GDB_IN_DATA, GDB_IN_CSUM1, GDB_IN_CSUM2 };
-enum gdb_resume { GDB_RESUME_NONE, GDB_RESUME_CONTINUE, GDB_RESUME_STEP };
+
+/* Why a vCPU stopped on its own (an engine debug exit). */
+enum gdb_event { GDB_EV_NONE, GDB_EV_STEP, GDB_EV_BREAK, GDB_EV_WATCH };
+
+/* One vCPU as the debugger sees it: a thread, id index + 1. */
+struct gdb_cpu {
+	/* Where it is. parked: its thread sleeps in gdb_vcpu.c. idle: it waits
+	 * for a start-up IPI and is stopped where it waits (its thread never
+	 * comes to gdb_vcpu.c; vm_debug_stop_pending saw it). Either way state
+	 * holds its registers. held: the debugger keeps it stopped; it parks at
+	 * its next chance (a held idle vCPU that a start-up IPI wakes). */
+	bool parked, idle, held;
+	/* It turned its breakpoints off while idle: it loads them before it runs. */
+	bool load_debug;
+	enum gdb_resume resume; /* what the last resume let it do */
+	/* It runs past a breakpoint at its address when it next runs: the
+	 * debugger heard of its stop there (as the thread a stop reply named). */
+	bool skip_first;
+
+	/* Its registers while stopped, and what the debugger changed. */
+	struct x86_cpu_state state;
+	bool state_dirty;
+	bool code_changed; /* the debugger wrote guest memory since it last ran */
+
+	/* Its last stop of its own; pending: not reported to the debugger yet. */
+	enum gdb_event event;
+	bool pending;
+	uint64_t event_pc; /* linear address of a breakpoint stop */
+	int watch; /* watchpoint: hardware slot */
+	uint64_t watch_addr;
+	bool sw_bp; /* a breakpoint stop: Z0's (else a hardware one) */
+};
 
 struct gdb_stub {
 	struct vm *vm;
@@ -40,31 +71,35 @@ struct gdb_stub {
 	char last[GDB_PACKET_MAX + 8];
 	size_t last_len;
 
-	/* Run control. */
-	bool wait_at_start; /* -S */
-	bool parked; /* the vCPU thread sleeps in gdb_vcpu.c; state is valid */
-	bool stop_requested; /* park at the next chance (Ctrl-C, a packet needs it) */
+	/* Run control, all-stop: when one vCPU stops every vCPU stops. */
+	bool wait_at_start; /* -S: the BSP parks before its first instruction */
+	bool stop_requested; /* every vCPU parks at its next chance */
+	bool stopped; /* every vCPU is parked or idle: the debugger has the machine */
+	int first; /* the vCPU whose stop began the current stop, or -1 */
 	bool reply_on_stop; /* a resume packet awaits its stop reply */
-	bool ctrl_c; /* the pending stop is an interrupt (SIGINT) */
-	enum gdb_resume resume;
-	pthread_cond_t parked_cond; /* the main thread waits here for a park */
-	bool vcpu_gone; /* the vCPU thread ended */
+	bool ctrl_c; /* the stop under way is an interrupt (SIGINT) */
+	pthread_cond_t parked_cond; /* the main thread waits here for stopped */
+	/* Held around every set_debug: kvm patches INT3 bytes into the RAM all
+	 * vCPUs share, and two vCPUs must not do so at once. Taken after the
+	 * machine lock when both are held. */
+	pthread_mutex_t debug_lock;
 
-	/* What the last stop was, for '?' and the stop reply. */
+	/* The last stop reply: the thread it named and its signal. */
+	unsigned report;
 	int stop_signal;
-	int stop_watch; /* hardware slot, or -1 */
-	uint64_t stop_watch_addr;
-	bool stop_sw_bp, stop_hw_bp;
+	bool report_event; /* it named report's own event (its gdb_cpu's fields) */
 
-	/* The parked vCPU's state and what the debugger changed. */
-	struct x86_cpu_state state;
-	bool state_dirty;
-	bool code_changed;
+	/* Threads the debugger picked: Hg (registers, memory), Hc (c, s). */
+	unsigned cur_g;
+	int cur_c; /* -1: all (or any) */
+
 	enum gdb_arch arch; /* chosen when a debugger connects and first asks */
 	bool arch_chosen;
 
-	/* Breakpoints and watchpoints, handed to set_debug on each resume. */
+	/* Breakpoints and watchpoints, handed to every vCPU's set_debug on resume. */
 	struct engine_debug dbg;
+
+	struct gdb_cpu cpu[ENGINE_MAX_VCPUS];
 };
 
 /* gdbstub.c: queues a framed packet (payload len bytes) and tries to send. */
@@ -72,10 +107,21 @@ void gdb_send(struct gdb_stub *g, const char *payload, size_t len);
 void gdb_send_str(struct gdb_stub *g, const char *payload);
 /* Sends the stop reply for the last stop. */
 void gdb_send_stop_reply(struct gdb_stub *g);
-/* Waits (lock held, bounded) until the vCPU thread has parked; false if it could not. */
+/* Waits (lock held, bounded) until every vCPU has stopped; false if they could not. */
 bool gdb_ensure_parked(struct gdb_stub *g);
-/* Lets the parked vCPU go. */
-void gdb_release(struct gdb_stub *g, enum gdb_resume how);
+/* Lets the stopped vCPUs go, each as how[index] says (GDB_RESUME_NONE: it
+ * stays stopped). A resumed vCPU with an unreported stop that still stands
+ * is reported at once instead and nothing runs (when report is true: a
+ * resume packet that waits for a stop reply). */
+void gdb_resume(struct gdb_stub *g, const enum gdb_resume *how, bool report);
+/* Lets every vCPU go with the debugger gone (detach, disconnect). */
+void gdb_release_all(struct gdb_stub *g);
+/* gdb_vcpu.c, lock held: if every vCPU is parked or idle, the machine is
+ * stopped: picks the thread to report and answers a waiting resume. */
+void gdb_check_stopped(struct gdb_stub *g);
+/* Kicks every vCPU that is not parked (but except, when not NULL), so that it
+ * looks at the stub's requests. */
+void gdb_kick_running(struct gdb_stub *g, const struct vm_cpu *except);
 
 /* gdb_cmds.c: one received packet (NUL-terminated, len bytes without the NUL). */
 void gdb_handle_packet(struct gdb_stub *g, char *pkt, size_t len);

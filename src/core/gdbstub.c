@@ -177,35 +177,115 @@ void gdb_send_str(struct gdb_stub *g, const char *payload)
 
 /* ---- run control (lock held) ---- */
 
-bool gdb_stop_pending(const struct gdb_stub *g)
-{
-	return g && (g->stop_requested || g->wait_at_start);
-}
-
 bool gdb_ensure_parked(struct gdb_stub *g)
 {
 	struct vm *vm = g->vm;
-	if (g->parked)
+	if (g->stopped)
 		return true;
-	if (g->vcpu_gone || vm->exit_requested)
+	if (vm->exit_requested)
 		return false;
 	g->stop_requested = true;
-	vm_kick_all(vm);
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += GDB_PARK_TIMEOUT_S;
-	while (!g->parked && !g->vcpu_gone && !vm->exit_requested) {
-		if (pthread_cond_timedwait(&g->parked_cond, &vm->lock, &until) == ETIMEDOUT)
-			break;
+	gdb_check_stopped(g);
+	/* Kicks again now and then: a vCPU whose thread was still starting at
+	 * the first kick (KVM's in-kernel wait for a start-up IPI takes no kick
+	 * that came before it) parks at a later one. */
+	for (unsigned tick = 0; tick < 10 * GDB_PARK_TIMEOUT_S && !g->stopped && !vm->exit_requested; tick++) {
+		gdb_kick_running(g, NULL);
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000 * 1000;
+		if (until.tv_nsec >= 1000 * 1000 * 1000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		while (!g->stopped && !vm->exit_requested)
+			if (pthread_cond_timedwait(&g->parked_cond, &vm->lock, &until) == ETIMEDOUT)
+				break;
 	}
-	return g->parked;
+	return g->stopped;
 }
 
-void gdb_release(struct gdb_stub *g, enum gdb_resume how)
+/* Whether vCPU gc's unreported stop would happen again were it to run: its
+ * breakpoint or watchpoint is still set and the debugger did not move it. */
+static bool event_stands(const struct gdb_stub *g, const struct gdb_cpu *gc)
 {
-	g->resume = how;
-	g->parked = false;
-	pthread_cond_broadcast(&g->vm->cpus[0].wake);
+	const struct engine_debug *d = &g->dbg;
+	if (gc->state_dirty)
+		return false;
+	if (gc->event == GDB_EV_WATCH)
+		return gc->watch >= 0 && gc->watch < ENGINE_MAX_HW_BP && d->hw[gc->watch].enabled &&
+		       d->hw[gc->watch].type != ENGINE_HW_EXEC;
+	if (gc->event != GDB_EV_BREAK)
+		return false;
+	for (unsigned i = 0; i < d->n_sw; i++)
+		if (d->sw_bp[i] == gc->event_pc)
+			return true;
+	for (unsigned i = 0; i < ENGINE_MAX_HW_BP; i++)
+		if (d->hw[i].enabled && d->hw[i].type == ENGINE_HW_EXEC && d->hw[i].addr == gc->event_pc)
+			return true;
+	return false;
+}
+
+void gdb_resume(struct gdb_stub *g, const enum gdb_resume *how, bool report)
+{
+	struct vm *vm = g->vm;
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct gdb_cpu *gc = &g->cpu[i];
+		if (how[i] == GDB_RESUME_NONE || !gc->pending)
+			continue;
+		gc->pending = false;
+		if (report && event_stands(g, gc)) {
+			/* It stopped there while another stop was reported: its turn now. */
+			g->report = i;
+			gc->skip_first = true;
+			g->cur_g = i;
+			g->cur_c = (int)i;
+			g->stop_signal = 5;
+			g->report_event = true;
+			gdb_send_stop_reply(g);
+			return;
+		}
+	}
+	g->stopped = false;
+	g->stop_requested = false;
+	g->wait_at_start = false;
+	g->first = -1;
+	g->ctrl_c = false;
+	g->reply_on_stop = report;
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct gdb_cpu *gc = &g->cpu[i];
+		struct vm_cpu *c = &vm->cpus[i];
+		if (how[i] != GDB_RESUME_NONE) {
+			gc->resume = how[i];
+			gc->held = false;
+			if (gc->parked) {
+				gc->parked = false;
+				pthread_cond_broadcast(&c->wake);
+			}
+		}
+		if (gc->idle) {
+			/* A start-up IPI lets it run: a kick waits for it, and at that kick
+			 * it loads the breakpoints (or parks, when still held). */
+			gc->idle = gc->held;
+			if (c->vcpu)
+				vm->eng_ops->kick(c->vcpu);
+		}
+	}
+}
+
+void gdb_release_all(struct gdb_stub *g)
+{
+	enum gdb_resume how[ENGINE_MAX_VCPUS];
+	struct vm *vm = g->vm;
+	for (unsigned i = 0; i < ENGINE_MAX_VCPUS; i++) {
+		how[i] = GDB_RESUME_CONTINUE;
+		g->cpu[i].pending = false;
+	}
+	gdb_resume(g, how, false);
+	/* vCPUs that run with the old breakpoints load the new set at a kick. */
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		g->cpu[i].load_debug = true;
+	gdb_kick_running(g, NULL);
 }
 
 /* ---- input ---- */
@@ -228,12 +308,13 @@ static void got_packet(struct gdb_stub *g)
 
 static void interrupt(struct gdb_stub *g)
 {
-	/* Ctrl-C: stop the running vCPU; its stop reply goes to the c/s in flight. */
-	if (g->parked || g->vcpu_gone)
+	/* Ctrl-C: stop the running vCPUs; the stop reply goes to the c/s in flight. */
+	if (g->stopped || g->vm->exit_requested)
 		return;
 	g->ctrl_c = true;
 	g->stop_requested = true;
-	vm_kick_all(g->vm);
+	gdb_kick_running(g, NULL);
+	gdb_check_stopped(g);
 }
 
 static void feed(struct gdb_stub *g, const char *data, size_t len)
@@ -322,11 +403,8 @@ static void gdb_disconnect(struct gdb_stub *g)
 	g->no_ack = false;
 	g->arch_chosen = false;
 	g->reply_on_stop = false;
-	g->ctrl_c = false;
-	g->stop_requested = false;
 	memset(&g->dbg, 0, sizeof(g->dbg));
-	if (g->parked)
-		gdb_release(g, GDB_RESUME_CONTINUE);
+	gdb_release_all(g);
 }
 
 static void listen_event(void *opaque, int fd, uint32_t events)
@@ -349,7 +427,7 @@ static void listen_event(void *opaque, int fd, uint32_t events)
 	}
 	g->conn_fd = c;
 	g->stop_signal = 5;
-	g->stop_watch = -1;
+	g->report_event = false;
 }
 
 int gdb_stub_create(struct vm *vm, const struct debug_opts *opts, struct gdb_stub **out, char *why,
@@ -368,9 +446,16 @@ int gdb_stub_create(struct vm *vm, const struct debug_opts *opts, struct gdb_stu
 	g->vm = vm;
 	g->conn_fd = -1;
 	g->wait_at_start = opts->gdb_wait;
+	g->stop_requested = opts->gdb_wait;
+	g->first = -1;
 	g->stop_signal = 5;
-	g->stop_watch = -1;
+	g->cur_c = -1;
+	for (unsigned i = 0; i < ENGINE_MAX_VCPUS; i++) {
+		x86_state_reset(&g->cpu[i].state);
+		g->cpu[i].watch = -1;
+	}
 	pthread_cond_init(&g->parked_cond, NULL);
+	pthread_mutex_init(&g->debug_lock, NULL);
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
 	inet_pton(AF_INET, host, &sa.sin_addr);
 	g->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -428,5 +513,6 @@ void gdb_stub_destroy(struct gdb_stub *g)
 		close(g->listen_fd);
 	}
 	pthread_cond_destroy(&g->parked_cond);
+	pthread_mutex_destroy(&g->debug_lock);
 	free(g);
 }

@@ -353,7 +353,7 @@ static bool wake_up(const struct vm_cpu *c, enum wait_kind kind)
 	if (vm->exit_requested || c->init_sipi || c->dump_requested || must_park(c) ||
 	    c->reset_gen != vm->reset_gen || vm->reset_requested)
 		return true;
-	if (is_bsp(c) && (vm->snapshot_requested || vm_debug_stop_pending(vm)))
+	if ((is_bsp(c) && vm->snapshot_requested) || vm_debug_stop_pending(c))
 		return true;
 	if (kind == WAIT_SIPI)
 		return false;
@@ -391,8 +391,7 @@ static void halt(struct vm_cpu *c)
 	struct x86_cpu_state s;
 	bool if_set = c->vm->eng_ops->get_state(c->vcpu, &s) < 0 || (s.rflags & RFLAGS_IF);
 	wait_for(c, if_set ? WAIT_HALT : WAIT_HALT_NO_IF);
-	if (is_bsp(c))
-		vm_debug_vcpu_poll(c->vm); /* the debugger stopped the halted vCPU */
+	vm_debug_vcpu_poll(c); /* the debugger stopped the halted vCPU */
 }
 
 /* --- the thread --- */
@@ -449,11 +448,10 @@ static bool handle_exit(struct vm_cpu *c, const struct vcpu_exit *ex)
 	struct vm *vm = c->vm;
 	switch (ex->reason) {
 	case VCPU_EXIT_KICK:
-		if (is_bsp(c))
-			vm_debug_vcpu_poll(vm);
+		vm_debug_vcpu_poll(c);
 		return true;
 	case VCPU_EXIT_DEBUG:
-		vm_debug_vcpu_exit(vm, ex);
+		vm_debug_vcpu_exit(c, ex);
 		return true;
 	case VCPU_EXIT_HALT:
 		halt(c);

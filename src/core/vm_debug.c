@@ -49,31 +49,32 @@ void vm_debug_vcpu_start(struct vm *vm)
 			log_warn("--trace: %s", strerror(-r));
 	}
 	if (vm->gdb)
-		gdb_vcpu_start(vm->gdb);
+		gdb_vcpu_start(vm->gdb, &vm->cpus[0]);
 }
 
-void vm_debug_vcpu_exit(struct vm *vm, const struct vcpu_exit *ex)
+void vm_debug_vcpu_exit(struct vm_cpu *c, const struct vcpu_exit *ex)
 {
+	struct vm *vm = c->vm;
 	if (vm->gdb) {
-		gdb_vcpu_debug_exit(vm->gdb, ex);
+		gdb_vcpu_debug_exit(vm->gdb, c, ex);
 		return;
 	}
 	/* Nobody asked for debug exits; turn them off and go on. */
 	if (vm->eng_ops->set_debug) {
 		struct engine_debug off = { .enabled = false };
-		(void)vm->eng_ops->set_debug(vm->cpus[0].vcpu, &off);
+		(void)vm->eng_ops->set_debug(c->vcpu, &off);
 	}
 }
 
-void vm_debug_vcpu_poll(struct vm *vm)
+void vm_debug_vcpu_poll(struct vm_cpu *c)
 {
-	if (vm->gdb)
-		gdb_vcpu_poll(vm->gdb);
+	if (c->vm->gdb)
+		gdb_vcpu_poll(c->vm->gdb, c);
 }
 
-bool vm_debug_stop_pending(const struct vm *vm)
+bool vm_debug_stop_pending(const struct vm_cpu *c)
 {
-	return vm->gdb && gdb_stop_pending(vm->gdb);
+	return c->vm->gdb && gdb_stop_pending(c->vm->gdb, c);
 }
 
 void vm_debug_dump_extra(struct vm *vm, struct vm_cpu *c, const struct x86_cpu_state *s, FILE *out)

@@ -15,15 +15,17 @@
 /* Main thread, in vm_create: opens the trace and the GDB stub. 0, or the exit
  * status to end with (a one-line error was printed). */
 int vm_debug_create(struct vm *vm) MUST_CHECK;
-/* vCPU thread, once its vCPU holds the boot state: installs the trace hook,
- * waits for the debugger under -S. */
+/* The BSP's thread, once its vCPU holds the boot state: installs the trace
+ * hook, waits for the debugger under -S. */
 void vm_debug_vcpu_start(struct vm *vm);
-/* vCPU thread: a VCPU_EXIT_DEBUG exit. */
-void vm_debug_vcpu_exit(struct vm *vm, const struct vcpu_exit *ex);
-/* vCPU thread, lock not held: parks if the debugger asked for a stop. */
-void vm_debug_vcpu_poll(struct vm *vm);
-/* Lock held: the debugger wants the vCPU (a halted vCPU must stop waiting). */
-bool vm_debug_stop_pending(const struct vm *vm);
+/* vCPU c's thread: a VCPU_EXIT_DEBUG exit. */
+void vm_debug_vcpu_exit(struct vm_cpu *c, const struct vcpu_exit *ex);
+/* vCPU c's thread, lock not held, after a kick or a halt: parks if the
+ * debugger stopped the machine. */
+void vm_debug_vcpu_poll(struct vm_cpu *c);
+/* vCPU c's thread, lock held, while c waits (halted, or for a start-up IPI):
+ * whether the debugger wants it out of its wait (to park). */
+bool vm_debug_stop_pending(const struct vm_cpu *c);
 /* vCPU c's thread: what follows x86_state_dump in every dump: the current
  * instruction disassembled and the engine's branch history. */
 void vm_debug_dump_extra(struct vm *vm, struct vm_cpu *c, const struct x86_cpu_state *s, FILE *out);

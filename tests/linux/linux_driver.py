@@ -3,7 +3,7 @@
 """Guest-test driver for the Debian Linux guest (scripts/mkguest's images).
 
   linux_driver.py [--flavour F] [--script FILE | --no-initrd] [--append TEXT]
-                  [--boots N --busy K] -- X86V-COMMAND...
+                  [--program NAME=SOURCE.c]... [--boots N --busy K] -- X86V-COMMAND...
 
 Adds the kernel, initramfs, RAM and command line to the x86v command the test
 runner gives (`x86v run --accel E --timeout N`), runs it with stdout/stderr
@@ -13,6 +13,8 @@ initramfs) and x86v exits with the script's status (guest-init's x86v-exit).
 The host's time goes along as x86v.hosttime= so the script can check the RTC.
 --boots N runs the guest N times, stopping at the first nonzero status, with
 --busy K CPU-bound processes spinning on the host meanwhile (a loaded host).
+--program compiles a C source with the host's cc (static, -pthread) and ships
+it as /x86v/NAME beside the script.
 Exits 77 with "SKIP: why" when the guest images are not built.
 """
 import argparse
@@ -50,7 +52,7 @@ def newc_script(data, files=()):
     return bytes(out)
 
 
-def guest_command(x86v, flavour, script, append_extra, tmp, no_initrd=False):
+def guest_command(x86v, flavour, script, append_extra, tmp, no_initrd=False, files=()):
     """The x86v command that boots the guest, with the script shipped in the
     initramfs; None when the guest images are not built."""
     images = os.path.join(SRC, "guest-images", flavour)
@@ -70,7 +72,7 @@ def guest_command(x86v, flavour, script, append_extra, tmp, no_initrd=False):
             base = src.read()
             # The kernel looks for the next archive at a 4-byte boundary.
             dst.write(base + b"\0" * (-len(base) % 4))
-            dst.write(newc_script(body))
+            dst.write(newc_script(body, files))
         initrd = combined
     if not no_initrd:
         argv += ["--initrd", initrd]
@@ -88,11 +90,19 @@ def main():
     ap.add_argument("--append", default="")
     ap.add_argument("--boots", type=int, default=1)
     ap.add_argument("--busy", type=int, default=0)
+    ap.add_argument("--program", action="append", default=[])
     opts = ap.parse_args(sys.argv[1:split])
     x86v = sys.argv[split + 1:]
 
     with tempfile.TemporaryDirectory(prefix="x86v-linux-") as tmp:
-        argv = guest_command(x86v, opts.flavour, opts.script, opts.append, tmp, opts.no_initrd)
+        files = []
+        for spec in opts.program:
+            name, source = spec.split("=", 1)
+            out = os.path.join(tmp, name)
+            subprocess.run(["cc", "-O2", "-static", "-pthread", "-o", out, os.path.join(SRC, source)], check=True)
+            with open(out, "rb") as f:
+                files.append((name, f.read(), 0o100755))
+        argv = guest_command(x86v, opts.flavour, opts.script, opts.append, tmp, opts.no_initrd, files)
         if argv is None:
             return 77
         # Each hog spins until this driver is gone, however it ends (even killed).

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The GDB stub's pure pieces: checksums, hex and binary decoding, address
- * parsing, the register layouts and their target descriptions, and the
- * read-only page walker the stub reads virtual memory through.
+ * parsing, thread ids and vCont actions, the register layouts and their
+ * target descriptions, and the read-only page walker the stub reads virtual
+ * memory through.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -122,6 +123,61 @@ static void test_translate(void)
 	ram_destroy(&ram);
 }
 
+static void test_threads(void)
+{
+	const char *p;
+	int tid;
+	p = "2";
+	CHECK_EQ(gdb_parse_thread(&p, 2, &tid), 0);
+	CHECK_EQ(tid, 2);
+	CHECK_EQ(*p, '\0');
+	p = "-1;";
+	CHECK_EQ(gdb_parse_thread(&p, 2, &tid), 0);
+	CHECK_EQ(tid, -1);
+	CHECK_EQ(*p, ';');
+	p = "0";
+	CHECK_EQ(gdb_parse_thread(&p, 1, &tid), 0);
+	CHECK_EQ(tid, 0);
+	p = "a";
+	CHECK_EQ(gdb_parse_thread(&p, 10, &tid), 0);
+	CHECK_EQ(tid, 10);
+	p = "3";
+	CHECK_EQ(gdb_parse_thread(&p, 2, &tid), -EINVAL); /* no such thread */
+	p = "";
+	CHECK_EQ(gdb_parse_thread(&p, 2, &tid), -EINVAL);
+	p = "-2";
+	CHECK_EQ(gdb_parse_thread(&p, 2, &tid), -EINVAL);
+	p = "11111111111111111";
+	CHECK_EQ(gdb_parse_thread(&p, 64, &tid), -EINVAL);
+
+	enum gdb_resume how[4];
+	CHECK_EQ(gdb_parse_vcont(";c", 3, 0, how), 0);
+	CHECK(how[0] == GDB_RESUME_CONTINUE && how[1] == GDB_RESUME_CONTINUE && how[2] == GDB_RESUME_CONTINUE);
+	CHECK_EQ(gdb_parse_vcont(";s:2;c", 3, 0, how), 0); /* step 2, the others run */
+	CHECK(how[0] == GDB_RESUME_CONTINUE && how[1] == GDB_RESUME_STEP && how[2] == GDB_RESUME_CONTINUE);
+	CHECK_EQ(gdb_parse_vcont(";s:2", 3, 0, how), 0); /* step 2, the others stay stopped */
+	CHECK(how[0] == GDB_RESUME_NONE && how[1] == GDB_RESUME_STEP && how[2] == GDB_RESUME_NONE);
+	CHECK_EQ(gdb_parse_vcont(";S05:1;C1f:-1", 2, 0, how), 0); /* signals ignored; -1: all */
+	CHECK(how[0] == GDB_RESUME_STEP && how[1] == GDB_RESUME_CONTINUE);
+	CHECK_EQ(gdb_parse_vcont(";c:1;s:1", 2, 0, how), 0); /* the first action naming a thread wins */
+	CHECK(how[0] == GDB_RESUME_CONTINUE && how[1] == GDB_RESUME_NONE);
+	CHECK_EQ(gdb_parse_vcont(";s:0", 2, 1, how), 0); /* 0: any, the current thread */
+	CHECK(how[0] == GDB_RESUME_NONE && how[1] == GDB_RESUME_STEP);
+	CHECK_EQ(gdb_parse_vcont(";s:1", 1, 0, how), 0);
+	CHECK(how[0] == GDB_RESUME_STEP);
+	CHECK_EQ(gdb_parse_vcont("", 2, 0, how), -EINVAL);
+	CHECK_EQ(gdb_parse_vcont(";", 2, 0, how), -EINVAL);
+	CHECK_EQ(gdb_parse_vcont(";c:3", 2, 0, how), -EINVAL);
+	CHECK_EQ(gdb_parse_vcont(";t", 2, 0, how), -EINVAL);
+	CHECK_EQ(gdb_parse_vcont(";r1,2", 2, 0, how), -EINVAL);
+	CHECK_EQ(gdb_parse_vcont(";C", 2, 0, how), -EINVAL);
+	CHECK_EQ(gdb_parse_vcont(";C100", 2, 0, how), -EINVAL);
+	CHECK_EQ(gdb_parse_vcont(";c:", 2, 0, how), -EINVAL);
+	CHECK_EQ(gdb_parse_vcont(";c;", 2, 0, how), -EINVAL);
+	CHECK_EQ(gdb_parse_vcont(";cx", 2, 0, how), -EINVAL);
+	CHECK_EQ(gdb_parse_vcont(";c", 2, 2, how), -EINVAL); /* any out of range */
+}
+
 static void test_trace_range(void)
 {
 	uint64_t a, b;
@@ -137,4 +193,4 @@ static void test_trace_range(void)
 }
 
 CHECK_MAIN(TEST_CASE(test_checksum_and_hex), TEST_CASE(test_address), TEST_CASE(test_registers),
-	   TEST_CASE(test_translate), TEST_CASE(test_trace_range))
+	   TEST_CASE(test_translate), TEST_CASE(test_threads), TEST_CASE(test_trace_range))

@@ -63,7 +63,7 @@ uint64_t soft_io_read(struct soft_cpu *cpu, uint16_t port, unsigned size)
 	io_check(cpu, port, size);
 	uint64_t v = 0;
 	cpu->check_unrepeatable = true;
-	cpu->host->pio(cpu->host->opaque, port, &v, size, false);
+	soft_host_pio(cpu, port, &v, size, false);
 	return v & soft_size_mask(size);
 }
 
@@ -71,5 +71,5 @@ void soft_io_write(struct soft_cpu *cpu, uint16_t port, unsigned size, uint64_t 
 {
 	io_check(cpu, port, size);
 	cpu->check_unrepeatable = true;
-	cpu->host->pio(cpu->host->opaque, port, &value, size, true);
+	soft_host_pio(cpu, port, &value, size, true);
 }

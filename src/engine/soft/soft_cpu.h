@@ -64,7 +64,9 @@ enum soft_access { SOFT_ACC_READ, SOFT_ACC_WRITE, SOFT_ACC_EXEC };
  * cannot match (SOFT_TLB_INVALID) sends that access kind to the slow path:
  * writes to pages holding decoded code, to clean pages (the dirty bit must
  * be set first) and to read-only pages never get a write tag; MMIO never
- * gets any tag.
+ * gets any tag. Each vCPU owns its TLB, but another vCPU that marks a page
+ * as code takes its write tags away (soft_mem.c): tag_write is read and
+ * written atomically (soft_tlb_write_tag), and the gpa beside it stored so.
  */
 struct soft_tlb_entry {
 	uint64_t tag_read, tag_write, tag_exec;
@@ -74,7 +76,7 @@ struct soft_tlb_entry {
  * bytes and translated code indexes with a shift): the guest-physical page
  * for code-page tracking, and whether the mapping is global. */
 struct soft_tlb_phys {
-	uint64_t gpa;
+	uint64_t gpa; /* read by other vCPUs: stored atomically */
 	bool global;
 	bool listed; /* in tlb_list: filled since the last full flush */
 };
@@ -106,6 +108,7 @@ struct soft_cpu {
 
 	struct engine *eng;
 	const struct engine_host *host;
+	unsigned index; /* vcpu_create's: the host callbacks' cpu, the initial APIC ID */
 
 	/* The instruction being executed: faults report insn_rip; handlers that
 	 * branch write s.rip, others leave it at the next instruction. */
@@ -125,19 +128,46 @@ struct soft_cpu {
 	bool halted;
 	bool shutdown; /* triple fault: the run ends with VCPU_EXIT_SHUTDOWN */
 	bool interrupt_shadow; /* the instruction after STI / MOV SS / POP SS */
-	/* Atomic, set by other threads: a kick (the machine wants the thread)
-	 * and the controllers' INTR output for this vCPU. Translated code tests
-	 * both with one load of the attention word. */
+	/* Atomic, set by other threads: a kick (the machine wants the thread),
+	 * the controllers' INTR output for this vCPU, and work other vCPUs ask
+	 * for at the next block boundary (SOFT_WORK_*, soft_exclusive.c).
+	 * Translated code tests them all with one load of the attention word. */
 	union {
-		uint16_t attention;
+		uint32_t attention;
 		struct {
 			uint8_t kicked;
 			uint8_t intr_line;
+			uint8_t work;
+			uint8_t attention_pad;
 		};
 	};
+	/* Exclusive sections (soft_exclusive.c): in run() and touching guest
+	 * memory (not parked, not in a host callback), atomic; counted by the
+	 * exclusive section being set up (under the engine's excl_lock); holds
+	 * one now. */
+	bool running;
+	bool has_waiter;
+	bool excl_held;
+	/* The locked instruction being run (soft_atomic.c). */
+	struct soft_lock {
+		bool active;
+		uint8_t mode; /* SOFT_LOCK_* (soft_atomic.c) */
+		uint8_t want; /* bytes the region must cover (CMPXCHG16B: 16), else 0 */
+		uint8_t len; /* bytes of the region */
+		bool written; /* the handler stored into the region */
+		bool saved_watch; /* watch_active outside the instruction */
+		uint64_t lin, gpa; /* the region */
+		void *host;
+		union {
+			uint8_t b[16];
+			uint64_t q[2];
+		} old, cur; /* its value as read, and with the handler's stores */
+	} lk;
 	uint64_t insn_count; /* instructions retired */
 	uint64_t insn_limit; /* run() returns VCPU_EXIT_KICK when insn_count reaches it */
 	uint64_t tsc_offset, tsc_last; /* soft_tsc.c */
+	uint64_t tsc_reported; /* the TSC the last get_state gave, if tsc_reported_valid */
+	bool tsc_reported_valid;
 	uint64_t smap_ac; /* RFLAGS_AC while CR4.SMAP is set, else 0 (soft_cpu_mode_changed) */
 
 	/* Debugging and tracing (soft_debug.c). The execution loop tests only
@@ -173,7 +203,6 @@ struct soft_cpu {
 	struct soft_jit *jit; /* NULL: interpreter only */
 	uint64_t interp_insns; /* instructions the interpreter ran (the rest ran as translated code) */
 	uint64_t jit_helper_calls; /* interpreter handlers called from translated code */
-	uint64_t code_writes; /* writes that found decoded code on their page */
 	uint64_t walks; /* page walks (the lockstep checker: did a run fill the TLB?) */
 	/* Set before each handler call from translated code: the instructions
 	 * of the block counted but not run should the handler fault. */
@@ -299,6 +328,16 @@ void soft_tlb_flush_all(struct soft_cpu *cpu, bool include_global);
 void soft_tlb_flush_page(struct soft_cpu *cpu, uint64_t lin);
 /* A page became a code page: writes to it must take the slow path from now on. */
 void soft_tlb_drop_writes_to(struct soft_cpu *cpu, uint64_t gpa_page);
+/* The same in every other vCPU's TLB, from any vCPU thread (after the page's
+ * mark is stored and fenced): true when some write tag was taken away, whose
+ * owner may then still be finishing a store through it. */
+bool soft_tlb_drop_writes_others(struct soft_cpu *self, uint64_t gpa_page);
+/* Translates [lin, lin + len) (one page) for a write with the given
+ * privilege (walks; raises #PF; sets A/D): its guest-physical address in
+ * *gpa and a writable host pointer, or NULL when it is no writable RAM
+ * (MMIO, ROM). Writes through the pointer skip code-page tracking: the
+ * caller reports them (soft_code_written). */
+void *soft_lin_write_ptr(struct soft_cpu *cpu, uint64_t lin, unsigned len, bool user, uint64_t *gpa);
 /* Caches the translation of an instruction fetch at lin (walks; raises #PF). */
 void soft_tlb_fill_exec(struct soft_cpu *cpu, uint64_t lin, bool user);
 
@@ -332,6 +371,17 @@ static inline unsigned soft_tlb_view(const struct soft_cpu *cpu, bool user)
 	return (cpu->s.rflags & cpu->smap_ac) && cpu->cpl < 3 ? 2 : 0;
 }
 
+/* An entry's write tag (another vCPU may take it away at any time). */
+static inline uint64_t soft_tlb_write_tag(const struct soft_tlb_entry *e)
+{
+	return __atomic_load_n(&e->tag_write, __ATOMIC_RELAXED);
+}
+
+static inline void soft_tlb_set_write_tag(struct soft_tlb_entry *e, uint64_t tag)
+{
+	__atomic_store_n(&e->tag_write, tag, __ATOMIC_RELAXED);
+}
+
 /*
  * The fast path of soft_seg_read / soft_seg_write: in 64-bit mode (no limits
  * or types apply; only FS and GS have a base) or on a flat segment (whose
@@ -351,30 +401,36 @@ static inline __attribute__((always_inline)) void *soft_fast_ptr(struct soft_cpu
 	if ((lin & 0xfff) > 4096 - size)
 		return (void *)0;
 	const struct soft_tlb_entry *e = &cpu->tlb[soft_tlb_view(cpu, cpu->cpl == 3)][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
-	uint64_t tag = acc == SOFT_ACC_WRITE ? e->tag_write : e->tag_read;
+	uint64_t tag = acc == SOFT_ACC_WRITE ? soft_tlb_write_tag(e) : e->tag_read;
 	if (tag != (lin & SOFT_PAGE_MASK))
 		return (void *)0;
 	return (void *)(uintptr_t)(lin + e->addend);
 }
 
-/* Fixed-size host loads and stores: a variable-size memcpy would be a library call. */
+/*
+ * Fixed-size loads and stores of guest RAM through a host pointer: one host
+ * access each, so an aligned one is never torn while other vCPUs (and their
+ * locked instructions, host atomics) use the same bytes. Relaxed atomics
+ * say so to the compiler and to ThreadSanitizer; on x86-64 they are the
+ * plain MOV at any alignment (guest addresses need not be aligned).
+ */
 static inline uint64_t soft_host_load(const void *p, unsigned size)
 {
 	switch (size) {
-	case 1: return *(const uint8_t *)p;
-	case 2: { uint16_t w; __builtin_memcpy(&w, p, 2); return w; }
-	case 4: { uint32_t d; __builtin_memcpy(&d, p, 4); return d; }
-	default: { uint64_t q; __builtin_memcpy(&q, p, 8); return q; }
+	case 1: return __atomic_load_n((const uint8_t *)p, __ATOMIC_RELAXED);
+	case 2: return __atomic_load_n((const uint16_t *)p, __ATOMIC_RELAXED);
+	case 4: return __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED);
+	default: return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
 	}
 }
 
 static inline void soft_host_store(void *p, unsigned size, uint64_t v)
 {
 	switch (size) {
-	case 1: *(uint8_t *)p = (uint8_t)v; break;
-	case 2: { uint16_t w = (uint16_t)v; __builtin_memcpy(p, &w, 2); break; }
-	case 4: { uint32_t d = (uint32_t)v; __builtin_memcpy(p, &d, 4); break; }
-	default: __builtin_memcpy(p, &v, 8); break;
+	case 1: __atomic_store_n((uint8_t *)p, (uint8_t)v, __ATOMIC_RELAXED); break;
+	case 2: __atomic_store_n((uint16_t *)p, (uint16_t)v, __ATOMIC_RELAXED); break;
+	case 4: __atomic_store_n((uint32_t *)p, (uint32_t)v, __ATOMIC_RELAXED); break;
+	default: __atomic_store_n((uint64_t *)p, v, __ATOMIC_RELAXED); break;
 	}
 }
 

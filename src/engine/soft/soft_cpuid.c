@@ -3,7 +3,8 @@
  * The CPU the soft engine presents (SDM Vol. 2A, CPUID): a 64-bit x86 with
  * exactly the features this engine implements: the x87 FPU, FXSAVE/FXRSTOR
  * and XSAVE for x87|SSE (leaf 0xd), MMX and SSE..SSE4.2 (POPCNT included;
- * PCLMULQDQ and AES-NI are implemented but not advertised).
+ * PCLMULQDQ and AES-NI are implemented but not advertised). Each vCPU
+ * is a package of its own.
  */
 #include <string.h>
 
@@ -53,7 +54,7 @@
 /*
  * The cache hierarchy the model describes (an Ivy Bridge core's): L1 data and
  * instruction 32 KiB 8-way, L2 256 KiB 8-way, L3 8 MiB 16-way inclusive, all
- * with 64-byte lines, each private to the one vCPU. Leaf 4 subleaf n:
+ * with 64-byte lines, each private to its vCPU. Leaf 4 subleaf n:
  * EAX type | level << 5 | self-initializing, EBX ways-1 << 22 | line-1,
  * ECX sets-1, EDX bit 1 inclusive (SDM Vol. 2A, CPUID leaf 04H).
  */
@@ -82,7 +83,11 @@ void soft_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4])
 		break;
 	case 1:
 		out[0] = 0x000306a9; /* family 6, model 0x3a, stepping 9 */
-		out[1] = 0x00010800; /* CLFLUSH line 64 bytes, 1 logical processor */
+		/* CLFLUSH line 64 bytes, 1 logical processor: each vCPU is a
+		 * package of its own (one core, one thread), so no HTT and no
+		 * leaf 0BH/1FH topology. The CPUID instruction adds the initial
+		 * APIC ID (bits 31:24). */
+		out[1] = 0x00010800;
 		out[2] = LEAF1_ECX_CX16 | LEAF1_ECX_MOVBE | LEAF1_ECX_POPCNT | LEAF1_ECX_XSAVE | LEAF1_ECX_HYPERVISOR;
 		/* SSE3/SSSE3/SSE4.1/SSE4.2 as far as the host runs them (interp/sse_exec.c) */
 		out[2] |= soft_sse_cpuid_ecx();

@@ -12,6 +12,17 @@
  * need no tracking. Pages whose code is rewritten again and again (code
  * next to data, a guest's own JIT) are left to the interpreter until the
  * next flush of the block cache: translating them would be wasted work.
+ *
+ * Marks and generations are the engine's, shared by its vCPUs, and any
+ * thread may write guest memory (other vCPUs, the VMM, devices). A writer
+ * stores its bytes, fences, and then looks at the mark: if set, it clears
+ * it, moves the generation on and asks every other vCPU to follow no old
+ * link between blocks (SOFT_WORK_CODE, at its next block boundary). A
+ * decoder marks the page first (taking other vCPUs' write tags for it
+ * away), then reads the generation, fences, and checks that the mark is
+ * still there before it reads the bytes. Either the writer sees the mark
+ * and the generation the decoder recorded goes stale, or the decoder
+ * reads the new bytes.
  */
 #include <Zydis/Zydis.h>
 #include <stdlib.h>
@@ -48,8 +59,9 @@ struct soft_block_cache {
 	struct soft_block *jump_cache[1u << JUMP_CACHE_BITS];
 	uint8_t *arena;
 	size_t used;
-	uint32_t *page_gen; /* per RAM page; bumped on a write to a code page */
-	uint8_t *page_writes; /* per RAM page: the same writes since the last flush, saturating */
+	/* per RAM page: its generation at the last flush (the writes since
+	 * then are the difference) */
+	uint32_t *gen_base;
 	uint64_t pages;
 	ZydisDecoder decoder[3]; /* for code size 2, 4, 8 */
 	struct soft_insn scratch; /* an instruction that crosses a page, decoded */
@@ -67,36 +79,70 @@ static int64_t ram_page(const struct guest_ram *ram, uint64_t gpa)
 	return -1;
 }
 
+static bool page_marked(const struct engine *eng, int64_t p)
+{
+	return __atomic_load_n(&eng->code_pages[p], __ATOMIC_RELAXED) != 0;
+}
+
+static uint32_t page_gen(const struct engine *eng, int64_t p)
+{
+	return __atomic_load_n(&eng->page_gen[p], __ATOMIC_ACQUIRE);
+}
+
 bool soft_is_code_page(const struct engine *eng, uint64_t gpa)
 {
 	int64_t p = ram_page(eng->host.ram, gpa);
-	return p >= 0 && eng->code_pages[p];
+	return p >= 0 && page_marked(eng, p);
 }
 
-void soft_code_page_written(struct engine *eng, uint64_t gpa)
+void soft_code_written(struct engine *eng, struct soft_cpu *writer, uint64_t gpa, uint64_t len)
 {
-	int64_t p = ram_page(eng->host.ram, gpa);
-	if (p < 0 || !eng->code_pages[p])
+	if (!len)
 		return;
-	eng->code_pages[p] = 0;
-	if (eng->cpu && eng->cpu->blocks) {
-		eng->cpu->code_writes++;
-		struct soft_block_cache *c = eng->cpu->blocks;
-		c->page_gen[p]++;
-		if (c->page_writes[p] < UINT8_MAX)
-			c->page_writes[p]++;
-		soft_chain_epoch_bump(eng->cpu, true);
-		/* The block being executed may be the one just made stale. */
-		eng->cpu->end_block = true;
-		/* and the lockstep checker cannot run it again from the same state */
-		eng->cpu->check_unrepeatable = true;
+	/* The writer's half of the handshake (top of the file). One vCPU
+	 * alone needs no fence for its own writes: only vCPUs mark pages. */
+	if (!writer || soft_engine_multi(eng))
+		soft_barrier();
+	bool others = false;
+	for (uint64_t page = gpa & SOFT_PAGE_MASK; page < gpa + len; page += 4096) {
+		int64_t p = ram_page(eng->host.ram, page);
+		if (p < 0 || !page_marked(eng, p))
+			continue;
+		__atomic_store_n(&eng->code_pages[p], 0, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&eng->page_gen[p], 1, __ATOMIC_SEQ_CST);
+		__atomic_fetch_add(&eng->code_writes, 1, __ATOMIC_RELAXED);
+		others = true;
+		if (writer && writer->blocks) {
+			soft_chain_epoch_bump(writer, true);
+			/* The block being executed may be the one just made stale. */
+			writer->end_block = true;
+			/* and the lockstep checker cannot run it again from the same state */
+			writer->check_unrepeatable = true;
+		}
 	}
+	if (!others || (writer && !soft_engine_multi(eng)))
+		return;
+	pthread_rwlock_rdlock(&eng->cpus_lock);
+	for (unsigned i = 0; i < ENGINE_MAX_VCPUS; i++) {
+		struct soft_cpu *c = eng->cpus[i];
+		if (c && c != writer)
+			soft_cpu_post_work(c, SOFT_WORK_CODE);
+	}
+	pthread_rwlock_unlock(&eng->cpus_lock);
 }
 
 bool soft_page_written_often(const struct soft_cpu *cpu, uint64_t gpa)
 {
 	int64_t p = ram_page(cpu->host->ram, gpa);
-	return p >= 0 && cpu->blocks->page_writes[p] >= SOFT_WRITTEN_OFTEN;
+	return p >= 0 && page_gen(cpu->eng, p) - cpu->blocks->gen_base[p] >= SOFT_WRITTEN_OFTEN;
+}
+
+/* Starts counting the writes to every page anew (soft_page_written_often). */
+static void rebase_gens(struct soft_cpu *cpu)
+{
+	struct soft_block_cache *c = cpu->blocks;
+	for (uint64_t p = 0; p < c->pages; p++)
+		c->gen_base[p] = __atomic_load_n(&cpu->eng->page_gen[p], __ATOMIC_RELAXED);
 }
 
 void soft_decoder_init(ZydisDecoder *dec, unsigned code_size)
@@ -115,12 +161,10 @@ int soft_blocks_init(struct soft_cpu *cpu)
 	if (!c)
 		return -1;
 	c->pages = cpu->eng->code_pages_len;
-	c->page_gen = calloc(c->pages ? c->pages : 1, sizeof(uint32_t));
-	c->page_writes = calloc(c->pages ? c->pages : 1, 1);
+	c->gen_base = calloc(c->pages ? c->pages : 1, sizeof(uint32_t));
 	c->arena = malloc(ARENA_BYTES);
-	if (!c->page_gen || !c->page_writes || !c->arena) {
-		free(c->page_gen);
-		free(c->page_writes);
+	if (!c->gen_base || !c->arena) {
+		free(c->gen_base);
 		free(c->arena);
 		free(c);
 		return -1;
@@ -129,6 +173,7 @@ int soft_blocks_init(struct soft_cpu *cpu)
 	soft_decoder_init(&c->decoder[1], 4);
 	soft_decoder_init(&c->decoder[2], 8);
 	cpu->blocks = c;
+	rebase_gens(cpu);
 	return 0;
 }
 
@@ -137,8 +182,7 @@ void soft_blocks_destroy(struct soft_cpu *cpu)
 	struct soft_block_cache *c = cpu->blocks;
 	if (!c)
 		return;
-	free(c->page_gen);
-	free(c->page_writes);
+	free(c->gen_base);
 	free(c->arena);
 	free(c);
 	cpu->blocks = NULL;
@@ -161,7 +205,7 @@ void soft_blocks_flush(struct soft_cpu *cpu)
 	memset(c->hash, 0, sizeof(c->hash));
 	memset(c->jump_cache, 0, sizeof(c->jump_cache));
 	memset(c->cross, 0, sizeof(c->cross));
-	memset(c->page_writes, 0, c->pages);
+	rebase_gens(cpu);
 	c->used = 0;
 	c->prev = NULL;
 	soft_chain_epoch_bump(cpu, true);
@@ -365,6 +409,8 @@ static bool decode_with(const struct engine *eng, const ZydisDecoder *dec, unsig
 	else if (zi.meta.branch_type == ZYDIS_BRANCH_TYPE_FAR && zi.mnemonic != ZYDIS_MNEMONIC_IRET &&
 		 zi.mnemonic != ZYDIS_MNEMONIC_IRETD && zi.mnemonic != ZYDIS_MNEMONIC_IRETQ)
 		fn = soft_sys_far_branch;
+	else if (fn && !simd && soft_insn_atomic(in))
+		fn = soft_atomic_insn; /* which runs eng->handlers[mnemonic] */
 	else if (fn && !simd)
 		fn = soft_fast_handler(in, code_size, fn);
 	in->fn = fn ? fn : op_unimplemented;
@@ -400,12 +446,31 @@ static uint32_t block_hash(uint64_t gpa, unsigned mode)
 	return (uint32_t)(h >> (64 - BLOCK_HASH_BITS));
 }
 
-/* Marks a RAM page as holding decoded code (writes to it move its generation on). */
-static void register_code_page(struct soft_cpu *cpu, int64_t pfn, uint64_t gpa_page)
+/* Marks RAM page pfn as holding decoded code (writes to it move its
+ * generation on) before its bytes are read, and returns the generation
+ * those bytes belong to (the decoder's half of the handshake). */
+static uint32_t register_code_page(struct soft_cpu *cpu, int64_t pfn, uint64_t gpa_page)
 {
-	if (pfn >= 0 && !cpu->eng->code_pages[pfn]) {
-		cpu->eng->code_pages[pfn] = 1;
-		soft_tlb_drop_writes_to(cpu, gpa_page);
+	struct engine *eng = cpu->eng;
+	if (pfn < 0)
+		return 0;
+	for (;;) {
+		if (!page_marked(eng, pfn)) {
+			__atomic_store_n(&eng->code_pages[pfn], 1, __ATOMIC_RELAXED);
+			soft_tlb_drop_writes_to(cpu, gpa_page);
+			if (soft_engine_multi(eng)) {
+				soft_barrier();
+				/* A vCPU that had a write tag may be storing through
+				 * it right now: wait until it is past the store. */
+				if (soft_tlb_drop_writes_others(cpu, gpa_page))
+					soft_exclusive_barrier(eng, cpu);
+			}
+		}
+		uint32_t gen = page_gen(eng, pfn);
+		soft_barrier();
+		/* Still marked: a writer from now on moves gen on. */
+		if (page_marked(eng, pfn))
+			return gen;
 	}
 }
 
@@ -420,7 +485,7 @@ static struct soft_block *build_block(struct soft_cpu *cpu, uint64_t gpa, const 
 	struct soft_block *b = (struct soft_block *)(c->arena + c->used);
 	b->gpa = gpa;
 	b->mode = cpu->code_size;
-	b->gen = pfn >= 0 ? c->page_gen[pfn] : 0;
+	b->gen = register_code_page(cpu, pfn, gpa & SOFT_PAGE_MASK);
 	b->count = 0;
 	b->link_next = 0;
 	b->link[0] = b->link[1] = NULL;
@@ -449,7 +514,6 @@ static struct soft_block *build_block(struct soft_cpu *cpu, uint64_t gpa, const 
 	uint32_t h = block_hash(gpa, b->mode);
 	b->next = c->hash[h];
 	c->hash[h] = b;
-	register_code_page(cpu, pfn, gpa & SOFT_PAGE_MASK);
 	return b;
 }
 
@@ -479,14 +543,17 @@ static const struct soft_insn *cross_lookup(struct soft_cpu *cpu, uint64_t lin, 
 		return NULL;
 	int64_t page2 = tlb_read_page(cpu, (lin & SOFT_PAGE_MASK) + 4096, cpu->cpl == 3);
 	int64_t pfn2 = page2 < 0 ? -1 : ram_page(cpu->host->ram, (uint64_t)page2);
-	if (pfn2 < 0 || (uint64_t)page2 != x->gpa2_page || c->page_gen[pfn2] != x->gen2)
+	if (pfn2 < 0 || (uint64_t)page2 != x->gpa2_page || page_gen(cpu->eng, pfn2) != x->gen2)
 		return NULL;
 	return &x->insn;
 }
 
-/* Keeps the crossing instruction just decoded (whose bytes were read through
- * the TLB) for cross_lookup; both of its pages become code pages. */
-static void cross_keep(struct soft_cpu *cpu, uint64_t lin, uint64_t gpa, const struct soft_insn *in)
+/* Keeps the crossing instruction just decoded from bytes (read through the
+ * TLB) for cross_lookup; both of its pages become code pages. Kept only if
+ * the bytes, read again once both pages are marked, are the same (else they
+ * were being rewritten: this run uses them, nothing keeps them). */
+static void cross_keep(struct soft_cpu *cpu, uint64_t lin, uint64_t gpa, const struct soft_insn *in,
+		       const uint8_t bytes[15])
 {
 	struct soft_block_cache *c = cpu->blocks;
 	uint64_t lin2 = (lin & SOFT_PAGE_MASK) + 4096;
@@ -495,11 +562,13 @@ static void cross_keep(struct soft_cpu *cpu, uint64_t lin, uint64_t gpa, const s
 	int64_t pfn2 = page2 < 0 ? -1 : ram_page(cpu->host->ram, (uint64_t)page2);
 	if (pfn < 0 || pfn2 < 0 || (cpu->code_size != 8 && lin2 > 0xffffffffULL))
 		return;
-	register_code_page(cpu, pfn, gpa & SOFT_PAGE_MASK);
-	register_code_page(cpu, pfn2, (uint64_t)page2);
+	uint32_t gen = register_code_page(cpu, pfn, gpa & SOFT_PAGE_MASK);
+	uint32_t gen2 = register_code_page(cpu, pfn2, (uint64_t)page2);
+	for (unsigned i = 0; i < in->len; i++)
+		if ((uint8_t)soft_lin_read(cpu, lin + i, 1, cpu->cpl == 3) != bytes[i])
+			return;
 	*cross_slot(c, lin) = (struct soft_cross){ .lin = lin, .gpa = gpa, .gpa2_page = (uint64_t)page2,
-						   .gen = c->page_gen[pfn], .gen2 = c->page_gen[pfn2],
-						   .mode = cpu->code_size, .insn = *in };
+						   .gen = gen, .gen2 = gen2, .mode = cpu->code_size, .insn = *in };
 }
 
 /* An instruction that crosses into the next page: gather its bytes through
@@ -521,7 +590,7 @@ static const struct soft_insn *decode_crossing(struct soft_cpu *cpu, uint64_t li
 		for (unsigned i = first; i < sizeof(bytes); i++)
 			bytes[i] = (uint8_t)soft_lin_read(cpu, lin + i, 1, user);
 		if (decode_one(cpu, bytes, sizeof(bytes), in, &ends, &short_input)) {
-			cross_keep(cpu, lin, gpa, in);
+			cross_keep(cpu, lin, gpa, in, bytes);
 			return in;
 		}
 	}
@@ -582,7 +651,7 @@ const struct soft_insn *soft_fetch(struct soft_cpu *cpu, unsigned *run_len, stru
 	}
 	uint64_t gpa = gpa_page | (lin & 0xfff);
 	int64_t pfn = ram_page(cpu->host->ram, gpa_page);
-	uint32_t gen = pfn >= 0 ? c->page_gen[pfn] : 0;
+	uint32_t gen = pfn >= 0 ? page_gen(cpu->eng, pfn) : 0;
 
 	struct soft_block **slot = &c->jump_cache[(gpa ^ (gpa >> JUMP_CACHE_BITS)) & ((1u << JUMP_CACHE_BITS) - 1)];
 	struct soft_block *b = *slot;

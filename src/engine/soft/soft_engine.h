@@ -7,6 +7,7 @@
 #ifndef X86V_ENGINE_SOFT_ENGINE_H
 #define X86V_ENGINE_SOFT_ENGINE_H
 
+#include <pthread.h>
 #include <Zydis/Zydis.h>
 
 #include "engine/soft/soft_cpu.h"
@@ -14,9 +15,30 @@
 
 struct engine {
 	struct engine_host host;
-	struct soft_cpu *cpu; /* one vCPU for now */
-	uint8_t *code_pages; /* one byte per guest RAM page: 1 = holds decoded code */
+	/* The vCPUs by index. cpus_lock: read by those who look at other vCPUs
+	 * (code-page tracking, exclusive sections), written by create/destroy. */
+	pthread_rwlock_t cpus_lock;
+	struct soft_cpu *cpus[ENGINE_MAX_VCPUS];
+	/* Set once a second vCPU exists (atomic): until then the cross-vCPU
+	 * work (fences, compare-and-swap) is skipped. */
+	bool multi;
+	/* Code-page tracking, shared by every vCPU (soft_decode.c), one entry
+	 * per guest RAM page, all accessed atomically: 1 = some vCPU holds
+	 * code decoded from the page; its generation, moved on by every write
+	 * that finds the page marked. */
+	uint8_t *code_pages;
+	uint32_t *page_gen;
 	uint64_t code_pages_len;
+	uint64_t code_writes; /* writes that found decoded code on their page (atomic) */
+	/* Exclusive sections (soft_exclusive.c). */
+	pthread_mutex_t excl_lock;
+	pthread_cond_t excl_done; /* the vCPUs an exclusive section waits for have stopped */
+	pthread_cond_t excl_resume; /* the exclusive section is over */
+	int excl_pending; /* 0: none; else 1 + vCPUs still to stop (atomic, written under excl_lock) */
+	bool host_cx16; /* the host has CMPXCHG16B */
+	/* Every vCPU's TSC offset at creation (soft_tsc.c), under cpus_lock. */
+	uint64_t tsc_base;
+	bool tsc_started;
 	soft_handler_fn *handlers[2048]; /* indexed by ZydisMnemonic */
 	/* Forms with an MMX or XMM register operand: a separate table because
 	 * mnemonics such as MOVSD and CMPSD name both a string and an SSE2 instruction. */
@@ -41,8 +63,11 @@ int soft_walk(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc, bool use
 
 /* ---- code pages and blocks (soft_decode.c) ---- */
 
-/* A guest write hit a page that holds decoded code: drop the page's blocks. */
-void soft_code_page_written(struct engine *eng, uint64_t gpa);
+/* Stores of len bytes at guest-physical gpa are in guest memory: every
+ * vCPU's code decoded from those bytes is dropped (addresses outside RAM are
+ * ignored). writer: the vCPU that made them (its current block ends), or
+ * NULL for the VMM and devices. Any thread. */
+void soft_code_written(struct engine *eng, struct soft_cpu *writer, uint64_t gpa, uint64_t len);
 bool soft_is_code_page(const struct engine *eng, uint64_t gpa);
 /* Whether the code on gpa's page was rewritten SOFT_WRITTEN_OFTEN times
  * since the block cache was last flushed: the translator leaves it alone. */
@@ -110,6 +135,72 @@ void soft_run_block(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n
 /* The handler to run for the decoded in: a specialised one for the hottest
  * forms (same behaviour as generic, the registered handler), else generic. */
 soft_handler_fn *soft_fast_handler(const struct soft_insn *in, unsigned code_size, soft_handler_fn *generic);
+
+/* ---- vCPUs side by side (soft_exclusive.c) ---- */
+
+/* A full barrier between the engine's threads (stores before it are seen
+ * by every thread before loads after it are made): a locked instruction,
+ * cheaper than MFENCE; ThreadSanitizer has no fences to model anyway. */
+static inline void soft_barrier(void)
+{
+	__asm__ volatile("lock orq $0, (%%rsp)" ::: "memory", "cc");
+}
+
+static inline bool soft_engine_multi(const struct engine *eng)
+{
+	return __atomic_load_n(&eng->multi, __ATOMIC_RELAXED);
+}
+
+/* Work another thread asks of a vCPU at its next block boundary. */
+#define SOFT_WORK_EXCL 1u /* stop (park) for an exclusive section */
+#define SOFT_WORK_CODE 2u /* code it decoded was written: follow no old link */
+#define SOFT_WORK_NMI 4u /* an NMI was injected (engine_ops.inject_nmi) */
+void soft_cpu_post_work(struct soft_cpu *cpu, unsigned bits);
+/* The loop saw cpu->work set: does what it asks. */
+void soft_cpu_do_work(struct soft_cpu *cpu);
+
+/* The vCPU starts / stops touching guest memory: run() entry and exit, and
+ * around every host callback (which may block on the machine lock). Start
+ * waits while another vCPU holds an exclusive section. No-ops while this
+ * vCPU holds one. */
+void soft_exec_start(struct soft_cpu *cpu);
+void soft_exec_end(struct soft_cpu *cpu);
+
+/* An exclusive section: every other vCPU of the engine is stopped at a block
+ * boundary (or outside run() or in a host callback, where it touches no
+ * guest memory) until soft_exclusive_end. From the vCPU's thread, in run().
+ * Two vCPUs asking at once take turns. An exception raised inside ends it
+ * (soft_run). self may be NULL for a thread that runs no vCPU
+ * (soft_exclusive_barrier only). */
+void soft_exclusive_begin(struct soft_cpu *self);
+void soft_exclusive_end(struct soft_cpu *self);
+/* Waits until every other running vCPU has passed a block boundary. */
+void soft_exclusive_barrier(struct engine *eng, struct soft_cpu *self);
+
+/* Host callbacks: the machine's, with the vCPU out of the way of exclusive sections. */
+void soft_host_pio(struct soft_cpu *cpu, uint16_t port, void *data, unsigned size, bool is_write);
+void soft_host_mmio(struct soft_cpu *cpu, uint64_t gpa, void *data, unsigned size, bool is_write);
+
+/* ---- locked instructions (soft_atomic.c) ---- */
+
+/* Whether in is a locked read-modify-write of memory (a LOCK prefix on an
+ * instruction that allows it, or XCHG with a memory operand). */
+bool soft_insn_atomic(const struct soft_insn *in);
+/* The handler the decoder gives those: runs the generic one atomically
+ * with respect to every other vCPU. */
+void soft_atomic_insn(struct soft_cpu *cpu, const struct soft_insn *in);
+/* Inside it, the generic handler's accesses to its memory operand
+ * (soft_seg_read / soft_seg_write, after the segment checks, at linear
+ * lin): true when taken care of (*value filled for a read), false when
+ * the plain access must be made. */
+bool soft_atomic_read(struct soft_cpu *cpu, uint64_t lin, unsigned size, uint64_t *value);
+bool soft_atomic_write(struct soft_cpu *cpu, uint64_t lin, unsigned size, uint64_t value);
+/* An exception left the locked instruction: undo what it set up. */
+void soft_atomic_abort(struct soft_cpu *cpu);
+/* Sets guest-physical [gpa, gpa + size) (size 4 or 8) from old to new with a
+ * compare-and-swap when it is RAM (false: it no longer held old), or plainly
+ * otherwise (true). For the page walk's accessed and dirty bits. */
+bool soft_phys_cmpxchg(struct soft_cpu *cpu, uint64_t gpa, unsigned size, uint64_t old, uint64_t new_value);
 
 /* ---- exceptions (soft_exception.c) ---- */
 
@@ -221,10 +312,13 @@ void soft_task_switch(struct soft_cpu *cpu, uint16_t tss_sel, uint64_t tss_desc,
 #define SOFT_TSC_HZ 2000000000ULL
 uint64_t soft_tsc_read(struct soft_cpu *cpu);
 void soft_tsc_write(struct soft_cpu *cpu, uint64_t value);
+/* A new vCPU's TSC, in step with the others (cpus_lock held for writing). */
+void soft_tsc_start(struct soft_cpu *cpu);
 
 /* ---- CPUID (soft_cpuid.c) ---- */
 
-/* The CPUID result {eax, ebx, ecx, edx} for leaf/subleaf. */
+/* The CPUID result {eax, ebx, ecx, edx} for leaf/subleaf, as on vCPU 0
+ * (the instruction puts in what depends on the vCPU or its state). */
 void soft_cpuid(uint32_t leaf, uint32_t subleaf, uint32_t out[4]);
 
 /* ---- segments (soft_segment.c) ---- */

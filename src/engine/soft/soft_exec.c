@@ -3,7 +3,13 @@
  * The software engine behind engine.h: creation, state load/save, and the
  * execution loop (fetch a decoded block, run its handlers, deliver
  * exceptions, return to the machine on HLT, shutdown or a kick).
+ *
+ * Several vCPUs, each run by its own thread: a vCPU's state, TLB, blocks
+ * and translations are its own; what they share (guest RAM, code-page
+ * tracking) is safe for all of them at once (soft_decode.c, soft_mem.c,
+ * soft_atomic.c, soft_exclusive.c).
  */
+#include <cpuid.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,12 +40,17 @@ void soft_register_handlers(struct engine *eng)
 	soft_register_sse_misc(eng->handlers);
 }
 
-/* The VMM or a device wrote guest RAM: decoded code from those pages is stale. */
+/* The VMM or a device wrote guest RAM (after the bytes are there): decoded
+ * code from those pages is stale. */
 static void soft_ram_written(void *opaque, gpa_t gpa, uint64_t len)
 {
-	struct engine *eng = opaque;
-	for (uint64_t page = gpa & SOFT_PAGE_MASK; page < gpa + len; page += 4096)
-		soft_code_page_written(eng, page);
+	soft_code_written(opaque, NULL, gpa, len);
+}
+
+static bool host_has_cx16(void)
+{
+	unsigned a, b, c, d;
+	return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_CMPXCHG16B);
 }
 
 static int soft_create(const struct engine_host *host, struct engine **out, char *why, size_t why_len)
@@ -52,11 +63,19 @@ static int soft_create(const struct engine_host *host, struct engine **out, char
 	eng->host = *host;
 	eng->code_pages_len = host->ram->size >> 12;
 	eng->code_pages = calloc(eng->code_pages_len ? eng->code_pages_len : 1, 1);
-	if (!eng->code_pages) {
+	eng->page_gen = calloc(eng->code_pages_len ? eng->code_pages_len : 1, sizeof(uint32_t));
+	if (!eng->code_pages || !eng->page_gen) {
+		free(eng->code_pages);
+		free(eng->page_gen);
 		free(eng);
 		snprintf(why, why_len, "out of memory");
 		return -ENOMEM;
 	}
+	pthread_rwlock_init(&eng->cpus_lock, NULL);
+	pthread_mutex_init(&eng->excl_lock, NULL);
+	pthread_cond_init(&eng->excl_done, NULL);
+	pthread_cond_init(&eng->excl_resume, NULL);
+	eng->host_cx16 = host_has_cx16();
 	soft_register_handlers(eng);
 	host->ram->written = soft_ram_written;
 	host->ram->written_opaque = eng;
@@ -70,14 +89,45 @@ static void soft_destroy(struct engine *eng)
 		return;
 	if (eng->host.ram->written_opaque == eng)
 		eng->host.ram->written = NULL;
+	pthread_cond_destroy(&eng->excl_resume);
+	pthread_cond_destroy(&eng->excl_done);
+	pthread_mutex_destroy(&eng->excl_lock);
+	pthread_rwlock_destroy(&eng->cpus_lock);
+	free(eng->page_gen);
 	free(eng->code_pages);
 	free(eng);
 }
 
+/* Puts cpu in eng's list at its index (cpu NULL: takes it out). A second
+ * vCPU makes the engine multi: the first one may be inside an instruction
+ * that assumed it was alone, so the new one waits for it to finish. */
+static int list_vcpu(struct engine *eng, unsigned index, struct soft_cpu *cpu)
+{
+	bool first_other = false;
+	pthread_rwlock_wrlock(&eng->cpus_lock);
+	if (cpu && eng->cpus[index]) {
+		pthread_rwlock_unlock(&eng->cpus_lock);
+		return -EEXIST;
+	}
+	if (cpu)
+		soft_tsc_start(cpu);
+	if (cpu && !eng->multi) {
+		for (unsigned i = 0; i < ENGINE_MAX_VCPUS; i++)
+			first_other |= eng->cpus[i] != NULL;
+		if (first_other)
+			__atomic_store_n(&eng->multi, true, __ATOMIC_SEQ_CST);
+	}
+	eng->cpus[index] = cpu;
+	pthread_rwlock_unlock(&eng->cpus_lock);
+	if (first_other)
+		soft_exclusive_barrier(eng, NULL);
+	return 0;
+}
+
 static int soft_vcpu_create(struct engine *eng, unsigned index, struct vcpu **out, char *why, size_t why_len)
 {
-	if (index != 0 || eng->cpu) {
-		snprintf(why, why_len, "the soft engine runs one vCPU");
+	if (index >= ENGINE_MAX_VCPUS) {
+		snprintf(why, why_len, "vCPU index %u: the soft engine runs at most %d vCPUs", index, ENGINE_MAX_VCPUS);
 		return -EINVAL;
 	}
 	struct vcpu *v = calloc(1, sizeof(*v));
@@ -88,9 +138,9 @@ static int soft_vcpu_create(struct engine *eng, unsigned index, struct vcpu **ou
 	struct soft_cpu *cpu = &v->cpu;
 	cpu->eng = eng;
 	cpu->host = &eng->host;
+	cpu->index = index;
 	cpu->delivering_vector = -1;
 	cpu->insn_limit = UINT64_MAX;
-	soft_tsc_write(cpu, 0);
 	if (soft_blocks_init(cpu) < 0) {
 		free(v);
 		snprintf(why, why_len, "out of memory");
@@ -113,16 +163,25 @@ static int soft_vcpu_create(struct engine *eng, unsigned index, struct vcpu **ou
 	soft_tlb_flush_all(cpu, true);
 	x86_state_reset(&cpu->s);
 	soft_cpu_mode_changed(cpu);
-	eng->cpu = cpu;
+	if (list_vcpu(eng, index, cpu) < 0) {
+		soft_jit_check_destroy(cpu);
+		soft_jit_destroy(cpu);
+		soft_blocks_destroy(cpu);
+		free(v);
+		snprintf(why, why_len, "vCPU %u exists already", index);
+		return -EEXIST;
+	}
 	*out = v;
 	return 0;
 }
 
+/* Outside run() (on its own thread), so no other vCPU waits for it; once
+ * out of the list, no other thread looks at it. */
 static void soft_vcpu_destroy(struct vcpu *v)
 {
 	if (!v)
 		return;
-	v->cpu.eng->cpu = NULL;
+	(void)list_vcpu(v->cpu.eng, v->cpu.index, NULL);
 	soft_debug_destroy(&v->cpu);
 	soft_blocks_destroy(&v->cpu);
 	soft_jit_check_destroy(&v->cpu);
@@ -132,10 +191,13 @@ static void soft_vcpu_destroy(struct vcpu *v)
 
 static int soft_get_state(struct vcpu *v, struct x86_cpu_state *s)
 {
+	if (__atomic_fetch_and(&v->cpu.work, (uint8_t)~SOFT_WORK_NMI, __ATOMIC_SEQ_CST) & SOFT_WORK_NMI)
+		v->cpu.s.events.nmi_pending = true;
 	*s = v->cpu.s;
 	s->events.halted = v->cpu.halted;
 	s->events.interrupt_shadow = v->cpu.interrupt_shadow;
-	s->msr.tsc = soft_tsc_read(&v->cpu);
+	s->msr.tsc = v->cpu.tsc_reported = soft_tsc_read(&v->cpu);
+	v->cpu.tsc_reported_valid = true;
 	return 0;
 }
 
@@ -150,7 +212,9 @@ static int soft_set_state(struct vcpu *v, const struct x86_cpu_state *s)
 	cpu->s.rflags |= RFLAGS_FIXED;
 	cpu->halted = s->events.halted;
 	cpu->interrupt_shadow = s->events.interrupt_shadow;
-	soft_tsc_write(cpu, s->msr.tsc);
+	/* The TSC get_state gave: the caller left it alone (soft_tsc.c). */
+	if (!cpu->tsc_reported_valid || s->msr.tsc != cpu->tsc_reported)
+		soft_tsc_write(cpu, s->msr.tsc);
 	cpu->shutdown = false;
 	cpu->delivering_vector = -1;
 	cpu->db_pending = 0;
@@ -182,7 +246,9 @@ static bool take_interrupt(struct soft_cpu *cpu)
 	if (!__atomic_load_n(&cpu->intr_line, __ATOMIC_ACQUIRE) || !(cpu->s.rflags & RFLAGS_IF) ||
 	    cpu->interrupt_shadow)
 		return false;
-	int vector = cpu->host->intr_ack(cpu->host->opaque, 0);
+	soft_exec_end(cpu); /* a host callback: see soft_host_pio */
+	int vector = cpu->host->intr_ack(cpu->host->opaque, cpu->index);
+	soft_exec_start(cpu);
 	if (vector < 0)
 		return false;
 	cpu->insn_rip = cpu->s.rip;
@@ -220,10 +286,13 @@ static void take_nmi(struct soft_cpu *cpu)
 	soft_deliver(cpu, X86_EXC_NMI, 0, false, false);
 }
 
+/* From any thread (another vCPU's IPI): the vCPU makes it pending itself,
+ * at its next block boundary or in get_state. */
 static int soft_inject_nmi(struct vcpu *v)
 {
-	v->cpu.s.events.nmi_pending = true;
-	v->cpu.end_block = true; /* raised by the instruction running now (a self-NMI) */
+	soft_cpu_post_work(&v->cpu, SOFT_WORK_NMI);
+	if (running_cpu == &v->cpu)
+		v->cpu.end_block = true; /* raised by the instruction running now (a self-NMI) */
 	soft_kick(v);
 	return 0;
 }
@@ -337,6 +406,10 @@ static __attribute__((noinline)) int run_loop(struct soft_cpu *cpu, struct vcpu_
 			snprintf(exit->detail, sizeof(exit->detail), "triple fault (shutdown)");
 			return 0;
 		}
+		/* Work other vCPUs asked for: a stop for an exclusive section, or
+		 * code they wrote. */
+		if (__builtin_expect(__atomic_load_n(&cpu->work, __ATOMIC_RELAXED) != 0, 0))
+			soft_cpu_do_work(cpu);
 		/* A plain load first: the locked exchange only when a kick is there. */
 		if ((__atomic_load_n(&cpu->kicked, __ATOMIC_RELAXED) &&
 		     __atomic_exchange_n(&cpu->kicked, 0, __ATOMIC_SEQ_CST)) ||
@@ -392,11 +465,13 @@ static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
 	struct soft_cpu *cpu = &v->cpu;
 	memset(exit, 0, sizeof(*exit));
 	running_cpu = cpu;
+	soft_exec_start(cpu);
 
 	if (__builtin_setjmp(cpu->unwind)) {
 		/* A fault in an instruction or in the delivery of another exception.
 		 * A faulting instruction has no debug traps, nor do held-back ones
 		 * survive it. */
+		soft_atomic_abort(cpu);
 		soft_jit_fault_fixup(cpu);
 		if (cpu->debug_hooks)
 			soft_debug_fault(cpu);
@@ -404,6 +479,7 @@ static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
 		soft_deliver_exception(cpu);
 	}
 	int r = run_loop(cpu, exit);
+	soft_exec_end(cpu);
 	running_cpu = NULL;
 	return r;
 }
@@ -425,7 +501,8 @@ static uint64_t soft_insn_count_op(struct vcpu *v)
 
 static void soft_stats(struct vcpu *v, char *buf, size_t len)
 {
-	int n = snprintf(buf, len, "%llu writes to code pages; ", (unsigned long long)v->cpu.code_writes);
+	int n = snprintf(buf, len, "%llu writes to code pages; ",
+			 (unsigned long long)__atomic_load_n(&v->cpu.eng->code_writes, __ATOMIC_RELAXED));
 	if (n > 0 && (size_t)n < len)
 		soft_jit_stats(&v->cpu, buf + n, len - (size_t)n);
 }

@@ -7,7 +7,8 @@
  * the generic handler of its mnemonic (interp/) does for that form, minus the
  * operand-kind switches and size dispatch, with memory through the inline
  * soft-TLB fast path (soft_mem_read / soft_mem_write). Forms with LOCK,
- * AH..BH operands or anything unusual keep the generic handler.
+ * AH..BH operands or anything unusual keep the generic handler (locked
+ * ones the decoder gives soft_atomic_insn first).
  */
 #include <Zydis/Zydis.h>
 
@@ -449,17 +450,9 @@ static int two_op_form(const struct soft_insn *in)
 
 soft_handler_fn *soft_fast_handler(const struct soft_insn *in, unsigned code_size, soft_handler_fn *generic)
 {
-	/* LOCK: the generic handlers allow it only on a read-modify-write with a
-	 * memory destination (then done as a read and a write, as here). */
-	bool locked = in->flags & SOFT_INSN_LOCK;
-	if (locked) {
-		bool rmw = in->mnemonic == ZYDIS_MNEMONIC_ADD || in->mnemonic == ZYDIS_MNEMONIC_OR ||
-			   in->mnemonic == ZYDIS_MNEMONIC_AND || in->mnemonic == ZYDIS_MNEMONIC_SUB ||
-			   in->mnemonic == ZYDIS_MNEMONIC_XOR || in->mnemonic == ZYDIS_MNEMONIC_INC ||
-			   in->mnemonic == ZYDIS_MNEMONIC_DEC;
-		if (!rmw || in->op[0].kind != SOFT_OP_MEM)
-			return generic;
-	}
+	/* LOCK: atomic (soft_atomic.c), or #UD from the generic handler. */
+	if (in->flags & SOFT_INSN_LOCK)
+		return generic;
 	const form_table *alu = NULL;
 	switch (in->mnemonic) {
 	case ZYDIS_MNEMONIC_ADD: alu = &add_forms; break;

@@ -9,6 +9,14 @@
  * are writable for that privilege view, already dirty, and hold no decoded
  * code, so every write that must set a D bit or invalidate code takes the
  * slow path.
+ *
+ * Several vCPUs: each has its own TLB, but code-page tracking is shared
+ * (soft_decode.c), so a vCPU that marks a page as code takes away the write
+ * tags every other vCPU holds for it. Race-free with a fill that is giving
+ * one out: the filler stores its entry, fences, and drops its write tag
+ * again if the page is marked by then; the marker stores the mark, fences,
+ * and only then looks at the other vCPUs' entries (one of the two sees the
+ * other's store).
  */
 #include <string.h>
 
@@ -17,16 +25,23 @@
 
 /* ---- physical ---- */
 
+static bool host_sized(unsigned size)
+{
+	return size == 1 || size == 2 || size == 4 || size == 8;
+}
+
 uint64_t soft_phys_read(struct soft_cpu *cpu, uint64_t gpa, unsigned size)
 {
 	const uint8_t *p = ram_ptr(cpu->host->ram, gpa, size);
 	uint64_t v = 0;
 	if (p) {
+		if (host_sized(size))
+			return soft_host_load(p, size);
 		memcpy(&v, p, size);
 		return v;
 	}
 	cpu->check_unrepeatable = true;
-	cpu->host->mmio(cpu->host->opaque, gpa, &v, size, false);
+	soft_host_mmio(cpu, gpa, &v, size, false);
 	return v;
 }
 
@@ -34,22 +49,28 @@ void soft_phys_write(struct soft_cpu *cpu, uint64_t gpa, unsigned size, uint64_t
 {
 	uint8_t *p = ram_ptr_rw(cpu->host->ram, gpa, size);
 	if (p) {
-		if (soft_is_code_page(cpu->eng, gpa) || soft_is_code_page(cpu->eng, gpa + size - 1)) {
-			soft_code_page_written(cpu->eng, gpa);
-			soft_code_page_written(cpu->eng, gpa + size - 1);
-		}
+		struct engine *eng = cpu->eng;
 		if (__builtin_expect(cpu->jit_check != NULL, 0)) {
 			uint8_t *page = p - (gpa & 0xfff);
 			soft_jit_check_page(cpu, page);
 			if ((gpa & 0xfff) + size > 4096)
 				soft_jit_check_page(cpu, page + 4096);
 		}
-		memcpy(p, &value, size);
+		if (host_sized(size))
+			soft_host_store(p, size, value);
+		else
+			memcpy(p, &value, size);
+		/* The store first, then the look at the marks (soft_decode.c); a
+		 * fence between them once another vCPU may be marking. */
+		if (soft_engine_multi(eng))
+			soft_barrier();
+		if (soft_is_code_page(eng, gpa) || soft_is_code_page(eng, gpa + size - 1))
+			soft_code_written(eng, cpu, gpa, size);
 		return;
 	}
 	/* ROM or MMIO; a write to ROM reaches no device and is dropped. */
 	cpu->check_unrepeatable = true;
-	cpu->host->mmio(cpu->host->opaque, gpa, &value, size, true);
+	soft_host_mmio(cpu, gpa, &value, size, true);
 }
 
 /* ---- TLB ---- */
@@ -57,7 +78,8 @@ void soft_phys_write(struct soft_cpu *cpu, uint64_t gpa, unsigned size, uint64_t
 static void tlb_invalidate(struct soft_cpu *cpu, unsigned v, unsigned i)
 {
 	struct soft_tlb_entry *e = &cpu->tlb[v][i];
-	e->tag_read = e->tag_write = e->tag_exec = SOFT_TLB_INVALID;
+	e->tag_read = e->tag_exec = SOFT_TLB_INVALID;
+	soft_tlb_set_write_tag(e, SOFT_TLB_INVALID);
 	cpu->tlb_phys[v][i].global = false;
 }
 
@@ -109,7 +131,34 @@ void soft_tlb_drop_writes_to(struct soft_cpu *cpu, uint64_t gpa_page)
 	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++)
 		for (unsigned i = 0; i < SOFT_TLB_SIZE; i++)
 			if (cpu->tlb_phys[v][i].gpa == gpa_page)
-				cpu->tlb[v][i].tag_write = SOFT_TLB_INVALID;
+				soft_tlb_set_write_tag(&cpu->tlb[v][i], SOFT_TLB_INVALID);
+}
+
+bool soft_tlb_drop_writes_others(struct soft_cpu *self, uint64_t gpa_page)
+{
+	struct engine *eng = self->eng;
+	bool dropped = false;
+	pthread_rwlock_rdlock(&eng->cpus_lock);
+	for (unsigned n = 0; n < ENGINE_MAX_VCPUS; n++) {
+		struct soft_cpu *c = eng->cpus[n];
+		if (!c || c == self)
+			continue;
+		for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++) {
+			for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
+				if (__atomic_load_n(&c->tlb_phys[v][i].gpa, __ATOMIC_RELAXED) != gpa_page)
+					continue;
+				/* Only the tag seen: an entry refilled meanwhile is its
+				 * filler's to check (it fences, then looks at the mark). */
+				uint64_t tag = soft_tlb_write_tag(&c->tlb[v][i]);
+				if (tag != SOFT_TLB_INVALID &&
+				    __atomic_compare_exchange_n(&c->tlb[v][i].tag_write, &tag, SOFT_TLB_INVALID, false,
+								__ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+					dropped = true;
+			}
+		}
+	}
+	pthread_rwlock_unlock(&eng->cpus_lock);
+	return dropped;
 }
 
 static __attribute__((noreturn)) void raise_pf(struct soft_cpu *cpu, uint64_t lin, int code)
@@ -134,27 +183,39 @@ static uint64_t tlb_fill(struct soft_cpu *cpu, uint64_t lin, enum soft_access ac
 	struct soft_tlb_entry *e = &cpu->tlb[view][index];
 	if (!host) {
 		/* MMIO: never cached; make sure no stale tag survives for this slot. */
-		if ((e->tag_read & SOFT_PAGE_MASK) == page)
-			e->tag_read = e->tag_write = e->tag_exec = SOFT_TLB_INVALID;
+		if ((e->tag_read & SOFT_PAGE_MASK) == page) {
+			e->tag_read = e->tag_exec = SOFT_TLB_INVALID;
+			soft_tlb_set_write_tag(e, SOFT_TLB_INVALID);
+		}
 		return w.gpa;
 	}
+	struct engine *eng = cpu->eng;
 	bool rw = ram_ptr_rw(cpu->host->ram, gpa_page, 4096) != NULL;
 	if (w.page_size > 4096)
 		cpu->tlb_has_large = true;
 	e->tag_read = w.readable ? page : SOFT_TLB_INVALID;
 	e->tag_exec = w.executable ? page : SOFT_TLB_INVALID;
-	e->tag_write = (w.writable && w.dirty && rw && !soft_is_code_page(cpu->eng, gpa_page)) ? page
-												: SOFT_TLB_INVALID;
-	if (__builtin_expect(cpu->jit_check != NULL, 0) && e->tag_write != SOFT_TLB_INVALID)
+	uint64_t tag_write = (w.writable && w.dirty && rw && !soft_is_code_page(eng, gpa_page)) ? page
+											   : SOFT_TLB_INVALID;
+	if (__builtin_expect(cpu->jit_check != NULL, 0) && tag_write != SOFT_TLB_INVALID)
 		soft_jit_check_page(cpu, host);
 	/* SMAP: the supervisor view without AC keeps a user page for fetches only. */
 	if (view == 0 && cpu->smap_ac && w.user)
-		e->tag_read = e->tag_write = SOFT_TLB_INVALID;
+		e->tag_read = tag_write = SOFT_TLB_INVALID;
 	e->addend = (uintptr_t)host - (uintptr_t)page;
+	soft_tlb_set_write_tag(e, tag_write);
 	struct soft_tlb_phys *phys = &cpu->tlb_phys[view][index];
 	if (!phys->listed)
 		cpu->tlb_list[view][cpu->tlb_listed[view]++] = (uint16_t)index;
-	*phys = (struct soft_tlb_phys){ .gpa = gpa_page, .global = w.global, .listed = true };
+	__atomic_store_n(&phys->gpa, gpa_page, __ATOMIC_RELAXED);
+	phys->global = w.global;
+	phys->listed = true;
+	/* The filler's half of the code-page handshake (top of the file). */
+	if (tag_write != SOFT_TLB_INVALID && soft_engine_multi(eng)) {
+		soft_barrier();
+		if (soft_is_code_page(eng, gpa_page))
+			soft_tlb_set_write_tag(e, SOFT_TLB_INVALID);
+	}
 	return w.gpa;
 }
 
@@ -168,45 +229,18 @@ static inline void *tlb_lookup(struct soft_cpu *cpu, uint64_t lin, enum soft_acc
 {
 	struct soft_tlb_entry *e = &cpu->tlb[soft_tlb_view(cpu, user)][(lin >> 12) & (SOFT_TLB_SIZE - 1)];
 	uint64_t page = lin & SOFT_PAGE_MASK;
-	uint64_t tag = acc == SOFT_ACC_READ ? e->tag_read : acc == SOFT_ACC_WRITE ? e->tag_write : e->tag_exec;
+	uint64_t tag = acc == SOFT_ACC_READ ? e->tag_read : acc == SOFT_ACC_WRITE ? soft_tlb_write_tag(e) : e->tag_exec;
 	if (tag == page)
 		return (void *)(uintptr_t)(lin + e->addend);
 	return NULL;
 }
 
-/* Fixed-size host loads and stores: a variable-size memcpy would be a library call. */
-static inline uint64_t host_load(const void *p, unsigned size)
-{
-	uint8_t b;
-	uint16_t w;
-	uint32_t d;
-	uint64_t q;
-	switch (size) {
-	case 1: memcpy(&b, p, 1); return b;
-	case 2: memcpy(&w, p, 2); return w;
-	case 4: memcpy(&d, p, 4); return d;
-	default: memcpy(&q, p, 8); return q;
-	}
-}
-
-static inline void host_store(void *p, unsigned size, uint64_t v)
-{
-	uint8_t b = (uint8_t)v;
-	uint16_t w = (uint16_t)v;
-	uint32_t d = (uint32_t)v;
-	switch (size) {
-	case 1: memcpy(p, &b, 1); break;
-	case 2: memcpy(p, &w, 2); break;
-	case 4: memcpy(p, &d, 4); break;
-	default: memcpy(p, &v, 8); break;
-	}
-}
 
 static uint64_t lin_read_page(struct soft_cpu *cpu, uint64_t lin, unsigned size, bool user)
 {
 	void *p = tlb_lookup(cpu, lin, SOFT_ACC_READ, user);
 	if (p)
-		return host_load(p, size);
+		return soft_host_load(p, size);
 	uint64_t gpa = tlb_fill(cpu, lin, SOFT_ACC_READ, user);
 	return soft_phys_read(cpu, gpa, size);
 }
@@ -215,7 +249,7 @@ static void lin_write_page(struct soft_cpu *cpu, uint64_t lin, unsigned size, ui
 {
 	void *p = tlb_lookup(cpu, lin, SOFT_ACC_WRITE, user);
 	if (p) {
-		host_store(p, size, value);
+		soft_host_store(p, size, value);
 		return;
 	}
 	uint64_t gpa = tlb_fill(cpu, lin, SOFT_ACC_WRITE, user);
@@ -226,6 +260,19 @@ static void lin_write_page(struct soft_cpu *cpu, uint64_t lin, unsigned size, ui
 static inline uint64_t lin_wrap(const struct soft_cpu *cpu, uint64_t lin)
 {
 	return cpu->long_mode ? lin : (lin & 0xffffffffULL);
+}
+
+void *soft_lin_write_ptr(struct soft_cpu *cpu, uint64_t lin, unsigned len, bool user, uint64_t *gpa)
+{
+	lin = lin_wrap(cpu, lin);
+	unsigned view = soft_tlb_view(cpu, user), index = (lin >> 12) & (SOFT_TLB_SIZE - 1);
+	struct soft_tlb_entry *e = &cpu->tlb[view][index];
+	if (soft_tlb_write_tag(e) == (lin & SOFT_PAGE_MASK)) {
+		*gpa = cpu->tlb_phys[view][index].gpa | (lin & 0xfff);
+		return (void *)(uintptr_t)(lin + e->addend);
+	}
+	*gpa = tlb_fill(cpu, lin, SOFT_ACC_WRITE, user);
+	return ram_ptr_rw(cpu->host->ram, *gpa, len);
 }
 
 uint64_t soft_lin_read(struct soft_cpu *cpu, uint64_t lin, unsigned size, bool user)
@@ -375,9 +422,12 @@ uint64_t soft_seg_read(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned
 {
 	void *p = soft_fast_ptr(cpu, sreg, offset, size, SOFT_ACC_READ);
 	if (p)
-		return host_load(p, size);
+		return soft_host_load(p, size);
 	uint64_t lin = soft_seg_linear(cpu, sreg, offset, size, SOFT_ACC_READ);
-	uint64_t v = soft_lin_read(cpu, lin, size, user_access(cpu));
+	uint64_t v;
+	if (__builtin_expect(cpu->lk.active, 0) && soft_atomic_read(cpu, lin, size, &v))
+		return v;
+	v = soft_lin_read(cpu, lin, size, user_access(cpu));
 	if (cpu->watch_active)
 		soft_debug_watch(cpu, lin, size, false);
 	return v;
@@ -387,10 +437,12 @@ void soft_seg_write(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned si
 {
 	void *p = soft_fast_ptr(cpu, sreg, offset, size, SOFT_ACC_WRITE);
 	if (p) {
-		host_store(p, size, value);
+		soft_host_store(p, size, value);
 		return;
 	}
 	uint64_t lin = soft_seg_linear(cpu, sreg, offset, size, SOFT_ACC_WRITE);
+	if (__builtin_expect(cpu->lk.active, 0) && soft_atomic_write(cpu, lin, size, value))
+		return;
 	soft_lin_write(cpu, lin, size, value, user_access(cpu));
 	if (cpu->watch_active)
 		soft_debug_watch(cpu, lin, size, true);

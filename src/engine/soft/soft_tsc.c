@@ -6,6 +6,12 @@
  * compares them never sees drift, and it stops with the machine. CPUID leaf
  * 15H reports the frequency, so guests need not calibrate it. Reads are
  * strictly increasing even within one nanosecond.
+ *
+ * Every vCPU's TSC starts in step with the first vCPU's (0 when that one
+ * was created), as on a machine whose TSCs all start at power-on: Linux
+ * checks that no CPU's TSC is behind another's. Loading a vCPU's state with
+ * the TSC value its last get_state gave (the machine's INIT, SIPI, reset)
+ * leaves its TSC running as it was, not set back by the time in between.
  */
 #include <time.h>
 
@@ -37,4 +43,17 @@ void soft_tsc_write(struct soft_cpu *cpu, uint64_t value)
 {
 	cpu->tsc_offset = value - clock_ns(cpu) * TSC_PER_NS;
 	cpu->tsc_last = value - 1;
+}
+
+void soft_tsc_start(struct soft_cpu *cpu)
+{
+	struct engine *eng = cpu->eng;
+	if (!eng->tsc_started) {
+		soft_tsc_write(cpu, 0);
+		eng->tsc_base = cpu->tsc_offset;
+		eng->tsc_started = true;
+		return;
+	}
+	cpu->tsc_offset = eng->tsc_base;
+	cpu->tsc_last = 0;
 }

@@ -7,10 +7,9 @@
  * 64-bit mode: AL = CF ? FFh : 00h).
  *
  * MOV to/from segment, control and debug registers is system.c's: the
- * decoder routes those forms there. LOCK-prefixed read-modify-writes are
- * done as a read then a write, which is atomic only while one vCPU runs at a
- * time; true cross-vCPU atomicity needs a compare-and-swap primitive from
- * the memory core.
+ * decoder routes those forms there. LOCK-prefixed read-modify-writes and
+ * XCHG with memory read then write their operand here; soft_atomic.c runs
+ * them so that this is atomic with respect to the other vCPUs.
  */
 #include <Zydis/Zydis.h>
 

@@ -120,6 +120,29 @@ static bool write_msr(struct soft_cpu *cpu, uint32_t index, uint64_t v)
 	}
 }
 
+/* The machine's MSRs, for this vCPU (a host callback: see soft_host_pio). */
+static bool host_msr_read(struct soft_cpu *cpu, uint32_t index, uint64_t *value)
+{
+	const struct engine_host *h = cpu->host;
+	if (!h->msr_read)
+		return false;
+	soft_exec_end(cpu);
+	int r = h->msr_read(h->opaque, cpu->index, index, value);
+	soft_exec_start(cpu);
+	return r == 0;
+}
+
+static bool host_msr_write(struct soft_cpu *cpu, uint32_t index, uint64_t value)
+{
+	const struct engine_host *h = cpu->host;
+	if (!h->msr_write)
+		return false;
+	soft_exec_end(cpu);
+	int r = h->msr_write(h->opaque, cpu->index, index, value);
+	soft_exec_start(cpu);
+	return r == 0;
+}
+
 static void op_rdmsr(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	(void)in;
@@ -127,9 +150,8 @@ static void op_rdmsr(struct soft_cpu *cpu, const struct soft_insn *in)
 		soft_raise_gp(cpu, 0);
 	uint32_t index = (uint32_t)cpu->s.gpr[X86_RCX];
 	uint64_t v;
-	const struct engine_host *h = cpu->host;
 	cpu->check_unrepeatable = true; /* the machine's MSRs (local APIC) may have effects */
-	if (!read_msr(cpu, index, &v) && !(h->msr_read && h->msr_read(h->opaque, 0, index, &v) == 0)) {
+	if (!read_msr(cpu, index, &v) && !host_msr_read(cpu, index, &v)) {
 		/* Kernels probe MSRs and expect #GP. */
 		log_guest("soft: RDMSR %#x: no such MSR, #GP", index);
 		soft_raise_gp(cpu, 0);
@@ -145,9 +167,8 @@ static void op_wrmsr(struct soft_cpu *cpu, const struct soft_insn *in)
 		soft_raise_gp(cpu, 0);
 	uint32_t index = (uint32_t)cpu->s.gpr[X86_RCX];
 	uint64_t v = (cpu->s.gpr[X86_RDX] << 32) | (cpu->s.gpr[X86_RAX] & 0xffffffffULL);
-	const struct engine_host *h = cpu->host;
 	cpu->check_unrepeatable = true;
-	if (!write_msr(cpu, index, v) && !(h->msr_write && h->msr_write(h->opaque, 0, index, v) == 0)) {
+	if (!write_msr(cpu, index, v) && !host_msr_write(cpu, index, v)) {
 		log_guest("soft: WRMSR %#x <- %#llx refused, #GP", index, (unsigned long long)v);
 		soft_raise_gp(cpu, 0);
 	}

@@ -344,9 +344,12 @@ static void op_cpuid(struct soft_cpu *cpu, const struct soft_insn *in)
 	(void)in;
 	uint32_t r[4];
 	soft_cpuid((uint32_t)cpu->s.gpr[X86_RAX], (uint32_t)cpu->s.gpr[X86_RCX], r);
-	/* Leaf 1 ECX.OSXSAVE (bit 27) mirrors CR4.OSXSAVE, leaf 7 ECX.OSPKE (bit 4)
-	 * CR4.PKE; leaf 0DH EBX is the XSAVE area size for what XCR0 enables. */
+	/* Leaf 1 EBX[31:24] is the vCPU's initial APIC ID (its index), ECX.OSXSAVE
+	 * (bit 27) mirrors CR4.OSXSAVE, leaf 7 ECX.OSPKE (bit 4) CR4.PKE; leaf 0DH
+	 * EBX is the XSAVE area size for what XCR0 enables. */
 	uint32_t leaf = (uint32_t)cpu->s.gpr[X86_RAX], subleaf = (uint32_t)cpu->s.gpr[X86_RCX];
+	if (leaf == 1)
+		r[1] |= (cpu->index & 0xffu) << 24;
 	if (leaf == 1 && (cpu->s.cr4 & CR4_OSXSAVE))
 		r[2] |= 1u << 27;
 	if (leaf == 7 && subleaf == 0 && (cpu->s.cr4 & CR4_PKE))

@@ -68,7 +68,9 @@ void soft_jit_check_destroy(struct soft_cpu *cpu)
 
 bool soft_jit_checking(const struct soft_cpu *cpu)
 {
-	return cpu->jit_check && cpu->jit_check->left;
+	/* Not once other vCPUs run: putting guest pages back between the two
+	 * runs would undo their stores. */
+	return cpu->jit_check && cpu->jit_check->left && !soft_engine_multi(cpu->eng);
 }
 
 void soft_jit_check_page(struct soft_cpu *cpu, void *host_page)
@@ -124,7 +126,7 @@ static void drop_write_tags(struct soft_cpu *cpu)
 {
 	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++)
 		for (unsigned i = 0; i < SOFT_TLB_SIZE; i++)
-			cpu->tlb[v][i].tag_write = SOFT_TLB_INVALID;
+			soft_tlb_set_write_tag(&cpu->tlb[v][i], SOFT_TLB_INVALID);
 }
 
 static bool same_seg(const struct x86_segment *a, const struct x86_segment *b)
@@ -227,6 +229,7 @@ static bool run_phase(struct soft_cpu *cpu, struct soft_block *b, const void *co
 {
 	struct jit_check *c = cpu->jit_check;
 	if (__builtin_setjmp(cpu->unwind)) {
+		soft_atomic_abort(cpu);
 		soft_jit_fault_fixup(cpu);
 		return true;
 	}

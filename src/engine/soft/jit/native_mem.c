@@ -118,6 +118,22 @@ void emit_mem_lookup(struct tr *t, const struct soft_operand *m, unsigned size, 
 	mem_lookup(t, m, size, write, s, (unsigned)m->seg);
 }
 
+/* After emit_mem_lookup, for a locked access (host locked instruction on the
+ * host address in RSI): one that crosses a cache line would be a bus-wide
+ * split lock on the host (refused where split-lock detection is on), so it
+ * goes to the slow path s, whose handler runs it in an exclusive section
+ * (soft_atomic.c). Clobbers RDX and the host flags. */
+static void emit_split_lock_check(struct tr *t, unsigned size, struct stub *s)
+{
+	struct emit *e = &t->e;
+	if (size == 1)
+		return;
+	emit_load(e, 4, H_RDX, rm_reg(H_RSI)); /* mov edx, esi */
+	emit_alu_imm(e, ALU_AND, 4, rm_reg(H_RDX), 63);
+	emit_alu_imm(e, ALU_CMP, 4, rm_reg(H_RDX), 64 - size);
+	stub_from(t, s, emit_jcc(e, 7 /* a */));
+}
+
 /* Which memory forms are translated, and how: the operand, its size, and
  * whether the access writes. */
 static const struct soft_operand *mem_form(const struct soft_insn *in, unsigned *size, bool *write)
@@ -173,12 +189,14 @@ bool native_mem(struct tr *t)
 	bool logic, writes;
 	int alu = alu_group(in->mnemonic, &logic, &writes);
 	struct stub *s = slow_stub_saving_flags(t);
+	bool lock = in->flags & SOFT_INSN_LOCK;
 	emit_mem_lookup(t, m, size, write, s);
+	if (lock)
+		emit_split_lock_check(t, size, s);
 	restore_flags(t, s->flags_in_ax, alu == ALU_ADC || alu == ALU_SBB ? RFLAGS_CF : 0);
 	struct emit *e = &t->e;
 	struct rm host = rm_mem(H_RSI, 0);
 	const struct soft_operand *d = &in->op[0], *src = in->nops == 2 ? &in->op[1] : NULL;
-	bool lock = in->flags & SOFT_INSN_LOCK;
 	if (in->mnemonic == ZYDIS_MNEMONIC_MOV) {
 		if (m == src) {
 			struct rm dr = gpr_dst(t, d, size);
@@ -394,7 +412,7 @@ bool native_indirect(struct tr *t)
 }
 
 /*
- * CMPXCHG m, r and XCHG m, r / r, m: the host instruction on
+ * CMPXCHG m, r, XADD m, r and XCHG m, r / r, m: the host instruction on
  * the host address (LOCK kept; XCHG locks by itself), so other threads and
  * devices see the same atomicity as on hardware. CMPXCHG's accumulator goes
  * through host RAX whole: the host writes it only on a mismatch, with
@@ -406,11 +424,12 @@ bool native_atomic(struct tr *t)
 {
 	const struct soft_insn *in = t->in;
 	struct emit *e = &t->e;
-	bool cmpxchg = in->mnemonic == ZYDIS_MNEMONIC_CMPXCHG;
-	if ((!cmpxchg && in->mnemonic != ZYDIS_MNEMONIC_XCHG) || in->nops != 2)
+	bool cmpxchg = in->mnemonic == ZYDIS_MNEMONIC_CMPXCHG, xadd = in->mnemonic == ZYDIS_MNEMONIC_XADD;
+	bool xchg = in->mnemonic == ZYDIS_MNEMONIC_XCHG, lock = in->flags & SOFT_INSN_LOCK;
+	if ((!cmpxchg && !xadd && !xchg) || in->nops != 2)
 		return false;
 	const struct soft_operand *m = &in->op[0], *r = &in->op[1];
-	if (!cmpxchg && m->kind != SOFT_OP_MEM) {
+	if (xchg && m->kind != SOFT_OP_MEM) {
 		m = &in->op[1];
 		r = &in->op[0];
 	}
@@ -420,13 +439,23 @@ bool native_atomic(struct tr *t)
 		return false;
 	struct stub *s = slow_stub_saving_flags(t);
 	emit_mem_lookup(t, m, size, true, s);
+	if (xchg || lock)
+		emit_split_lock_check(t, size, s);
 	struct rm host = rm_mem(H_RSI, 0);
-	if (cmpxchg) {
+	if (xadd) {
+		restore_flags(t, false, 0); /* XADD writes all six, as ADD */
+		emit_load(e, size, H_RCX, gpr_slot(t, r));
+		if (lock)
+			emit_byte(e, 0xf0);
+		emit_op2(e, size, 0x0f, size == 1 ? 0xc0 : 0xc1, H_RCX, host);
+		store_gpr_from(t, r, size, H_RCX);
+		flags_written(t, SOFT_ARITH_FLAGS, 0);
+	} else if (cmpxchg) {
 		restore_flags(t, false, 0); /* CMPXCHG writes all six: the old ones are dead */
 		unsigned src = gpr_in_reg(t, r, size, H_RCX);
 		struct soft_operand rax = { .kind = SOFT_OP_REG, .reg = X86_RAX, .size = 8 };
 		emit_load(e, 8, H_RAX, gpr_slot(t, &rax));
-		if (in->flags & SOFT_INSN_LOCK)
+		if (lock)
 			emit_byte(e, 0xf0);
 		emit_op2(e, size, 0x0f, size == 1 ? 0xb0 : 0xb1, src, host);
 		store_gpr_from(t, &rax, 8, H_RAX);

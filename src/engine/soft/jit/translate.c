@@ -236,13 +236,14 @@ static void emit_return(struct emit *e, uint64_t next)
 }
 
 /* Jumps to an attention exit unless the vCPU may go on running translated
- * code: a kick (the machine wants the thread; NMIs kick too) or INTR up
- * (the attention word), or the instruction limit reached. Fills out[2]
- * with the jumps to patch. */
+ * code: a kick (the machine wants the thread; NMIs kick too), INTR up or
+ * work another vCPU asks for (the attention word), or the instruction
+ * limit reached. Fills out[2] with the jumps to patch. */
 #define ATTENTION_JUMPS 2
 static void emit_attention(struct emit *e, uint8_t *out[ATTENTION_JUMPS])
 {
-	emit_alu_imm(e, ALU_CMP, 2, CPU_MEM(attention), 0);
+	_Static_assert(sizeof(((struct soft_cpu *)0)->attention) == 4, "one dword compare");
+	emit_alu_imm(e, ALU_CMP, 4, CPU_MEM(attention), 0);
 	out[0] = emit_jcc(e, 5);
 	emit_load(e, 8, H_RAX, CPU_MEM(insn_count));
 	emit_alu_load(e, ALU_CMP, 8, H_RAX, CPU_MEM(insn_limit));

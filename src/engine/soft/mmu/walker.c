@@ -7,6 +7,10 @@
  * Simplifications: PAE PDPTEs are read at walk time rather than cached at
  * CR3 load; A/D bits are set only when the whole walk succeeds; no
  * protection keys, no SMEP/SMAP (not advertised), PSE-36 not modelled.
+ *
+ * A/D bits are set with a compare-and-swap, as hardware does with a locked
+ * update: another vCPU may be changing the same entry (clearing A, or the
+ * whole entry); if it did since the walk read it, the walk starts over.
  */
 #include "engine/soft/soft_engine.h"
 
@@ -43,9 +47,10 @@ static int pf_code(struct soft_cpu *cpu, enum soft_access acc, bool user, bool p
 	return code | SOFT_WALK_FAULT;
 }
 
-int soft_walk(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc, bool user, struct soft_walk *w)
+#define WALK_AGAIN (-1)
+
+static int walk_once(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc, bool user, struct soft_walk *w)
 {
-	cpu->walks++;
 	const struct x86_cpu_state *s = &cpu->s;
 	struct walk_level lv[4];
 	unsigned n = 0;
@@ -158,8 +163,8 @@ int soft_walk(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc, bool use
 		uint64_t want = lv[i].entry | PTE_A;
 		if (i == n - 1 && acc == SOFT_ACC_WRITE)
 			want |= PTE_D;
-		if (want != lv[i].entry)
-			soft_phys_write(cpu, lv[i].entry_gpa, lv[i].size, want);
+		if (want != lv[i].entry && !soft_phys_cmpxchg(cpu, lv[i].entry_gpa, lv[i].size, lv[i].entry, want))
+			return WALK_AGAIN;
 	}
 	uint64_t leaf = lv[n - 1].entry;
 	*w = (struct soft_walk){
@@ -173,4 +178,13 @@ int soft_walk(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc, bool use
 		.page_size = page_size,
 	};
 	return 0;
+}
+
+int soft_walk(struct soft_cpu *cpu, uint64_t lin, enum soft_access acc, bool user, struct soft_walk *w)
+{
+	cpu->walks++;
+	int r;
+	while ((r = walk_once(cpu, lin, acc, user, w)) == WALK_AGAIN)
+		;
+	return r;
 }
