@@ -2,8 +2,9 @@
 /*
  * The system-call sandbox: once set up, each x86v thread runs under a
  * seccomp filter (libseccomp, with no_new_privs) that allows only the calls
- * its kind of work needs. A forbidden call raises SIGSYS; the handler names
- * the call and the thread, restores the terminal and ends x86v with status
+ * its kind of work needs, and ioctl only with the requests it makes. A
+ * forbidden call raises SIGSYS; the handler names the call (an ioctl's
+ * request too) and the thread, restores the terminal and ends x86v with status
  * 14, so that a hole in a list is found by its message, not by a silent
  * death. Nothing in the filters depends on the host's CPU vendor.
  *
@@ -48,9 +49,13 @@ void sandbox_prepare(void);
  * and status 14. */
 void sandbox_enter(enum sandbox_thread kind);
 
-/* The tests' way to show that a forbidden call is reported: with
- * X86V_SANDBOX_TEST=forbidden-call in the environment, the main thread
- * makes a call its filter forbids (socket) right after entering it. */
+/* The tests' way to show that a forbidden call is reported: with the item
+ * forbidden-call in X86V_SANDBOX_TEST (comma-separated items), the main
+ * thread makes a call its filter forbids (socket) right after entering it.
+ * (sandbox_enter itself takes the items ioctl:KIND:REQUEST, KIND one of
+ * main, vcpu, disk, net, console, api: a thread of that kind calls
+ * ioctl(-1, REQUEST) once its filter is in; an allowed request fails with
+ * EBADF, a forbidden one is reported.) */
 void sandbox_selftest(void);
 
 #endif
