@@ -97,10 +97,9 @@ BAD_PACKETS = [
 ]
 
 
-def main():
-    argv = sys.argv[1:]
-    if argv and argv[0] == "--":
-        argv = argv[1:]
+def start_stub(argv):
+    """Starts x86v ARGV with a GDB stub on a free loopback port, stopped at its
+    first instruction; returns (process, its stderr file, port or None)."""
     err = tempfile.TemporaryFile(mode="w+")
     vm = subprocess.Popen(argv + ["--gdb", "tcp:127.0.0.1:0", "-S"], stdin=subprocess.DEVNULL,
                           stdout=subprocess.DEVNULL, stderr=err, text=True)
@@ -114,6 +113,37 @@ def main():
         if vm.poll() is not None:
             break
         time.sleep(0.05)
+    return vm, err, port
+
+
+def fail(vm, err, message):
+    """Kills x86v and reports message with its stderr; the driver's status 1."""
+    vm.kill()
+    vm.wait()
+    err.seek(0)
+    sys.stderr.write(f"{message}\nx86v stderr:\n{err.read()}")
+    return 1
+
+
+def finish(vm, err):
+    """Waits for x86v's end (the guest runs on once the debugger is gone); its status."""
+    try:
+        vm.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        vm.kill()
+        vm.wait()
+    if vm.returncode < 0:
+        err.seek(0)
+        sys.stderr.write(f"x86v died of signal {-vm.returncode}\n{err.read()}")
+        return 1
+    return vm.returncode
+
+
+def main():
+    argv = sys.argv[1:]
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    vm, err, port = start_stub(argv)
     if port is None:
         vm.kill()
         err.seek(0)
@@ -160,22 +190,8 @@ def main():
         s.sendall(b"$m0,4")
         s.close()
     except (RuntimeError, OSError) as e:
-        vm.kill()
-        vm.wait()
-        err.seek(0)
-        sys.stderr.write(f"the stub stopped answering: {e}\nx86v stderr:\n{err.read()}")
-        return 1
-    try:
-        vm.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        vm.kill()
-        vm.wait()
-    if vm.returncode < 0:
-        err.seek(0)
-        sys.stderr.write(f"x86v died of signal {-vm.returncode}\n{err.read()}")
-        return 1
-    return vm.returncode
-
+        return fail(vm, err, f"the stub stopped answering: {e}")
+    return finish(vm, err)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -17,12 +17,10 @@ import argparse
 import re
 import socket
 import struct
-import subprocess
 import sys
-import tempfile
 import time
 
-from rsp_fuzz import ask, connect, frame
+from rsp_fuzz import ask, connect, fail, finish, frame, start_stub
 
 
 def elf_symbols(path):
@@ -184,19 +182,7 @@ def main():
     o = ap.parse_args()
     argv = o.x86v[1:] if o.x86v and o.x86v[0] == "--" else o.x86v
     sym = elf_symbols(o.elf)
-    err = tempfile.TemporaryFile(mode="w+")
-    vm = subprocess.Popen(argv + ["--gdb", "tcp:127.0.0.1:0", "-S"], stdin=subprocess.DEVNULL,
-                          stdout=subprocess.DEVNULL, stderr=err, text=True)
-    port = None
-    for _ in range(400):
-        err.seek(0)
-        m = re.search(r"listening on [0-9.]+:(\d+)", err.read())
-        if m:
-            port = int(m.group(1))
-            break
-        if vm.poll() is not None:
-            break
-        time.sleep(0.05)
+    vm, err, port = start_stub(argv)
     try:
         if port is None:
             raise Fail("no GDB stub")
@@ -204,22 +190,8 @@ def main():
         session(s, sym)
         s.close()
     except (Fail, RuntimeError, OSError) as e:
-        vm.kill()
-        vm.wait()
-        err.seek(0)
-        sys.stderr.write(f"rsp_threads: {e}\nx86v stderr:\n{err.read()}")
-        return 1
-    try:
-        vm.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        vm.kill()
-        vm.wait()
-    if vm.returncode < 0:
-        err.seek(0)
-        sys.stderr.write(f"x86v died of signal {-vm.returncode}\n{err.read()}")
-        return 1
-    return vm.returncode
-
+        return fail(vm, err, f"rsp_threads: {e}")
+    return finish(vm, err)
 
 if __name__ == "__main__":
     sys.exit(main())
