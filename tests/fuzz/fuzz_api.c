@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/vm_json.h"
+#include "fuzz_rand.h"
 
 static unsigned accepted, refused;
 
@@ -81,8 +82,7 @@ static int fuzz_api_one(const uint8_t *data, size_t size)
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 20000;
-	uint64_t s = 0x9e3779b97f4a7c15ULL ^ (argc > 2 ? strtoull(argv[2], NULL, 0) * 0x2545f4914f6cdd1dULL : 0);
-	s |= 1;
+	uint64_t s = fuzz_seed(0x9e3779b97f4a7c15ULL, 0x2545f4914f6cdd1dULL, argc, argv);
 	size_t len = sizeof(seed) - 1;
 	static uint8_t buf[sizeof(seed) + 64];
 	for (int i = 0; i < n; i++) {
@@ -90,9 +90,7 @@ int main(int argc, char **argv)
 		size_t size = len;
 		/* A few byte changes, and sometimes a cut: mostly still JSON. */
 		for (int k = 0; k < 1 + i % 4; k++) {
-			s ^= s << 13;
-			s ^= s >> 7;
-			s ^= s << 17;
+			fuzz_next(&s);
 			size_t at = (size_t)(s % len);
 			static const char alphabet[] = "{}[]\":,0123456789-eE.truefalsnl \\abcxyz";
 			buf[at] = (uint8_t)alphabet[(s >> 32) % (sizeof(alphabet) - 1)];

@@ -21,6 +21,7 @@
 #include "boot/multiboot.h"
 #include "cpu/x86_state.h"
 #include "mem/guest_ram.h"
+#include "fuzz_rand.h"
 
 #define RAM (32 * MiB)
 #define IMAGE_MAX (64 * 1024)
@@ -163,15 +164,12 @@ int fuzz_loaders_one(const uint8_t *data, size_t size)
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 6000;
-	uint64_t s = 0x2545f4914f6cdd1dULL ^ (argc > 2 ? strtoull(argv[2], NULL, 0) * 0x9e3779b97f4a7c15ULL : 0);
-	s |= 1;
+	uint64_t s = fuzz_seed(0x2545f4914f6cdd1dULL, 0x9e3779b97f4a7c15ULL, argc, argv);
 	static uint8_t buf[64];
 	for (int i = 0; i < n; i++) {
 		size_t len = 3 + (size_t)(i % 20) * 3;
 		for (size_t k = 0; k < len; k++) {
-			s ^= s << 13;
-			s ^= s >> 7;
-			s ^= s << 17;
+			fuzz_next(&s);
 			buf[k] = (uint8_t)(s >> 24);
 		}
 		buf[0] = (uint8_t)i;

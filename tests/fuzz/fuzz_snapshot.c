@@ -49,6 +49,7 @@
 #include "hw/pc/board.h"
 #include "hw/pci/pci.h"
 #include "hw/timer/acpi_pm.h"
+#include "fuzz_rand.h"
 
 #define RAM (4 * MiB)
 #define DISK_SIZE (64 * 1024)
@@ -1211,16 +1212,13 @@ int fuzz_snapshot_one(const uint8_t *data, size_t size)
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 5000;
-	uint64_t s = 0x9e3779b97f4a7c15ULL ^ (argc > 2 ? strtoull(argv[2], NULL, 0) * 0x2545f4914f6cdd1dULL : 0);
-	s |= 1;
+	uint64_t s = fuzz_seed(0x9e3779b97f4a7c15ULL, 0x2545f4914f6cdd1dULL, argc, argv);
 	static uint8_t buf[512];
 	for (int i = 0; i < n; i++) {
 		/* Few mutations most of the time (a load that gets far), many now and then. */
 		size_t len = 2 + (size_t)(i * 37 % (sizeof(buf) - 2));
 		for (size_t k = 0; k < len; k++) {
-			s ^= s << 13;
-			s ^= s >> 7;
-			s ^= s << 17;
+			fuzz_next(&s);
 			buf[k] = (uint8_t)s;
 		}
 		if (s >> 40 & 3)

@@ -27,6 +27,7 @@
 #include "hw/virtio/virtio_console.h"
 #include "hw/virtio/virtio_net.h"
 #include "hw/virtio/virtio_rng.h"
+#include "fuzz_rand.h"
 
 #define RAM (2 * MiB)
 #define RING_GPA 0x10000ULL /* each queue's rings: 0x3000 apart */
@@ -254,15 +255,12 @@ int fuzz_virtio_one(const uint8_t *data, size_t size)
 int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 2000;
-	uint64_t s = 0x9e3779b97f4a7c15ULL ^ (argc > 2 ? strtoull(argv[2], NULL, 0) * 0x2545f4914f6cdd1dULL : 0);
-	s |= 1;
+	uint64_t s = fuzz_seed(0x9e3779b97f4a7c15ULL, 0x2545f4914f6cdd1dULL, argc, argv);
 	static uint8_t buf[4096];
 	for (int i = 0; i < n; i++) {
 		size_t len = 8 + (size_t)(i * 37 % (sizeof(buf) - 8));
 		for (size_t k = 0; k < len; k++) {
-			s ^= s << 13;
-			s ^= s >> 7;
-			s ^= s << 17;
+			fuzz_next(&s);
 			buf[k] = (uint8_t)s;
 			/* Plausible descriptors now and then: small addresses and lengths, the NEXT flag. */
 			if ((s >> 32 & 7) == 0 && k >= 8)
