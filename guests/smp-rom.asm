@@ -46,48 +46,10 @@
 %include "rom.inc"
 %include "idt64.inc"
 %include "check.inc"
+%include "smp.inc"
 
-LAPIC_BASE      equ 0xFEE00000
-IOAPIC_BASE     equ 0xFEC00000
-APIC_ID         equ 0x20
-APIC_TPR        equ 0x80
-APIC_EOI        equ 0xB0
-APIC_LDR        equ 0xD0
-APIC_DFR        equ 0xE0
-APIC_SVR        equ 0xF0
-APIC_ICR_LO     equ 0x300
-APIC_ICR_HI     equ 0x310
-APIC_LVT_LINT0  equ 0x350
-APIC_LVT_LINT1  equ 0x360
-APIC_LVT_ERR    equ 0x370
-LVT_MASKED      equ 1 << 16
-MSR_APIC_BASE   equ 0x1B
-
-; ICR low (SDM Figure 11-12)
-ICR_FIXED       equ 0 << 8
-ICR_LOWEST      equ 1 << 8
-ICR_NMI         equ 4 << 8
-ICR_INIT        equ 5 << 8
-ICR_SIPI        equ 6 << 8
-ICR_LOGICAL     equ 1 << 11
-ICR_PENDING     equ 1 << 12
-ICR_ASSERT      equ 1 << 14
-ICR_LEVEL       equ 1 << 15
-ICR_SELF        equ 1 << 18
-ICR_ALL         equ 2 << 18
-ICR_OTHERS      equ 3 << 18
-
-RTE_MASKED      equ 1 << 16
-RTE_LOGICAL     equ 1 << 11
-
-FW_CFG_SEL      equ 0x510
-FW_CFG_DATA     equ 0x511
-FW_CFG_NB_CPUS  equ 0x05
-
-MAX_CPUS        equ 8
 %define ITER 50000
 %defstr ITER_STR ITER
-WAIT_TSC        equ 1 << 34         ; a bound on every wait: seconds at any TSC rate
 PIT_DIVISOR     equ 11932           ; 10 ms
 PIT_TICKS       equ 4               ; the AP's PIT handler masks pin 2 at this count
 
@@ -98,11 +60,6 @@ VEC_KICK        equ 0x31
 VEC_PIT         equ 0x61
 VEC_TEST        equ 0x81
 VEC_SPURIOUS    equ 0xFF
-
-TRAMP_ADDR      equ 0x8000
-SIPI_VEC        equ TRAMP_ADDR >> 12
-AP_STACKS       equ 0x20000         ; CPU n's stack top: AP_STACKS + (n + 1) * 0x1000
-MMIO_PD         equ PT_ADDR + 0x3000
 
 ; Commands the BSP posts to the APs.
 CMD_COUNT       equ 1               ; ARG_LO = method (0 xadd, 1 cmpxchg, 2 spinlock)
@@ -218,50 +175,11 @@ entry16:
 	mov esi, spurious_handler
 	call idt_set64
 
-	; ENTER_LM maps the first GiB: add 2 MiB uncached pages for the IOAPIC
-	; and the local APIC (PDPT entry 3 -> MMIO_PD). The APs use these tables.
-	mov edi, MMIO_PD
-	xor eax, eax
-	mov ecx, 4096 / 4
-	rep stosd
-	mov dword [PT_ADDR + 0x1000 + 3 * 8], MMIO_PD + 3
-	mov dword [MMIO_PD + ((IOAPIC_BASE - 0xC0000000) >> 21) * 8], IOAPIC_BASE | 0x9B
-	mov dword [MMIO_PD + ((LAPIC_BASE - 0xC0000000) >> 21) * 8], LAPIC_BASE | 0x9B
-	mov rax, cr3
-	mov cr3, rax
+	MAP_APICS
 	mov r15, LAPIC_BASE
 	mov r14, IOAPIC_BASE
-
-	; The 8259 pair initialised and fully masked: interrupts come through the APICs.
-	mov al, 0x11
-	out 0x20, al
-	out 0xa0, al
-	mov al, 0x20
-	out 0x21, al
-	mov al, 0x28
-	out 0xa1, al
-	mov al, 0x04
-	out 0x21, al
-	mov al, 0x02
-	out 0xa1, al
-	mov al, 0x01
-	out 0x21, al
-	out 0xa1, al
-	mov al, 0xff
-	out 0x21, al
-	out 0xa1, al
-
-	; The number of CPUs: fw_cfg item 5, 16 bits little-endian.
-	mov dx, FW_CFG_SEL
-	mov ax, FW_CFG_NB_CPUS
-	out dx, ax
-	mov dx, FW_CFG_DATA
-	in al, dx
-	movzx ebx, al
-	in al, dx
-	movzx eax, al
-	shl eax, 8
-	or ebx, eax
+	PIC_MASK_ALL
+	READ_NB_CPUS
 	mov [NCPUS], ebx
 	PRINT "x86v smp: fw_cfg NB_CPUS "
 	PRINTHEX rbx, 4
@@ -1011,41 +929,6 @@ sum_array:
 	pop rcx
 	ret
 
-; tsc_now: RAX = the TSC.
-tsc_now:
-	push rdx
-	rdtsc
-	shl rdx, 32
-	or rax, rdx
-	pop rdx
-	ret
-
-; wait_ge: until dword [RDI] >= ESI (unsigned). CF = 1: it timed out.
-wait_ge:
-	push rax
-	push rcx
-	push rdx
-	call tsc_now
-	mov rcx, rax
-.loop:	cmp [rdi], esi
-	jae .ok
-	pause
-	call tsc_now
-	sub rax, rcx
-	mov rdx, WAIT_TSC
-	cmp rax, rdx
-	jb .loop
-	pop rdx
-	pop rcx
-	pop rax
-	stc
-	ret
-.ok:	pop rdx
-	pop rcx
-	pop rax
-	clc
-	ret
-
 ; wait_sum_ge: until the sum of the per-CPU dwords at RDI >= ESI. CF = 1: timed out.
 wait_sum_ge:
 	push rax
@@ -1074,27 +957,6 @@ wait_sum_ge:
 	ret
 
 ; ---- routines every CPU runs (RBP = own APIC ID, R15 = LAPIC_BASE) ---------------
-
-; send_ipi: EDX = destination (8 bits), EAX = ICR low; waits (bounded) for
-; the delivery status to go idle.
-send_ipi:
-	push rcx
-	push rdx
-	shl edx, 24
-	pushfq
-	cli                                 ; ICR high and low are one operation
-	mov [r15 + APIC_ICR_HI], edx
-	mov [r15 + APIC_ICR_LO], eax
-	popfq
-	mov ecx, 100000
-.idle:	test dword [r15 + APIC_ICR_LO], ICR_PENDING
-	jz .out
-	pause
-	dec ecx
-	jnz .idle
-.out:	pop rdx
-	pop rcx
-	ret
 
 ; lapic_setup: software-enable the local APIC, TPR 0, error LVT masked, DFR/LDR.
 lapic_setup:
@@ -1240,53 +1102,6 @@ exc_handler:
 
 ; ---- the APs ------------------------------------------------------------------------
 
-; The start-up IPI's real-mode entry, copied to TRAMP_ADDR: CS = SIPI_VEC << 8, IP = 0.
-	bits 16
-tramp_start:
-	cli
-	cld
-	o32 lgdt [cs:tramp_gdt - tramp_start]
-	mov eax, cr0
-	or al, 1                            ; CR0.PE
-	mov cr0, eax
-	jmp dword SEL_CODE32:ap_pm32
-	align 4
-tramp_gdt:
-	dw gdt_template.size - 1
-	dd GDT_ADDR                         ; the BSP's copy
-tramp_end:
-
-	bits 32
-ap_pm32:
-	mov ax, SEL_DATA
-	mov ds, ax
-	mov es, ax
-	mov fs, ax
-	mov gs, ax
-	mov ss, ax
-	mov eax, [LAPIC_BASE + APIC_ID]     ; paging is off: the physical address
-	shr eax, 24
-	cmp eax, MAX_CPUS
-	jae ap_dead
-	mov ebp, eax
-	mov eax, cr4
-	or eax, 1 << 5                      ; CR4.PAE
-	mov cr4, eax
-	mov eax, PT_ADDR                    ; the BSP's page tables
-	mov cr3, eax
-	mov ecx, 0xC0000080                 ; EFER.LME
-	rdmsr
-	or eax, 1 << 8
-	wrmsr
-	mov eax, cr0
-	or eax, 1 << 31                     ; CR0.PG
-	mov cr0, eax
-	jmp SEL_CODE64:ap_lm
-ap_dead:
-	cli
-	hlt
-	jmp ap_dead
-
 	bits 64
 ap_lm:
 	mov ax, SEL_DATA
@@ -1353,6 +1168,7 @@ ap_idle:
 .done:	lock inc dword [DONE]
 	jmp ap_idle
 
+	SMP_ROUTINES
 	UART_ROUTINES 64
 	IDT_ROUTINES64
 	ROM_END
