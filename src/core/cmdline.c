@@ -576,9 +576,6 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 	if (cfg->irqchip_kernel && strcmp(cfg->accel, "kvm"))
 		return fail(why, why_len, "--irqchip kernel needs --accel kvm (the %s engine uses x86v's own "
 					  "interrupt controllers)", cfg->accel);
-	if (cfg->ncpus > 1 && (cfg->restore || cfg->snapshot_on_exit))
-		return fail(why, why_len, "--smp %u: snapshots of a machine with several vCPUs are not supported yet",
-			    cfg->ncpus);
 	return check_debug_options(cfg, why, why_len);
 }
 

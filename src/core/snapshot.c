@@ -6,7 +6,11 @@
  *   payload: sections, each a 4-byte tag, a length (u32) and the body:
  *     "INFO"  x86v version, engine (names); RAM and ROM sizes, snapshot id,
  *             host wall-clock and virtual ns at the save (u64); memory file (name)
- *     "CPU0"  the vCPU's state as a device record (type "x86-cpu")
+ *     "CPU0"  the BSP's state as a device record (type "x86-cpu")
+ *     "CONF"  the machine's configuration (the control API's JSON)
+ *     "CPUS"  (--smp N > 1) the engine (name), N (u32), then per AP: flags
+ *             (u32: AP_WAIT_SIPI), its "x86-cpu" record and its engine
+ *             record (maybe empty), each behind its length (u32)
  *     "PLAT"  (optional, before DEVS) the engine's own state: engine (name),
  *             flags (u32: 1 = taken with --irqchip kernel), the engine's
  *             record (engine_ops.save_platform; kvm: engine/kvm/kvm_platform.c)
@@ -101,7 +105,7 @@ static void segment_copy(struct x86_segment *to, const struct x86_segment *from)
 	to->attr = from->attr;
 }
 
-int snapshot_save_cpu_record(const struct x86_cpu_state *cpu, struct statebuf *out)
+static int save_cpu_record(const struct x86_cpu_state *cpu, const char *name, struct statebuf *out)
 {
 	struct x86_cpu_state state = *cpu;
 	for (unsigned i = 0; i < X86_NR_SREGS; i++)
@@ -129,20 +133,36 @@ int snapshot_save_cpu_record(const struct x86_cpu_state *cpu, struct statebuf *o
 	f->xcr0 = cpu->fpu.xcr0;
 	f->pkru = cpu->fpu.pkru;
 	struct device cpu_dev;
-	device_init(&cpu_dev, &cpu_class, "cpu0", &state);
+	device_init(&cpu_dev, &cpu_class, name, &state);
 	return device_save(&cpu_dev, out);
+}
+
+int snapshot_save_cpu_record(const struct x86_cpu_state *cpu, struct statebuf *out)
+{
+	return save_cpu_record(cpu, "cpu0", out);
+}
+
+static int load_cpu_record(struct state_reader *in, const char *name, struct x86_cpu_state *out, char *why,
+			   size_t why_len)
+{
+	struct device cpu_dev;
+	device_init(&cpu_dev, &cpu_class, name, out);
+	int r = device_load(&cpu_dev, in, why, why_len);
+	if (r == 0 && in->left) {
+		snprintf(why, why_len, "%s: trailing bytes", name);
+		r = -EINVAL;
+	}
+	return r;
 }
 
 int snapshot_load_cpu_record(struct state_reader *in, struct x86_cpu_state *out, char *why, size_t why_len)
 {
-	struct device cpu_dev;
-	device_init(&cpu_dev, &cpu_class, "cpu0", out);
-	int r = device_load(&cpu_dev, in, why, why_len);
-	if (r == 0 && in->left) {
-		snprintf(why, why_len, "cpu0: trailing bytes");
-		r = -EINVAL;
-	}
-	return r;
+	return load_cpu_record(in, "cpu0", out, why, why_len);
+}
+
+static void cpu_name(unsigned index, char name[16])
+{
+	snprintf(name, 16, "cpu%u", index);
 }
 
 /* ---- files ---- */
@@ -269,33 +289,50 @@ static void put_section(struct statebuf *sb, const char *tag, const struct state
 
 #define PLAT_IRQCHIP_KERNEL 1u /* PLAT flags: taken with --irqchip kernel */
 
-/* The PLAT section's body: the engine's name, flags (u32), then the engine's
- * own record (engine_ops.save_platform); nothing when the engine has nothing
- * beyond the neutral state. 0 or -errno. */
+/* The PLAT section's body: the engine's name, flags (u32), then the BSP's
+ * engine record (engine_ops.save_platform, with the VM-wide parts); nothing
+ * when the engine has nothing beyond the neutral state. 0 or -errno. */
 static int save_platform(struct vm *vm, struct statebuf *sec)
 {
 	bool kernel_irqchip = vm->cfg.irqchip_kernel;
-	if (!vm->eng_ops->save_platform)
-		return kernel_irqchip ? -ENOTSUP : 0;
-	struct statebuf rec;
-	sb_init(&rec);
-	int r = vm->eng_ops->save_platform(vm->cpus[0].vcpu, &rec);
-	if (r == 0 && rec.failed)
-		r = -ENOMEM;
-	if (r == 0 && kernel_irqchip && !rec.len)
-		r = -ENOTSUP; /* the interrupt controllers must travel */
-	if (r == 0 && rec.len) {
+	const struct statebuf *rec = &vm->cpus[0].snap.platform;
+	if (kernel_irqchip && !rec->len)
+		return -ENOTSUP; /* the interrupt controllers must travel */
+	if (rec->len) {
 		sb_put_name(sec, vm->eng_ops->name);
 		sb_put_u32(sec, kernel_irqchip ? PLAT_IRQCHIP_KERNEL : 0);
-		sb_put(sec, rec.data, rec.len);
+		sb_put(sec, rec->data, rec->len);
 	}
-	sb_free(&rec);
+	return 0;
+}
+
+#define AP_WAIT_SIPI 1u /* CPUS flags: waiting for a start-up IPI */
+
+/* The CPUS section's body (more than one vCPU): the engine's name, the vCPU
+ * count (u32), then per application processor its flags (u32), its x86-cpu
+ * record and its engine record, each behind its length (u32). */
+static int save_aps(struct vm *vm, struct statebuf *sec)
+{
+	sb_put_name(sec, vm->eng_ops->name);
+	sb_put_u32(sec, vm->ncpus);
+	int r = 0;
+	for (unsigned i = 1; r == 0 && i < vm->ncpus; i++) {
+		const struct vm_cpu_snap *snap = &vm->cpus[i].snap;
+		char name[16];
+		cpu_name(i, name);
+		sb_put_u32(sec, snap->wait_sipi ? AP_WAIT_SIPI : 0);
+		size_t at = sb_reserve_u32(sec);
+		size_t start = sec->len;
+		r = save_cpu_record(&snap->state, name, sec);
+		sb_patch_u32(sec, at, (uint32_t)(sec->len - start));
+		sb_put_u32(sec, (uint32_t)snap->platform.len);
+		sb_put(sec, snap->platform.data, snap->platform.len);
+	}
 	return r;
 }
 
-/* The state file's bytes. */
-static int build_state(struct vm *vm, const struct x86_cpu_state *cpu, uint64_t id, const char *mem_name,
-		       int64_t virt_ns, struct statebuf *out)
+/* The state file's bytes, from the vCPUs' captured states. */
+static int build_state(struct vm *vm, uint64_t id, const char *mem_name, int64_t virt_ns, struct statebuf *out)
 {
 	struct statebuf payload, sec;
 	sb_init(&payload);
@@ -313,7 +350,7 @@ static int build_state(struct vm *vm, const struct x86_cpu_state *cpu, uint64_t 
 	put_section(&payload, "INFO", &sec);
 
 	sec.len = 0;
-	int r = snapshot_save_cpu_record(cpu, &sec);
+	int r = snapshot_save_cpu_record(&vm->cpus[0].snap.state, &sec);
 	put_section(&payload, "CPU0", &sec);
 
 	/* The machine's configuration, for the control API's snapshot load. */
@@ -324,6 +361,13 @@ static int build_state(struct vm *vm, const struct x86_cpu_state *cpu, uint64_t 
 	sb_put(&sec, text, strlen(text));
 	put_section(&payload, "CONF", &sec);
 	json_object_put(json);
+
+	if (vm->ncpus > 1) {
+		sec.len = 0;
+		if (r == 0)
+			r = save_aps(vm, &sec);
+		put_section(&payload, "CPUS", &sec);
+	}
 
 	/* The engine's own state: KVM's in-kernel interrupt controllers, XSAVE
 	 * components beyond what x86_cpu_state holds. */
@@ -414,10 +458,6 @@ int snapshot_save_named(struct vm *vm, const char *path, const char *mem, char *
 	const char *name = base_name(path);
 	int dir = vm->snapshot_dir;
 	uint64_t id;
-	if (vm->ncpus > 1) {
-		snprintf(why, why_len, "snapshot: machines with more than one vCPU (--smp) cannot be saved yet");
-		return -ENOTSUP;
-	}
 	if (getrandom(&id, sizeof(id), 0) != sizeof(id))
 		id = (uint64_t)vclock_now(&vm->clock) ^ ((uint64_t)getpid() << 32);
 	/* Names stay short: snapshot_prepare allows at most 200 bytes of name. */
@@ -435,20 +475,20 @@ int snapshot_save_named(struct vm *vm, const char *path, const char *mem, char *
 	snprintf(state_tmp, sizeof(state_tmp), "%s.tmp-%08" PRIx32, name, (uint32_t)id);
 	current_mem_name(dir, name, old_mem);
 
-	struct x86_cpu_state cpu;
-	memset(&cpu, 0, sizeof(cpu));
-	int r = vm->eng_ops->get_state(vm->cpus[0].vcpu, &cpu);
+	/* The guest stands still meanwhile: its clock too, so no time passes for it. */
+	pthread_mutex_lock(&vm->lock);
+	unsigned failed = 0;
+	int r = vm_capture_cpus(vm, &failed);
 	if (r < 0) {
-		snprintf(why, why_len, "snapshot: cannot read the vCPU's state: %s", strerror(-r));
+		pthread_mutex_unlock(&vm->lock);
+		snprintf(why, why_len, "snapshot: cannot read the state of vCPU %u: %s", failed, strerror(-r));
 		return r;
 	}
 	struct statebuf state;
 	sb_init(&state);
-	/* The guest stands still meanwhile: its clock too, so no time passes for it. */
-	pthread_mutex_lock(&vm->lock);
 	bool was_paused = vm->clock.paused_at >= 0; /* by the control API */
 	vclock_pause(&vm->clock);
-	r = build_state(vm, &cpu, id, mem_name, vclock_now(&vm->clock), &state);
+	r = build_state(vm, id, mem_name, vclock_now(&vm->clock), &state);
 	const char *what = "cannot save the devices' state";
 	int mem_fd = -1, state_fd = -1;
 	if (r == 0) {
@@ -730,17 +770,57 @@ int snapshot_restore_platform(struct vm *vm, char *why, size_t why_len)
 	return r;
 }
 
+/* The CPUS section at sr, when there is one: the application processors'
+ * states into their vm_cpu's snap, for their threads' start. The machine's
+ * vCPU count must be the snapshot's. */
+static int restore_aps(struct vm *vm, struct state_reader *sr, const char *path, char *why, size_t why_len)
+{
+	struct state_reader peek = *sr, body;
+	unsigned count = 1;
+	char engine[256] = "";
+	if (section(&peek, "CPUS", &body)) {
+		*sr = peek;
+		sr_get_name(&body, engine);
+		count = sr_get_u32(&body);
+		if (!sr_ok(&body) || count < 2)
+			return fail(why, why_len, -EINVAL, path, "a malformed vCPU section");
+	}
+	if (count != vm->ncpus)
+		return fail(why, why_len, -EINVAL, path, "taken with --smp %u; this machine has %u vCPU%s", count,
+			    vm->ncpus, vm->ncpus > 1 ? "s" : "");
+	for (unsigned i = 1; i < count; i++) {
+		struct vm_cpu_snap *snap = &vm->cpus[i].snap;
+		char name[16], what[200];
+		cpu_name(i, name);
+		uint32_t flags = sr_get_u32(&body);
+		struct state_reader rec = sr_sub(&body, sr_get_u32(&body));
+		struct state_reader plat = sr_sub(&body, sr_get_u32(&body));
+		if (!sr_ok(&body) || (flags & ~AP_WAIT_SIPI))
+			return fail(why, why_len, -EINVAL, path, "a malformed vCPU section");
+		if (load_cpu_record(&rec, name, &snap->state, what, sizeof(what)) < 0)
+			return fail(why, why_len, -EINVAL, path, "%s", what);
+		if (plat.left && (strcmp(engine, vm->eng_ops->name) != 0 || !vm->eng_ops->load_platform))
+			return fail(why, why_len, -EINVAL, path, "the state of vCPU %u includes what only the %s engine "
+				    "holds: restore it with --accel %s", i, engine, engine);
+		if (!plat.left && vm->cfg.irqchip_kernel)
+			return fail(why, why_len, -EINVAL, path, "vCPU %u: no local APIC state", i);
+		snap->wait_sipi = flags & AP_WAIT_SIPI;
+		snap->platform.len = 0;
+		sb_put(&snap->platform, plat.p, plat.left);
+		if (snap->platform.failed)
+			return -ENOMEM;
+	}
+	if (count > 1 && body.left)
+		return fail(why, why_len, -EINVAL, path, "a malformed vCPU section");
+	return 0;
+}
+
 int snapshot_restore(struct vm *vm, const char *path, char *why, size_t why_len)
 {
 	int dir = -1;
 	uint8_t *buf;
 	struct state_reader sr, body;
 	struct snap_info info;
-	if (vm->ncpus > 1) {
-		snprintf(why, why_len, "--restore %s: machines with more than one vCPU (--smp) cannot be restored yet",
-			 path);
-		return -ENOTSUP;
-	}
 	int r = open_state(path, &dir, &buf, &sr, &info, why, why_len);
 	if (r == 0 && info.ram_size != vm->ram.size)
 		r = fail(why, why_len, -EINVAL, path, "taken with -m %llu MiB; this machine has %llu MiB",
@@ -757,6 +837,8 @@ int snapshot_restore(struct vm *vm, const char *path, char *why, size_t why_len)
 	struct state_reader conf;
 	if (r == 0 && section(&peek, "CONF", &conf))
 		sr = peek; /* the configuration: --restore takes the command line's */
+	if (r == 0)
+		r = restore_aps(vm, &sr, path, why, why_len);
 	if (r == 0)
 		r = restore_platform_section(vm, &sr, path, why, why_len);
 	if (r == 0 && !section(&sr, "DEVS", &body))
@@ -785,6 +867,9 @@ int snapshot_restore(struct vm *vm, const char *path, char *why, size_t why_len)
 	}
 	if (r == 0) {
 		vm->boot_state = cpu;
+		for (unsigned i = 1; i < vm->ncpus; i++)
+			vm->cpus[i].restoring = true;
+		vm->nrestoring = vm->ncpus - 1;
 		log_info("restored %s: taken by x86v %s on the %s engine", path, info.version, info.engine);
 	}
 	free(buf);

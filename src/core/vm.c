@@ -624,6 +624,7 @@ void vm_destroy(struct vm *vm)
 		if (vm->cpus[i].vcpu)
 			vm->eng_ops->vcpu_destroy(vm->cpus[i].vcpu);
 		vm->cpus[i].vcpu = NULL;
+		sb_free(&vm->cpus[i].snap.platform);
 	}
 	if (vm->engine)
 		vm->eng_ops->destroy(vm->engine);

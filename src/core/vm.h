@@ -16,6 +16,7 @@
 #include "core/compiler.h"
 #include "core/debug_opts.h"
 #include "core/event_loop.h"
+#include "core/statebuf.h"
 #include "core/vclock.h"
 #include "cpu/x86_state.h"
 #include "engine/engine.h"
@@ -98,6 +99,16 @@ struct gdb_stub;
 struct trace;
 struct vm;
 
+/* A vCPU's part of a snapshot, taken and given back by its own thread (KVM
+ * wants vCPU ioctls from there): saving fills it (vm_capture_cpus), --restore
+ * fills it for the vCPU's start. */
+struct vm_cpu_snap {
+	struct x86_cpu_state state;
+	struct statebuf platform; /* the engine's own record (engine_ops.save_platform), maybe empty */
+	bool wait_sipi; /* an application processor waiting for a start-up IPI */
+	int result; /* saving: 0 or -errno */
+};
+
 /* One vCPU as the machine sees it. (lock): changed with the machine lock held. */
 struct vm_cpu {
 	struct vm *vm;
@@ -116,6 +127,10 @@ struct vm_cpu {
 	 * nothing until a start-up IPI. Its own thread's. */
 	bool wait_sipi;
 	unsigned reset_gen; /* the machine reset its state last followed (lock) */
+	unsigned capture_gen; /* the state capture it last answered (lock) */
+	bool exit_captured; /* it took its state into snap as its thread ended (lock) */
+	bool restoring; /* --restore: an AP starts from snap */
+	struct vm_cpu_snap snap;
 };
 
 struct vm {
@@ -139,6 +154,9 @@ struct vm {
 	 * given to the vCPU once, after boot_state; NULL when none. */
 	uint8_t *boot_platform;
 	size_t boot_platform_len;
+	bool bsp_restored; /* --restore: the BSP has its state, so the VM-wide chips theirs (lock) */
+	unsigned nrestoring; /* --restore: APs still taking their state (lock) */
+	unsigned capture_gen; /* state captures asked for (lock) */
 
 	struct vtimer timeout_timer;
 	bool gsi_level[VM_GSI_COUNT]; /* --irqchip kernel: the lines' levels (lock held) */
@@ -214,6 +232,11 @@ void vm_pause_point(struct vm_cpu *c);
  * turns. */
 void vm_stop_others(struct vm_cpu *c);
 void vm_start_others(struct vm_cpu *c);
+/* The BSP's thread, the other vCPUs parked or ended: each vCPU's thread takes
+ * its state into its snap (an ended one did as it ended, with
+ * --snapshot-on-exit). Lock held (dropped while waiting). 0 or the first
+ * failure's -errno, with the vCPU in *failed. */
+int vm_capture_cpus(struct vm *vm, unsigned *failed);
 
 /* The vCPU thread (core/vm_cpu.c). */
 void *vm_cpu_thread(void *opaque);

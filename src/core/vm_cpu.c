@@ -43,6 +43,7 @@ static bool is_bsp(const struct vm_cpu *c)
 
 void vm_kick_all(struct vm *vm)
 {
+	pthread_cond_broadcast(&vm->stop_cond); /* the waits for the others look again */
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		struct vm_cpu *c = &vm->cpus[i];
 		pthread_cond_broadcast(&c->wake);
@@ -64,6 +65,7 @@ static bool must_park(const struct vm_cpu *c)
 }
 
 static int cpu_reset(struct vm_cpu *c);
+static void capture_self(struct vm_cpu *c);
 
 /* A snapshot the control API asked for while paused: the BSP writes it. */
 static void write_api_snapshot(struct vm *vm)
@@ -83,6 +85,16 @@ void vm_pause_point(struct vm_cpu *c)
 {
 	struct vm *vm = c->vm;
 	for (;;) {
+		if (c->capture_gen != vm->capture_gen) {
+			/* The BSP writes a snapshot: this vCPU's state, from its own thread. */
+			unsigned gen = vm->capture_gen;
+			pthread_mutex_unlock(&vm->lock);
+			capture_self(c);
+			pthread_mutex_lock(&vm->lock);
+			c->capture_gen = gen;
+			parked_changed(vm);
+			continue;
+		}
 		if (c->reset_gen != vm->reset_gen && vm->stopper != c && !vm->exit_requested) {
 			/* Another vCPU reset the machine while this one was parked. */
 			unsigned gen = vm->reset_gen;
@@ -137,6 +149,47 @@ void vm_start_others(struct vm_cpu *c)
 	vm_kick_all(vm);
 }
 
+/* Its state and the engine's own record into c->snap (lock not held). */
+static void capture_self(struct vm_cpu *c)
+{
+	const struct engine_ops *ops = c->vm->eng_ops;
+	struct vm_cpu_snap *s = &c->snap;
+	memset(&s->state, 0, sizeof(s->state));
+	s->platform.len = 0;
+	s->platform.failed = false;
+	s->wait_sipi = c->wait_sipi;
+	s->result = c->vcpu ? ops->get_state(c->vcpu, &s->state) : -ENODEV;
+	if (s->result == 0 && ops->save_platform)
+		s->result = ops->save_platform(c->vcpu, &s->platform);
+	if (s->result == 0 && s->platform.failed)
+		s->result = -ENOMEM;
+}
+
+int vm_capture_cpus(struct vm *vm, unsigned *failed)
+{
+	unsigned gen = ++vm->capture_gen;
+	struct vm_cpu *bsp = &vm->cpus[0];
+	vm_kick_all(vm);
+	pthread_mutex_unlock(&vm->lock);
+	capture_self(bsp);
+	pthread_mutex_lock(&vm->lock);
+	bsp->capture_gen = gen;
+	for (unsigned i = 1; i < vm->ncpus; i++) {
+		struct vm_cpu *c = &vm->cpus[i];
+		while (c->running && c->capture_gen != gen)
+			pthread_cond_wait(&vm->stop_cond, &vm->lock);
+	}
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct vm_cpu *c = &vm->cpus[i];
+		int r = c->capture_gen == gen || c->exit_captured ? c->snap.result : -ESRCH;
+		if (r < 0) {
+			*failed = i;
+			return r;
+		}
+	}
+	return 0;
+}
+
 /* --- requests from other threads --- */
 
 /* Where --snapshot-on-exit and Ctrl-A s write. */
@@ -153,7 +206,15 @@ static void write_snapshot(struct vm *vm)
 	const char *path = vm_snapshot_path(vm);
 	bool tty = isatty(STDERR_FILENO);
 	int64_t t0 = vm_host_now_ns();
-	if (snapshot_save(vm, path, why, sizeof(why)) < 0)
+	/* The other vCPUs stand still (or have ended) while it is taken. */
+	pthread_mutex_lock(&vm->lock);
+	vm_stop_others(&vm->cpus[0]);
+	pthread_mutex_unlock(&vm->lock);
+	int r = snapshot_save(vm, path, why, sizeof(why));
+	pthread_mutex_lock(&vm->lock);
+	vm_start_others(&vm->cpus[0]);
+	pthread_mutex_unlock(&vm->lock);
+	if (r < 0)
 		fprintf(stderr, "x86v: %s%s", why, tty ? "\r\n" : "\n");
 	else
 		fprintf(stderr, "x86v: snapshot written to %s in %.1f ms%s", path,
@@ -353,7 +414,7 @@ static bool wake_up(const struct vm_cpu *c, enum wait_kind kind)
 	if (vm->exit_requested || c->init_sipi || c->dump_requested || must_park(c) ||
 	    c->reset_gen != vm->reset_gen || vm->reset_requested)
 		return true;
-	if ((is_bsp(c) && vm->snapshot_requested) || vm_debug_stop_pending(c))
+	if ((is_bsp(c) && vm->snapshot_requested) || vm_debug_stop_pending(c) || c->capture_gen != vm->capture_gen)
 		return true;
 	if (kind == WAIT_SIPI)
 		return false;
@@ -396,6 +457,45 @@ static void halt(struct vm_cpu *c)
 
 /* --- the thread --- */
 
+/* Waits until no restoring AP or BSP is left (lock not held): the BSP's
+ * record sets the VM-wide chips before an AP's local APIC goes in, and an AP's
+ * local APIC is in place before the BSP runs and can send it an IPI. */
+static void wait_restored(struct vm *vm, bool for_aps)
+{
+	pthread_mutex_lock(&vm->lock);
+	while (!vm->exit_requested && (for_aps ? vm->nrestoring != 0 : !vm->bsp_restored))
+		pthread_cond_wait(&vm->stop_cond, &vm->lock);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+/* --restore: an application processor from its part of the snapshot. false: the run ends. */
+static bool restore_ap(struct vm_cpu *c)
+{
+	struct vm *vm = c->vm;
+	char why[256], what[200] = "";
+	int r = vm->eng_ops->set_state(c->vcpu, &c->snap.state);
+	if (r < 0)
+		snprintf(what, sizeof(what), "the %s engine cannot take its CPU state (%s)", vm->eng_ops->name,
+			 strerror(-r));
+	wait_restored(vm, false);
+	if (r == 0 && c->snap.platform.len) {
+		struct state_reader sr;
+		sr_init(&sr, c->snap.platform.data, c->snap.platform.len);
+		r = vm->eng_ops->load_platform(c->vcpu, &sr, what, sizeof(what));
+	}
+	c->wait_sipi = c->snap.wait_sipi && !vm->cfg.irqchip_kernel;
+	pthread_mutex_lock(&vm->lock);
+	vm->nrestoring--;
+	parked_changed(vm);
+	pthread_mutex_unlock(&vm->lock);
+	if (r < 0) {
+		snprintf(why, sizeof(why), "--restore %s: vCPU %u: %s", vm->cfg.restore, c->index, what);
+		vcpu_fail(vm, X86V_EXIT_USAGE, "%s", why);
+		return false;
+	}
+	return true;
+}
+
 /* Makes the engine's vCPU and gives it its first state. false: the run ends (reason set). */
 static bool cpu_start(struct vm_cpu *c)
 {
@@ -413,6 +513,8 @@ static bool cpu_start(struct vm_cpu *c)
 	if (vm->eng_ops->set_intr)
 		vm->eng_ops->set_intr(vcpu, c->intr_level);
 	pthread_mutex_unlock(&vm->lock);
+	if (!is_bsp(c) && c->restoring)
+		return restore_ap(c);
 	if (!is_bsp(c)) {
 		/* x86v's local APICs: the thread holds it until a SIPI; KVM's hold it in the kernel. */
 		c->wait_sipi = !vm->cfg.irqchip_kernel;
@@ -434,10 +536,17 @@ static bool cpu_start(struct vm_cpu *c)
 		vcpu_fail(vm, X86V_EXIT_HOST_ERROR, "%s", why);
 		return false;
 	}
-	if (snapshot_restore_platform(vm, why, sizeof(why)) < 0) { /* --restore: the engine's own part */
+	r = snapshot_restore_platform(vm, why, sizeof(why)); /* --restore: the engine's own part */
+	pthread_mutex_lock(&vm->lock);
+	vm->bsp_restored = true;
+	parked_changed(vm);
+	pthread_mutex_unlock(&vm->lock);
+	if (r < 0) {
 		vcpu_fail(vm, X86V_EXIT_USAGE, "%s", why);
 		return false;
 	}
+	if (vm->cfg.restore)
+		wait_restored(vm, true);
 	vm_debug_vcpu_start(vm);
 	return true;
 }
@@ -548,6 +657,13 @@ void *vm_cpu_thread(void *opaque)
 		pthread_mutex_unlock(&vm->lock);
 		capture_state(c);
 		pthread_mutex_lock(&vm->lock);
+	}
+	if (!is_bsp(c) && c->vcpu && vm->cfg.snapshot_on_exit) {
+		/* The BSP's thread writes the snapshot: this vCPU's part, taken now. */
+		pthread_mutex_unlock(&vm->lock);
+		capture_self(c);
+		pthread_mutex_lock(&vm->lock);
+		c->exit_captured = true;
 	}
 	if (c->running) {
 		c->running = false;

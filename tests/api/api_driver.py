@@ -8,9 +8,9 @@ guide drives Firecracker, with curl --unix-socket.
 1. x86v --api-sock S: the socket is owner-only; GET / says "Not started";
    bad requests get 400 and a fault_message (malformed JSON, an unknown
    field, an unknown path, malformed HTTP (the server answers 4xx or
-   closes, and goes on serving), two vCPUs, PATCH /vm before the start, a snapshot
+   closes, and goes on serving), PATCH /vm before the start, a snapshot
    load after configuring); then PUT /boot-source (Debian's kernel and an
-   initramfs whose workload is tests/linux/api.sh), PUT /machine-config,
+   initramfs whose workload is tests/linux/api.sh), PUT /machine-config (two vCPUs),
    PUT /drives/data (a raw image the guest reads), PUT /actions InstanceStart.
 2. Once the guest prints step 8: PATCH /vm Paused (GET / says "Paused"), a
    snapshot create (refused while running, done while paused), then the
@@ -131,7 +131,7 @@ def main():
         expect(sock, "PUT", "/boot-source", {"kernel_image_path": os.path.join(images, "bzImage"),
                                              "initrd_path": initrd,
                                              "boot_args": linux_driver.BASE_APPEND + " reboot=k"}, 204)
-        expect(sock, "PUT", "/machine-config", {"vcpu_count": 1, "mem_size_mib": 256}, 204)
+        expect(sock, "PUT", "/machine-config", {"vcpu_count": 2, "mem_size_mib": 256}, 204)
         expect(sock, "PUT", "/drives/data", {"drive_id": "data", "path_on_host": disk, "is_root_device": False,
                                              "is_read_only": True}, 204)
         expect(sock, "GET", "/vm/config", None, 200, '"drive_id":"data"')

@@ -11,13 +11,15 @@ damaged byte (checksum), another format version, another -m or another set of
 devices, a memory file that is short, missing, of another snapshot or named
 outside the directory, a state file that is too large, and records that pass
 the checksum but hold what this x86v must refuse (a device state that breaks
-an invariant, a newer device version, an unknown CPU event). Where /dev/kvm
+an invariant, a newer device version, an unknown CPU event); a snapshot of
+three vCPUs (guests/snapshot-smp-rom) restored with another --smp, one vCPU's
+restored with --smp 2, an AP's record with an unknown event. Where /dev/kvm
 is usable, a snapshot taken with --irqchip kernel (its PLAT section: KVM's
 in-kernel interrupt controllers) restored without it or on soft, a snapshot
 without one restored with it, and a PLAT part of another size. Then: a crash
 while a new snapshot is written over the good one leaves the good one whole
 (X86V_SNAPSHOT_TEST=crash-before-commit), Ctrl-A s writes a snapshot of a
-running guest, which goes on, and a last restore of the good snapshot succeeds. Prints one line per case; exits 0 when all hold.
+running guest, which goes on (with one vCPU and with three), and a last restore of the good snapshot succeeds. Prints one line per case; exits 0 when all hold.
 """
 import argparse
 import os
@@ -74,7 +76,8 @@ def main():
         subprocess.run(base + ["--timeout", "0.2", "--snapshot-on-exit", other], capture_output=True)
         other_mem = os.path.join(tmp, next(f for f in os.listdir(tmp) if f.startswith("other.mem-")))
 
-        def case(name, want, state_bytes=None, mem_bytes=None, mem_from=None, args=(), path=None, accel="soft"):
+        def case(name, want, state_bytes=None, mem_bytes=None, mem_from=None, args=(), path=None, accel="soft",
+                 guest=rom):
             nonlocal failures
             d = os.path.join(tmp, name)
             os.mkdir(d)
@@ -87,7 +90,7 @@ def main():
                     f.write(mem_bytes)
             elif mem_from:
                 shutil.copy(mem_from, os.path.join(d, mem_name))
-            r = subprocess.run(base[:3] + [accel] + list(args) + base[6:] + ["--timeout", "5", "--restore", target],
+            r = subprocess.run(base[:3] + [accel] + list(args) + ["--bios", guest, "--timeout", "5", "--restore", target],
                                capture_output=True, text=True)
             lines = r.stderr.splitlines()
             ok = r.returncode == 2 and len(lines) == 1 and want in lines[0]
@@ -130,6 +133,27 @@ def main():
         event = bytearray(state)
         event[field_offset(state, "cpu0", "events.injected")] = 7
         case("cpu-event", "cpu0: an injected event of unknown kind 7", reseal(bytes(event)), mem_from=mem, args=m16)
+
+        smp_rom = os.path.join(opts.guests, "snapshot-smp-rom.bin")
+        smp = os.path.join(tmp, "smp")
+        smp_args = ["-m", "16", "--smp", "3"]
+        r = subprocess.run(base[:4] + smp_args + ["--bios", smp_rom, "--timeout", "0.5", "--snapshot-on-exit", smp],
+                           capture_output=True, text=True)
+        ok = r.returncode == 12 and os.path.exists(smp)
+        print(f"{'ok' if ok else 'FAIL'} a snapshot of three vCPUs: status {r.returncode}")
+        failures += not ok
+        if ok:
+            case("smp-fewer", "taken with --smp 3; this machine has 2 vCPUs", args=m16 + ["--smp", "2"], path=smp,
+                 guest=smp_rom)
+            case("smp-one", "taken with --smp 3; this machine has 1 vCPU", args=m16, path=smp, guest=smp_rom)
+            case("smp-from-one", "taken with --smp 1; this machine has 2 vCPUs", state, mem_from=mem,
+                 args=m16 + ["--smp", "2"])
+            smp_state = open(smp, "rb").read()
+            ap_event = bytearray(smp_state)
+            ap_event[field_offset(smp_state, "cpu2", "events.injected")] = 7
+            case("smp-ap-event", "cpu2: an injected event of unknown kind 7", reseal(bytes(ap_event)),
+                 mem_from=os.path.join(tmp, next(f for f in os.listdir(tmp) if f.startswith("smp.mem-"))),
+                 args=m16 + ["--smp", "3"], guest=smp_rom)
 
         if os.access("/dev/kvm", os.R_OK | os.W_OK):
             kirq = os.path.join(tmp, "kirq")
@@ -183,6 +207,27 @@ def main():
         r = subprocess.run(base + ["--timeout", "10", "--restore", live], capture_output=True, text=True)
         ok = r.returncode == 3 and r.stdout.startswith("x86v snapshot: round 03")
         print(f"{'ok' if ok else 'FAIL'} that snapshot restores from round 03: status {r.returncode}")
+        failures += not ok
+
+        live = os.path.join(tmp, "live-smp")
+        smp_run = base[:4] + smp_args + ["--bios", smp_rom, "--timeout", "20"]
+        p = subprocess.Popen(smp_run + ["--snapshot-on-exit", live], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        out = b""
+        for line in iter(p.stdout.readline, b""):
+            out += line
+            if b"tick 50" in line:
+                p.stdin.write(b"\x01s")
+                p.stdin.flush()
+        err = p.stderr.read().decode()
+        p.wait()
+        ok = p.returncode == 3 and f"snapshot written to {live}" in err and b"every CPU's hash right" in out
+        print(f"{'ok' if ok else 'FAIL'} Ctrl-A s snapshots three running vCPUs, which go on: status {p.returncode}")
+        failures += not ok
+        r = subprocess.run(smp_run + ["--restore", live], capture_output=True, text=True)
+        ok = (r.returncode == 3 and r.stdout.startswith("tick ") and "tick 50\n" not in r.stdout
+              and "every CPU's hash right" in r.stdout)
+        print(f"{'ok' if ok else 'FAIL'} that snapshot restores after tick 50: status {r.returncode}")
         failures += not ok
 
         r = subprocess.run(base + ["--timeout", "10", "--restore", good], capture_output=True, text=True)

@@ -23,6 +23,9 @@
  *   mp-state      struct kvm_mp_state: runnable, or halted in the kernel
  *   tsc-deadline  MSR IA32_TSC_DEADLINE (u64), where KVM saves that MSR
  * the last six with --irqchip kernel, and then all of them.
+ * The VM-wide parts (the chips, the PIT, kvmclock) go with vCPU 0's record;
+ * another vCPU's record holds its own parts only (xsave, lapic, mp-state,
+ * tsc-deadline, pv-msrs), and is applied after vCPU 0's (core/vm_cpu.c).
  *
  * A part's bytes are KVM's own struct, so its size is that of this x86v's
  * struct (for xsave: the area's size KVM_CAP_XSAVE2 gives); a part of another
@@ -185,18 +188,19 @@ int kvmeng_save_platform(struct vcpu *vcpu, struct statebuf *out)
 			p.have[PART_XSAVE] = true;
 		}
 	}
+	bool vm_parts = vcpu->index == 0;
 	if (eng->irqchip_kernel) {
-		for (unsigned i = 0; i < 3; i++) {
+		for (unsigned i = 0; vm_parts && i < 3; i++) {
 			p.chip[i].chip_id = chip_ids[i];
 			if ((r = kvmeng_ioctl(eng->vm_fd, KVM_GET_IRQCHIP, &p.chip[i])) < 0)
 				return r;
 		}
-		if ((r = kvmeng_ioctl(eng->vm_fd, KVM_GET_PIT2, &p.pit)) < 0 ||
+		if ((vm_parts && (r = kvmeng_ioctl(eng->vm_fd, KVM_GET_PIT2, &p.pit)) < 0) ||
 		    (r = kvmeng_ioctl(vcpu->fd, KVM_GET_LAPIC, &p.lapic)) < 0 ||
 		    (r = kvmeng_ioctl(vcpu->fd, KVM_GET_MP_STATE, &p.mp)) < 0)
 			return r;
 		for (enum part i = PART_PIC_MASTER; i <= PART_MP_STATE; i++)
-			p.have[i] = true;
+			p.have[i] = vm_parts || i >= PART_LAPIC;
 		if (kvmeng_msr_supported(eng, MSR_IA32_TSC_DEADLINE)) {
 			if ((r = msr_rw(vcpu, MSR_IA32_TSC_DEADLINE, &p.tsc_deadline, false)) < 0)
 				return r;
@@ -215,13 +219,14 @@ int kvmeng_save_platform(struct vcpu *vcpu, struct statebuf *out)
 		/* Poll control is 1 from reset: only what a guest turns on counts. */
 		pv_used |= p.pv.value[i] != 0 && pv_msr_index[i] != 0x4b564d05;
 	}
-	if (pv_used) {
+	if (pv_used && vm_parts) {
 		if ((r = kvmeng_ioctl(eng->vm_fd, KVM_GET_CLOCK, &p.clock)) < 0)
 			return r;
 		p.clock.flags = 0; /* restore the guest's clock as it was, not the host's time */
 		memset(p.clock.pad, 0, sizeof(p.clock.pad));
-		p.have[PART_KVMCLOCK] = p.have[PART_PV_MSRS] = true;
+		p.have[PART_KVMCLOCK] = true;
 	}
+	p.have[PART_PV_MSRS] = pv_used;
 	uint32_t n = 0;
 	for (enum part i = 0; i < NR_PARTS; i++)
 		n += p.have[i];
@@ -287,9 +292,11 @@ static int parse(struct vcpu *vcpu, struct state_reader *in, struct platform *p,
 		snprintf(why, why_len, PLATFORM_NAME ": %s", sr_ok(in) ? "trailing bytes" : "truncated");
 		return -EINVAL;
 	}
-	bool chips = p->have[PART_PIC_MASTER];
+	/* The VM-wide parts come with vCPU 0 only. */
+	bool vm_parts = vcpu->index == 0;
+	bool chips = p->have[PART_LAPIC];
 	for (enum part i = PART_PIC_MASTER; i <= PART_MP_STATE; i++)
-		if (p->have[i] != chips) {
+		if (p->have[i] != (chips && (vm_parts || i >= PART_LAPIC))) {
 			snprintf(why, why_len, PLATFORM_NAME ": the interrupt controllers' state is incomplete (%s %s)",
 				 part_names[i], p->have[i] ? "without the others" : "missing");
 			return -EINVAL;
@@ -303,13 +310,13 @@ static int parse(struct vcpu *vcpu, struct state_reader *in, struct platform *p,
 		snprintf(why, why_len, PLATFORM_NAME ": a TSC deadline, which this host's KVM cannot take");
 		return -EINVAL;
 	}
-	for (unsigned c = 0; chips && c < 3; c++)
+	for (unsigned c = 0; chips && vm_parts && c < 3; c++)
 		if (p->chip[c].chip_id != chip_ids[c]) {
 			snprintf(why, why_len, PLATFORM_NAME ": part %s holds chip %u", part_names[PART_PIC_MASTER + c],
 				 p->chip[c].chip_id);
 			return -EINVAL;
 		}
-	if (p->have[PART_KVMCLOCK] != p->have[PART_PV_MSRS]) {
+	if (p->have[PART_KVMCLOCK] != (p->have[PART_PV_MSRS] && vm_parts)) {
 		snprintf(why, why_len, PLATFORM_NAME ": the paravirtual clock's state is incomplete");
 		return -EINVAL;
 	}
@@ -324,8 +331,14 @@ static int parse(struct vcpu *vcpu, struct state_reader *in, struct platform *p,
 		return -EINVAL;
 	}
 	p->clock.flags = 0;
-	if (chips && p->mp.mp_state != KVM_MP_STATE_RUNNABLE && p->mp.mp_state != KVM_MP_STATE_HALTED) {
-		snprintf(why, why_len, PLATFORM_NAME ": MP state %u (one vCPU is runnable or halted)", p->mp.mp_state);
+	/* An application processor may also wait for INIT (from power-on:
+	 * uninitialized) or a start-up IPI. */
+	unsigned mp = p->mp.mp_state;
+	bool ap_wait = mp == KVM_MP_STATE_UNINITIALIZED || mp == KVM_MP_STATE_INIT_RECEIVED ||
+		       mp == KVM_MP_STATE_SIPI_RECEIVED;
+	if (chips && mp != KVM_MP_STATE_RUNNABLE && mp != KVM_MP_STATE_HALTED && (vm_parts || !ap_wait)) {
+		snprintf(why, why_len, PLATFORM_NAME ": MP state %u (a vCPU is runnable, halted or, an AP, waits for a "
+			 "start-up IPI)", p->mp.mp_state);
 		return -EINVAL;
 	}
 	return 0;
@@ -350,14 +363,14 @@ int kvmeng_load_platform(struct vcpu *vcpu, struct state_reader *in, char *why, 
 	for (unsigned i = 0; p.have[PART_PV_MSRS] && i < NR_PV_MSRS; i++)
 		if ((p.pv.present >> i & 1) && (r = msr_rw(vcpu, pv_msr_index[i], &p.pv.value[i], true)) < 0)
 			goto refused;
-	if (!p.have[PART_PIC_MASTER])
+	if (!p.have[PART_LAPIC])
 		return 0;
 	what = "KVM_SET_IRQCHIP";
-	for (unsigned c = 0; c < 3; c++)
+	for (unsigned c = 0; p.have[PART_PIC_MASTER] && c < 3; c++)
 		if ((r = kvmeng_ioctl(eng->vm_fd, KVM_SET_IRQCHIP, &p.chip[c])) < 0)
 			goto refused;
 	what = "KVM_SET_PIT2";
-	if ((r = kvmeng_ioctl(eng->vm_fd, KVM_SET_PIT2, &p.pit)) < 0)
+	if (p.have[PART_PIT] && (r = kvmeng_ioctl(eng->vm_fd, KVM_SET_PIT2, &p.pit)) < 0)
 		goto refused;
 	struct kvm_vcpu_events ev;
 	memset(&ev, 0, sizeof(ev));
