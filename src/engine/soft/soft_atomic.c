@@ -244,6 +244,25 @@ void soft_atomic_abort(struct soft_cpu *cpu)
 		soft_exclusive_end(cpu);
 }
 
+void soft_lin_update_byte(struct soft_cpu *cpu, uint64_t lin, uint8_t set, uint8_t clear)
+{
+	uint64_t gpa;
+	uint8_t *p = soft_lin_write_ptr(cpu, lin, 1, false, &gpa);
+	if (!p) {
+		uint8_t b = (uint8_t)soft_phys_read(cpu, gpa, 1);
+		soft_phys_write(cpu, gpa, 1, (uint8_t)((b | set) & ~clear));
+		return;
+	}
+	if (__builtin_expect(cpu->jit_check != NULL, 0))
+		soft_jit_check_page(cpu, (uint8_t *)((uintptr_t)p & ~(uintptr_t)0xfff));
+	uint8_t old = __atomic_load_n(p, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(p, &old, (uint8_t)((old | set) & ~clear), false, __ATOMIC_SEQ_CST,
+					    __ATOMIC_RELAXED))
+		;
+	if (soft_is_code_page(cpu->eng, gpa))
+		soft_code_written(cpu->eng, cpu, gpa, 1);
+}
+
 bool soft_phys_cmpxchg(struct soft_cpu *cpu, uint64_t gpa, unsigned size, uint64_t old, uint64_t new_value)
 {
 	uint8_t *p = ram_ptr_rw(cpu->host->ram, gpa, size);

@@ -201,6 +201,11 @@ void soft_atomic_abort(struct soft_cpu *cpu);
  * compare-and-swap when it is RAM (false: it no longer held old), or plainly
  * otherwise (true). For the page walk's accessed and dirty bits. */
 bool soft_phys_cmpxchg(struct soft_cpu *cpu, uint64_t gpa, unsigned size, uint64_t old, uint64_t new_value);
+/* The processor's own locked update of a descriptor's type byte at linear lin
+ * (supervisor): the bits of set on, those of clear off, in one host atomic
+ * when it is RAM, so a bit another vCPU changed meanwhile stays. For the
+ * accessed and TSS busy bits (SDM Vol. 3A §9.1.2.1). A write fault raises. */
+void soft_lin_update_byte(struct soft_cpu *cpu, uint64_t lin, uint8_t set, uint8_t clear);
 
 /* ---- exceptions (soft_exception.c) ---- */
 

@@ -41,7 +41,7 @@ void soft_descriptor_mark_accessed(struct soft_cpu *cpu, uint16_t selector, uint
 	if (desc & (1ULL << 40))
 		return;
 	uint64_t base = (selector & 4) ? cpu->s.ldtr.base : cpu->s.gdtr.base;
-	soft_lin_write(cpu, base + (selector & 0xfff8) + 5, 1, ((desc >> 40) & 0xff) | 1, false);
+	soft_lin_update_byte(cpu, base + (selector & 0xfff8) + 5, 1, 0);
 }
 
 static void load_sreg(struct soft_cpu *cpu, int sreg, uint16_t selector)

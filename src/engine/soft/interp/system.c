@@ -245,8 +245,7 @@ static void load_system_segment(struct soft_cpu *cpu, uint16_t sel, bool tr)
 	}
 	if (tr) {
 		/* Mark the TSS busy in the GDT. */
-		uint64_t addr = cpu->s.gdtr.base + (sel & 0xfff8) + 5;
-		soft_lin_write(cpu, addr, 1, ((desc >> 40) & 0xff) | 0x2, false);
+		soft_lin_update_byte(cpu, cpu->s.gdtr.base + (sel & 0xfff8) + 5, 2, 0);
 		n.attr |= 0x2;
 	}
 	*dst = n;

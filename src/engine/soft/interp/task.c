@@ -96,9 +96,7 @@ static uint64_t busy_byte_addr(const struct soft_cpu *cpu, uint16_t sel)
 
 static void set_busy(struct soft_cpu *cpu, uint16_t sel, bool busy)
 {
-	uint64_t addr = busy_byte_addr(cpu, sel);
-	uint64_t b = soft_lin_read(cpu, addr, 1, false);
-	soft_lin_write(cpu, addr, 1, busy ? (b | 2) : (b & ~2ULL), false);
+	soft_lin_update_byte(cpu, busy_byte_addr(cpu, sel), busy ? 2 : 0, busy ? 0 : 2);
 }
 
 static void read_new_tss(struct soft_cpu *cpu, uint64_t base, bool tss32, struct tss_image *t)
