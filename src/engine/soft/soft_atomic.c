@@ -142,8 +142,10 @@ static void establish(struct soft_cpu *cpu, uint64_t lin, unsigned size)
 		return;
 	/* From here on the handler's accesses are plain ones. */
 	cpu->watch_active = lk->saved_watch;
-	if (lk->mode == SOFT_LOCK_EXCL)
+	if (lk->mode == SOFT_LOCK_EXCL && !cpu->excl_held) { /* held: --jit-check's (jit/check.c) */
 		soft_exclusive_begin(cpu);
+		lk->excl = true;
+	}
 }
 
 /* Where [lin, lin + size) lies in the recorded region, or -1. */
@@ -230,8 +232,10 @@ void soft_atomic_insn(struct soft_cpu *cpu, const struct soft_insn *in)
 		memcpy(cpu->s.gpr, gpr, sizeof(gpr));
 		cpu->s.rflags = rflags;
 	}
-	if (lk->mode == SOFT_LOCK_EXCL)
+	if (lk->excl) {
+		lk->excl = false;
 		soft_exclusive_end(cpu);
+	}
 }
 
 void soft_atomic_abort(struct soft_cpu *cpu)
@@ -240,8 +244,10 @@ void soft_atomic_abort(struct soft_cpu *cpu)
 		cpu->watch_active = cpu->lk.saved_watch;
 		cpu->lk.active = false;
 	}
-	if (cpu->excl_held)
+	if (cpu->lk.excl) {
+		cpu->lk.excl = false;
 		soft_exclusive_end(cpu);
+	}
 }
 
 void soft_lin_update_byte(struct soft_cpu *cpu, uint64_t lin, uint8_t set, uint8_t clear)

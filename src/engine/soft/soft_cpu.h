@@ -156,6 +156,7 @@ struct soft_cpu {
 		uint8_t len; /* bytes of the region */
 		bool written; /* the handler stored into the region */
 		bool saved_watch; /* watch_active outside the instruction */
+		bool excl; /* it began the exclusive section it is in */
 		uint64_t lin, gpa; /* the region */
 		void *host;
 		union {

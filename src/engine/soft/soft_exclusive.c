@@ -145,6 +145,8 @@ void soft_exclusive_end(struct soft_cpu *self)
 
 void soft_exclusive_barrier(struct engine *eng, struct soft_cpu *self)
 {
+	if (self && self->excl_held)
+		return; /* in a section of its own: no other vCPU runs */
 	if (self)
 		soft_exec_end(self);
 	start_exclusive(eng, self);

@@ -68,9 +68,7 @@ void soft_jit_check_destroy(struct soft_cpu *cpu)
 
 bool soft_jit_checking(const struct soft_cpu *cpu)
 {
-	/* Not once other vCPUs run: putting guest pages back between the two
-	 * runs would undo their stores. */
-	return cpu->jit_check && cpu->jit_check->left && !soft_engine_multi(cpu->eng);
+	return cpu->jit_check && cpu->jit_check->left;
 }
 
 void soft_jit_check_page(struct soft_cpu *cpu, void *host_page)
@@ -253,6 +251,12 @@ void soft_jit_check_block(struct soft_cpu *cpu, struct soft_block *b, const void
 {
 	struct jit_check *c = cpu->jit_check;
 	c->left--;
+	/* With other vCPUs, both runs are made while they stand still: their
+	 * stores would otherwise land between the runs, and putting pages back
+	 * would undo them. */
+	bool excl = soft_engine_multi(cpu->eng) && !cpu->excl_held;
+	if (excl)
+		soft_exclusive_begin(cpu);
 	memcpy(c->outer, cpu->unwind, sizeof(c->outer));
 	c->npages = 0;
 	c->too_many_pages = false;
@@ -298,6 +302,8 @@ void soft_jit_check_block(struct soft_cpu *cpu, struct soft_block *b, const void
 	c->phase = 0;
 	cpu->insn_limit = limit;
 	memcpy(cpu->unwind, c->outer, sizeof(c->outer));
+	if (excl)
+		soft_exclusive_end(cpu);
 	if (faulted)
 		__builtin_longjmp(cpu->unwind, 1); /* the loop delivers it */
 }
