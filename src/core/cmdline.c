@@ -38,7 +38,7 @@ static const struct option_spec run_options[] = {
 	/* debugging (docs/debugging.md) */
 	{ "gdb", true, true },	   { "gdb-listen-any", false, false }, { "s", true, false },
 	{ "S", true, false },	   { "trace", false, true },	     { "trace-range", false, true },
-	{ "trace-cpl", false, true }, { "trace-mode", false, true },   { "trace-count", false, true },
+	{ "trace-cpl", false, true }, { "trace-cpu", false, true }, { "trace-mode", false, true },   { "trace-count", false, true },
 	{ "trace-format", false, true },
 };
 
@@ -121,6 +121,7 @@ void cmdline_usage(FILE *out)
 	      "  --trace FILE         write an instruction trace (soft engine; FILE - is stdout)\n"
 	      "  --trace-range START-END   only linear addresses START..END (hex, inclusive)\n"
 	      "  --trace-cpl N        only at privilege level N (0..3)\n"
+	      "  --trace-cpu N        only vCPU N's instructions (with --smp; default: every vCPU's)\n"
 	      "  --trace-mode MODE    only in real|vm86|prot16|prot32|compat|long64\n"
 	      "  --trace-count N      only the first N traced instructions\n"
 	      "  --trace-format x86v|qemu  x86v: bytes, disassembly, changed registers;\n"
@@ -217,6 +218,9 @@ static int parse_debug_option(const char *n, const char *v, struct debug_opts *d
 	} else if (!strcmp(n, "trace-cpl")) {
 		r = parse_u64("--trace-cpl", v, 3, &x, why, why_len);
 		d->trace_cpl = (int)x;
+	} else if (!strcmp(n, "trace-cpu")) {
+		r = parse_u64("--trace-cpu", v, ENGINE_MAX_VCPUS - 1, &x, why, why_len);
+		d->trace_cpu = (int)x;
 	} else if (!strcmp(n, "trace-mode")) {
 		static const char *const modes[] = { "real", "vm86", "prot16", "prot32", "compat", "long64" };
 		bool ok = false;
@@ -245,10 +249,13 @@ static int parse_debug_option(const char *n, const char *v, struct debug_opts *d
 static int check_debug_options(const struct vm_config *cfg, char *why, size_t why_len)
 {
 	const struct debug_opts *d = &cfg->debug;
-	bool filters = d->trace_has_range || d->trace_cpl >= 0 || d->trace_mode || d->trace_count ||
-		       d->trace_format != TRACE_FORMAT_X86V;
+	bool filters = d->trace_has_range || d->trace_cpl >= 0 || d->trace_cpu >= 0 || d->trace_mode ||
+		       d->trace_count || d->trace_format != TRACE_FORMAT_X86V;
 	if (filters && !d->trace)
-		return fail(why, why_len, "--trace-range/-cpl/-mode/-count/-format need --trace FILE");
+		return fail(why, why_len, "--trace-range/-cpl/-cpu/-mode/-count/-format need --trace FILE");
+	if (d->trace_cpu >= 0 && (unsigned)d->trace_cpu >= (cfg->ncpus ? cfg->ncpus : 1))
+		return fail(why, why_len, "--trace-cpu %d: the machine has vCPUs 0 to %u", d->trace_cpu,
+			    (cfg->ncpus ? cfg->ncpus : 1) - 1);
 	if (d->trace && strcmp(cfg->accel, "soft"))
 		return fail(why, why_len, "--trace needs --accel soft (the %s engine cannot trace)", cfg->accel);
 	if (d->gdb_wait && !d->gdb)
@@ -587,6 +594,7 @@ int cmdline_parse(int argc, char **argv, struct cmdline *out, char *why, size_t 
 	out->cfg.accel = "auto";
 	out->cfg.serial = "stdio";
 	out->cfg.debug.trace_cpl = -1;
+	out->cfg.debug.trace_cpu = -1;
 	out->cfg.sandbox = -1;
 	if (why_len)
 		why[0] = '\0';

@@ -20,6 +20,7 @@ struct debug_opts {
 	bool trace_has_range;
 	uint64_t trace_start, trace_end; /* linear addresses, [start, end] inclusive */
 	int trace_cpl; /* -1: any */
+	int trace_cpu; /* only this vCPU's instructions; -1: every vCPU's */
 	const char *trace_mode; /* an x86_state_mode() word, or NULL for any */
 	uint64_t trace_count; /* stop tracing after this many lines; 0: no limit */
 	enum trace_format trace_format;

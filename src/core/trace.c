@@ -6,9 +6,15 @@
  * prints before each instruction ("Trace 0: ... [cs_base/pc/...]" and the
  * register block of x86_cpu_dump_state), close enough for scripts/trace-diff,
  * which compares the values, not the spacing.
+ *
+ * Every vCPU's instructions (or --trace-cpu's alone) go to the one file, a
+ * whole record at a time under the writer's lock; with several vCPUs an
+ * x86v-format line starts with the vCPU's index ("1| "), and a QEMU-format
+ * record names it as QEMU does ("Trace 1:").
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,12 +22,21 @@
 #include "cpu/x86_disasm.h"
 #include "cpu/x86_translate.h"
 
+/* One vCPU's hook context. */
+struct trace_cpu {
+	struct trace *t;
+	unsigned index;
+};
+
 struct trace {
 	FILE *f;
 	bool own_file;
 	struct debug_opts opts;
 	const struct guest_ram *ram;
-	uint64_t lines;
+	bool several; /* more than one vCPU: records name theirs */
+	pthread_mutex_t lock; /* around each record */
+	uint64_t lines; /* records written (atomic: want() reads it without the lock) */
+	struct trace_cpu cpus[ENGINE_MAX_VCPUS];
 };
 
 int trace_parse_range(const char *text, uint64_t *start, uint64_t *end)
@@ -41,8 +56,8 @@ int trace_parse_range(const char *text, uint64_t *start, uint64_t *end)
 	return 0;
 }
 
-int trace_open(const struct debug_opts *opts, const struct guest_ram *ram, struct trace **out, char *why,
-	       size_t why_len)
+int trace_open(const struct debug_opts *opts, const struct guest_ram *ram, unsigned ncpus, struct trace **out,
+	       char *why, size_t why_len)
 {
 	struct trace *t = calloc(1, sizeof(*t));
 	if (!t) {
@@ -63,6 +78,10 @@ int trace_open(const struct debug_opts *opts, const struct guest_ram *ram, struc
 	}
 	t->opts = *opts;
 	t->ram = ram;
+	t->several = ncpus > 1;
+	pthread_mutex_init(&t->lock, NULL);
+	for (unsigned i = 0; i < ENGINE_MAX_VCPUS; i++)
+		t->cpus[i] = (struct trace_cpu){ t, i };
 	*out = t;
 	return 0;
 }
@@ -75,6 +94,7 @@ void trace_close(struct trace *t)
 		fclose(t->f);
 	else
 		fflush(t->f);
+	pthread_mutex_destroy(&t->lock);
 	free(t);
 }
 
@@ -89,9 +109,9 @@ static unsigned state_cpl(const struct x86_cpu_state *s)
 
 static bool trace_want(void *opaque, const struct x86_cpu_state *s)
 {
-	struct trace *t = opaque;
+	struct trace *t = ((struct trace_cpu *)opaque)->t;
 	const struct debug_opts *o = &t->opts;
-	if (o->trace_count && t->lines >= o->trace_count)
+	if (o->trace_count && __atomic_load_n(&t->lines, __ATOMIC_RELAXED) >= o->trace_count)
 		return false;
 	if (o->trace_has_range) {
 		uint64_t lin = x86_seg_linear(s, X86_CS, s->rip);
@@ -113,7 +133,8 @@ static void put_changed(FILE *f, bool *first, const char *name, uint64_t v)
 	*first = false;
 }
 
-static void write_x86v(struct trace *t, const struct x86_cpu_state *b, const struct x86_cpu_state *a, int fault)
+static void write_x86v(struct trace *t, unsigned cpu, const struct x86_cpu_state *b, const struct x86_cpu_state *a,
+		       int fault)
 {
 	static const char *const gpr[] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
 					   "r8",  "r9",  "r10", "r11", "r12", "r13", "r14", "r15" };
@@ -130,6 +151,8 @@ static void write_x86v(struct trace *t, const struct x86_cpu_state *b, const str
 		snprintf(hex + 2 * i, sizeof(hex) - 2 * i, "%02x", bytes[i]);
 	hex[2 * shown] = '\0';
 	FILE *f = t->f;
+	if (t->several)
+		fprintf(f, "%u| ", cpu);
 	if (cs == 8)
 		fprintf(f, "%04x:%016" PRIx64 " %-20s %s", b->seg[X86_CS].selector, b->rip, hex, text);
 	else
@@ -174,7 +197,7 @@ static void qemu_seg(FILE *f, const char *name, const struct x86_segment *g, boo
 		fprintf(f, "%s%04x %08" PRIx32 " %08x %08x\n", name, g->selector, (uint32_t)g->base, g->limit, flags);
 }
 
-static void write_qemu(struct trace *t, const struct x86_cpu_state *s)
+static void write_qemu(struct trace *t, unsigned cpu, const struct x86_cpu_state *s)
 {
 	static const char *const g64[] = { "RAX", "RBX", "RCX", "RDX", "RSI", "RDI", "RBP", "RSP",
 					   "R8 ", "R9 ", "R10", "R11", "R12", "R13", "R14", "R15" };
@@ -185,7 +208,7 @@ static void write_qemu(struct trace *t, const struct x86_cpu_state *s)
 	FILE *f = t->f;
 	bool lm = s->efer & EFER_LMA;
 	uint64_t f64 = s->rflags;
-	fprintf(f, "Trace 0: 0x0 [%016" PRIx64 "/%016" PRIx64 "/00000000/00000000] \n", s->seg[X86_CS].base,
+	fprintf(f, "Trace %u: 0x0 [%016" PRIx64 "/%016" PRIx64 "/00000000/00000000] \n", cpu, s->seg[X86_CS].base,
 		x86_seg_linear(s, X86_CS, s->rip));
 	for (int i = 0; i < (lm ? 16 : 8); i++) {
 		if (lm)
@@ -223,19 +246,29 @@ static void write_qemu(struct trace *t, const struct x86_cpu_state *s)
 static void trace_insn(void *opaque, const struct x86_cpu_state *before, const struct x86_cpu_state *after,
 		       int fault)
 {
-	struct trace *t = opaque;
-	t->lines++;
-	if (t->opts.trace_format == TRACE_FORMAT_QEMU)
-		write_qemu(t, before);
-	else
-		write_x86v(t, before, after, fault);
-	if (t->opts.trace_count && t->lines >= t->opts.trace_count)
-		fflush(t->f);
+	const struct trace_cpu *c = opaque;
+	struct trace *t = c->t;
+	pthread_mutex_lock(&t->lock);
+	/* Another vCPU may have written the last allowed record since want(). */
+	bool over = t->opts.trace_count && t->lines >= t->opts.trace_count;
+	if (!over) {
+		__atomic_store_n(&t->lines, t->lines + 1, __ATOMIC_RELAXED);
+		if (t->opts.trace_format == TRACE_FORMAT_QEMU)
+			write_qemu(t, c->index, before);
+		else
+			write_x86v(t, c->index, before, after, fault);
+		if (t->opts.trace_count && t->lines >= t->opts.trace_count)
+			fflush(t->f);
+	}
+	pthread_mutex_unlock(&t->lock);
 }
 
-void trace_hook(struct trace *t, struct engine_trace *hook)
+bool trace_hook(struct trace *t, unsigned cpu, struct engine_trace *hook)
 {
+	if (t->opts.trace_cpu >= 0 && (unsigned)t->opts.trace_cpu != cpu)
+		return false;
 	hook->want = trace_want;
 	hook->insn = trace_insn;
-	hook->opaque = t;
+	hook->opaque = &t->cpus[cpu];
+	return true;
 }

@@ -513,12 +513,15 @@ static bool cpu_start(struct vm_cpu *c)
 	if (vm->eng_ops->set_intr)
 		vm->eng_ops->set_intr(vcpu, c->intr_level);
 	pthread_mutex_unlock(&vm->lock);
-	if (!is_bsp(c) && c->restoring)
-		return restore_ap(c);
 	if (!is_bsp(c)) {
-		/* x86v's local APICs: the thread holds it until a SIPI; KVM's hold it in the kernel. */
-		c->wait_sipi = !vm->cfg.irqchip_kernel;
-		return true;
+		bool ok = true;
+		if (c->restoring)
+			ok = restore_ap(c);
+		else /* x86v's local APICs: the thread holds it until a SIPI; KVM's hold it in the kernel. */
+			c->wait_sipi = !vm->cfg.irqchip_kernel;
+		if (ok)
+			vm_debug_vcpu_start(c);
+		return ok;
 	}
 	struct x86_cpu_state boot = vm->boot_state;
 	/* A restored TSC goes on from the snapshot's value; a booted one from the vCPU's start. */
@@ -547,7 +550,7 @@ static bool cpu_start(struct vm_cpu *c)
 	}
 	if (vm->cfg.restore)
 		wait_restored(vm, true);
-	vm_debug_vcpu_start(vm);
+	vm_debug_vcpu_start(c);
 	return true;
 }
 

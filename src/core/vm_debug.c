@@ -21,7 +21,7 @@ int vm_debug_create(struct vm *vm)
 			log_error("--trace: the %s engine cannot trace (use --accel soft)", vm->eng_ops->name);
 			return X86V_EXIT_USAGE;
 		}
-		if (trace_open(o, &vm->ram, &vm->trace, why, sizeof(why)) < 0) {
+		if (trace_open(o, &vm->ram, vm->ncpus, &vm->trace, why, sizeof(why)) < 0) {
 			log_error("%s", why);
 			return X86V_EXIT_USAGE;
 		}
@@ -39,17 +39,17 @@ int vm_debug_create(struct vm *vm)
 	return 0;
 }
 
-void vm_debug_vcpu_start(struct vm *vm)
+void vm_debug_vcpu_start(struct vm_cpu *c)
 {
-	if (vm->trace) {
-		struct engine_trace hook;
-		trace_hook(vm->trace, &hook);
-		int r = vm->eng_ops->set_trace(vm->cpus[0].vcpu, &hook);
+	struct vm *vm = c->vm;
+	struct engine_trace hook;
+	if (vm->trace && trace_hook(vm->trace, c->index, &hook)) {
+		int r = vm->eng_ops->set_trace(c->vcpu, &hook);
 		if (r < 0)
 			log_warn("--trace: %s", strerror(-r));
 	}
-	if (vm->gdb)
-		gdb_vcpu_start(vm->gdb, &vm->cpus[0]);
+	if (vm->gdb && c->index == 0)
+		gdb_vcpu_start(vm->gdb, c);
 }
 
 void vm_debug_vcpu_exit(struct vm_cpu *c, const struct vcpu_exit *ex)

@@ -15,9 +15,9 @@
 /* Main thread, in vm_create: opens the trace and the GDB stub. 0, or the exit
  * status to end with (a one-line error was printed). */
 int vm_debug_create(struct vm *vm) MUST_CHECK;
-/* The BSP's thread, once its vCPU holds the boot state: installs the trace
- * hook, waits for the debugger under -S. */
-void vm_debug_vcpu_start(struct vm *vm);
+/* vCPU c's thread, once its vCPU holds its first state: installs its trace
+ * hook; the BSP's waits for the debugger under -S. */
+void vm_debug_vcpu_start(struct vm_cpu *c);
 /* vCPU c's thread: a VCPU_EXIT_DEBUG exit. */
 void vm_debug_vcpu_exit(struct vm_cpu *c, const struct vcpu_exit *ex);
 /* vCPU c's thread, lock not held, after a kick or a halt: parks if the
