@@ -17,6 +17,7 @@
 MB_MAGIC        equ 0x1BADB002
 MB_FLAGS        equ 0
 
+LAPIC_SVR       equ 0xFEE000F0
 LAPIC_ICR_LO    equ 0xFEE00300
 LAPIC_ICR_HI    equ 0xFEE00310
 ICR_INIT        equ 5 << 8
@@ -73,6 +74,10 @@ _start:
 	mov edi, TRAMP_ADDR
 	mov ecx, tramp_end - tramp
 	rep movsb
+	; The local APIC software-enabled (SVR bit 8, spurious vector ff) before
+	; it sends IPIs, as firmware and Linux do: KVM's in-kernel local APIC
+	; (--irqchip kernel) sends nothing from a software-disabled one.
+	mov dword [LAPIC_SVR], 0x1FF
 start_ap:
 	mov dword [LAPIC_ICR_HI], AP_APIC_ID << 24
 	mov dword [LAPIC_ICR_LO], ICR_INIT | ICR_ASSERT
