@@ -169,7 +169,7 @@ static int console_post_load(struct device *dev, char *why, size_t why_len)
 	if (r < 0 || !s->tx_busy)
 		return r;
 	/* The chain is taken again (guest RAM holds it) and written from tx_off on. */
-	virtq_unpop(virtio_pci_queue(con->vp, TX_QUEUE), 1);
+	virtq_unpop(virtio_pci_queue(con->vp, TX_QUEUE), &con->tx, 1);
 	con->tx_skip = s->tx_off;
 	return 0;
 }

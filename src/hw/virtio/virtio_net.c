@@ -101,7 +101,7 @@ static int rx_one(struct virtio_net *n, struct virtq *q, const struct net_packet
 	if (r < 0)
 		return -1;
 	if (room < need) {
-		virtq_unpop(q, used);
+		virtq_unpop(q, &n->rx[0], used);
 		if (used < max)
 			return 0; /* the driver has not offered enough yet: its next kick retries */
 		log_guest("virtio-net: a %zu-byte frame does not fit the guest's receive buffers: dropped", p->len);

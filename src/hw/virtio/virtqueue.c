@@ -3,12 +3,13 @@
  * Split virtqueue, device side (virtio 1.2 §2.7). x86 hosts only: the
  * rings' little-endian fields are read as they are, and x86's ordering
  * needs only the compiler barriers the atomics below give (plus one full
- * fence before reading the driver's event index).
+ * fence before reading the driver's event index). A packed ring's own side
+ * is virtqueue_packed.c; what both need is here.
  */
 #include <linux/virtio_ring.h>
 #include <string.h>
 
-#include "hw/virtio/virtqueue.h"
+#include "hw/virtio/virtqueue_internal.h"
 
 void virtq_reset(struct virtq *q, const struct guest_ram *ram)
 {
@@ -32,12 +33,20 @@ static uint64_t used_bytes(const struct virtq *q)
 
 bool virtq_rings_valid(const struct virtq *q)
 {
+	if (q->packed)
+		return virtq_packed_rings_valid(q);
 	return q->size && !(q->size & (q->size - 1)) && q->size <= VIRTQ_MAX_SIZE && !(q->desc & 15) &&
 	       !(q->avail & 1) && !(q->used & 3) && ram_ptr(q->ram, q->desc, desc_bytes(q)) &&
 	       ram_ptr(q->ram, q->avail, avail_bytes(q)) && ram_ptr_rw(q->ram, q->used, used_bytes(q));
 }
 
-static int broken(struct virtq *q)
+void virtq_start(struct virtq *q)
+{
+	if (q->packed)
+		virtq_packed_start(q);
+}
+
+int virtq_break(struct virtq *q)
 {
 	q->broken = true;
 	return -1;
@@ -48,24 +57,28 @@ static volatile uint16_t *avail_field(const struct virtq *q, unsigned index)
 	return (volatile uint16_t *)ram_ptr(q->ram, q->avail + 2ULL * index, 2);
 }
 
-/* Adds one descriptor's buffer to e: readable ones must all come first. */
-static bool add_buffer(struct virtq *q, struct virtq_elem *e, const struct vring_desc *d)
+bool virtq_add_buffer(struct virtq *q, struct virtq_elem *e, uint64_t addr, uint32_t len, bool writable)
 {
-	if (d->len == 0)
+	if (len == 0)
 		return true;
-	if (d->flags & VRING_DESC_F_WRITE) {
-		void *p = ram_ptr_rw(q->ram, d->addr, d->len);
+	if (writable) {
+		void *p = ram_ptr_rw(q->ram, addr, len);
 		if (!p || e->nin == VIRTQ_MAX_SEGS)
 			return false;
-		e->in_gpa[e->nin] = d->addr;
-		e->in[e->nin++] = (struct iovec){ p, d->len };
+		e->in_gpa[e->nin] = addr;
+		e->in[e->nin++] = (struct iovec){ p, len };
 		return true;
 	}
-	void *p = ram_ptr(q->ram, d->addr, d->len);
+	void *p = ram_ptr(q->ram, addr, len);
 	if (!p || e->nin || e->nout == VIRTQ_MAX_SEGS)
 		return false;
-	e->out[e->nout++] = (struct iovec){ p, d->len };
+	e->out[e->nout++] = (struct iovec){ p, len };
 	return true;
+}
+
+static bool add_buffer(struct virtq *q, struct virtq_elem *e, const struct vring_desc *d)
+{
+	return virtq_add_buffer(q, e, d->addr, d->len, d->flags & VRING_DESC_F_WRITE);
 }
 
 /* Walks the descriptors of an indirect table (no nesting, bounded by its length). */
@@ -96,6 +109,8 @@ int virtq_pop(struct virtq *q, struct virtq_elem *e)
 {
 	if (q->broken || !q->enabled)
 		return q->broken ? -1 : 0;
+	if (q->packed)
+		return virtq_packed_pop(q, e);
 	if (q->event_idx) {
 		/* avail_event: kick again once the driver adds past what is taken
 		 * here. Published before the index is read, so that a buffer added
@@ -109,10 +124,10 @@ int virtq_pop(struct virtq *q, struct virtq_elem *e)
 	if (pending == 0)
 		return 0;
 	if (pending > q->size)
-		return broken(q); /* the driver claims more than the ring holds */
+		return virtq_break(q); /* the driver claims more than the ring holds */
 	uint16_t head = *avail_field(q, 2 + q->last_avail % q->size);
 	if (head >= q->size)
-		return broken(q);
+		return virtq_break(q);
 	q->last_avail++;
 	e->head = head;
 	e->nout = e->nin = 0;
@@ -124,18 +139,18 @@ int virtq_pop(struct virtq *q, struct virtq_elem *e)
 		if (d.flags & VRING_DESC_F_INDIRECT) {
 			/* The whole request is in the table; nothing may follow. */
 			if (seen || (d.flags & VRING_DESC_F_WRITE) || !walk_indirect(q, e, &d))
-				return broken(q);
+				return virtq_break(q);
 			return 1;
 		}
 		if (!add_buffer(q, e, &d))
-			return broken(q);
+			return virtq_break(q);
 		if (!(d.flags & VRING_DESC_F_NEXT))
 			return 1;
 		if (d.next >= q->size)
-			return broken(q);
+			return virtq_break(q);
 		i = d.next;
 	}
-	return broken(q); /* a loop */
+	return virtq_break(q); /* a loop */
 }
 
 void virtq_fill(struct virtq *q, const struct virtq_elem *e, uint32_t written, unsigned n)
@@ -148,6 +163,10 @@ void virtq_fill(struct virtq *q, const struct virtq_elem *e, uint32_t written, u
 		ram_note_write(q->ram, e->in_gpa[i], len);
 		left -= len;
 	}
+	if (q->packed) {
+		virtq_packed_fill(q, e, written, n);
+		return;
+	}
 	uint8_t *used = ram_ptr_rw(q->ram, q->used, used_bytes(q));
 	struct vring_used_elem ue = { .id = e->head, .len = written };
 	memcpy(used + 4 + 8 * ((uint16_t)(q->used_idx + n) % q->size), &ue, sizeof(ue));
@@ -157,6 +176,10 @@ void virtq_flush(struct virtq *q, unsigned count)
 {
 	if (q->broken)
 		return;
+	if (q->packed) {
+		virtq_packed_flush(q, count);
+		return;
+	}
 	uint8_t *used = ram_ptr_rw(q->ram, q->used, used_bytes(q));
 	q->used_idx = (uint16_t)(q->used_idx + count);
 	__atomic_store_n((uint16_t *)(used + 2), q->used_idx, __ATOMIC_RELEASE);
@@ -168,15 +191,20 @@ void virtq_push(struct virtq *q, const struct virtq_elem *e, uint32_t written)
 	virtq_flush(q, 1);
 }
 
-void virtq_unpop(struct virtq *q, unsigned count)
+void virtq_unpop(struct virtq *q, const struct virtq_elem *first, unsigned count)
 {
-	q->last_avail = (uint16_t)(q->last_avail - count);
+	if (q->packed && count)
+		virtq_packed_unpop(q, first);
+	else if (!q->packed)
+		q->last_avail = (uint16_t)(q->last_avail - count);
 }
 
 bool virtq_needs_interrupt(struct virtq *q)
 {
 	if (q->broken || !q->enabled)
 		return false;
+	if (q->packed)
+		return virtq_packed_needs_interrupt(q);
 	/* The used index is published before the driver's wishes are read. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (!q->event_idx)
