@@ -1104,18 +1104,7 @@ exc_handler:
 
 	bits 64
 ap_lm:
-	mov ax, SEL_DATA
-	mov ds, ax
-	mov es, ax
-	mov ss, ax
-	mov ebp, ebp                        ; the upper halves are undefined after the switch
-	lea eax, [rbp + 1]
-	shl eax, 12
-	add eax, AP_STACKS
-	mov esp, eax
-	lidt [idt_pointer64]
-	mov r15, LAPIC_BASE
-	mov r14, IOAPIC_BASE
+	AP_LONG_MODE_ENTRY
 	mov eax, [r15 + APIC_SVR]           ; what INIT left (SDM §11.4.7.3)
 	mov [AP_SVR + rbp * 4], eax
 	mov eax, [r15 + APIC_LDR]

@@ -315,17 +315,7 @@ exc_handler:
 
 ; An AP, from the trampoline: its hash starts at 7, then it idles in STI; HLT.
 ap_lm:
-	mov ax, SEL_DATA
-	mov ds, ax
-	mov es, ax
-	mov ss, ax
-	mov ebp, ebp                        ; the upper halves are undefined after the switch
-	lea eax, [rbp + 1]
-	shl eax, 12
-	add eax, AP_STACKS
-	mov esp, eax
-	lidt [idt_pointer64]
-	mov r15, LAPIC_BASE
+	AP_LONG_MODE_ENTRY
 	call lapic_on
 	mov r12, 7
 	lock inc dword [START_CNT + rbp * 4]

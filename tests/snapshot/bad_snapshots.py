@@ -189,20 +189,24 @@ def main():
         print(f"{'ok' if ok else 'FAIL'} a crash before the commit keeps the previous snapshot: status {r.returncode}")
         failures += not ok
 
+        def ctrl_a_s(argv, snap, marker):
+            """Runs argv with --snapshot-on-exit snap to its end, typing Ctrl-A s once a line holds marker."""
+            p = subprocess.Popen(argv + ["--snapshot-on-exit", snap], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+            out = b""
+            for line in iter(p.stdout.readline, b""):
+                out += line
+                if marker in line:
+                    p.stdin.write(b"\x01s")
+                    p.stdin.flush()
+            err = p.stderr.read().decode()
+            p.wait()
+            return p.returncode == 3 and f"snapshot written to {snap}" in err and os.path.exists(snap), p.returncode, out
+
         live = os.path.join(tmp, "live")
-        p = subprocess.Popen(base + ["--timeout", "10", "--snapshot-on-exit", live], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        out = b""
-        for line in iter(p.stdout.readline, b""):
-            out += line
-            if b"round 02" in line:
-                p.stdin.write(b"\x01s")
-                p.stdin.flush()
-        err = p.stderr.read().decode()
-        p.wait()
-        ok = (p.returncode == 3 and f"snapshot written to {live}" in err and b"right after 15" in out
-              and os.path.exists(live))
-        print(f"{'ok' if ok else 'FAIL'} Ctrl-A s snapshots a running guest, which goes on: status {p.returncode}")
+        ok, rc, out = ctrl_a_s(base + ["--timeout", "10"], live, b"round 02")
+        ok = ok and b"right after 15" in out
+        print(f"{'ok' if ok else 'FAIL'} Ctrl-A s snapshots a running guest, which goes on: status {rc}")
         failures += not ok
         r = subprocess.run(base + ["--timeout", "10", "--restore", live], capture_output=True, text=True)
         ok = r.returncode == 3 and r.stdout.startswith("x86v snapshot: round 03")
@@ -211,18 +215,9 @@ def main():
 
         live = os.path.join(tmp, "live-smp")
         smp_run = base[:4] + smp_args + ["--bios", smp_rom, "--timeout", "20"]
-        p = subprocess.Popen(smp_run + ["--snapshot-on-exit", live], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE)
-        out = b""
-        for line in iter(p.stdout.readline, b""):
-            out += line
-            if b"tick 50" in line:
-                p.stdin.write(b"\x01s")
-                p.stdin.flush()
-        err = p.stderr.read().decode()
-        p.wait()
-        ok = p.returncode == 3 and f"snapshot written to {live}" in err and b"every CPU's hash right" in out
-        print(f"{'ok' if ok else 'FAIL'} Ctrl-A s snapshots three running vCPUs, which go on: status {p.returncode}")
+        ok, rc, out = ctrl_a_s(smp_run, live, b"tick 50")
+        ok = ok and b"every CPU's hash right" in out
+        print(f"{'ok' if ok else 'FAIL'} Ctrl-A s snapshots three running vCPUs, which go on: status {rc}")
         failures += not ok
         r = subprocess.run(smp_run + ["--restore", live], capture_output=True, text=True)
         ok = (r.returncode == 3 and r.stdout.startswith("tick ") and "tick 50\n" not in r.stdout
