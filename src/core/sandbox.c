@@ -170,6 +170,13 @@ static const struct ioctl_rule ioctl_rules[] = {
 	/* Binding virtio kick addresses to eventfds as BARs move (a vCPU's config
 	 * writes; the loop's device resets). */
 	IOCTL_RULE(KVM_IOEVENTFD, K_MAIN | K_VCPU),
+	/* Binding virtio MSI-X vectors' eventfds to their messages (--irqchip
+	 * kernel): an MSI route of their own and the irqfd on it, as the driver
+	 * programs, masks and unmasks vectors or resets the device (a vCPU's
+	 * MMIO and config writes, machine resets), and once a restored machine
+	 * runs (the loop). The interrupts themselves are writes to the eventfds. */
+	IOCTL_RULE(KVM_IRQFD, K_MAIN | K_VCPU),
+	IOCTL_RULE(KVM_SET_GSI_ROUTING, K_MAIN | K_VCPU),
 	/* Running a vCPU and its state: on its own thread (every vCPU thread
 	 * with --smp N): runs, resets, INIT/SIPI, snapshots, GDB's registers. */
 	IOCTL_RULE(KVM_RUN, K_VCPU),

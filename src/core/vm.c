@@ -185,6 +185,20 @@ static void vm_send_msi(void *opaque, uint64_t addr, uint32_t data)
 	}
 }
 
+/* A virtio MSI-X vector's eventfd bound to its message, which the engine
+ * then delivers itself on each write (--irqchip kernel; lock held). Before the
+ * engine exists nothing is bound (-EAGAIN): the device binds again once the
+ * machine runs. */
+static int vm_msi_irqfd(void *opaque, int fd, uint64_t addr, uint32_t data, bool assign)
+{
+	struct vm *vm = opaque;
+	if (!vm->eng_ops->msi_irqfd)
+		return -ENOTSUP;
+	if (!vm->engine)
+		return assign ? -EAGAIN : 0;
+	return vm->eng_ops->msi_irqfd(vm->engine, fd, addr, data, assign);
+}
+
 /* A virtio kick address bound to an eventfd (lock held). Remembered, so that
  * bindings made while the board was built reach the engine once it exists. */
 static int vm_ioeventfd(void *opaque, uint64_t addr, unsigned len, int fd, bool assign)
@@ -457,6 +471,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		.kernel_irqchip = cfg->irqchip_kernel,
 		.set_gsi = vm_set_gsi,
 		.send_msi = vm_send_msi,
+		.msi_irqfd = vm_msi_irqfd,
 		.ioeventfd = vm_ioeventfd,
 		.exit = vm_guest_exit,
 		.poweroff = vm_guest_poweroff,

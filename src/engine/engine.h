@@ -151,6 +151,15 @@ struct engine_ops {
 	 * data to addr) through the engine's own local APICs. 0 or -errno; NULL
 	 * when it has no interrupt controllers. */
 	int (*send_msi)(struct engine *eng, uint64_t addr, uint32_t data);
+	/* Binds eventfd fd to the message-signalled interrupt (addr, data) for the
+	 * engine's own local APICs (assign): from then on a write to fd delivers
+	 * it, with no call into the engine and no ioctl. Called again for a bound
+	 * fd it changes the message; !assign unbinds fd (addr and data ignored).
+	 * Any thread; the caller serialises calls for one fd. 0 or -errno:
+	 * -ENOTSUP when the engine cannot (the caller then uses send_msi),
+	 * -ENOSPC when it has no room for another. NULL: the engine has no such
+	 * thing. */
+	int (*msi_irqfd)(struct engine *eng, int fd, uint64_t addr, uint32_t data, bool assign);
 	/* Makes a guest write of len bytes to MMIO address addr signal eventfd fd
 	 * instead of exiting (assign), or stops that. 0 or -errno; NULL: the engine
 	 * has no such thing, every MMIO write exits. */

@@ -19,6 +19,10 @@
 #define KVMENG_IDENTITY_MAP_ADDR 0xfeffc000ULL
 #define KVMENG_TSS_ADDR 0xfeffd000ULL
 
+/* MSI routes (eventfds bound with KVM_IRQFD) one VM may hold: the virtio
+ * functions' MSI-X vectors, 9 at most per function. */
+#define KVMENG_MAX_MSI_ROUTES 256
+
 struct engine {
 	struct engine_host host;
 	int kvm_fd;
@@ -45,6 +49,17 @@ struct engine {
 	bool tsc_deadline; /* KVM_CAP_TSC_DEADLINE_TIMER: the in-kernel LAPIC has it */
 	struct kvm_irqchip chip_reset[3]; /* PIC master, PIC slave, IOAPIC */
 	struct kvm_pit_state2 pit_reset;
+	/* MSI routes bound to eventfds (KVM_IRQFD), in the GSI routing table
+	 * after the PC's pins; route_lock guards them and the table. */
+	bool has_irqfd; /* KVM_CAP_IRQFD */
+	uint32_t gsi_limit; /* KVM_CAP_IRQ_ROUTING: every GSI is below it */
+	pthread_mutex_t route_lock;
+	unsigned n_msi;
+	struct kvmeng_msi_route {
+		int fd;
+		uint32_t gsi;
+		struct kvm_irq_routing_msi msi;
+	} msi[KVMENG_MAX_MSI_ROUTES];
 };
 
 struct vcpu {
@@ -79,6 +94,9 @@ int kvmeng_irqchip_create(struct engine *eng, char *why, size_t why_len) MUST_CH
 /* Drives GSI gsi (KVM_IRQ_LINE). 0 or -errno. */
 int kvmeng_irqchip_set_gsi(struct engine *eng, unsigned gsi, int level) MUST_CHECK;
 int kvmeng_irqchip_send_msi(struct engine *eng, uint64_t addr, uint32_t data) MUST_CHECK;
+/* engine_ops.msi_irqfd: an MSI route for eventfd fd (a GSI of its own past
+ * the IOAPIC's pins) and the fd bound to it, changed or taken out again. */
+int kvmeng_irqchip_msi_irqfd(struct engine *eng, int fd, uint64_t addr, uint32_t data, bool assign) MUST_CHECK;
 /* Records a new vCPU's local APIC state for kvmeng_irqchip_reset. 0 or -errno. */
 int kvmeng_irqchip_vcpu_init(struct vcpu *vcpu) MUST_CHECK;
 /* Machine reset: every in-kernel chip back to its recorded state. 0 or -errno. */

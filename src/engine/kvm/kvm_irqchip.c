@@ -11,6 +11,11 @@
  *   KVM_SET_GSI_ROUTING  where each GSI goes (below).
  *   KVM_IRQ_LINE         the level of a GSI, for the devices x86v still models
  *                        (UART, RTC, i8042, ACPI SCI, PCI INTx via PIIX3).
+ *   KVM_IRQFD            an eventfd bound to a GSI whose route is an MSI
+ *                        (a virtio function's MSI-X vector): a write to it
+ *                        is the interrupt, delivered by the kernel.
+ *   KVM_SIGNAL_MSI       one MSI from user space, for the vectors without an
+ *                        eventfd (KVM_CAP_IRQFD missing, routes exhausted).
  *   KVM_GET/SET_IRQCHIP, KVM_GET/SET_PIT2, KVM_GET/SET_LAPIC   power-on state
  *                        recorded at creation, put back on a machine reset.
  *
@@ -21,6 +26,13 @@
  * GSI 0..15 to the 8259 inputs (not GSI 2: the cascade), GSI 0 to IOAPIC
  * pin 2, GSI 1, 3..23 to IOAPIC pin n. The PIT's acknowledgement notifier
  * (reinjection of missed ticks) is keyed on GSI 0, so it follows the route.
+ * Each eventfd bound with KVM_IRQFD gets a GSI of its own from 24 up, below
+ * what KVM_CAP_IRQ_ROUTING reports (KVM_MAX_IRQ_ROUTES), routed as an MSI
+ * (KVM_IRQ_ROUTING_MSI; address_hi is ignored without KVM_CAP_X2APIC_API's
+ * 32-bit IDs, as for KVM_SIGNAL_MSI). KVM_SET_GSI_ROUTING replaces the whole
+ * table, so every change installs the PC's pins and every MSI route again;
+ * an irqfd follows a change of its GSI's route (the kernel updates it when
+ * the table changes), so a new message for a bound vector is one call.
  *
  * Port 0x61 (NMI status and control, the gate and output of PIT channel 2) is
  * emulated with the PIT only when KVM_PIT_SPEAKER_DUMMY is given; "dummy"
@@ -58,12 +70,13 @@ static void add_route(struct kvm_irq_routing *rt, unsigned gsi, unsigned chip, u
 	};
 }
 
-/* The PC's wiring (see the top of the file). 0 or -errno. */
-static int set_pc_routing(struct engine *eng)
+/* Installs the routing table: the PC's wiring (see the top of the file) and
+ * the MSI routes of eng->msi. route_lock held, or before any vCPU. 0 or -errno. */
+static int set_routing(struct engine *eng)
 {
 	/* 15 PIC routes + 23 IOAPIC routes. */
-	enum { MAX_ROUTES = 16 + KVMENG_NR_GSI };
-	struct kvm_irq_routing *rt = calloc(1, sizeof(*rt) + MAX_ROUTES * sizeof(rt->entries[0]));
+	enum { PC_ROUTES = 15 + KVMENG_NR_GSI - 1 };
+	struct kvm_irq_routing *rt = calloc(1, sizeof(*rt) + (PC_ROUTES + eng->n_msi) * sizeof(rt->entries[0]));
 	if (!rt)
 		return -ENOMEM;
 	for (unsigned gsi = 0; gsi < 16; gsi++) {
@@ -77,6 +90,12 @@ static int set_pc_routing(struct engine *eng)
 		else if (gsi != KVMENG_PIT_IOAPIC_PIN)
 			add_route(rt, gsi, KVM_IRQCHIP_IOAPIC, gsi);
 	}
+	for (unsigned i = 0; i < eng->n_msi; i++)
+		rt->entries[rt->nr++] = (struct kvm_irq_routing_entry){
+			.gsi = eng->msi[i].gsi,
+			.type = KVM_IRQ_ROUTING_MSI,
+			.u.msi = eng->msi[i].msi,
+		};
 	int r = kvmeng_ioctl(eng->vm_fd, KVM_SET_GSI_ROUTING, rt);
 	free(rt);
 	return r < 0 ? r : 0;
@@ -116,7 +135,7 @@ int kvmeng_irqchip_create(struct engine *eng, char *why, size_t why_len)
 		snprintf(why, why_len, "--irqchip kernel: KVM_CREATE_PIT2: %s (use --irqchip user)", strerror(-r));
 		return r;
 	}
-	r = set_pc_routing(eng);
+	r = set_routing(eng);
 	if (r < 0) {
 		snprintf(why, why_len, "--irqchip kernel: KVM_SET_GSI_ROUTING: %s", strerror(-r));
 		return r;
@@ -128,6 +147,10 @@ int kvmeng_irqchip_create(struct engine *eng, char *why, size_t why_len)
 	}
 	eng->irqchip_kernel = true;
 	eng->tsc_deadline = has_cap(eng, KVM_CAP_TSC_DEADLINE_TIMER);
+	/* KVM_CAP_IRQ_ROUTING's value is the number of GSIs the table may hold. */
+	int limit = ioctl(eng->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_IRQ_ROUTING);
+	eng->gsi_limit = limit > 0 ? (uint32_t)limit : 0;
+	eng->has_irqfd = has_cap(eng, KVM_CAP_IRQFD) && eng->gsi_limit > KVMENG_NR_GSI;
 	return 0;
 }
 
@@ -145,6 +168,94 @@ int kvmeng_irqchip_send_msi(struct engine *eng, uint64_t addr, uint32_t data)
 	struct kvm_msi msi = { .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32), .data = data };
 	int r = kvmeng_ioctl(eng->vm_fd, KVM_SIGNAL_MSI, &msi);
 	return r < 0 ? r : 0; /* 0: the message reached no APIC, which is not an error */
+}
+
+static int find_msi(const struct engine *eng, int fd)
+{
+	for (unsigned i = 0; i < eng->n_msi; i++)
+		if (eng->msi[i].fd == fd)
+			return (int)i;
+	return -1;
+}
+
+/* The lowest GSI past the IOAPIC's pins that no MSI route holds, or 0 when
+ * none is left below the limit. */
+static uint32_t free_gsi(const struct engine *eng)
+{
+	for (uint32_t gsi = KVMENG_NR_GSI; gsi < eng->gsi_limit; gsi++) {
+		bool taken = false;
+		for (unsigned i = 0; i < eng->n_msi && !taken; i++)
+			taken = eng->msi[i].gsi == gsi;
+		if (!taken)
+			return gsi;
+	}
+	return 0;
+}
+
+static void drop_msi(struct engine *eng, unsigned i)
+{
+	eng->msi[i] = eng->msi[--eng->n_msi];
+}
+
+/* A new route for fd, then the irqfd on it. 0 or -errno, nothing left behind. */
+static int bind_msi(struct engine *eng, int fd, const struct kvm_irq_routing_msi *msi)
+{
+	uint32_t gsi = free_gsi(eng);
+	if (eng->n_msi == KVMENG_MAX_MSI_ROUTES || !gsi)
+		return -ENOSPC;
+	eng->msi[eng->n_msi++] = (struct kvmeng_msi_route){ .fd = fd, .gsi = gsi, .msi = *msi };
+	int r = set_routing(eng);
+	if (r < 0) {
+		eng->n_msi--;
+		return r;
+	}
+	struct kvm_irqfd irqfd = { .fd = (uint32_t)fd, .gsi = gsi };
+	r = kvmeng_ioctl(eng->vm_fd, KVM_IRQFD, &irqfd);
+	if (r < 0) {
+		eng->n_msi--;
+		(void)set_routing(eng); /* the route alone reaches nobody; best effort */
+		return r;
+	}
+	return 0;
+}
+
+/* The irqfd off its GSI first (no write reaches the route after this), then
+ * the route. 0 or -errno; the route is gone either way. */
+static int unbind_msi(struct engine *eng, unsigned i)
+{
+	struct kvm_irqfd irqfd = { .fd = (uint32_t)eng->msi[i].fd, .gsi = eng->msi[i].gsi,
+				   .flags = KVM_IRQFD_FLAG_DEASSIGN };
+	int r = kvmeng_ioctl(eng->vm_fd, KVM_IRQFD, &irqfd);
+	drop_msi(eng, i);
+	int r2 = set_routing(eng);
+	return r < 0 ? r : r2;
+}
+
+int kvmeng_irqchip_msi_irqfd(struct engine *eng, int fd, uint64_t addr, uint32_t data, bool assign)
+{
+	if (!eng->irqchip_kernel)
+		return -ENODEV;
+	if (!eng->has_irqfd)
+		return -ENOTSUP;
+	if (fd < 0)
+		return -EBADF;
+	struct kvm_irq_routing_msi msi = { .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32),
+					   .data = data };
+	pthread_mutex_lock(&eng->route_lock);
+	int i = find_msi(eng, fd), r;
+	if (!assign) {
+		r = i < 0 ? -ENOENT : unbind_msi(eng, (unsigned)i);
+	} else if (i < 0) {
+		r = bind_msi(eng, fd, &msi);
+	} else {
+		/* A new message on the same GSI: the bound irqfd follows the table. */
+		struct kvm_irq_routing_msi old = eng->msi[i].msi;
+		eng->msi[i].msi = msi;
+		if ((r = set_routing(eng)) < 0)
+			eng->msi[i].msi = old; /* a refused table leaves the old one in force */
+	}
+	pthread_mutex_unlock(&eng->route_lock);
+	return r;
 }
 
 int kvmeng_irqchip_vcpu_init(struct vcpu *v)

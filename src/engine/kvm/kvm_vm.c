@@ -7,8 +7,9 @@
  * models; interrupt line levels are only recorded here, vectors are injected
  * with KVM_INTERRUPT (kvm_vcpu.c), and HLT exits to the machine (KVM_EXIT_HLT),
  * which is what lets x86v report a guest that halts forever. With
- * --irqchip kernel KVM's own PIC/IOAPIC/LAPIC/PIT serve (kvm_irqchip.c) and
- * interrupt lines become KVM_IRQ_LINE.
+ * --irqchip kernel KVM's own PIC/IOAPIC/LAPIC/PIT serve (kvm_irqchip.c),
+ * interrupt lines become KVM_IRQ_LINE and MSI-X vectors eventfds bound with
+ * KVM_IRQFD (or KVM_SIGNAL_MSI where that cannot be).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -115,6 +116,7 @@ static void kvmeng_destroy(struct engine *eng)
 		close(eng->kvm_fd);
 	free(eng->cpuid);
 	free(eng->msr_list);
+	pthread_mutex_destroy(&eng->route_lock);
 	free(eng);
 }
 
@@ -127,6 +129,7 @@ static int kvmeng_create(const struct engine_host *host, struct engine **out, ch
 	}
 	eng->host = *host;
 	eng->vm_fd = -1;
+	pthread_mutex_init(&eng->route_lock, NULL);
 	eng->kvm_fd = open_kvm(why, why_len);
 	int r = eng->kvm_fd;
 	if (r < 0)
@@ -252,6 +255,7 @@ const struct engine_ops kvm_engine_ops = {
 	.set_state = kvmeng_set_state,
 	.set_irq = kvmeng_set_irq,
 	.send_msi = kvmeng_send_msi,
+	.msi_irqfd = kvmeng_irqchip_msi_irqfd,
 	.ioeventfd = kvmeng_ioeventfd,
 	.has_irqchip = kvmeng_has_irqchip,
 	.platform_reset = kvmeng_platform_reset,

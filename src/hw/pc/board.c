@@ -739,7 +739,11 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 	pci_bus_set_msi_handler(b->pci, board_msi, b);
 	if ((r = piix_create(b->pci, &pcfg, &b->piix)) < 0 || (r = adopt(b, piix_device(b->piix))) < 0)
 		goto fail;
-	b->kick_host = (struct virtio_kick_host){ env->loop, env->ioeventfd, env->opaque };
+	/* irqfds only for the engine's own local APICs: the board's models take
+	 * MSIs through board_msi. */
+	b->kick_host = (struct virtio_kick_host){ .loop = env->loop, .ioeventfd = env->ioeventfd,
+						  .irqfd = env->kernel_irqchip ? env->msi_irqfd : NULL,
+						  .opaque = env->opaque };
 	/* The disks before the fw_cfg items: they are part of what firmware finds. */
 	if (env->ndisks > BOARD_MAX_DISKS || env->nnics > BOARD_MAX_NICS) {
 		r = -ENOSPC;

@@ -56,6 +56,11 @@ struct board_env {
 	void (*set_gsi)(void *opaque, unsigned gsi, int level);
 	/* With kernel_irqchip: a PCI device's MSI-X message for the engine's local APICs. */
 	void (*send_msi)(void *opaque, uint64_t addr, uint32_t data);
+	/* With kernel_irqchip: binds eventfd fd to an MSI-X message (assign), so
+	 * that a write to fd is that interrupt, delivered by the engine; called
+	 * again it changes the message, !assign unbinds. 0 or -errno (the device
+	 * then sends through send_msi). May be NULL. */
+	int (*msi_irqfd)(void *opaque, int fd, uint64_t addr, uint32_t data, bool assign);
 	/* Binds a guest MMIO write (len bytes at addr) to eventfd fd, so that the
 	 * engine signals it without an exit (virtio kicks); -errno when the engine
 	 * cannot (then the write comes through the bus). May be NULL. */

@@ -54,10 +54,38 @@ static bool masked(const struct msix *m, unsigned vector)
 	return (control(m) & MSIX_CTRL_FUNCTION_MASK) || (m->table[vector][3] & MSIX_VECTOR_MASKED);
 }
 
-static void send(struct msix *m, unsigned vector)
+void msix_message(const struct msix *m, unsigned vector, uint64_t *addr, uint32_t *data)
 {
 	const uint32_t *e = m->table[vector];
-	pci_msi_send(m->dev, (uint64_t)e[1] << 32 | e[0], e[2]);
+	*addr = (uint64_t)e[1] << 32 | e[0];
+	*data = e[2];
+}
+
+static void send(struct msix *m, unsigned vector)
+{
+	uint64_t addr;
+	uint32_t data;
+	msix_message(m, vector, &addr, &data);
+	if (m->ops && m->ops->send && m->ops->send(m->ops_opaque, vector, addr, data))
+		return;
+	pci_msi_send(m->dev, addr, data);
+}
+
+void msix_set_ops(struct msix *m, const struct msix_ops *ops, void *opaque)
+{
+	m->ops = ops;
+	m->ops_opaque = opaque;
+}
+
+bool msix_vector_live(const struct msix *m, unsigned vector)
+{
+	return vector < m->nvec && msix_enabled(m) && !masked(m, vector);
+}
+
+static void changed(struct msix *m)
+{
+	if (m->ops && m->ops->changed)
+		m->ops->changed(m->ops_opaque);
 }
 
 void msix_notify(struct msix *m, unsigned vector)
@@ -103,6 +131,7 @@ void msix_table_write(struct msix *m, uint64_t offset, uint64_t value, unsigned 
 	if (size == 8)
 		m->table[vector][word + 1] = (uint32_t)(value >> 32);
 	m->table[vector][3] &= MSIX_VECTOR_MASKED; /* the other control bits are reserved */
+	changed(m);
 	release_pending(m);
 }
 
@@ -116,6 +145,7 @@ uint64_t msix_pba_read(const struct msix *m, uint64_t offset, unsigned size)
 
 void msix_config_written(struct msix *m)
 {
+	changed(m);
 	release_pending(m);
 }
 

@@ -13,6 +13,11 @@
  * pending bits (msix_save / msix_load) beside its configuration space, which
  * holds the enable and function-mask bits. Locking: the machine lock, as for
  * PCI.
+ *
+ * A device may send its vectors' messages its own way (msix_set_ops: an
+ * eventfd the engine turns into the interrupt); masking and the pending bits
+ * stay here, and it is told of every change to a vector's message or mask
+ * before what the change unmasked is sent.
  */
 #ifndef X86V_HW_PCI_MSIX_H
 #define X86V_HW_PCI_MSIX_H
@@ -29,12 +34,24 @@
 #define MSIX_MAX_VECTORS 64
 #define MSIX_ENTRY_SIZE 16
 
+struct msix_ops {
+	/* Sends vector's message (addr, data), unmasked and enabled: true when
+	 * the device did, false to have it sent with pci_msi_send. */
+	bool (*send)(void *opaque, unsigned vector, uint64_t addr, uint32_t data);
+	/* A table or configuration write may have changed a vector's message, its
+	 * mask, the function mask or MSI-X enable; called before anything the
+	 * write unmasked is sent (not called by msix_reset or msix_load). */
+	void (*changed)(void *opaque);
+};
+
 struct msix {
 	struct pci_device *dev;
 	unsigned cap; /* configuration-space offset of the capability */
 	unsigned nvec;
 	uint32_t table[MSIX_MAX_VECTORS][4]; /* address low, address high, data, vector control */
 	uint64_t pending; /* the PBA: one bit per vector */
+	const struct msix_ops *ops; /* NULL: pci_msi_send */
+	void *ops_opaque;
 };
 
 /*
@@ -50,6 +67,13 @@ void msix_reset(struct msix *m);
 bool msix_enabled(const struct msix *m);
 /* Fires vector (ignored when it is out of range or MSI-X is off). */
 void msix_notify(struct msix *m, unsigned vector);
+/* The device's own way of sending (after msix_init; ops outlives m). */
+void msix_set_ops(struct msix *m, const struct msix_ops *ops, void *opaque);
+/* Whether vector (< nvec) would be sent now: MSI-X on, neither the vector
+ * nor the function masked. */
+bool msix_vector_live(const struct msix *m, unsigned vector);
+/* Vector's message as the table holds it. */
+void msix_message(const struct msix *m, unsigned vector, uint64_t *addr, uint32_t *data);
 
 /* Table accesses: offset from the table's start, size 4 or 8, aligned. */
 uint64_t msix_table_read(struct msix *m, uint64_t offset, unsigned size);

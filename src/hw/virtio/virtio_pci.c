@@ -53,6 +53,14 @@
 #define TRANSPORT_FEATURES \
 	((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | (1ULL << VIRTIO_RING_F_EVENT_IDX))
 
+/* An MSI-X vector's eventfd (virtio_kick_host.irqfd). */
+struct vec_irqfd {
+	int fd; /* -1: none */
+	bool bound; /* to the message below: a write to fd is the interrupt */
+	uint64_t addr;
+	uint32_t data;
+};
+
 /* A queue's kick by eventfd (virtio_kick_host). */
 struct kick {
 	struct virtio_pci *vp;
@@ -65,6 +73,8 @@ struct virtio_pci {
 	struct pci_device pci;
 	struct virtio_kick_host kick_host;
 	struct kick kicks[VIRTIO_PCI_MAX_QUEUES];
+	struct vec_irqfd irqfds[VIRTIO_PCI_MAX_QUEUES + 1]; /* one per MSI-X vector */
+	bool irqfd_unsupported; /* the host said -ENOTSUP: every vector goes through the bus */
 	struct virtio_pci_info info;
 	uint64_t features; /* offered */
 	uint64_t driver_features;
@@ -120,6 +130,122 @@ void virtio_pci_queue_done(struct virtio_pci *vp, unsigned q)
 		interrupt(vp, vp->queue_vector[q], 1);
 }
 
+/* ---- interrupts by eventfd (irqfd) ---- */
+
+/* Whether a queue or the configuration uses vector v. */
+static bool vector_used(const struct virtio_pci *vp, unsigned v)
+{
+	if (vp->config_vector == v)
+		return true;
+	for (unsigned q = 0; q < vp->info.num_queues; q++)
+		if (vp->queue_vector[q] == v)
+			return true;
+	return false;
+}
+
+/* Whether vector v's eventfd should be bound (virtio_pci.h, Interrupts). */
+static bool irqfd_wanted(const struct virtio_pci *vp, unsigned v)
+{
+	return vp->irqfds[v].fd >= 0 && !vp->irqfd_unsupported && msix_vector_live(&vp->msix, v) &&
+	       vector_used(vp, v);
+}
+
+static void irqfd_unbind(struct virtio_pci *vp, struct vec_irqfd *i)
+{
+	if (i->bound)
+		(void)vp->kick_host.irqfd(vp->kick_host.opaque, i->fd, 0, 0, false);
+	i->bound = false;
+}
+
+/* Empties an unbound eventfd: KVM_IRQFD delivers at once what it finds
+ * there, and a kernel that does not consume what an irqfd delivered leaves
+ * a count behind. */
+static void drain(int fd)
+{
+	uint64_t n;
+	ssize_t r = read(fd, &n, sizeof(n)); /* EAGAIN when empty */
+	(void)r;
+}
+
+/* Binds, rebinds or unbinds each vector's eventfd as its state now asks;
+ * nothing is asked of the host for a vector whose state did not change. */
+static void sync_irqfds(struct virtio_pci *vp)
+{
+	for (unsigned v = 0; v < vp->msix.nvec; v++) {
+		struct vec_irqfd *i = &vp->irqfds[v];
+		if (i->fd < 0)
+			continue;
+		if (!irqfd_wanted(vp, v)) {
+			irqfd_unbind(vp, i);
+			continue;
+		}
+		uint64_t addr;
+		uint32_t data;
+		msix_message(&vp->msix, v, &addr, &data);
+		if (i->bound && i->addr == addr && i->data == data)
+			continue;
+		if (!i->bound)
+			drain(i->fd);
+		int r = vp->kick_host.irqfd(vp->kick_host.opaque, i->fd, addr, data, true);
+		if (r == 0) {
+			if (!i->bound)
+				log_guest("%s: MSI-X vector %u (message %#llx, data %#x) goes through an irqfd",
+					  vp->name, v, (unsigned long long)addr, data);
+			*i = (struct vec_irqfd){ .fd = i->fd, .bound = true, .addr = addr, .data = data };
+			continue;
+		}
+		irqfd_unbind(vp, i); /* a refused new message: the old one must not stay */
+		if (r == -ENOTSUP)
+			vp->irqfd_unsupported = true;
+		if (r != -EAGAIN) /* -EAGAIN: no engine yet; resume_fire binds it */
+			log_guest("%s: MSI-X vector %u: no irqfd (%s); its messages go through the PCI bus", vp->name,
+				  v, strerror(-r));
+	}
+}
+
+/* msix_ops.send: a bound vector's message is one write to its eventfd. */
+static bool irqfd_send(void *opaque, unsigned vector, uint64_t addr, uint32_t data)
+{
+	struct virtio_pci *vp = opaque;
+	const struct vec_irqfd *i = &vp->irqfds[vector];
+	/* Not a bus master: pci_msi_send drops it, as the bus would. */
+	if (!i->bound || i->addr != addr || i->data != data || !(vp->pci.config[PCI_COMMAND] & PCI_COMMAND_MASTER))
+		return false;
+	uint64_t one = 1;
+	return write(i->fd, &one, sizeof(one)) == (ssize_t)sizeof(one);
+}
+
+static void irqfd_changed(void *opaque)
+{
+	sync_irqfds(opaque);
+}
+
+static const struct msix_ops irqfd_msix_ops = { .send = irqfd_send, .changed = irqfd_changed };
+
+/* An eventfd per vector when the host binds them (before any thread's sandbox). */
+static void irqfds_init(struct virtio_pci *vp)
+{
+	for (unsigned v = 0; v < ARRAY_SIZE(vp->irqfds); v++)
+		vp->irqfds[v] = (struct vec_irqfd){ .fd = -1 };
+	if (!vp->kick_host.irqfd)
+		return;
+	for (unsigned v = 0; v < vp->msix.nvec; v++)
+		vp->irqfds[v].fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	msix_set_ops(&vp->msix, &irqfd_msix_ops, vp);
+}
+
+static void irqfds_destroy(struct virtio_pci *vp)
+{
+	for (unsigned v = 0; v < ARRAY_SIZE(vp->irqfds); v++) {
+		struct vec_irqfd *i = &vp->irqfds[v];
+		if (i->fd < 0)
+			continue;
+		irqfd_unbind(vp, i);
+		close(i->fd);
+		i->fd = -1;
+	}
+}
+
 /* ---- reset ---- */
 
 static void device_reset(struct virtio_pci *vp)
@@ -137,6 +263,7 @@ static void device_reset(struct virtio_pci *vp)
 	vp->status = 0;
 	vp->isr = 0;
 	pci_set_irq(&vp->pci, 0);
+	sync_irqfds(vp); /* no vector in use */
 }
 
 void virtio_pci_reset(struct virtio_pci *vp)
@@ -145,6 +272,7 @@ void virtio_pci_reset(struct virtio_pci *vp)
 	device_reset(vp);
 	msix_reset(&vp->msix);
 	pci_device_reset(&vp->pci);
+	sync_irqfds(vp);
 }
 
 /* ---- common configuration ---- */
@@ -237,7 +365,10 @@ static void common_write(struct virtio_pci *vp, unsigned off, uint32_t v)
 		if (vp->gfselect < 2 && !(vp->status & VIRTIO_CONFIG_S_FEATURES_OK))
 			set_half(&vp->driver_features, vp->gfselect, v);
 		break;
-	case VIRTIO_PCI_COMMON_MSIX: vp->config_vector = valid_vector(vp, v); break;
+	case VIRTIO_PCI_COMMON_MSIX:
+		vp->config_vector = valid_vector(vp, v);
+		sync_irqfds(vp);
+		break;
 	case VIRTIO_PCI_COMMON_STATUS: write_status(vp, (uint8_t)v); break;
 	case VIRTIO_PCI_COMMON_Q_SELECT: vp->queue_select = (uint16_t)v; break;
 	case VIRTIO_PCI_COMMON_Q_SIZE:
@@ -247,6 +378,7 @@ static void common_write(struct virtio_pci *vp, unsigned off, uint32_t v)
 	case VIRTIO_PCI_COMMON_Q_MSIX:
 		if (q)
 			vp->queue_vector[vp->queue_select] = valid_vector(vp, v);
+		sync_irqfds(vp);
 		break;
 	case VIRTIO_PCI_COMMON_Q_ENABLE:
 		if (q && !live && v == 1)
@@ -422,13 +554,15 @@ static void kicks_destroy(struct virtio_pci *vp)
 
 /* ---- snapshots ---- */
 
-/* The first run after a load: a kick on every live queue, so that what the
- * driver kicked for before the snapshot (a request the device held, a
- * frame waiting for room) moves on without another kick from it. A kick
- * finding nothing to do is harmless. */
+/* The first run after a load: the vectors' eventfds bound to their messages
+ * (at load time the engine did not exist yet), and a kick on every live
+ * queue, so that what the driver kicked for before the snapshot (a request
+ * the device held, a frame waiting for room) moves on without another kick
+ * from it. A kick finding nothing to do is harmless. */
 static void resume_fire(void *opaque)
 {
 	struct virtio_pci *vp = opaque;
+	sync_irqfds(vp); /* the engine exists now: the vectors' bindings (virtio_pci_load) */
 	for (unsigned q = 0; q < vp->info.num_queues; q++)
 		if (vp->vq[q].enabled && virtio_pci_running(vp))
 			vp->info.ops->notify(vp->info.opaque, q);
@@ -470,6 +604,8 @@ int virtio_pci_create(struct pci_bus *bus, unsigned devfn, const struct guest_ra
 		return -ENOMEM;
 	vp->info = *info;
 	vp->ram = ram;
+	if (kicks)
+		vp->kick_host = *kicks;
 	vtimer_init(&vp->resume, kicks && kicks->loop ? kicks->loop->clock : NULL, resume_fire, vp);
 	snprintf(vp->name, sizeof(vp->name), "virtio %02x.%x", PCI_SLOT(devfn), PCI_FUNC(devfn));
 	vp->features = info->features | TRANSPORT_FEATURES;
@@ -494,11 +630,13 @@ int virtio_pci_create(struct pci_bus *bus, unsigned devfn, const struct guest_ra
 	dev->bar_moved = bar_moved;
 	dev->opaque = vp;
 	kicks_init(vp, kicks);
+	irqfds_init(vp);
 	int r = pci_device_set_bar(dev, VIRTIO_PCI_BAR, PCI_BAR_MEM64, BAR_SIZE, &bar_ops, vp);
 	if (r == 0)
 		r = pci_bus_add_device(bus, dev, devfn);
 	if (r < 0) {
 		kicks_destroy(vp);
+		irqfds_destroy(vp);
 		free(vp);
 		return r;
 	}
@@ -516,6 +654,7 @@ void virtio_pci_destroy(struct virtio_pci *vp)
 	if (vp->pci.bus)
 		pci_bus_remove_device(vp->pci.bus, &vp->pci);
 	kicks_destroy(vp);
+	irqfds_destroy(vp);
 	free(vp);
 }
 
@@ -662,7 +801,11 @@ int virtio_pci_load(struct virtio_pci *vp, const struct virtio_pci_state *s, cha
 		vq->event_idx = s->event_idx[q];
 		vq->broken = s->queue_broken[q];
 	}
-	if (vp->resume.clock && virtio_pci_running(vp) &&
+	sync_irqfds(vp);
+	bool unbound = false; /* the engine may not exist yet: bound once the machine runs */
+	for (unsigned v = 0; v < vp->msix.nvec; v++)
+		unbound |= irqfd_wanted(vp, v) && !vp->irqfds[v].bound;
+	if (vp->resume.clock && (virtio_pci_running(vp) || unbound) &&
 	    vtimer_arm(&vp->resume, vclock_now(vp->resume.clock)) < 0) {
 		snprintf(why, why_len, "%s: out of memory", vp->name);
 		return -ENOMEM;

@@ -20,6 +20,15 @@
  * vCPU never leaves the guest for it. Other engines, and writes of another
  * width, come through the BAR as usual.
  *
+ * Interrupts: with a host that binds eventfds to MSI messages (KVM_IRQFD,
+ * --irqchip kernel), each MSI-X vector has an eventfd, bound to the vector's
+ * message while MSI-X is on, the vector and the function are unmasked and
+ * a queue or the configuration uses it; the binding follows every change
+ * of the message, and is taken back when any of that stops (a masked
+ * vector's interrupt then waits in its pending bit, and goes out through the
+ * eventfd when unmasked). Firing a bound vector is one write to its eventfd.
+ * Vectors without a binding are sent through the PCI bus (pci_msi_send).
+ *
  * Snapshots: each device (virtio_blk.c, ...) is a device object of its own,
  * named after its kind and slot ("virtio-blk@03.0"), whose state starts
  * with the transport's (struct virtio_pci_state, VIRTIO_PCI_FIELDS). The
@@ -70,7 +79,8 @@ struct virtio_pci_info {
 	void *opaque;
 };
 
-/* What the machine offers for kicks without an exit (may be absent: NULL). */
+/* What the machine offers for kicks and interrupts without an exit (may be
+ * absent: NULL). */
 struct virtio_kick_host {
 	/* Also where a restored device is kicked once it runs again (without a
 	 * loop it waits for the driver's next kick). */
@@ -78,6 +88,12 @@ struct virtio_kick_host {
 	/* Binds (assign) or unbinds a guest write of len bytes at addr to fd; 0 or -errno. */
 	int (*ioeventfd)(void *opaque, uint64_t addr, unsigned len, int fd, bool assign);
 	void *opaque;
+	/* Binds eventfd fd to an MSI-X message (assign): a write to fd is then
+	 * that interrupt, delivered without the machine; called again for a bound
+	 * fd it changes the message; !assign unbinds. 0 or -errno (-EAGAIN: not
+	 * yet, try again once the machine runs; otherwise the device sends its
+	 * messages through the PCI bus). */
+	int (*irqfd)(void *opaque, int fd, uint64_t addr, uint32_t data, bool assign);
 };
 
 struct virtio_pci;
@@ -155,9 +171,10 @@ void virtio_pci_save(const struct virtio_pci *vp, struct virtio_pci_state *s);
  * addresses as the driver could set them, vectors within the MSI-X table,
  * the INTx level matching the ISR) and puts it back, mapping the BAR and
  * binding the kick eventfds again. Drives no interrupt; once the machine
- * runs again (the loop's clock), a running device gets one kick on every
- * enabled queue, so that work a driver kicked for before the snapshot
- * resumes. 0, or -EINVAL / -ENOMEM with why filled (device_load then resets
+ * runs again (the loop's clock), the vectors' eventfds are bound to their
+ * messages (the engine exists by then) and a running device gets one kick
+ * on every enabled queue, so that work a driver kicked for before the
+ * snapshot resumes. 0, or -EINVAL / -ENOMEM with why filled (device_load then resets
  * the device).
  */
 int virtio_pci_load(struct virtio_pci *vp, const struct virtio_pci_state *s, char *why, size_t why_len) MUST_CHECK;
