@@ -32,7 +32,7 @@ static const struct option_spec run_options[] = {
 	{ "tier", false, true },   { "jit-threshold", false, true }, { "jit-cache", false, true },
 	{ "jit-check", false, true }, { "jit-perf-map", false, false },
 	{ "drive", true, true },   { "hda", true, true },	      { "rng", false, false },
-	{ "console", false, true }, { "net", true, true },	      { "nic", true, true },
+	{ "console", false, true }, { "virtio-ring", false, true }, { "net", true, true },	      { "nic", true, true },
 	{ "restore", false, true }, { "snapshot-on-exit", false, true }, { "api-sock", false, true },
 	{ "config-file", false, true },
 	/* debugging (docs/debugging.md) */
@@ -111,6 +111,8 @@ void cmdline_usage(FILE *out)
 	      "                       (repeatable, up to 4 cards; also -net, -nic)\n"
 	      "  --rng                a virtio-rng device: the guest's /dev/hwrng, fed by the host's getrandom()\n"
 	      "  --console serial|virtio   where the terminal's input goes: COM1 (default) or a virtio-console\n"
+	      "  --virtio-ring split|packed   the virtqueue layouts the virtio devices offer: split\n"
+	      "                       (default) or split and packed (VIRTIO_F_RING_PACKED; the driver picks)\n"
 	      "                       (the guest's hvc0; COM1's output still reaches the terminal)\n"
 	      "\n"
 	      "debugging (docs/debugging.md):\n"
@@ -550,6 +552,10 @@ static int parse_run(int argc, char **argv, int first, struct cmdline *out, char
 			if (strcmp(v, "serial") && strcmp(v, "virtio"))
 				return fail(why, why_len, "--console %s: expected serial or virtio", v);
 			cfg->console_virtio = !strcmp(v, "virtio");
+		} else if (!strcmp(n, "virtio-ring")) {
+			if (strcmp(v, "split") && strcmp(v, "packed"))
+				return fail(why, why_len, "--virtio-ring %s: expected split or packed", v);
+			cfg->virtio_packed = !strcmp(v, "packed");
 		} else if (!strcmp(n, "no-reboot")) {
 			cfg->no_reboot = true;
 		} else if (!strcmp(n, "api-sock")) {

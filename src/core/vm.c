@@ -482,6 +482,7 @@ int vm_create(struct vm *vm, const struct vm_config *cfg)
 		.nnics = cfg->nnets,
 		.rng = cfg->rng,
 		.virtio_console = cfg->console_virtio,
+		.virtio_packed = cfg->virtio_packed,
 		.opaque = vm,
 	};
 	if (board_create(&env, &vm->board, why, sizeof(why)) < 0) {

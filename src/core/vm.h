@@ -82,6 +82,7 @@ struct vm_config {
 	unsigned nnets;
 	bool rng; /* --rng: a virtio-rng device fed by getrandom() */
 	bool console_virtio; /* --console virtio: the terminal's input goes to hvc0 */
+	bool virtio_packed; /* --virtio-ring packed: the virtio devices offer packed virtqueues */
 	const char *restore; /* --restore: start from this snapshot instead of booting */
 	const char *snapshot_on_exit; /* --snapshot-on-exit: where snapshots go (also Ctrl-A s) */
 	const char *api_sock; /* --api-sock: the control API's Unix socket (core/api.h) */

@@ -4,7 +4,8 @@
  * blk on a small image, virtio-rng, virtio-console and virtio-net on
  * user-mode networking with restrict=on (nothing leaves the process) — are
  * set up by a
- * driver that follows the rules or skips steps (the input decides), their
+ * driver that follows the rules or skips steps (the input decides), on split
+ * or packed virtqueues (the input decides; the devices offer both), their
  * rings and buffers are the input's bytes, and the rest of the input is a
  * sequence of register accesses, kicks, ring scribbles, disk completions
  * and frames arriving for the guest. The VMM must not crash, hang or touch host memory outside
@@ -13,6 +14,7 @@
  * Also a libFuzzer target (LLVMFuzzerTestOneInput); make check runs
  * test_fuzz_virtio, a fixed-seed stream of random inputs (main below).
  */
+#include <linux/virtio_config.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,7 @@ static struct {
 	struct net_backend *nb;
 	struct virtio_net *net;
 	unsigned msis;
+	bool packed[NDEV]; /* the driver took packed virtqueues */
 } m;
 
 static void count_msi(void *opaque, uint64_t addr, uint32_t data)
@@ -83,10 +86,11 @@ static void setup(void)
 	m.pci = pci_bus_create();
 	pci_bus_set_address_spaces(m.pci, NULL, &m.mmio);
 	pci_bus_set_msi_handler(m.pci, count_msi, NULL);
-	if (virtio_blk_create(m.pci, PCI_DEVFN(3, 0), &m.ram, &m.loop, NULL, m.disk, "fuzz", &m.blk) < 0 ||
-	    virtio_rng_create(m.pci, PCI_DEVFN(4, 0), &m.ram, NULL, &m.rng) < 0 ||
-	    virtio_console_create(m.pci, PCI_DEVFN(5, 0), &m.ram, NULL, m.con_chr, &m.con) < 0 ||
-	    virtio_net_create(m.pci, PCI_DEVFN(6, 0), &m.ram, &m.loop, NULL, m.nb, no.mac, &m.net) < 0)
+	static const struct virtio_kick_host offer = { .ring_packed = true };
+	if (virtio_blk_create(m.pci, PCI_DEVFN(3, 0), &m.ram, &m.loop, &offer, m.disk, "fuzz", &m.blk) < 0 ||
+	    virtio_rng_create(m.pci, PCI_DEVFN(4, 0), &m.ram, &offer, &m.rng) < 0 ||
+	    virtio_console_create(m.pci, PCI_DEVFN(5, 0), &m.ram, &offer, m.con_chr, &m.con) < 0 ||
+	    virtio_net_create(m.pci, PCI_DEVFN(6, 0), &m.ram, &m.loop, &offer, m.nb, no.mac, &m.net) < 0)
 		abort();
 	chardev_set_frontend(m.con_chr, virtio_console_receive, m.con);
 }
@@ -115,8 +119,10 @@ static uint8_t take(const uint8_t **data, size_t *size)
  * header, writable data, a writable status byte) into the buffer slots,
  * heads at their starts, a small available index; now and then the input
  * flips flags (indirect tables too), lengths, links, heads, or points a
- * buffer past RAM. */
-static void fill_rings(uint64_t base, const uint8_t **data, size_t *size)
+ * buffer past RAM. A packed ring gets the same chains in its layout (id,
+ * then flags made available in the first lap, with the same damage), and
+ * the split ring's available ring becomes its driver event structure. */
+static void fill_rings(uint64_t base, bool packed, const uint8_t **data, size_t *size)
 {
 	static const uint16_t chain_flags[3] = { 1, 1 | 2, 2 }; /* NEXT; NEXT|WRITE; WRITE */
 	for (unsigned i = 0; i < 16; i++) {
@@ -131,8 +137,14 @@ static void fill_rings(uint64_t base, const uint8_t **data, size_t *size)
 		uint8_t d[16];
 		memcpy(d, &addr, 8);
 		memcpy(d + 8, &len, 4);
-		memcpy(d + 12, &flags, 2);
-		memcpy(d + 14, &next, 2);
+		if (packed) {
+			uint16_t id = (uint16_t)(next - 1), pflags = (uint16_t)(flags | (b0 & 1 ? 1u << 7 : 1u << 15));
+			memcpy(d + 12, &id, 2);
+			memcpy(d + 14, &pflags, 2);
+		} else {
+			memcpy(d + 12, &flags, 2);
+			memcpy(d + 14, &next, 2);
+		}
 		if (ram_write(&m.ram, base + 16 * i, d, 16) < 0)
 			abort();
 	}
@@ -145,9 +157,10 @@ static void fill_rings(uint64_t base, const uint8_t **data, size_t *size)
 		abort();
 }
 
-/* A driver's set-up of device dev: MSI-X or INTx (bit 0 of flags), and half
- * the time one mistake: features without VERSION_1, a queue size that is
- * not a power of two, a used ring past RAM, or no DRIVER_OK. */
+/* A driver's set-up of device dev: MSI-X or INTx (bit 0 of flags), split or
+ * packed virtqueues (bit 4), and half the time one mistake: features without
+ * VERSION_1, a queue size that is not a power of two, a used ring (device
+ * event structure) past RAM, or no DRIVER_OK. */
 static void driver_init(unsigned dev, uint8_t flags)
 {
 	unsigned mistake = (flags >> 1) % 8; /* 4..7: one of the mistakes */
@@ -163,7 +176,9 @@ static void driver_init(unsigned dev, uint8_t flags)
 	bar_write(dev, 0x0c, 4, (uint32_t)bar_read(dev, 0x04, 4)); /* accept the offer (select 0) */
 	bar_write(dev, 0x08, 4, 1);
 	bar_write(dev, 0x00, 4, 1);
-	bar_write(dev, 0x0c, 4, mistake == 4 ? 0 : (uint32_t)bar_read(dev, 0x04, 4)); /* VERSION_1, or not */
+	m.packed[dev] = flags & 0x10;
+	uint32_t high = (uint32_t)bar_read(dev, 0x04, 4) & ~(m.packed[dev] ? 0 : 1u << (VIRTIO_F_RING_PACKED - 32));
+	bar_write(dev, 0x0c, 4, mistake == 4 ? 0 : high); /* VERSION_1 (and RING_PACKED), or not */
 	bar_write(dev, 0x14, 1, 1 | 2 | 8);
 	unsigned nq = (unsigned)bar_read(dev, 0x12, 2);
 	for (unsigned q = 0; q < nq && q < 2; q++) {
@@ -204,7 +219,7 @@ int fuzz_virtio_one(const uint8_t *data, size_t size)
 	data += NDEV;
 	size -= NDEV;
 	for (unsigned q = 0; q < 2 * NDEV; q++)
-		fill_rings(RING_GPA + q * 0x3000, &data, &size);
+		fill_rings(RING_GPA + q * 0x3000, m.packed[q / 2], &data, &size);
 	/* Buffers: request headers with small types and sectors, then noise. */
 	for (unsigned slot = 0; slot < BUF_SLOTS; slot++) {
 		uint32_t hdr[4] = { take(&data, &size) % 16, 0, take(&data, &size) % 160, 0 };

@@ -741,7 +741,8 @@ int board_create(const struct board_env *env, struct board **out, char *why, siz
 		goto fail;
 	/* irqfds only for the engine's own local APICs: the board's models take
 	 * MSIs through board_msi. */
-	b->kick_host = (struct virtio_kick_host){ .loop = env->loop, .ioeventfd = env->ioeventfd,
+	b->kick_host = (struct virtio_kick_host){ .ring_packed = env->virtio_packed, .loop = env->loop,
+						  .ioeventfd = env->ioeventfd,
 						  .irqfd = env->kernel_irqchip ? env->msi_irqfd : NULL,
 						  .opaque = env->opaque };
 	/* The disks before the fw_cfg items: they are part of what firmware finds. */

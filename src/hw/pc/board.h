@@ -75,6 +75,7 @@ struct board_env {
 	/* A virtio-console on serial, which then takes the terminal's input
 	 * (COM1 keeps writing to it too, for messages before hvc0 exists). */
 	bool virtio_console;
+	bool virtio_packed; /* the virtio functions offer packed virtqueues */
 	/* The guest asked to end the run with this status (debug-exit). */
 	void (*exit)(void *opaque, int status);
 	/* The guest powered the machine off (ACPI S5). */

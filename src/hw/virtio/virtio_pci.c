@@ -49,7 +49,8 @@
 	(VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER | VIRTIO_CONFIG_S_DRIVER_OK |            \
 	 VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_NEEDS_RESET | VIRTIO_CONFIG_S_FAILED)
 
-/* What the transport offers on its own: the ring layout and event features. */
+/* What the transport offers on its own: the ring layout and event features
+ * (and VIRTIO_F_RING_PACKED when the machine asks: virtio_kick_host). */
 #define TRANSPORT_FEATURES \
 	((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | (1ULL << VIRTIO_RING_F_EVENT_IDX))
 
@@ -332,9 +333,15 @@ static void write_status(struct virtio_pci *vp, uint8_t v)
 	if ((v & VIRTIO_CONFIG_S_FEATURES_OK) && !(vp->status & VIRTIO_CONFIG_S_FEATURES_OK)) {
 		if (!features_acceptable(vp))
 			v &= (uint8_t)~VIRTIO_CONFIG_S_FEATURES_OK; /* the driver reads it back and gives up */
-		else
-			for (unsigned q = 0; q < vp->info.num_queues; q++)
+		else {
+			bool packed = vp->driver_features >> VIRTIO_F_RING_PACKED & 1;
+			for (unsigned q = 0; q < vp->info.num_queues; q++) {
 				vp->vq[q].event_idx = vp->driver_features >> VIRTIO_RING_F_EVENT_IDX & 1;
+				vp->vq[q].packed = packed;
+			}
+			log_guest("%s: the driver took features %#llx (%s virtqueues)", vp->name,
+				  (unsigned long long)vp->driver_features, packed ? "packed" : "split");
+		}
 	}
 	/* Bits are only ever added by the driver; NEEDS_RESET stays the device's. */
 	vp->status = (uint8_t)(v | (vp->status & VIRTIO_CONFIG_S_NEEDS_RESET));
@@ -346,7 +353,9 @@ static void enable_queue(struct virtio_pci *vp, struct virtq *q)
 	if (!virtq_rings_valid(q)) {
 		q->broken = true;
 		needs_reset(vp);
+		return;
 	}
+	virtq_start(q);
 }
 
 static uint16_t valid_vector(const struct virtio_pci *vp, uint32_t v)
@@ -372,7 +381,8 @@ static void common_write(struct virtio_pci *vp, unsigned off, uint32_t v)
 	case VIRTIO_PCI_COMMON_STATUS: write_status(vp, (uint8_t)v); break;
 	case VIRTIO_PCI_COMMON_Q_SELECT: vp->queue_select = (uint16_t)v; break;
 	case VIRTIO_PCI_COMMON_Q_SIZE:
-		if (q && !live && v && !(v & (v - 1)) && v <= vp->info.queue_size)
+		/* A split ring's size is a power of two; a packed one's any (§2.8.10.1). */
+		if (q && !live && v && (q->packed || !(v & (v - 1))) && v <= vp->info.queue_size)
 			q->size = (uint16_t)v;
 		break;
 	case VIRTIO_PCI_COMMON_Q_MSIX:
@@ -608,7 +618,7 @@ int virtio_pci_create(struct pci_bus *bus, unsigned devfn, const struct guest_ra
 		vp->kick_host = *kicks;
 	vtimer_init(&vp->resume, kicks && kicks->loop ? kicks->loop->clock : NULL, resume_fire, vp);
 	snprintf(vp->name, sizeof(vp->name), "virtio %02x.%x", PCI_SLOT(devfn), PCI_FUNC(devfn));
-	vp->features = info->features | TRANSPORT_FEATURES;
+	vp->features = info->features | TRANSPORT_FEATURES | (kicks && kicks->ring_packed ? 1ULL << VIRTIO_F_RING_PACKED : 0);
 	struct pci_device *dev = &vp->pci;
 	/* Revision 1: a modern-only device (virtio 1.2 §4.1.2.1). */
 	pci_device_init(dev, VIRTIO_PCI_VENDOR, (uint16_t)(VIRTIO_PCI_DEVICE_BASE + info->device_id), info->class_code,
@@ -731,7 +741,8 @@ static const char *queue_check(const struct virtio_pci *vp, const struct virtio_
 		return NULL;
 	}
 	uint16_t size = s->queue_size[q];
-	if (!size || (size & (size - 1)) || size > vp->info.queue_size)
+	bool packed = (s->status & VIRTIO_CONFIG_S_FEATURES_OK) && (s->driver_features >> VIRTIO_F_RING_PACKED & 1);
+	if (!size || (!packed && (size & (size - 1))) || size > vp->info.queue_size)
 		return "a queue size the driver cannot set";
 	if (!vector_ok(vp, s->queue_vector[q]))
 		return "a queue vector past the MSI-X table";
@@ -739,11 +750,12 @@ static const char *queue_check(const struct virtio_pci *vp, const struct virtio_
 		return "a broken queue that was never enabled";
 	if (!s->queue_enabled[q] && (s->last_avail[q] || s->used_idx[q] || s->signalled_used[q] || s->signalled_valid[q]))
 		return "ring indexes on a queue that was never enabled";
-	if ((uint16_t)(s->last_avail[q] - s->used_idx[q]) > size)
-		return "more requests taken than the queue holds";
 	/* As when the driver enabled it; a broken queue is never touched again. */
 	struct virtq t = { .size = size, .desc = s->queue_desc[q], .avail = s->queue_avail[q],
-			   .used = s->queue_used[q], .ram = vp->ram };
+			   .used = s->queue_used[q], .packed = packed, .last_avail = s->last_avail[q],
+			   .used_idx = s->used_idx[q], .signalled_used = s->signalled_used[q], .ram = vp->ram };
+	if (s->queue_enabled[q] && !virtq_indexes_valid(&t))
+		return "more requests taken than the queue holds";
 	if (s->queue_enabled[q] && !s->queue_broken[q] && !virtq_rings_valid(&t))
 		return "rings outside guest RAM";
 	return NULL;
@@ -799,6 +811,7 @@ int virtio_pci_load(struct virtio_pci *vp, const struct virtio_pci_state *s, cha
 		vq->signalled_used = s->signalled_used[q];
 		vq->signalled_valid = s->signalled_valid[q];
 		vq->event_idx = s->event_idx[q];
+		vq->packed = (s->status & VIRTIO_CONFIG_S_FEATURES_OK) && (s->driver_features >> VIRTIO_F_RING_PACKED & 1);
 		vq->broken = s->queue_broken[q];
 	}
 	sync_irqfds(vp);

@@ -72,16 +72,17 @@ struct virtio_pci_info {
 	uint32_t class_code; /* PCI class code */
 	uint64_t features; /* the device's own feature bits */
 	unsigned num_queues; /* 1..VIRTIO_PCI_MAX_QUEUES */
-	uint16_t queue_size; /* largest queue, a power of two <= VIRTQ_MAX_SIZE */
+	uint16_t queue_size; /* largest queue, a power of two <= VIRTQ_MAX_SIZE (a packed one: any size up to it) */
 	const void *config; /* the device configuration the driver reads */
 	unsigned config_size; /* <= 256 */
 	const struct virtio_dev_ops *ops;
 	void *opaque;
 };
 
-/* What the machine offers for kicks and interrupts without an exit (may be
- * absent: NULL). */
+/* What the machine offers for kicks and interrupts without an exit, and the
+ * ring layouts (may be absent: NULL). */
 struct virtio_kick_host {
+	bool ring_packed; /* offer packed virtqueues (VIRTIO_F_RING_PACKED) */
 	/* Also where a restored device is kicked once it runs again (without a
 	 * loop it waits for the driver's next kick). */
 	struct event_loop *loop;

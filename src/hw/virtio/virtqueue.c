@@ -46,6 +46,13 @@ void virtq_start(struct virtq *q)
 		virtq_packed_start(q);
 }
 
+bool virtq_indexes_valid(const struct virtq *q)
+{
+	if (q->packed)
+		return virtq_packed_indexes_valid(q);
+	return (uint16_t)(q->last_avail - q->used_idx) <= q->size;
+}
+
 int virtq_break(struct virtq *q)
 {
 	q->broken = true;

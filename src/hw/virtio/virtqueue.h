@@ -65,6 +65,9 @@ void virtq_reset(struct virtq *q, const struct guest_ram *ram);
 bool virtq_rings_valid(const struct virtq *q);
 /* The driver enabled the queue (its rings valid): the device's side starts. */
 void virtq_start(struct virtq *q);
+/* Whether the device's indexes are ones it could have reached (a snapshot's):
+ * no more taken than the queue holds; packed, positions inside the ring. */
+bool virtq_indexes_valid(const struct virtq *q);
 
 /* Takes the next available chain: 1 with *e filled, 0 when none is
  * available, -1 when the ring is broken (q->broken set). */

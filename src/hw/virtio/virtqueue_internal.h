@@ -16,6 +16,7 @@ int virtq_break(struct virtq *q);
 bool virtq_add_buffer(struct virtq *q, struct virtq_elem *e, uint64_t addr, uint32_t len, bool writable);
 
 bool virtq_packed_rings_valid(const struct virtq *q);
+bool virtq_packed_indexes_valid(const struct virtq *q);
 void virtq_packed_start(struct virtq *q);
 int virtq_packed_pop(struct virtq *q, struct virtq_elem *e);
 void virtq_packed_fill(struct virtq *q, const struct virtq_elem *e, uint32_t written, unsigned n);

@@ -58,6 +58,15 @@ bool virtq_packed_rings_valid(const struct virtq *q)
 	       ring(q) && ram_ptr(q->ram, q->avail, 4) && ram_ptr_rw(q->ram, q->used, 4);
 }
 
+bool virtq_packed_indexes_valid(const struct virtq *q)
+{
+	uint16_t a = q->last_avail, u = q->used_idx;
+	if (pos(a) >= q->size || pos(u) >= q->size || q->signalled_used >= q->size)
+		return false;
+	/* Taken and not yet handed back: at most a lap behind. */
+	return wrap(a) == wrap(u) ? pos(a) >= pos(u) : pos(a) <= pos(u);
+}
+
 void virtq_packed_start(struct virtq *q)
 {
 	q->last_avail = q->used_idx = WRAP; /* position 0, wrap counters 1 (§2.8.1) */
