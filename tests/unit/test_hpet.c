@@ -66,6 +66,7 @@ static void rig_init(struct rig *r)
 	r->hpet = hpet_create(&r->clock, &w);
 	if (!r->hpet)
 		abort();
+	hpet_set_min_interval(r->hpet, 0); /* every match: the timers' exact timing */
 }
 
 static void rig_fini(struct rig *r)
@@ -430,7 +431,31 @@ static void test_snapshot_hostile(void)
 	rig_fini(&b);
 }
 
-CHECK_MAIN(TEST_CASE(test_capabilities_and_counter), TEST_CASE(test_oneshot_and_periodic),
+/* A periodic timer with a period of one tick (10 ns): its host timer fires
+ * at most every HPET_MIN_INTERVAL_NS, the comparator skipping the periods
+ * in between; without the pacing, at every host step. */
+static void test_pacing(void)
+{
+	for (int paced = 1; paced >= 0; paced--) {
+		struct rig r;
+		rig_init(&r);
+		hpet_set_min_interval(r.hpet, paced ? HPET_MIN_INTERVAL_NS : 0);
+		wr(&r, TCONF(0), HPET_TN_ENABLE | HPET_TN_PERIODIC | HPET_TN_SETVAL | 20u << HPET_TN_ROUTE_SHIFT);
+		wr(&r, TCMP(0), 10);
+		wr(&r, TCMP(0), 1);
+		wr(&r, HPET_GEN_CONF, HPET_CONF_ENABLE);
+		for (int64_t ns = 1000; ns <= 2000000; ns += 1000) /* 2 ms in 1 us steps */
+			at_ns(&r, ns);
+		if (paced)
+			CHECK(r.gsi_edges[20] >= 10 && r.gsi_edges[20] <= 11); /* one per 200 us */
+		else
+			CHECK(r.gsi_edges[20] >= 2000); /* one per host step */
+		CHECK(rd(&r, TCMP(0)) > 170000); /* the comparator skipped the periods up to the last firing */
+		rig_fini(&r);
+	}
+}
+
+CHECK_MAIN(TEST_CASE(test_capabilities_and_counter), TEST_CASE(test_pacing), TEST_CASE(test_oneshot_and_periodic),
 	   TEST_CASE(test_level_and_32bit), TEST_CASE(test_legacy_replacement),
 	   TEST_CASE(test_wrap_and_huge_period), TEST_CASE(test_snapshot),
 	   TEST_CASE(test_snapshot_hostile))

@@ -51,6 +51,7 @@ static void rig_init(struct rig *r)
 	r->pit = pit_create(&r->clock, &r->irq);
 	if (!r->pit)
 		abort();
+	pit_set_min_interval(r->pit, 0); /* every edge: the chip's exact timing */
 }
 
 static void rig_fini(struct rig *r)
@@ -926,7 +927,37 @@ static void test_snapshot_hostile(void)
 	rig_fini(&b);
 }
 
-CHECK_MAIN(TEST_CASE(test_reset_state), TEST_CASE(test_mode0), TEST_CASE(test_mode2_periodic),
+/* Mode 2 with a count of 2 (an edge every 1.7 us): the host timer fires at
+ * most every PIT_MIN_INTERVAL_NS, the first edge after the write on time;
+ * the counter still reads back exactly. With the pacing off, every edge. */
+static void test_pacing(void)
+{
+	for (int paced = 1; paced >= 0; paced--) {
+		struct rig r;
+		rig_init(&r);
+		pit_set_min_interval(r.pit, paced ? PIT_MIN_INTERVAL_NS : 0);
+		ctrl(&r, 0x34);
+		wr16(&r, 0, 2); /* loads on edge 1, rises on edge 3, 5, ... */
+		at(&r, 3);
+		CHECK_EQ(r.pulses, 1);
+		unsigned fired = 0;
+		for (int64_t ns = edge_ns(3); ns <= 2000000; ns += 1000) { /* 2 ms in 1 us steps */
+			unsigned before = r.pulses;
+			at_ns(&r, ns);
+			fired += r.pulses - before;
+		}
+		if (paced)
+			CHECK(fired >= 9 && fired <= 10); /* one per 200 us */
+		else
+			CHECK(fired >= 1000); /* one per host step at least */
+		int64_t e = 2501; /* past the 2 ms; the counter exact at an edge: 2 - (e - 1) % 2 */
+		at(&r, e);
+		CHECK_EQ(latched(&r, 0), 2 - (uint16_t)((e - 1) % 2));
+		rig_fini(&r);
+	}
+}
+
+CHECK_MAIN(TEST_CASE(test_reset_state), TEST_CASE(test_pacing), TEST_CASE(test_mode0), TEST_CASE(test_mode2_periodic),
 	   TEST_CASE(test_mode3_square_wave), TEST_CASE(test_mode4_strobe),
 	   TEST_CASE(test_modes1_5_gate_trigger), TEST_CASE(test_gate_stops_counting),
 	   TEST_CASE(test_latch_and_read_back), TEST_CASE(test_bcd), TEST_CASE(test_access_modes),

@@ -42,11 +42,13 @@ struct hpet_timer {
 	unsigned index;
 	struct hpet_timer_state *s; /* &hpet->s.t[index] */
 	struct vtimer timer;
+	int64_t last_fire_ns; /* when its timer last fired */
 };
 
 struct hpet {
 	struct device dev;
 	struct vclock *clock;
+	int64_t min_interval_ns; /* between two firings of a periodic timer (hpet_set_min_interval) */
 	struct hpet_wiring wiring;
 	struct hpet_timer t[HPET_TIMERS];
 	struct hpet_state s;
@@ -127,7 +129,10 @@ static uint64_t next_match(const struct hpet_timer *t, uint64_t now)
 	return t->s->cmp > now ? t->s->cmp : UINT64_MAX; /* 64-bit: next only after a wrap */
 }
 
-static void arm(struct hpet_timer *t)
+/* Arms t for its next match; after a periodic firing (paced), no sooner
+ * than min_interval_ns after it: the periods between coalesce into one
+ * interrupt, as when the host runs late. */
+static void arm_paced(struct hpet_timer *t, bool paced)
 {
 	struct hpet *h = t->hpet;
 	if (!enabled(h) || !(t->s->config & HPET_TN_ENABLE)) {
@@ -144,8 +149,15 @@ static void arm(struct hpet_timer *t)
 	 * timer never re-arms itself for the past. */
 	unsigned __int128 ns = ((unsigned __int128)ticks + (at - now)) * NS_PER_TICK;
 	int64_t deadline = ns > (unsigned __int128)INT64_MAX ? INT64_MAX : (int64_t)ns;
+	if (paced && deadline - t->last_fire_ns < h->min_interval_ns)
+		deadline = t->last_fire_ns + h->min_interval_ns;
 	if (vtimer_arm(&t->timer, deadline) < 0)
 		log_warn("hpet: cannot arm timer %u", t->index);
+}
+
+static void arm(struct hpet_timer *t)
+{
+	arm_paced(t, false);
 }
 
 static void timer_fire(void *opaque)
@@ -153,6 +165,7 @@ static void timer_fire(void *opaque)
 	struct hpet_timer *t = opaque;
 	struct hpet *h = t->hpet;
 	uint64_t now = counter(h);
+	t->last_fire_ns = vclock_now(h->clock);
 	if (t->s->config & HPET_TN_PERIODIC) {
 		/* The comparator advances by the period; periods the guest was too
 		 * slow to see are skipped, as one interrupt stands for them. The
@@ -175,7 +188,7 @@ static void timer_fire(void *opaque)
 		}
 	}
 	timer_interrupt(t);
-	arm(t);
+	arm_paced(t, t->s->config & HPET_TN_PERIODIC);
 }
 
 /* ---- registers ---- */
@@ -447,6 +460,11 @@ struct device *hpet_device(struct hpet *h)
 	return &h->dev;
 }
 
+void hpet_set_min_interval(struct hpet *h, int64_t ns)
+{
+	h->min_interval_ns = ns;
+}
+
 struct hpet *hpet_create(struct vclock *clock, const struct hpet_wiring *wiring)
 {
 	struct hpet *h = calloc(1, sizeof(*h));
@@ -454,6 +472,7 @@ struct hpet *hpet_create(struct vclock *clock, const struct hpet_wiring *wiring)
 		return NULL;
 	h->clock = clock;
 	h->wiring = *wiring;
+	h->min_interval_ns = HPET_MIN_INTERVAL_NS;
 	for (unsigned i = 0; i < HPET_TIMERS; i++) {
 		h->t[i].hpet = h;
 		h->t[i].index = i;

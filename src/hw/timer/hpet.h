@@ -73,6 +73,13 @@ struct hpet_wiring {
 /* The block in its reset state; clock must outlive it; *wiring is copied.
  * NULL only when out of memory. */
 struct hpet *hpet_create(struct vclock *clock, const struct hpet_wiring *wiring) MUST_CHECK;
+/* A periodic timer's host timer fires at most every HPET_MIN_INTERVAL_NS (as
+ * the PIT's, i8254.h): a period of one tick would keep the event loop busy
+ * 100 million times a second. The periods in between coalesce into the next
+ * interrupt, the comparator skipping them as when the host runs late.
+ * hpet_set_min_interval changes it (0: every match, for tests). */
+#define HPET_MIN_INTERVAL_NS 200000
+void hpet_set_min_interval(struct hpet *h, int64_t ns);
 void hpet_reset(struct hpet *h);
 /* Cancels its timers and frees. NULL is ignored. */
 void hpet_destroy(struct hpet *h);

@@ -81,6 +81,8 @@ struct i8254 {
 	struct irq_line irq0;
 	struct vtimer timer; /* armed for irq_edge (snapshots recompute it) */
 	struct pit_state s;
+	int64_t min_interval_ns; /* between two firings of the timer (pit_set_min_interval) */
+	int64_t last_fire_ns; /* when it last fired */
 };
 
 static int64_t pit_edge_at(int64_t ns)
@@ -477,8 +479,10 @@ static void pit_counter_write(struct pit_channel *c, uint8_t v, int64_t e)
 	pit_count_written(c, e);
 }
 
-/* Arms the timer for channel 0's next OUT rising edge after edge e. */
-static void pit_arm(struct i8254 *pit, int64_t e)
+/* Arms the timer for channel 0's next OUT rising edge after edge e; after
+ * a firing (paced), no sooner than min_interval_ns after it: the edges
+ * between then coalesce into one pulse, as when the host runs late. */
+static void pit_arm(struct i8254 *pit, int64_t e, bool paced)
 {
 	int64_t r = pit_next_rise(&pit->s.ch[0], e);
 	pit->s.irq_edge = r;
@@ -487,6 +491,8 @@ static void pit_arm(struct i8254 *pit, int64_t e)
 		vtimer_cancel(&pit->timer);
 		return;
 	}
+	if (paced && t - pit->last_fire_ns < pit->min_interval_ns)
+		t = pit->last_fire_ns + pit->min_interval_ns;
 	if (vtimer_arm(&pit->timer, t) < 0) {
 		log_warn("pit: cannot arm the channel 0 timer; IRQ 0 stops");
 		pit->s.irq_edge = PIT_NEVER;
@@ -497,9 +503,10 @@ static void pit_timer_fire(void *opaque)
 {
 	struct i8254 *pit = opaque;
 	int64_t e = pit_now(pit);
+	pit->last_fire_ns = vclock_now(pit->clock);
 	pit_settle(&pit->s.ch[0], e);
 	irq_pulse(&pit->irq0);
-	pit_arm(pit, e);
+	pit_arm(pit, e, true);
 }
 
 static uint64_t pit_read(void *opaque, uint64_t offset, unsigned size)
@@ -534,7 +541,7 @@ static void pit_write(void *opaque, uint64_t offset, uint64_t value, unsigned si
 	 * say) is an edge the PIC sees, as on real hardware. */
 	if (due || (!out0 && pit_out_at(&pit->s.ch[0], e)))
 		irq_pulse(&pit->irq0);
-	pit_arm(pit, e);
+	pit_arm(pit, e, false);
 }
 
 static uint64_t pit_port61_read(void *opaque, uint64_t offset, unsigned size)
@@ -718,6 +725,11 @@ struct device *pit_device(struct i8254 *pit)
 	return &pit->dev;
 }
 
+void pit_set_min_interval(struct i8254 *pit, int64_t ns)
+{
+	pit->min_interval_ns = ns;
+}
+
 struct i8254 *pit_create(struct vclock *clock, const struct irq_line *irq0)
 {
 	struct i8254 *pit = calloc(1, sizeof(*pit));
@@ -726,6 +738,7 @@ struct i8254 *pit_create(struct vclock *clock, const struct irq_line *irq0)
 	pit->clock = clock;
 	if (irq0)
 		pit->irq0 = *irq0;
+	pit->min_interval_ns = PIT_MIN_INTERVAL_NS;
 	vtimer_init(&pit->timer, clock, pit_timer_fire, pit);
 	device_init(&pit->dev, &pit_class, "pit", &pit->s);
 	pit_reset(pit);

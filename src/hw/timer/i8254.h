@@ -84,6 +84,18 @@ struct i8254;
  */
 struct i8254 *pit_create(struct vclock *clock, const struct irq_line *irq0) MUST_CHECK;
 /*
+ * IRQ 0's host timer fires at most every PIT_MIN_INTERVAL_NS while the
+ * channel runs by itself (KVM's in-kernel PIT paces its periodic timer the
+ * same way, min_timer_period_us): a guest that sets a count of 2 in mode 2
+ * would otherwise keep the event loop busy 600,000 times a second. The edges
+ * in between coalesce into the next pulse, as when the host runs late; the
+ * counter and OUT read back exactly. The first edge after a guest's write is
+ * not held back. pit_set_min_interval changes it (0: every edge, for tests
+ * of the chip's timing).
+ */
+#define PIT_MIN_INTERVAL_NS 200000
+void pit_set_min_interval(struct i8254 *pit, int64_t ns);
+/*
  * Every channel as after control word 0x36 (mode 3, LSB then MSB, binary) with
  * no count written yet: not counting, OUT high, so no IRQ 0 until the guest
  * programs channel 0 (the chip's power-up state is undefined and firmware
