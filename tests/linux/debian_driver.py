@@ -62,7 +62,12 @@ def check_guest(key, say):
         say("no DHCP address: " + r.stdout.strip())
         return False
     say("DHCP address 10.0.2.15/24")
-    ssh(key, "systemctl poweroff", timeout=30)
+    # The session may outlive the guest's shutdown on a loaded host: x86v's
+    # status 0 afterwards is what shows the power-off.
+    try:
+        ssh(key, "systemctl poweroff", timeout=30)
+    except subprocess.TimeoutExpired:
+        say("ssh: the poweroff session did not end within 30 s")
     return True
 
 
