@@ -219,9 +219,12 @@ struct soft_cpu {
 	struct soft_tlb_entry tlb[SOFT_TLB_VIEWS][SOFT_TLB_SIZE];
 	struct soft_tlb_phys tlb_phys[SOFT_TLB_VIEWS][SOFT_TLB_SIZE];
 	/* The entries filled since the last flush of everything, so that a
-	 * flush that keeps global pages (every CR3 write) visits those alone. */
+	 * flush (every CR3 write) and a search by physical page visit those
+	 * alone: every other entry is invalid once the first flush made the new
+	 * vCPU's zeros so (tlb_swept). */
 	uint16_t tlb_list[SOFT_TLB_VIEWS][SOFT_TLB_SIZE];
 	unsigned tlb_listed[SOFT_TLB_VIEWS];
+	bool tlb_swept;
 	bool tlb_has_large; /* some entry caches a piece of a large page */
 	struct soft_block_cache *blocks;
 };

@@ -87,8 +87,17 @@ void soft_tlb_flush_all(struct soft_cpu *cpu, bool include_global)
 {
 	soft_chain_epoch_bump(cpu, include_global); /* chains followed translations that may be gone */
 	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++) {
-		if (include_global) { /* every entry, listed or not (a new vCPU's are zeros) */
+		if (include_global && !cpu->tlb_swept) { /* every entry: a new vCPU's are zeros */
 			for (unsigned i = 0; i < SOFT_TLB_SIZE; i++) {
+				tlb_invalidate(cpu, v, i);
+				cpu->tlb_phys[v][i].listed = false;
+			}
+			cpu->tlb_listed[v] = 0;
+			continue;
+		}
+		if (include_global) { /* the listed entries are the only valid ones */
+			for (unsigned k = 0; k < cpu->tlb_listed[v]; k++) {
+				unsigned i = cpu->tlb_list[v][k];
 				tlb_invalidate(cpu, v, i);
 				cpu->tlb_phys[v][i].listed = false;
 			}
@@ -108,6 +117,7 @@ void soft_tlb_flush_all(struct soft_cpu *cpu, bool include_global)
 		}
 		cpu->tlb_listed[v] = kept;
 	}
+	cpu->tlb_swept |= include_global;
 }
 
 void soft_tlb_flush_page(struct soft_cpu *cpu, uint64_t lin)
@@ -125,13 +135,16 @@ void soft_tlb_flush_page(struct soft_cpu *cpu, uint64_t lin)
 		tlb_invalidate(cpu, v, i);
 }
 
-/* A page became a code page: drop write tags that point at it. */
+/* A page became a code page: drop write tags that point at it (only listed
+ * entries can hold one). */
 void soft_tlb_drop_writes_to(struct soft_cpu *cpu, uint64_t gpa_page)
 {
 	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++)
-		for (unsigned i = 0; i < SOFT_TLB_SIZE; i++)
+		for (unsigned k = 0; k < cpu->tlb_listed[v]; k++) {
+			unsigned i = cpu->tlb_list[v][k];
 			if (cpu->tlb_phys[v][i].gpa == gpa_page)
 				soft_tlb_set_write_tag(&cpu->tlb[v][i], SOFT_TLB_INVALID);
+		}
 }
 
 bool soft_tlb_drop_writes_others(struct soft_cpu *self, uint64_t gpa_page)

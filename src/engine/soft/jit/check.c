@@ -122,9 +122,9 @@ static void restore(struct soft_cpu *cpu, const struct check_result *r)
 
 static void drop_write_tags(struct soft_cpu *cpu)
 {
-	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++)
-		for (unsigned i = 0; i < SOFT_TLB_SIZE; i++)
-			soft_tlb_set_write_tag(&cpu->tlb[v][i], SOFT_TLB_INVALID);
+	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++) /* only listed entries can hold one (soft_cpu.h) */
+		for (unsigned k = 0; k < cpu->tlb_listed[v]; k++)
+			soft_tlb_set_write_tag(&cpu->tlb[v][cpu->tlb_list[v][k]], SOFT_TLB_INVALID);
 }
 
 static bool same_seg(const struct x86_segment *a, const struct x86_segment *b)
@@ -203,6 +203,8 @@ static const char *difference(struct jit_check *c, char *buf, size_t len)
 	}
 	for (unsigned i = 0; i < c->npages; i++) {
 		const struct check_page *p = &c->pages[i];
+		if (!memcmp(p->post, p->host, 4096))
+			continue;
 		for (unsigned k = 0; k < 4096; k++)
 			if (p->post[k] != p->host[k]) {
 				snprintf(buf, len, "memory at host %p: translated %02x, interpreter %02x",
