@@ -11,7 +11,9 @@
  * gdb_vcpu_debug_exit at breakpoints, steps and watchpoints,
  * gdb_stop_pending while waiting), but they run the guest only in slices
  * (SLICE_INSNS instructions) that the main thread hands out one at a
- * time, so that every input replays the same way. The stub is the real one
+ * time, so that an input replays the same way (but for a slice that spins
+ * without retiring instructions, cut after a millisecond of CPU time). The
+ * stub is the real one
  * (gdb_stub_create); its connection is a socketpair, and the input's bytes
  * reach its receive path (conn_event, feed) as a debugger's would: raw
  * bytes, '$payload#xx' packets (the checksums made right unless the first

@@ -124,6 +124,7 @@ int virtq_pop(struct virtq *q, struct virtq_elem *e)
 		 * meanwhile is either seen below or kicked. */
 		uint8_t *used = ram_ptr_rw(q->ram, q->used, used_bytes(q));
 		__atomic_store_n((uint16_t *)(used + 4 + 8 * q->size), q->last_avail, __ATOMIC_RELAXED);
+		ram_note_write(q->ram, q->used + 4 + 8ULL * q->size, 2); /* a write not from a vCPU */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	}
 	uint16_t avail_idx = __atomic_load_n(avail_field(q, 1), __ATOMIC_ACQUIRE);
@@ -190,6 +191,9 @@ void virtq_flush(struct virtq *q, unsigned count)
 	uint8_t *used = ram_ptr_rw(q->ram, q->used, used_bytes(q));
 	q->used_idx = (uint16_t)(q->used_idx + count);
 	__atomic_store_n((uint16_t *)(used + 2), q->used_idx, __ATOMIC_RELEASE);
+	/* The used ring's entries and index, as any write not from a vCPU
+	 * (decoded code on those pages goes). */
+	ram_note_write(q->ram, q->used, used_bytes(q));
 }
 
 void virtq_push(struct virtq *q, const struct virtq_elem *e, uint32_t written)

@@ -75,6 +75,7 @@ void virtq_packed_start(struct virtq *q)
 	/* The device's event suppression: every kick wanted. */
 	struct vring_packed_desc_event ev = { .off_wrap = 0, .flags = VRING_PACKED_EVENT_FLAG_ENABLE };
 	memcpy(ram_ptr_rw(q->ram, q->used, sizeof(ev)), &ev, sizeof(ev));
+	ram_note_write(q->ram, q->used, sizeof(ev));
 }
 
 /* Adds the buffers of an indirect table: len / 16 descriptors in a row
@@ -168,6 +169,7 @@ void virtq_packed_flush(struct virtq *q, unsigned count)
 	struct vring_packed_desc *d = &ring(q)[pos(q->fill_first)];
 	__atomic_store_n(&d->flags, (uint16_t)(wrap(q->fill_first) ? F_AVAIL | F_USED : 0), __ATOMIC_RELEASE);
 	q->used_idx = q->fill_at;
+	ram_note_write(q->ram, q->desc, 16ULL * q->size); /* the descriptors handed back, not from a vCPU */
 }
 
 void virtq_packed_unpop(struct virtq *q, const struct virtq_elem *first)
