@@ -130,6 +130,7 @@ struct vm_cpu {
 	unsigned reset_gen; /* the machine reset its state last followed (lock) */
 	unsigned capture_gen; /* the state capture it last answered (lock) */
 	bool exit_captured; /* it took its state into snap as its thread ended (lock) */
+	bool capturing; /* its thread is writing snap: not to be read meanwhile (lock) */
 	bool restoring; /* --restore: an AP starts from snap */
 	struct vm_cpu_snap snap;
 };

@@ -65,7 +65,7 @@ static bool must_park(const struct vm_cpu *c)
 }
 
 static int cpu_reset(struct vm_cpu *c);
-static void capture_self(struct vm_cpu *c);
+static void capture_locked(struct vm_cpu *c);
 
 /* A snapshot the control API asked for while paused: the BSP writes it. */
 static void write_api_snapshot(struct vm *vm)
@@ -88,9 +88,7 @@ void vm_pause_point(struct vm_cpu *c)
 		if (c->capture_gen != vm->capture_gen) {
 			/* The BSP writes a snapshot: this vCPU's state, from its own thread. */
 			unsigned gen = vm->capture_gen;
-			pthread_mutex_unlock(&vm->lock);
-			capture_self(c);
-			pthread_mutex_lock(&vm->lock);
+			capture_locked(c);
 			c->capture_gen = gen;
 			parked_changed(vm);
 			continue;
@@ -165,6 +163,19 @@ static void capture_self(struct vm_cpu *c)
 		s->result = -ENOMEM;
 }
 
+/* capture_self with the lock held on entry and return (dropped meanwhile);
+ * the BSP does not read c->snap while it is being written. */
+static void capture_locked(struct vm_cpu *c)
+{
+	struct vm *vm = c->vm;
+	c->capturing = true;
+	pthread_mutex_unlock(&vm->lock);
+	capture_self(c);
+	pthread_mutex_lock(&vm->lock);
+	c->capturing = false;
+	parked_changed(vm);
+}
+
 int vm_capture_cpus(struct vm *vm, unsigned *failed)
 {
 	unsigned gen = ++vm->capture_gen;
@@ -176,7 +187,7 @@ int vm_capture_cpus(struct vm *vm, unsigned *failed)
 	bsp->capture_gen = gen;
 	for (unsigned i = 1; i < vm->ncpus; i++) {
 		struct vm_cpu *c = &vm->cpus[i];
-		while (c->running && c->capture_gen != gen)
+		while ((c->running && c->capture_gen != gen) || c->capturing)
 			pthread_cond_wait(&vm->stop_cond, &vm->lock);
 	}
 	for (unsigned i = 0; i < vm->ncpus; i++) {
@@ -663,9 +674,7 @@ void *vm_cpu_thread(void *opaque)
 	}
 	if (!is_bsp(c) && c->vcpu && vm->cfg.snapshot_on_exit) {
 		/* The BSP's thread writes the snapshot: this vCPU's part, taken now. */
-		pthread_mutex_unlock(&vm->lock);
-		capture_self(c);
-		pthread_mutex_lock(&vm->lock);
+		capture_locked(c);
 		c->exit_captured = true;
 	}
 	if (c->running) {
