@@ -24,41 +24,16 @@
 %include "rom.inc"
 %include "idt32.inc"
 %include "check.inc"
+%include "virtio.inc"
 
 exc_handler     equ catch_exc32
-RNG_DEVFN       equ 2 << 3
-BAR             equ 0xE0000000
 TABLE           equ BAR + 0x4000    ; MSI-X table: address low, high, data, control
 PBA             equ BAR + 0x5000
-DESC            equ 0x20000         ; queue 0: descriptors, available, used ring
-AVAIL           equ 0x21000
-USED            equ 0x22000
-BUF             equ 0x23000
-APIC            equ 0xFEE00000
 IRR             equ APIC + 0x200
 PM_TMR          equ 0x608           ; ACPI PM timer: 3.579545 MHz, 24 bits
 PM_HZ           equ 3579545
 T_PREV          equ VARS_ADDR + 0x100
 T_SUM           equ VARS_ADDR + 0x104
-
-; PCI_READ reg -- EAX = dword at config register reg of 00:02.0
-%macro PCI_READ 1
-	mov eax, 0x80000000 | RNG_DEVFN << 8 | %1
-	mov dx, 0xCF8
-	out dx, eax
-	mov dx, 0xCFC
-	in eax, dx
-%endmacro
-
-; PCI_WRITE reg, value
-%macro PCI_WRITE 2
-	mov eax, 0x80000000 | RNG_DEVFN << 8 | %1
-	mov dx, 0xCF8
-	out dx, eax
-	mov eax, %2
-	mov dx, 0xCFC
-	out dx, eax
-%endmacro
 
 ; REQUEST n -- offers descriptor n-1 (64 writable bytes) as the n-th request,
 ; kicks queue 0 and waits for the used index to reach n; EAX = the used index.

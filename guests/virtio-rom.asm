@@ -20,36 +20,11 @@
 %include "rom.inc"
 %include "idt32.inc"
 %include "check.inc"
+%include "virtio.inc"
 
 exc_handler     equ catch_exc32
-RNG_DEVFN       equ 2 << 3
-BAR             equ 0xE0000000
-DESC            equ 0x20000         ; queue 0: descriptors, available, used ring
-AVAIL           equ 0x21000
-USED            equ 0x22000
-BUF             equ 0x23000
 MSI_VECTOR      equ 0x40
 MSI_IRR         equ 0xFEE00200 + (MSI_VECTOR / 32) * 0x10
-APIC            equ 0xFEE00000
-
-; PCI_READ reg -- EAX = dword at config register reg of 00:02.0
-%macro PCI_READ 1
-	mov eax, 0x80000000 | RNG_DEVFN << 8 | %1
-	mov dx, 0xCF8
-	out dx, eax
-	mov dx, 0xCFC
-	in eax, dx
-%endmacro
-
-; PCI_WRITE reg, value
-%macro PCI_WRITE 2
-	mov eax, 0x80000000 | RNG_DEVFN << 8 | %1
-	mov dx, 0xCF8
-	out dx, eax
-	mov eax, %2
-	mov dx, 0xCFC
-	out dx, eax
-%endmacro
 
 entry16:
 	REAL_INIT
