@@ -144,6 +144,7 @@ static void *cpu_thread(void *opaque)
 	struct vcpu *vcpu;
 	if (vm->eng_ops->vcpu_create(vm->engine, c->index, &vcpu, why, sizeof(why)) < 0)
 		die(why);
+	soft_vcpu_set_string_batch(vcpu, 16); /* a slice's work bounded by its instructions */
 	pthread_mutex_lock(&vm->lock);
 	c->vcpu = vcpu;
 	c->wait_sipi = c->index >= NRUN;

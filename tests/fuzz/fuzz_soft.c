@@ -3,9 +3,13 @@
  * Fuzz target: arbitrary instruction bytes in every CPU mode on the soft
  * engine. The guest may do anything (fault, triple-fault, halt, write to its
  * own code, poke ports); x86v must never crash, hang or read outside guest
- * memory. The first input byte picks the mode and register seed; the rest is
- * code placed at the entry point, with the same bytes also filling the IDT/GDT
- * area so descriptor loads see garbage too.
+ * memory. The first input byte picks the mode and tier; the rest is code
+ * placed at the entry point (and the register seed), with the same bytes also
+ * filling the GDT and the IDT so descriptor loads and event delivery see
+ * garbage too. HLT fills the rest of the code page, and every real-mode
+ * interrupt vector points at HLT: code that runs off its end or takes an
+ * interrupt in real mode stops there rather than spending the instruction
+ * budget on the zeros of empty RAM (ADD [BX+SI],AL, over and over).
  *
  * Built two ways: as a libFuzzer target (clang -fsanitize=fuzzer, see
  * docs/testing.md) and, in make check, linked with fuzz_driver.c, which feeds
@@ -31,8 +35,11 @@
 #define FUZZ_RAM (8 * MiB)
 #define CODE_GPA 0x100000ULL
 #define TABLES_GPA 0x1000ULL /* GDT at 0x1000, IDT at 0x2000 */
+#define REAL_HLT_GPA 0x400ULL /* up to TABLES_GPA: where the real-mode vectors point */
+#define HLT 0xf4
 #define PML4_GPA 0x10000ULL
 #define FUZZ_INSNS 4000
+#define FUZZ_STRING_BATCH 16
 
 static void fuzz_pio(void *opaque, uint16_t port, void *data, unsigned size, bool is_write)
 {
@@ -104,6 +111,10 @@ static void initial_state(struct x86_cpu_state *s, unsigned mode, const uint8_t 
 			s->seg[i] = seg(0x10, data | SEG_ATTR_DB | SEG_ATTR_G);
 		s->seg[X86_CS] = seg(0x08, code | (mode == 2 ? SEG_ATTR_DB : 0) | SEG_ATTR_G);
 		s->rip = CODE_GPA;
+		if (mode == 1) { /* IP wraps at 64 KiB: the code segment starts at the code */
+			s->seg[X86_CS].base = CODE_GPA;
+			s->rip = 0;
+		}
 		break;
 	case 3: /* virtual-8086 mode */
 		s->cr0 = CR0_PE | CR0_ET;
@@ -154,6 +165,9 @@ static struct tier *tier(bool interp_only)
 	if (soft_engine_ops.create(&host, &t->eng, why, sizeof(why)) < 0 ||
 	    soft_engine_ops.vcpu_create(t->eng, 0, &t->vcpu, why, sizeof(why)) < 0)
 		abort();
+	/* The instruction limit bounds an input's work only if a REP string
+	 * instruction counts once per few elements (a huge rCX is one mov away). */
+	soft_vcpu_set_string_batch(t->vcpu, FUZZ_STRING_BATCH);
 	return t;
 }
 
@@ -173,8 +187,20 @@ int fuzz_soft_one(const uint8_t *data, size_t size)
 	data++;
 	size--;
 	size_t code_len = size < 4096 ? size : 4096;
-	if (ram_write(ram, CODE_GPA, data, code_len) < 0 || ram_write(ram, TABLES_GPA, data, code_len < 0x2000 ? code_len : 0x2000) < 0)
+	uint8_t page[4096];
+	memcpy(page, data, code_len);
+	memset(page + code_len, HLT, sizeof(page) - code_len);
+	if (ram_write(ram, CODE_GPA, page, sizeof(page)) < 0 || ram_write(ram, TABLES_GPA, data, code_len) < 0 ||
+	    ram_write(ram, TABLES_GPA + 0x1000, data, code_len) < 0)
 		abort();
+	if (mode == 0) {
+		uint32_t ivt[256];
+		for (unsigned i = 0; i < 256; i++)
+			ivt[i] = REAL_HLT_GPA; /* 0000:0400 */
+		memset(page, HLT, TABLES_GPA - REAL_HLT_GPA);
+		if (ram_write(ram, 0, ivt, sizeof(ivt)) < 0 || ram_write(ram, REAL_HLT_GPA, page, TABLES_GPA - REAL_HLT_GPA) < 0)
+			abort();
+	}
 	struct vcpu *vcpu = t->vcpu;
 	struct x86_cpu_state s;
 	initial_state(&s, mode, data, size);
@@ -192,6 +218,25 @@ int fuzz_soft_one(const uint8_t *data, size_t size)
 		abort();
 	}
 	(void)soft_engine_ops.get_state(vcpu, &s);
+	return 0;
+}
+
+/* libFuzzer runs this target with -entropic=0 unless told otherwise: entropic
+ * scheduling spends more time weighing its features (every instruction form
+ * and operand pattern makes some) than running inputs, a third of the runs
+ * per second and less coverage after ten minutes. */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	for (int i = 1; i < *argc; i++)
+		if (!strncmp((*argv)[i], "-entropic=", 10))
+			return 0;
+	char **args = calloc((size_t)*argc + 2, sizeof(*args));
+	if (!args)
+		return 0;
+	memcpy(args, *argv, (size_t)*argc * sizeof(*args));
+	args[(*argc)++] = "-entropic=0";
+	*argv = args; /* lives as long as the process */
 	return 0;
 }
 

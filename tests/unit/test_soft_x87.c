@@ -510,6 +510,12 @@ static void test_save_images(void)
 			cpu->s.gpr[X86_RAX] = 3, cpu->s.gpr[X86_RDX] = 0;
 			CHECK_EQ(call_handler(table[in.mnemonic], cpu, &in), -1);
 			bool header = oracle_host_is_model();
+			/* Whether FXRSTOR of the initial configuration clears XINUSE, and so
+			 * whether XSAVEOPT then skips writing those components, is the
+			 * implementation's (AMD's parts skip, the model writes): only a host
+			 * of the model's vendor is an oracle for that image. */
+			if (s == 4 && k % 10 == 0 && !header)
+				continue;
 			for (unsigned i = 0; i < 1024; i++)
 				if (area[i] != area_native[i] && !(i >= 6 && i < 24) &&
 				    (header || i < 512 || i >= 576)) {

@@ -54,6 +54,9 @@ static inline uint32_t soft_xsave_size(uint64_t xcr0)
 
 enum soft_access { SOFT_ACC_READ, SOFT_ACC_WRITE, SOFT_ACC_EXEC };
 
+/* Elements a REP string instruction runs per pass before it yields to the loop. */
+#define SOFT_STRING_BATCH 4096
+
 #define SOFT_TLB_BITS 10
 #define SOFT_TLB_SIZE (1u << SOFT_TLB_BITS)
 #define SOFT_PAGE_MASK (~(uint64_t)0xfff)
@@ -166,6 +169,7 @@ struct soft_cpu {
 	} lk;
 	uint64_t insn_count; /* instructions retired */
 	uint64_t insn_limit; /* run() returns VCPU_EXIT_KICK when insn_count reaches it */
+	unsigned string_batch; /* elements a REP string instruction runs before it yields; 0: SOFT_STRING_BATCH */
 	uint64_t tsc_offset, tsc_last; /* soft_tsc.c */
 	uint64_t tsc_reported; /* the TSC the last get_state gave, if tsc_reported_valid */
 	bool tsc_reported_valid;

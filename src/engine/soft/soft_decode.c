@@ -33,6 +33,9 @@
 #include "engine/soft/soft_engine.h"
 
 #define BLOCK_MAX_INSNS 32
+/* Blocks of one instruction on a page that rewrites itself, until this many
+ * have been built there with no new write from its own code. */
+#define SMC_QUIET_BLOCKS 64
 #define BLOCK_HASH_BITS 16
 #define JUMP_CACHE_BITS 12
 #define CROSS_CACHE_BITS 8
@@ -67,6 +70,12 @@ struct soft_block_cache {
 	struct soft_insn scratch; /* an instruction that crosses a page, decoded */
 	struct soft_cross cross[1u << CROSS_CACHE_BITS];
 	struct soft_block *prev; /* the block fetched last (NULL: none or not a block) */
+	/* The guest-physical page whose code last wrote to itself (SOFT_PAGE_MASK
+	 * bits clear: none): a block there is stale as soon as its first
+	 * instruction runs, so decoding 31 more would be wasted (a loop
+	 * storing into its own page would decode 32 instructions per one run). */
+	uint64_t smc_page;
+	unsigned smc_quiet; /* one-instruction blocks built there since its last write */
 };
 
 /* RAM page index of gpa, or -1 for non-RAM (ROM/MMIO). */
@@ -113,6 +122,11 @@ void soft_code_written(struct engine *eng, struct soft_cpu *writer, uint64_t gpa
 		__atomic_fetch_add(&eng->code_writes, 1, __ATOMIC_RELAXED);
 		others = true;
 		if (writer && writer->blocks) {
+			struct soft_block_cache *c = writer->blocks;
+			if (c->prev && (c->prev->gpa & SOFT_PAGE_MASK) == page) {
+				c->smc_page = page;
+				c->smc_quiet = 0;
+			}
 			soft_chain_epoch_bump(writer, true);
 			/* The block being executed may be the one just made stale. */
 			writer->end_block = true;
@@ -161,6 +175,7 @@ int soft_blocks_init(struct soft_cpu *cpu)
 	if (!c)
 		return -1;
 	c->pages = cpu->eng->code_pages_len;
+	c->smc_page = 1; /* none */
 	c->gen_base = calloc(c->pages ? c->pages : 1, sizeof(uint32_t));
 	c->arena = malloc(ARENA_BYTES);
 	if (!c->gen_base || !c->arena) {
@@ -491,7 +506,14 @@ static struct soft_block *build_block(struct soft_cpu *cpu, uint64_t gpa, const 
 	b->link[0] = b->link[1] = NULL;
 	b->jit_code = NULL;
 	b->heat = 0;
-	while (b->count < BLOCK_MAX_INSNS && off < 4096) {
+	unsigned max = BLOCK_MAX_INSNS;
+	if (c->smc_page == (gpa & SOFT_PAGE_MASK)) {
+		if (c->smc_quiet++ < SMC_QUIET_BLOCKS)
+			max = 1;
+		else
+			c->smc_page = 1; /* none */
+	}
+	while (b->count < max && off < 4096) {
 		struct soft_insn *in = &b->insns[b->count];
 		bool ends, short_input;
 		if (!decode_one(cpu, page + off, 4096 - off, in, &ends, &short_input)) {

@@ -228,6 +228,10 @@ void soft_sys_pop_sreg(struct soft_cpu *cpu, const struct soft_insn *in);
 /* run() returns VCPU_EXIT_KICK once at least n more instructions have run: the
  * limit is checked between decoded blocks, so the current block finishes. */
 void soft_vcpu_set_insn_limit(struct vcpu *vcpu, uint64_t n);
+/* A REP string instruction counts once per batch of up to n elements (0: the
+ * default, 4,096): a harness that bounds its work by instructions makes the
+ * batch small, or one REP MOVS with a huge count runs billions of elements. */
+void soft_vcpu_set_string_batch(struct vcpu *vcpu, unsigned n);
 /* Instructions retired so far. */
 uint64_t soft_vcpu_insn_count(const struct vcpu *vcpu);
 

@@ -489,6 +489,11 @@ void soft_vcpu_set_insn_limit(struct vcpu *v, uint64_t n)
 	v->cpu.insn_limit = v->cpu.insn_count + n;
 }
 
+void soft_vcpu_set_string_batch(struct vcpu *v, unsigned n)
+{
+	v->cpu.string_batch = n;
+}
+
 uint64_t soft_vcpu_insn_count(const struct vcpu *v)
 {
 	return v->cpu.insn_count;

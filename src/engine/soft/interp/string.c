@@ -7,7 +7,7 @@
  * used at the address size and wrap within it; the source segment is DS or
  * the override, the destination always ES. Registers are updated after each
  * element, so a fault part-way leaves a restartable state, and a long REP
- * runs at most STRING_BATCH elements per call before re-executing itself
+ * runs at most cpu->string_batch elements per call before re-executing itself
  * (so interrupts and kicks are seen between batches). Single-step and data
  * breakpoint traps come after each iteration, as on hardware.
  *
@@ -24,9 +24,6 @@
 #include "engine/soft/soft_cpu.h"
 #include "engine/soft/interp/host_flags.h"
 #include "engine/soft/soft_insn.h"
-
-/* Elements per call before a REP instruction yields to the execution loop. */
-#define STRING_BATCH 4096
 
 enum string_op { STR_MOVS, STR_CMPS, STR_STOS, STR_LODS, STR_SCAS, STR_INS, STR_OUTS };
 
@@ -113,7 +110,7 @@ static void string_run(struct soft_cpu *cpu, const struct soft_insn *in, enum st
 	uint64_t count = soft_reg_read(cpu, X86_RCX, asz);
 	int src = source_seg(in);
 	uint16_t port = (uint16_t)cpu->s.gpr[X86_RDX];
-	unsigned budget = STRING_BATCH;
+	unsigned budget = cpu->string_batch ? cpu->string_batch : SOFT_STRING_BATCH;
 
 	if (rep && count == 0)
 		return;
