@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/trace.h"
 #include "cpu/x86_state.h"
 #include "engine/engine.h"
 #include "engine/soft/soft_engine.h"
@@ -168,6 +169,17 @@ static struct tier *tier(bool interp_only)
 	/* The instruction limit bounds an input's work only if a REP string
 	 * instruction counts once per few elements (a huge rCX is one mov away). */
 	soft_vcpu_set_string_batch(t->vcpu, FUZZ_STRING_BATCH);
+	/* X86V_FUZZ_TRACE=FILE (- for stdout): every instruction, in --trace's
+	 * format, to see what a saved input does (hooks make it interpreted). */
+	const char *trace_file = getenv("X86V_FUZZ_TRACE");
+	if (trace_file) {
+		struct debug_opts opts = { .trace = trace_file, .trace_cpl = -1, .trace_cpu = -1 };
+		static struct trace *tr;
+		struct engine_trace hook;
+		if ((!tr && trace_open(&opts, &t->ram, 1, &tr, why, sizeof(why)) < 0) || !trace_hook(tr, 0, &hook) ||
+		    soft_engine_ops.set_trace(t->vcpu, &hook) < 0)
+			abort();
+	}
 	return t;
 }
 

@@ -99,6 +99,7 @@ static void deliver_real(struct soft_cpu *cpu, int vector)
 	s->seg[X86_CS].selector = (uint16_t)(ent >> 16);
 	s->seg[X86_CS].base = (ent >> 16 & 0xffff) << 4;
 	s->rip = ent & 0xffff;
+	soft_seg_flat_update(cpu); /* a base other than 0 ends a flat (4 GiB limit) CS */
 	cpu->end_block = true;
 }
 

@@ -39,6 +39,7 @@ static void load_cs_real(struct soft_cpu *cpu, uint16_t sel, uint64_t ip)
 	cpu->s.seg[X86_CS].selector = sel;
 	cpu->s.seg[X86_CS].base = (uint64_t)sel << 4;
 	cpu->s.rip = ip;
+	soft_seg_flat_update(cpu); /* a base other than 0 ends a flat (4 GiB limit) CS */
 	cpu->end_block = true;
 }
 
