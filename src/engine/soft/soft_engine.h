@@ -225,8 +225,9 @@ void soft_sys_pop_sreg(struct soft_cpu *cpu, const struct soft_insn *in);
 
 /* ---- for tests and benchmarks (soft_exec.c) ---- */
 
-/* run() returns VCPU_EXIT_KICK once at least n more instructions have run: the
- * limit is checked between decoded blocks, so the current block finishes. */
+/* run() returns VCPU_EXIT_KICK once at least n more instructions have run (each
+ * exception raised counts as one): the limit is checked between decoded
+ * blocks, so the current block finishes. */
 void soft_vcpu_set_insn_limit(struct vcpu *vcpu, uint64_t n);
 /* A REP string instruction counts once per batch of up to n elements (0: the
  * default, 4,096): a harness that bounds its work by instructions makes the

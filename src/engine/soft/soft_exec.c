@@ -476,6 +476,11 @@ static int soft_run(struct vcpu *v, struct vcpu_exit *exit)
 		if (cpu->debug_hooks)
 			soft_debug_fault(cpu);
 		cpu->db_pending = 0;
+		/* A fault retires nothing, so code that faults over and over (its
+		 * handler is the faulting instruction) would never reach an
+		 * instruction limit: each fault uses up one instruction of it. */
+		if (cpu->insn_limit != UINT64_MAX && cpu->insn_limit > cpu->insn_count)
+			cpu->insn_limit--;
 		soft_deliver_exception(cpu);
 	}
 	int r = run_loop(cpu, exit);
