@@ -62,7 +62,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	replay_seeds();
-	int per_mode = argc > 1 ? atoi(argv[1]) : 1000;
+	int per_mode = argc > 1 ? atoi(argv[1]) : 2000;
 	if (argc > 2) /* another stream (make fuzz) */
 		rng_state ^= strtoull(argv[2], NULL, 0) * 0x9e3779b97f4a7c15ULL | 1;
 	uint8_t buf[512];

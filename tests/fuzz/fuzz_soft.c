@@ -39,7 +39,7 @@
 #define REAL_HLT_GPA 0x400ULL /* up to TABLES_GPA: where the real-mode vectors point */
 #define HLT 0xf4
 #define PML4_GPA 0x10000ULL
-#define FUZZ_INSNS 4000
+#define FUZZ_INSNS 1000
 #define FUZZ_STRING_BATCH 16
 
 static void fuzz_pio(void *opaque, uint16_t port, void *data, unsigned size, bool is_write)

@@ -53,18 +53,25 @@ static inline struct rm rm_sib(unsigned base, unsigned index, unsigned scale, in
 	return (struct rm){ .base = (uint8_t)base, .index = (uint8_t)index, .scale = (uint8_t)scale, .disp = disp };
 }
 
-static inline void emit_byte(struct emit *e, uint8_t b)
+/* Appends n bytes, or marks the translation as too long (it is dropped).
+ * Not checked by ASan: the code cache is a mapping it cannot poison, so
+ * its checks of these stores, a fifth of the soft fuzz target's time,
+ * could never fire; the bound is checked here. */
+__attribute__((no_sanitize_address)) static inline void emit_bytes(struct emit *e, const void *b, unsigned n)
 {
-	if (e->p < e->end)
-		*e->p++ = b;
-	else
+	if ((size_t)(e->end - e->p) < n) {
+		e->p = e->end;
 		e->overflow = true;
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		e->p[i] = ((const uint8_t *)b)[i];
+	e->p += n;
 }
 
-static inline void emit_bytes(struct emit *e, const void *b, unsigned n)
+static inline void emit_byte(struct emit *e, uint8_t b)
 {
-	for (unsigned i = 0; i < n; i++)
-		emit_byte(e, ((const uint8_t *)b)[i]);
+	emit_bytes(e, &b, 1);
 }
 
 static inline void emit_u16(struct emit *e, uint16_t v) { emit_bytes(e, &v, 2); }
@@ -82,8 +89,10 @@ static inline bool fits_i32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX
 static inline void emit_op(struct emit *e, unsigned size, const uint8_t *opcode, unsigned oplen, unsigned reg,
 			   struct rm rm)
 {
+	uint8_t b[16]; /* at most 66, REX, 3 opcode bytes, ModRM, SIB, disp32 */
+	unsigned n = 0;
 	if (size == 2)
-		emit_byte(e, 0x66);
+		b[n++] = 0x66;
 	unsigned rex = (size == 8 ? 8 : 0) | ((reg & 8) ? 4 : 0);
 	if (rm.is_reg) {
 		rex |= (rm.reg & 8) ? 1 : 0;
@@ -92,25 +101,30 @@ static inline void emit_op(struct emit *e, unsigned size, const uint8_t *opcode,
 		rex |= (rm.index != H_NONE && (rm.index & 8)) ? 2 : 0;
 	}
 	if (rex)
-		emit_byte(e, (uint8_t)(0x40 | rex));
-	emit_bytes(e, opcode, oplen);
+		b[n++] = (uint8_t)(0x40 | rex);
+	for (unsigned i = 0; i < oplen; i++)
+		b[n++] = opcode[i];
 	if (rm.is_reg) {
-		emit_byte(e, (uint8_t)(0xc0 | (reg & 7) << 3 | (rm.reg & 7)));
+		b[n++] = (uint8_t)(0xc0 | (reg & 7) << 3 | (rm.reg & 7));
+		emit_bytes(e, b, n);
 		return;
 	}
 	unsigned mod = rm.disp == 0 && (rm.base & 7) != H_RBP ? 0 : fits_i8(rm.disp) ? 1 : 2;
 	if (rm.index == H_NONE && (rm.base & 7) != H_RSP) {
-		emit_byte(e, (uint8_t)(mod << 6 | (reg & 7) << 3 | (rm.base & 7)));
+		b[n++] = (uint8_t)(mod << 6 | (reg & 7) << 3 | (rm.base & 7));
 	} else {
 		unsigned ss = rm.scale == 8 ? 3 : rm.scale == 4 ? 2 : rm.scale == 2 ? 1 : 0;
 		unsigned idx = rm.index == H_NONE ? 4 : rm.index & 7;
-		emit_byte(e, (uint8_t)(mod << 6 | (reg & 7) << 3 | 4));
-		emit_byte(e, (uint8_t)(ss << 6 | idx << 3 | (rm.base & 7)));
+		b[n++] = (uint8_t)(mod << 6 | (reg & 7) << 3 | 4);
+		b[n++] = (uint8_t)(ss << 6 | idx << 3 | (rm.base & 7));
 	}
-	if (mod == 1)
-		emit_byte(e, (uint8_t)(int8_t)rm.disp);
-	else if (mod == 2)
-		emit_u32(e, (uint32_t)rm.disp);
+	if (mod == 1) {
+		b[n++] = (uint8_t)(int8_t)rm.disp;
+	} else if (mod == 2) {
+		memcpy(b + n, &rm.disp, 4);
+		n += 4;
+	}
+	emit_bytes(e, b, n);
 }
 
 static inline void emit_op1(struct emit *e, unsigned size, uint8_t opcode, unsigned reg, struct rm rm)
