@@ -85,6 +85,8 @@ static void tlb_invalidate(struct soft_cpu *cpu, unsigned v, unsigned i)
 
 void soft_tlb_flush_all(struct soft_cpu *cpu, bool include_global)
 {
+	if (__builtin_expect(cpu->jit_check != NULL, 0))
+		soft_jit_check_tlb_flush(cpu);
 	soft_chain_epoch_bump(cpu, include_global); /* chains followed translations that may be gone */
 	for (unsigned v = 0; v < SOFT_TLB_VIEWS; v++) {
 		if (include_global && !cpu->tlb_swept) { /* every entry: a new vCPU's are zeros */
@@ -122,6 +124,8 @@ void soft_tlb_flush_all(struct soft_cpu *cpu, bool include_global)
 
 void soft_tlb_flush_page(struct soft_cpu *cpu, uint64_t lin)
 {
+	if (__builtin_expect(cpu->jit_check != NULL, 0))
+		soft_jit_check_tlb_flush(cpu);
 	soft_chain_epoch_bump(cpu, true);
 	/* Entries cache 4 KiB pieces; a large page's other pieces may sit in other
 	 * slots, so a flush of a large-page address would need them all. */
@@ -194,6 +198,8 @@ static uint64_t tlb_fill(struct soft_cpu *cpu, uint64_t lin, enum soft_access ac
 	uint8_t *host = ram_ptr(cpu->host->ram, gpa_page, 4096);
 	unsigned view = soft_tlb_view(cpu, user), index = (lin >> 12) & (SOFT_TLB_SIZE - 1);
 	struct soft_tlb_entry *e = &cpu->tlb[view][index];
+	if (__builtin_expect(cpu->jit_check != NULL, 0))
+		soft_jit_check_tlb_fill(cpu, view, index);
 	if (!host) {
 		/* MMIO: never cached; make sure no stale tag survives for this slot. */
 		if ((e->tag_read & SOFT_PAGE_MASK) == page) {

@@ -21,6 +21,7 @@
 #include "engine/soft/jit/jit.h"
 
 #define CHECK_PAGES 64
+#define CHECK_TLB_FILLS 64
 
 struct check_page {
 	uint8_t *host;
@@ -38,12 +39,22 @@ struct check_result {
 	uint32_t error;
 };
 
+/* A TLB entry as it was before the translated run filled it. */
+struct check_tlb_fill {
+	unsigned view, index;
+	struct soft_tlb_entry e;
+	struct soft_tlb_phys phys;
+};
+
 struct jit_check {
 	uint64_t left, checked, skipped;
 	int phase; /* 0: not checking; 1: translated run; 2: interpreter run */
 	bool too_many_pages;
 	unsigned npages;
 	struct check_page pages[CHECK_PAGES];
+	struct check_tlb_fill tlb_fills[CHECK_TLB_FILLS];
+	unsigned ntlb_fills;
+	bool tlb_lost; /* the translated run flushed, or filled more than tlb_fills holds */
 	struct check_result before, first, second;
 	void *outer[5]; /* the loop's unwind buffer */
 };
@@ -90,6 +101,38 @@ void soft_jit_check_page(struct soft_cpu *cpu, void *host_page)
 	/* first written by the interpreter: the translated run left it as it was */
 	if (c->phase == 2)
 		memcpy(p->post, host_page, 4096);
+}
+
+void soft_jit_check_tlb_fill(struct soft_cpu *cpu, unsigned view, unsigned index)
+{
+	struct jit_check *c = cpu->jit_check;
+	if (c->phase != 1)
+		return;
+	if (c->ntlb_fills == CHECK_TLB_FILLS) {
+		c->tlb_lost = true;
+		return;
+	}
+	c->tlb_fills[c->ntlb_fills++] =
+		(struct check_tlb_fill){ view, index, cpu->tlb[view][index], cpu->tlb_phys[view][index] };
+}
+
+void soft_jit_check_tlb_flush(struct soft_cpu *cpu)
+{
+	if (cpu->jit_check->phase == 1)
+		cpu->jit_check->tlb_lost = true;
+}
+
+/* Puts back the entries the translated run filled, latest first (a fill of
+ * an entry not listed had appended it to its view's list). */
+static void tlb_put_back(struct soft_cpu *cpu, struct jit_check *c)
+{
+	for (unsigned k = c->ntlb_fills; k-- > 0;) {
+		const struct check_tlb_fill *f = &c->tlb_fills[k];
+		if (!f->phys.listed && cpu->tlb_phys[f->view][f->index].listed)
+			cpu->tlb_listed[f->view]--;
+		cpu->tlb[f->view][f->index] = f->e;
+		cpu->tlb_phys[f->view][f->index] = f->phys;
+	}
 }
 
 static void capture(const struct soft_cpu *cpu, struct check_result *r, bool faulted)
@@ -262,6 +305,8 @@ void soft_jit_check_block(struct soft_cpu *cpu, struct soft_block *b, const void
 	memcpy(c->outer, cpu->unwind, sizeof(c->outer));
 	c->npages = 0;
 	c->too_many_pages = false;
+	c->ntlb_fills = 0;
+	c->tlb_lost = false;
 	cpu->check_unrepeatable = false;
 	capture(cpu, &c->before, false);
 	drop_write_tags(cpu);
@@ -284,10 +329,15 @@ void soft_jit_check_block(struct soft_cpu *cpu, struct soft_block *b, const void
 		}
 		restore(cpu, &c->before);
 		uint64_t interp_insns = cpu->interp_insns;
-		/* Entries the first run filled would spare the second its page
-		 * walks, and so the accessed bits they set in the restored
-		 * tables: after a run that walked, the second walks again. */
-		if (cpu->walks != walks)
+		/* The second run starts from the TLB the first started from, with
+		 * the entries the first filled put back as they were: each walks
+		 * where the other did (and sets the same accessed bits in the
+		 * restored tables), and an entry the guest left stale (tables
+		 * rewritten, no INVLPG) serves both. Where the first run flushed
+		 * or filled too much for that, the second walks everything anew. */
+		if (!c->tlb_lost)
+			tlb_put_back(cpu, c);
+		else if (cpu->walks != walks)
 			soft_tlb_flush_all(cpu, true);
 		c->phase = 2;
 		faulted = run_phase(cpu, b, code);

@@ -113,6 +113,9 @@ bool soft_jit_checking(const struct soft_cpu *cpu);
 void soft_jit_check_block(struct soft_cpu *cpu, struct soft_block *b, const void *code);
 /* A RAM page is about to become writable (or be written) during a check. */
 void soft_jit_check_page(struct soft_cpu *cpu, void *host_page);
+/* TLB entry index of view is about to be filled, or the TLB flushed, during a check. */
+void soft_jit_check_tlb_fill(struct soft_cpu *cpu, unsigned view, unsigned index);
+void soft_jit_check_tlb_flush(struct soft_cpu *cpu);
 /* "; lockstep check: ..." for --stats, or "". */
 void soft_jit_check_stats(const struct soft_cpu *cpu, char *buf, size_t len);
 
