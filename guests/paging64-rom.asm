@@ -4,7 +4,8 @@
 ; the test hierarchy, so its entries start with A = D = 0:
 ;   - 4 KiB and 2 MiB pages translate; A is set at every level by a read
 ;     (PML4E, PDPTE, PDE, PTE), D on the leaf only by a write;
-;   - #PF error codes and CR2: not-present PML4E (read 0, write 2), reserved
+;   - #PF error codes and CR2: not-present PML4E (read 0, write 2, ADD and INC
+;     to memory 2: a read-modify-write faults as a write), reserved
 ;     bit 51 in a PTE (read 9, write 0xb), PS in a PML4E (9), NX in a PTE and in a PDE (fetch 0x11), fetch from a
 ;     not-present page (0x10); CR0.WP = 0 vs 1 on a read-only page (err 3);
 ;   - TLB: a changed PTE is used after INVLPG, after a CR3 write, for a global
@@ -147,6 +148,14 @@ entry16:
 	TRY .np2
 	mov [rcx + 0x123], al
 .np2:	CAUGHT_CR2 14, 2, 0x8000000123
+	PRINT 10
+	PRINT "np pml4e rmw"		; read-modify-writes fault as writes
+	TRY .np3
+	add [rcx + 0x124], al
+.np3:	CAUGHT_CR2 14, 2, 0x8000000124
+	TRY .np4
+	inc dword [rcx + 0x128]
+.np4:	CAUGHT_CR2 14, 2, 0x8000000128
 	PRINT 10
 	PRINT "rsvd pte read"
 	TRY .r1

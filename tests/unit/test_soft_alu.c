@@ -48,6 +48,10 @@ uint64_t soft_seg_read(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned
 	memcpy(&v, (void *)(uintptr_t)offset, size);
 	return v;
 }
+uint64_t soft_seg_read_rmw(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size)
+{
+	return soft_seg_read(cpu, sreg, offset, size);
+}
 void soft_seg_write(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size, uint64_t value)
 {
 	(void)cpu, (void)sreg;
@@ -66,6 +70,10 @@ uint64_t soft_op_read(struct soft_cpu *cpu, const struct soft_insn *in, unsigned
 	case SOFT_OP_MEM: return soft_seg_read(cpu, op->seg, soft_ea(cpu, in, op), op->size);
 	default: return op->imm;
 	}
+}
+uint64_t soft_op_read_rmw(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n)
+{
+	return soft_op_read(cpu, in, n);
 }
 void soft_op_write(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n, uint64_t value)
 {

@@ -103,6 +103,14 @@ uint64_t soft_seg_read(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned
 	return v;
 }
 
+/* As the engine's: checked for the write first. */
+uint64_t soft_seg_read_rmw(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size)
+{
+	uint64_t lin = soft_seg_linear(cpu, sreg, offset, size, SOFT_ACC_WRITE), v = 0;
+	memcpy(&v, mem + lin, size);
+	return v;
+}
+
 void soft_seg_write(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size, uint64_t value)
 {
 	uint64_t lin = soft_seg_linear(cpu, sreg, offset, size, SOFT_ACC_WRITE);
@@ -172,6 +180,14 @@ uint64_t soft_op_read(struct soft_cpu *cpu, const struct soft_insn *in, unsigned
 	case SOFT_OP_SREG: return cpu->s.seg[op->reg].selector;
 	default: soft_raise_ud(cpu);
 	}
+}
+
+uint64_t soft_op_read_rmw(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n)
+{
+	const struct soft_operand *op = &in->op[n];
+	if (op->kind == SOFT_OP_MEM)
+		return soft_seg_read_rmw(cpu, op->seg, soft_ea(cpu, in, op), op->size);
+	return soft_op_read(cpu, in, n);
 }
 
 void soft_op_write(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n, uint64_t value)

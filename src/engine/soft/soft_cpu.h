@@ -322,6 +322,10 @@ void soft_lin_probe_write(struct soft_cpu *cpu, uint64_t lin, unsigned len, bool
  * (#GP(0), or #SS(0) for SS), canonical form in 64-bit mode, then the access
  * goes to linear memory with the CPL's privilege. */
 uint64_t soft_seg_read(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size);
+/* The read of a read-modify-write: the segment is checked and the pages
+ * translated for the write first, so it faults as a write (#PF with W set,
+ * as on hardware) even where a read would pass. */
+uint64_t soft_seg_read_rmw(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size);
 void soft_seg_write(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size, uint64_t value);
 /* The linear address for offset in sreg after the same checks (len bytes, access kind). */
 uint64_t soft_seg_linear(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned len, enum soft_access acc);

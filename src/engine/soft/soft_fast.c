@@ -76,7 +76,7 @@ static inline uint64_t fast_ea(const struct soft_cpu *cpu, const struct soft_ins
 				ALU_CORE(T, SFX, INSN, a, b, f);                                                \
 				soft_host_store(p, SZ, a);                                                      \
 			} else {                                                                                \
-				a = soft_seg_read(cpu, m->seg, ea, SZ);                                         \
+				a = soft_seg_read_rmw(cpu, m->seg, ea, SZ);                                     \
 				ALU_CORE(T, SFX, INSN, a, b, f);                                                \
 				soft_seg_write(cpu, m->seg, ea, SZ, a);                                         \
 			}                                                                                       \
@@ -182,7 +182,7 @@ static soft_handler_fn *const lea_forms[4] = { f_lea1, f_lea2, f_lea4, f_lea8 };
 		const struct soft_operand *m = &in->op[0];                                              \
 		uint64_t ea = fast_ea(cpu, in, m), f = 0;                                               \
 		void *p = soft_fast_ptr(cpu, m->seg, ea, SZ, SOFT_ACC_WRITE);                           \
-		T r_ = (T)(p ? soft_host_load(p, SZ) : soft_seg_read(cpu, m->seg, ea, SZ));             \
+		T r_ = (T)(p ? soft_host_load(p, SZ) : soft_seg_read_rmw(cpu, m->seg, ea, SZ));         \
 		__asm__(HOST_ENTER_NOLOAD INSN SFX " %[r]" HOST_LEAVE : [r] "+r"(r_), [f] "+r"(f) : : "cc"); \
 		if (p)                                                                                  \
 			soft_host_store(p, SZ, r_);                                                     \
@@ -332,7 +332,7 @@ static inline uint8_t fast_count(const struct soft_cpu *cpu, const struct soft_i
 		const struct soft_operand *m = &in->op[0];                                              \
 		uint64_t ea = fast_ea(cpu, in, m), f = 0;                                               \
 		void *p = soft_fast_ptr(cpu, m->seg, ea, SZ, SOFT_ACC_WRITE);                           \
-		uint64_t a = p ? soft_host_load(p, SZ) : soft_seg_read(cpu, m->seg, ea, SZ), a0 = a;    \
+		uint64_t a = p ? soft_host_load(p, SZ) : soft_seg_read_rmw(cpu, m->seg, ea, SZ), a0 = a; \
 		uint8_t c = fast_count(cpu, in, SZ);                                                    \
 		if (c != 0)                                                                             \
 			SH_CORE(T, SFX, INSN, a, c, f);                                                 \

@@ -97,6 +97,8 @@ uint32_t soft_sse_cpuid_ecx(void);
 uint64_t soft_ea(const struct soft_cpu *cpu, const struct soft_insn *in, const struct soft_operand *op);
 /* Reads/writes operand n (REG, REG8H, MEM, IMM for reads, SREG for reads). Values are zero-extended. */
 uint64_t soft_op_read(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n);
+/* soft_op_read of an operand the instruction then writes (soft_seg_read_rmw). */
+uint64_t soft_op_read_rmw(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n);
 void soft_op_write(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n, uint64_t value);
 
 /* Condition code cc (0..15, the low nibble of Jcc/SETcc/CMOVcc opcodes) against RFLAGS. */

@@ -452,6 +452,16 @@ uint64_t soft_seg_read(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned
 	return v;
 }
 
+uint64_t soft_seg_read_rmw(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size)
+{
+	void *p = soft_fast_ptr(cpu, sreg, offset, size, SOFT_ACC_WRITE);
+	if (p)
+		return soft_host_load(p, size);
+	uint64_t lin = soft_seg_linear(cpu, sreg, offset, size, SOFT_ACC_WRITE);
+	soft_lin_probe_write(cpu, lin, size, user_access(cpu));
+	return soft_seg_read(cpu, sreg, offset, size);
+}
+
 void soft_seg_write(struct soft_cpu *cpu, int sreg, uint64_t offset, unsigned size, uint64_t value)
 {
 	void *p = soft_fast_ptr(cpu, sreg, offset, size, SOFT_ACC_WRITE);

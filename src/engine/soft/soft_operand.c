@@ -44,6 +44,14 @@ uint64_t soft_op_read(struct soft_cpu *cpu, const struct soft_insn *in, unsigned
 	}
 }
 
+uint64_t soft_op_read_rmw(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n)
+{
+	const struct soft_operand *op = &in->op[n];
+	if (op->kind != SOFT_OP_MEM)
+		return soft_op_read(cpu, in, n);
+	return soft_seg_read_rmw(cpu, op->seg, ea_of(cpu, in, op), op->size);
+}
+
 void soft_op_write(struct soft_cpu *cpu, const struct soft_insn *in, unsigned n, uint64_t value)
 {
 	const struct soft_operand *op = &in->op[n];

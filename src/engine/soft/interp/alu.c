@@ -24,7 +24,7 @@ static void alu_binary(struct soft_cpu *cpu, const struct soft_insn *in, enum ho
 {
 	soft_lock_check(cpu, in, write);
 	unsigned size = in->op[0].size;
-	uint64_t a = soft_op_read(cpu, in, 0);
+	uint64_t a = write ? soft_op_read_rmw(cpu, in, 0) : soft_op_read(cpu, in, 0);
 	uint64_t b = soft_op_read(cpu, in, 1) & soft_size_mask(size);
 	uint64_t f = cpu->s.rflags;
 	uint64_t r = host_alu(op, size, a, b, &f);
@@ -51,7 +51,7 @@ static void alu_unary(struct soft_cpu *cpu, const struct soft_insn *in, enum hos
 {
 	soft_lock_check(cpu, in, true);
 	uint64_t f = cpu->s.rflags;
-	uint64_t r = host_unary(op, in->op[0].size, soft_op_read(cpu, in, 0), &f);
+	uint64_t r = host_unary(op, in->op[0].size, soft_op_read_rmw(cpu, in, 0), &f);
 	soft_op_write(cpu, in, 0, r);
 	soft_set_flags(cpu, changed, f);
 }
@@ -64,7 +64,7 @@ static void op_neg(struct soft_cpu *cpu, const struct soft_insn *in) { alu_unary
 static void op_not(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	soft_lock_check(cpu, in, true);
-	soft_op_write(cpu, in, 0, ~soft_op_read(cpu, in, 0));
+	soft_op_write(cpu, in, 0, ~soft_op_read_rmw(cpu, in, 0));
 }
 
 /* ---- multiply ---- */

@@ -84,7 +84,7 @@ static void op_lea(struct soft_cpu *cpu, const struct soft_insn *in)
 
 static void op_xchg(struct soft_cpu *cpu, const struct soft_insn *in)
 {
-	uint64_t a = soft_op_read(cpu, in, 0), b = soft_op_read(cpu, in, 1);
+	uint64_t a = soft_op_read_rmw(cpu, in, 0), b = soft_op_read_rmw(cpu, in, 1);
 
 	/* The memory operand (if any) is written first so a fault leaves registers intact. */
 	if (in->op[1].kind == SOFT_OP_MEM) {
@@ -99,7 +99,7 @@ static void op_xchg(struct soft_cpu *cpu, const struct soft_insn *in)
 static void op_cmpxchg(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	unsigned size = in->op[0].size;
-	uint64_t dest = soft_op_read(cpu, in, 0), src = soft_op_read(cpu, in, 1);
+	uint64_t dest = soft_op_read_rmw(cpu, in, 0), src = soft_op_read(cpu, in, 1);
 	uint64_t acc = soft_reg_read(cpu, X86_RAX, size);
 	uint64_t f = flags_sub(acc, dest, size);
 
@@ -134,12 +134,12 @@ static void op_cmpxchg_wide(struct soft_cpu *cpu, const struct soft_insn *in)
 			soft_raise_gp(cpu, 0);
 	}
 	if (half == 4) {
-		uint64_t v = soft_seg_read(cpu, m->seg, ea, 8);
+		uint64_t v = soft_seg_read_rmw(cpu, m->seg, ea, 8);
 		lo = v & 0xffffffff;
 		hi = v >> 32;
 	} else {
-		lo = soft_seg_read(cpu, m->seg, ea, 8);
-		hi = soft_seg_read(cpu, m->seg, (ea + 8) & amask, 8);
+		lo = soft_seg_read_rmw(cpu, m->seg, ea, 8);
+		hi = soft_seg_read_rmw(cpu, m->seg, (ea + 8) & amask, 8);
 	}
 	if (lo == soft_reg_read(cpu, X86_RAX, half) && hi == soft_reg_read(cpu, X86_RDX, half)) {
 		uint64_t nlo = soft_reg_read(cpu, X86_RBX, half), nhi = soft_reg_read(cpu, X86_RCX, half);
@@ -167,7 +167,7 @@ static void op_cmpxchg_wide(struct soft_cpu *cpu, const struct soft_insn *in)
 static void op_xadd(struct soft_cpu *cpu, const struct soft_insn *in)
 {
 	unsigned size = in->op[0].size;
-	uint64_t dest = soft_op_read(cpu, in, 0), src = soft_op_read(cpu, in, 1);
+	uint64_t dest = soft_op_read_rmw(cpu, in, 0), src = soft_op_read(cpu, in, 1);
 	uint64_t f = flags_add(dest, src, size);
 
 	/* SRC <- DEST then DEST <- sum: with both operands the same register the sum wins;

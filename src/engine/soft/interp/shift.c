@@ -27,7 +27,7 @@ static void shift_rm(struct soft_cpu *cpu, const struct soft_insn *in, enum host
 {
 	soft_lock_check(cpu, in, false);
 	unsigned size = in->op[0].size;
-	uint64_t a = soft_op_read(cpu, in, 0);
+	uint64_t a = soft_op_read_rmw(cpu, in, 0);
 	uint8_t count = shift_count(size, soft_op_read(cpu, in, 1));
 	uint64_t f = cpu->s.rflags;
 	uint64_t r = host_shift(op, size, a, count, &f);
@@ -49,7 +49,7 @@ static void shift_double(struct soft_cpu *cpu, const struct soft_insn *in, bool 
 {
 	soft_lock_check(cpu, in, false);
 	unsigned size = in->op[0].size;
-	uint64_t a = soft_op_read(cpu, in, 0);
+	uint64_t a = soft_op_read_rmw(cpu, in, 0);
 	uint64_t b = soft_op_read(cpu, in, 1);
 	uint8_t count = shift_count(size, soft_op_read(cpu, in, 2));
 	if (count == 0) {
