@@ -36,6 +36,7 @@
 /* Blocks of one instruction on a page that rewrites itself, until this many
  * have been built there with no new write from its own code. */
 #define SMC_QUIET_BLOCKS 64
+#define SMC_NONE 1 /* no page: page addresses have the low bits clear */
 #define BLOCK_HASH_BITS 16
 #define JUMP_CACHE_BITS 12
 #define CROSS_CACHE_BITS 8
@@ -70,10 +71,10 @@ struct soft_block_cache {
 	struct soft_insn scratch; /* an instruction that crosses a page, decoded */
 	struct soft_cross cross[1u << CROSS_CACHE_BITS];
 	struct soft_block *prev; /* the block fetched last (NULL: none or not a block) */
-	/* The guest-physical page whose code last wrote to itself (SOFT_PAGE_MASK
-	 * bits clear: none): a block there is stale as soon as its first
-	 * instruction runs, so decoding 31 more would be wasted (a loop
-	 * storing into its own page would decode 32 instructions per one run). */
+	/* The guest-physical page whose code last wrote to itself (or SMC_NONE):
+	 * a block there is stale as soon as its first instruction runs, so
+	 * decoding 31 more would be wasted (a loop storing into its own page
+	 * would decode 32 instructions per one run). */
 	uint64_t smc_page;
 	unsigned smc_quiet; /* one-instruction blocks built there since its last write */
 };
@@ -175,7 +176,7 @@ int soft_blocks_init(struct soft_cpu *cpu)
 	if (!c)
 		return -1;
 	c->pages = cpu->eng->code_pages_len;
-	c->smc_page = 1; /* none */
+	c->smc_page = SMC_NONE;
 	c->gen_base = calloc(c->pages ? c->pages : 1, sizeof(uint32_t));
 	c->arena = malloc(ARENA_BYTES);
 	if (!c->gen_base || !c->arena) {
@@ -511,7 +512,7 @@ static struct soft_block *build_block(struct soft_cpu *cpu, uint64_t gpa, const 
 		if (c->smc_quiet++ < SMC_QUIET_BLOCKS)
 			max = 1;
 		else
-			c->smc_page = 1; /* none */
+			c->smc_page = SMC_NONE;
 	}
 	while (b->count < max && off < 4096) {
 		struct soft_insn *in = &b->insns[b->count];

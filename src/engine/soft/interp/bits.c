@@ -22,7 +22,8 @@
 
 static void bit_test(struct soft_cpu *cpu, const struct soft_insn *in, enum host_bt op)
 {
-	soft_lock_check(cpu, in, op != HOST_BT);
+	bool writes = op != HOST_BT; /* BTS BTR BTC: read-modify-write */
+	soft_lock_check(cpu, in, writes);
 	const struct soft_operand *dst = &in->op[0];
 	unsigned size = dst->size, bits = size * 8;
 	uint64_t offset = soft_op_read(cpu, in, 1);
@@ -39,16 +40,16 @@ static void bit_test(struct soft_cpu *cpu, const struct soft_insn *in, enum host
 							     : (int64_t)offset;
 		int64_t unit = soff >> (size == 2 ? 4 : size == 4 ? 5 : 6);
 		uint64_t addr = (soft_ea(cpu, in, dst) + (uint64_t)unit * size) & soft_size_mask(in->addrsize);
-		uint64_t v = op != HOST_BT ? soft_seg_read_rmw(cpu, dst->seg, addr, size) : soft_seg_read(cpu, dst->seg, addr, size);
+		uint64_t v = writes ? soft_seg_read_rmw(cpu, dst->seg, addr, size) : soft_seg_read(cpu, dst->seg, addr, size);
 		uint64_t r = host_bt(op, size, v, offset & (bits - 1), &f);
-		if (op != HOST_BT)
+		if (writes)
 			soft_seg_write(cpu, dst->seg, addr, size, r);
 		soft_set_flags(cpu, changed, f);
 		return;
 	}
-	uint64_t v = op != HOST_BT ? soft_op_read_rmw(cpu, in, 0) : soft_op_read(cpu, in, 0);
+	uint64_t v = writes ? soft_op_read_rmw(cpu, in, 0) : soft_op_read(cpu, in, 0);
 	uint64_t r = host_bt(op, size, v, offset & (bits - 1), &f);
-	if (op != HOST_BT)
+	if (writes)
 		soft_op_write(cpu, in, 0, r);
 	soft_set_flags(cpu, changed, f);
 }
